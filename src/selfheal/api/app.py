@@ -1,0 +1,39 @@
+"""The FastAPI app factory. Routers are thin: they parse, authorise and call the core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from selfheal import __version__
+from selfheal.api import errors
+from selfheal.api.deps import Services
+from selfheal.api.routers import cycles, health, ingest
+from selfheal.settings import Settings
+from selfheal.store import Store
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owns_store = store is None
+    store = store or Store.open(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_store:
+            store.dispose()
+
+    app = FastAPI(
+        title="selfheal",
+        version=__version__,
+        description="Self-healing support layer: observe -> reason -> decide -> act.",
+        lifespan=lifespan,
+    )
+    app.state.services = Services(settings=settings, store=store)
+    errors.install(app)
+    for module in (health, ingest, cycles):
+        app.include_router(module.router)
+    return app

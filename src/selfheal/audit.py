@@ -1,0 +1,86 @@
+"""Hash-chained audit log. Each record's hash covers its content and the previous record's hash, so an
+edited, inserted or deleted record breaks the chain and `verify` finds where."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from selfheal.records import dt_to_ms, utcnow
+from selfheal.store import audit_repo
+
+GENESIS = "0" * 64
+
+
+def _digest(row: dict[str, Any]) -> str:
+    content = {
+        k: row[k] for k in ("seq", "ts_ms", "actor", "action", "target_type", "target_id", "before", "after")
+    }
+    payload = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(row["prev_hash"].encode() + payload).hexdigest()
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    result: dict[str, Any] = orjson.loads(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str))
+    return result
+
+
+def record(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> int:
+    """Append one record inside the caller's transaction; returns its sequence number."""
+    last = audit_repo.lock_and_last(conn)
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row: dict[str, Any] = {
+        "seq": seq,
+        "ts_ms": dt_to_ms(utcnow()),
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+        "prev_hash": prev,
+    }
+    row["hash"] = _digest(row)
+    audit_repo.insert(conn, row)
+    return seq
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    records: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify(conn: Connection) -> VerifyResult:
+    """Walk the chain from the start; report the first record whose link or hash does not hold."""
+    prev = GENESIS
+    expected_seq = 1
+    n = 0
+    for row in audit_repo.iter_all(conn):
+        n += 1
+        if row["seq"] != expected_seq:
+            return VerifyResult(False, n, expected_seq, f"record {expected_seq} is missing")
+        if row["prev_hash"] != prev:
+            return VerifyResult(False, n, row["seq"], "link to the previous record is broken")
+        if _digest(row) != row["hash"]:
+            return VerifyResult(False, n, row["seq"], "content does not match its hash (edited)")
+        prev = row["hash"]
+        expected_seq += 1
+    return VerifyResult(True, n)

@@ -1,0 +1,116 @@
+"""Assessment: the decision a person can act on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from selfheal.reason.model import Severity
+from selfheal.records import Record
+
+
+class Category(StrEnum):
+    """Documented root-cause vocabulary (docs/architecture.md)."""
+
+    webhook_delivery = "webhook_delivery"
+    api_auth = "api_auth"
+    cart_sync = "cart_sync"
+    checkout_latency = "checkout_latency"
+    payment_provider = "payment_provider"
+    unknown = "unknown"
+
+
+class Risk(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class EvidenceKind(StrEnum):
+    anomaly = "anomaly"
+    soft_failure = "soft_failure"
+    theme = "theme"
+    runbook = "runbook"
+    metric = "metric"
+
+
+class Evidence(Record):
+    kind: EvidenceKind
+    source_id: str = Field(description="Anomaly id, theme id, runbook chunk id, or a merchant/stage key")
+    text: str
+    supports: str | None = Field(None, description="The hypothesis category this item bears on")
+    weight: float = 0.0
+
+
+class RootCause(Record):
+    category: Category
+    hypothesis: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class Estimate(Record):
+    """A figure with its uncertainty interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+class MerchantImpact(Record):
+    merchant_id: str
+    migration_stage: str
+    expected_orders: float
+    actual_orders: int
+    lost_orders: Estimate
+    lost_revenue: Estimate
+    traffic_share: float
+
+
+class BlastRadius(Record):
+    stages: tuple[str, ...] = ()
+    merchants: tuple[MerchantImpact, ...] = ()
+    traffic_share: float = 0.0
+
+
+class RiskReport(Record):
+    window_minutes: int
+    currency: str
+    expected_orders: float
+    actual_orders: int
+    lost_orders: Estimate
+    lost_revenue: Estimate
+    lost_orders_per_hour: Estimate
+    lost_revenue_per_hour: Estimate
+    lost_orders_per_day: Estimate
+    lost_revenue_per_day: Estimate
+    text: str
+
+
+class ProposedAction(Record):
+    key: str = Field(description="Catalogue id, e.g. 'replay_failed_webhooks'")
+    title: str
+    description: str
+    risk: Risk
+    confidence: float = Field(ge=0, le=1)
+    requires_approval: bool
+    rationale: str
+    expected_effect: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Assessment(Record):
+    title: str
+    summary: str
+    severity: Severity
+    root_cause: RootCause
+    alternatives: tuple[RootCause, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    uncertainties: tuple[str, ...] = ()
+    blast_radius: BlastRadius = BlastRadius()
+    risk_report: RiskReport | None = None
+    actions: tuple[ProposedAction, ...] = ()
+    narrative_source: str = "deterministic"
+    narrative_note: str | None = None

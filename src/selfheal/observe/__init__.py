@@ -1,0 +1,122 @@
+"""Observe: read the window ending at `as_of` (and its baseline history) from storage into an Observation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from selfheal.observe.model import (
+    MerchantBaseline,
+    MetricRow,
+    Observation,
+    PaymentOrderEvent,
+    RollupRow,
+    SignalCounts,
+)
+from selfheal.records import dt_to_ms, ms_to_dt
+from selfheal.settings import Settings
+from selfheal.signals import Ticket
+from selfheal.store import Store, window_repo
+from selfheal.store.tables import HIST_COLUMNS
+
+
+def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settings) -> Observation:
+    """Everything the reasoning stages need about `[as_of - window, as_of)`; reads only, never writes."""
+    end = dt_to_ms(as_of)
+    start = end - window_minutes * 60_000
+    baseline_start = start - settings.baseline_days * 86_400_000
+    grace = settings.soft_failure_grace_minutes * 60_000
+    with store.read() as conn:
+        counts = SignalCounts(
+            tickets=window_repo.count_tickets(conn, start, end),
+            log_events=window_repo.count_log_events(conn, start, end),
+            metric_points=window_repo.count_metric_points(conn, start, end),
+        )
+        rollup_rows = window_repo.rollups(conn, start, end)
+        metric_rows = window_repo.metrics(conn, start, end)
+        ticket_rows = window_repo.tickets(conn, start, end)
+        payment_rows = window_repo.payment_events(conn, start - grace, end)
+        baseline_rows = window_repo.merchant_baselines(conn, baseline_start, start)
+        stages = window_repo.latest_stages(conn, baseline_start, end)
+
+    return Observation(
+        as_of=ms_to_dt(end),
+        window_start=ms_to_dt(start),
+        window_minutes=window_minutes,
+        baseline_start=ms_to_dt(baseline_start),
+        counts=counts,
+        rollups=tuple(
+            RollupRow(
+                minute=ms_to_dt(r["minute_ms"]),
+                merchant_id=r["merchant_id"],
+                migration_stage=r["migration_stage"] or stages.get(r["merchant_id"], ""),
+                source=r["source"],
+                endpoint=r["endpoint"],
+                status_class=r["status_class"],
+                count=r["count"],
+                latency_count=r["latency_count"],
+                latency_sum=r["latency_sum"],
+                latency_max=r["latency_max"],
+                latency_hist=tuple(r[h] for h in HIST_COLUMNS),
+            )
+            for r in rollup_rows
+        ),
+        metrics=tuple(
+            MetricRow(
+                ts=ms_to_dt(m["ts_ms"]),
+                merchant_id=m["merchant_id"],
+                migration_stage=m["migration_stage"] or stages.get(m["merchant_id"], ""),
+                interval_seconds=m["interval_seconds"],
+                checkout_attempts=m["checkout_attempts"],
+                orders=m["orders"],
+                revenue=m["revenue"],
+                sessions=m["sessions"],
+                p95_latency_ms=m["p95_latency_ms"],
+                currency=m["currency"],
+            )
+            for m in metric_rows
+        ),
+        tickets=tuple(
+            Ticket(
+                id=t["id"],
+                created_at=ms_to_dt(t["created_ms"]),
+                merchant_id=t["merchant_id"],
+                subject=t["subject"],
+                body=t["body"],
+                migration_stage=t["migration_stage"],
+                channel=t["channel"],
+                priority=t["priority"],
+                tags=t["tags"] or [],
+            )
+            for t in ticket_rows
+        ),
+        payment_events=tuple(
+            PaymentOrderEvent(
+                ts=ms_to_dt(p["ts_ms"]),
+                merchant_id=p["merchant_id"],
+                migration_stage=p["migration_stage"] or stages.get(p["merchant_id"], ""),
+                event=p["event"],
+                correlation_id=p["correlation_id"],
+            )
+            for p in payment_rows
+        ),
+        baselines=tuple(
+            MerchantBaseline(
+                merchant_id=b["merchant_id"],
+                migration_stage=stages.get(b["merchant_id"], b["migration_stage"] or ""),
+                minutes=int(b["seconds"]) // 60,
+                checkout_attempts=int(b["checkout_attempts"]),
+                orders=int(b["orders"]),
+                revenue=float(b["revenue"]),
+                currency=b["currency"],
+            )
+            for b in baseline_rows
+        ),
+        merchant_stages=stages,
+    )
+
+
+def window_bounds(as_of: datetime, window_minutes: int) -> tuple[datetime, datetime]:
+    return as_of - timedelta(minutes=window_minutes), as_of
+
+
+__all__ = ["Observation", "observe", "window_bounds"]

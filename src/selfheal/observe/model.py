@@ -1,0 +1,85 @@
+"""Observation: everything a cycle knows about the window ending at `as_of` (read from storage)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from selfheal.records import Record
+from selfheal.signals import Ticket
+
+
+class RollupRow(Record):
+    """Per-minute log counts for one (merchant, stage, source, endpoint, status class)."""
+
+    minute: datetime
+    merchant_id: str
+    migration_stage: str
+    source: str
+    endpoint: str
+    status_class: str
+    count: int
+    latency_count: int
+    latency_sum: float
+    latency_max: float
+    latency_hist: tuple[int, ...]
+
+
+class MetricRow(Record):
+    """One merchant's KPI counts for one interval."""
+
+    ts: datetime
+    merchant_id: str
+    migration_stage: str
+    interval_seconds: int
+    checkout_attempts: int
+    orders: int
+    revenue: float
+    sessions: int | None = None
+    p95_latency_ms: float | None = None
+    currency: str | None = None
+
+
+class PaymentOrderEvent(Record):
+    """A `payment.succeeded` or `order.created` event, for pairing payments with orders."""
+
+    ts: datetime
+    merchant_id: str
+    migration_stage: str
+    event: str
+    correlation_id: str
+
+
+class MerchantBaseline(Record):
+    """A merchant's totals over the baseline period before the window."""
+
+    merchant_id: str
+    migration_stage: str
+    minutes: int
+    checkout_attempts: int
+    orders: int
+    revenue: float
+    currency: str | None = None
+
+
+class SignalCounts(Record):
+    tickets: int
+    log_events: int
+    metric_points: int
+
+
+class Observation(Record):
+    """The window `[window_start, as_of)` and the baseline history before it."""
+
+    as_of: datetime
+    window_start: datetime
+    window_minutes: int
+    baseline_start: datetime
+    counts: SignalCounts
+    rollups: tuple[RollupRow, ...]
+    metrics: tuple[MetricRow, ...]
+    tickets: tuple[Ticket, ...]
+    payment_events: tuple[PaymentOrderEvent, ...]
+    """Payments and orders from `window_start - grace` to `as_of`, for soft-failure pairing."""
+    baselines: tuple[MerchantBaseline, ...]
+    merchant_stages: dict[str, str]
+    """Latest known migration stage of every merchant seen in the window or baseline."""

@@ -1,0 +1,71 @@
+"""The audit table: append under a lock, read in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from selfheal.store.tables import AuditRow, table
+
+_PG_AUDIT_LOCK = 724_001
+
+
+def lock_and_last(conn: Connection) -> tuple[int, str] | None:
+    """Serialise appenders (PostgreSQL advisory lock; SQLite writers are already serialised) and return
+    the last (seq, hash)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    t = table(AuditRow)
+    last_seq = conn.execute(select(func.max(t.c.seq))).scalar_one()
+    if last_seq is None:
+        return None
+    last_hash = conn.execute(select(t.c.hash).where(t.c.seq == last_seq)).scalar_one()
+    return int(last_seq), str(last_hash)
+
+
+def insert(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(table(AuditRow).insert(), [row])
+
+
+def iter_all(conn: Connection, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    t = table(AuditRow)
+    last = 0
+    while True:
+        rows = conn.execute(select(t).where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield dict(r._mapping)
+        last = rows[-1].seq
+
+
+def query(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    t = table(AuditRow)
+    q = select(t)
+    if actor:
+        q = q.where(t.c.actor == actor)
+    if action:
+        q = q.where(t.c.action.like(f"{action}%"))
+    if target_type:
+        q = q.where(t.c.target_type == target_type)
+    if target_id:
+        q = q.where(t.c.target_id == target_id)
+    if since_ms is not None:
+        q = q.where(t.c.ts_ms >= since_ms)
+    if until_ms is not None:
+        q = q.where(t.c.ts_ms < until_ms)
+    q = q.order_by(t.c.seq.desc()).limit(limit).offset(offset)
+    return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,72 @@
+"""Incidents and cycle runs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from selfheal.errors import NotFound
+from selfheal.store.tables import CycleRunRow, IncidentRow, table
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def insert_incident(conn: Connection, row: dict[str, Any]) -> str:
+    row = dict(row)
+    row.setdefault("id", new_id("inc"))
+    conn.execute(table(IncidentRow).insert(), [row])
+    return str(row["id"])
+
+
+def update_incident(conn: Connection, incident_id: str, values: dict[str, Any]) -> None:
+    t = table(IncidentRow)
+    conn.execute(t.update().where(t.c.id == incident_id).values(**values))
+
+
+def get_incident(conn: Connection, incident_id: str) -> dict[str, Any]:
+    t = table(IncidentRow)
+    row = conn.execute(select(t).where(t.c.id == incident_id)).first()
+    if row is None:
+        raise NotFound(f"incident {incident_id!r} does not exist", {"incident_id": incident_id})
+    return dict(row._mapping)
+
+
+def list_incidents(
+    conn: Connection, status: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    t = table(IncidentRow)
+    query = select(
+        t.c.id,
+        t.c.created_ms,
+        t.c.updated_ms,
+        t.c.as_of_ms,
+        t.c.window_minutes,
+        t.c.status,
+        t.c.severity,
+        t.c.category,
+        t.c.title,
+    )
+    if status:
+        query = query.where(t.c.status == status)
+    query = query.order_by(t.c.created_ms.desc(), t.c.id.desc()).limit(limit).offset(offset)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def open_incidents(conn: Connection) -> list[dict[str, Any]]:
+    t = table(IncidentRow)
+    rows = conn.execute(select(t).where(t.c.status != "resolved").order_by(t.c.created_ms.desc()))
+    return [dict(r._mapping) for r in rows]
+
+
+def insert_cycle_run(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(table(CycleRunRow).insert(), [row])
+
+
+def list_cycle_runs(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    t = table(CycleRunRow)
+    rows = conn.execute(select(t).order_by(t.c.started_ms.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,227 @@
+"""Writing signals: atomic, idempotent batches; logs are rolled up per minute as they are stored."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from selfheal.records import dt_to_ms
+from selfheal.signals import LogEvent, MetricPoint, Ticket
+from selfheal.store.tables import (
+    HIST_COLUMNS,
+    LATENCY_BUCKETS_MS,
+    LogEventRow,
+    LogRollupRow,
+    MetricPointRow,
+    TicketRow,
+    table,
+)
+
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    received: int
+    stored: int
+    duplicates: int
+
+
+def _dialect_insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _existing(conn: Connection, column: Any, keys: Sequence[Any]) -> set[Any]:
+    found: set[Any] = set()
+    for start in range(0, len(keys), _ID_CHUNK):
+        chunk = keys[start : start + _ID_CHUNK]
+        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def log_event_id(event: LogEvent) -> str:
+    """The event's own id, or a content hash so that re-sending the same event is idempotent."""
+    if event.id:
+        return event.id
+    payload = orjson.dumps(event.model_dump(mode="json", exclude_none=True), option=orjson.OPT_SORT_KEYS)
+    return "h:" + hashlib.blake2b(payload, digest_size=12).hexdigest()
+
+
+def store_tickets(conn: Connection, tickets: Sequence[Ticket], now_ms: int) -> StoreResult:
+    unique = {t.id: t for t in tickets}
+    existing = _existing(conn, TicketRow.id, list(unique))
+    rows = [
+        {
+            "id": t.id,
+            "created_ms": dt_to_ms(t.created_at),
+            "merchant_id": t.merchant_id,
+            "subject": t.subject,
+            "body": t.body,
+            "migration_stage": t.migration_stage,
+            "channel": t.channel,
+            "priority": t.priority,
+            "tags": list(t.tags),
+            "extra": t.extras(),
+            "ingested_ms": now_ms,
+        }
+        for tid, t in unique.items()
+        if tid not in existing
+    ]
+    if rows:
+        conn.execute(table(TicketRow).insert(), rows)
+    return StoreResult(len(tickets), len(rows), len(tickets) - len(rows))
+
+
+def store_metrics(conn: Connection, points: Sequence[MetricPoint]) -> StoreResult:
+    unique = {(p.merchant_id, dt_to_ms(p.ts)): p for p in points}
+    tbl = table(MetricPointRow)
+    existing: set[tuple[str, int]] = set()
+    keys = list(unique)
+    for start in range(0, len(keys), _ID_CHUNK):
+        chunk = keys[start : start + _ID_CHUNK]
+        merchants = {m for m, _ in chunk}
+        lo, hi = min(t for _, t in chunk), max(t for _, t in chunk)
+        rows = conn.execute(
+            select(tbl.c.merchant_id, tbl.c.ts_ms).where(
+                tbl.c.merchant_id.in_(merchants), tbl.c.ts_ms.between(lo, hi)
+            )
+        )
+        existing.update((m, t) for m, t in rows)
+    new_rows = [
+        {
+            "merchant_id": m,
+            "ts_ms": ts,
+            "interval_seconds": p.interval_seconds,
+            "checkout_attempts": p.checkout_attempts,
+            "orders": p.orders,
+            "revenue": p.revenue,
+            "migration_stage": p.migration_stage,
+            "sessions": p.sessions,
+            "p95_latency_ms": p.p95_latency_ms,
+            "currency": p.currency,
+            "extra": p.extras() or None,
+        }
+        for (m, ts), p in unique.items()
+        if (m, ts) not in existing
+    ]
+    if new_rows:
+        conn.execute(tbl.insert(), new_rows)
+    return StoreResult(len(points), len(new_rows), len(points) - len(new_rows))
+
+
+def _bucket(latency: float) -> int:
+    return bisect.bisect_left(LATENCY_BUCKETS_MS, latency)
+
+
+def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
+    """Aggregate (ts_ms, event) pairs into per-minute rollup rows."""
+    acc: dict[tuple[int, str, str, str, str, str], list[Any]] = {}
+    n_b = len(HIST_COLUMNS)
+    for ts_ms, e in events:
+        key = (
+            ts_ms - ts_ms % 60_000,
+            e.merchant_id,
+            e.migration_stage or "",
+            e.source,
+            e.endpoint,
+            f"{e.status_code // 100}xx",
+        )
+        slot = acc.get(key)
+        if slot is None:
+            # count, latency_count, latency_sum, latency_max, hist
+            slot = [0, 0, 0.0, 0.0, [0] * n_b]
+            acc[key] = slot
+        slot[0] += 1
+        lat = e.latency_ms
+        if lat is not None:
+            slot[1] += 1
+            slot[2] += lat
+            if lat > slot[3]:
+                slot[3] = lat
+            slot[4][_bucket(lat)] += 1
+    rows = []
+    for (minute, merchant, stage, source, endpoint, sclass), (n, lc, ls, lm, hist) in acc.items():
+        row: dict[str, Any] = {
+            "minute_ms": minute,
+            "merchant_id": merchant,
+            "migration_stage": stage,
+            "source": source,
+            "endpoint": endpoint,
+            "status_class": sclass,
+            "count": n,
+            "latency_count": lc,
+            "latency_sum": ls,
+            "latency_max": lm,
+        }
+        row.update(zip(HIST_COLUMNS, hist, strict=True))
+        rows.append(row)
+    return rows
+
+
+def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    tbl = table(LogRollupRow)
+    stmt = _dialect_insert(conn, tbl)
+    additive = ("count", "latency_count", "latency_sum", *HIST_COLUMNS)
+    updates: dict[str, Any] = {c: tbl.c[c] + stmt.excluded[c] for c in additive}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import func
+
+        updates["latency_max"] = func.greatest(tbl.c.latency_max, stmt.excluded.latency_max)
+    else:
+        from sqlalchemy import func
+
+        updates["latency_max"] = func.max(tbl.c.latency_max, stmt.excluded.latency_max)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["minute_ms", "merchant_id", "migration_stage", "source", "endpoint", "status_class"],
+        set_=updates,
+    )
+    conn.execute(stmt, rows)
+
+
+def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = True) -> StoreResult:
+    """Store new events (by id or content hash) and add exactly those to the per-minute rollups."""
+    unique: dict[str, LogEvent] = {}
+    for e in events:
+        unique.setdefault(log_event_id(e), e)
+    existing = _existing(conn, LogEventRow.id, list(unique))
+    new = [(i, e) for i, e in unique.items() if i not in existing]
+    timed = [(dt_to_ms(e.ts), e) for _, e in new]
+    if new and keep_raw:
+        rows = [
+            {
+                "id": i,
+                "ts_ms": ts,
+                "merchant_id": e.merchant_id,
+                "source": e.source,
+                "endpoint": e.endpoint,
+                "status_code": e.status_code,
+                "latency_ms": e.latency_ms,
+                "event": e.event,
+                "correlation_id": e.correlation_id,
+                "migration_stage": e.migration_stage,
+                "message": e.message,
+                "extra": e.extras() or None,
+            }
+            for (i, e), (ts, _) in zip(new, timed, strict=True)
+        ]
+        conn.execute(table(LogEventRow).insert(), rows)
+    upsert_rollups(conn, rollup_rows(timed))
+    return StoreResult(len(events), len(new), len(events) - len(new))
+
+
+def prune_raw_logs(conn: Connection, before_ms: int) -> int:
+    """Delete raw log events older than `before_ms` (rollups are kept). Returns the number deleted."""
+    tbl = table(LogEventRow)
+    result = conn.execute(tbl.delete().where(tbl.c.ts_ms < before_ms))
+    return int(result.rowcount or 0)

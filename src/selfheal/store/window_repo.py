@@ -1,0 +1,127 @@
+"""Reading a time window of signals (the observe stage's queries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from selfheal.store.tables import HIST_COLUMNS, LogEventRow, LogRollupRow, MetricPointRow, TicketRow, table
+
+PAYMENT_EVENTS = ("payment.succeeded", "order.created")
+
+
+def count_tickets(conn: Connection, start_ms: int, end_ms: int) -> int:
+    t = table(TicketRow)
+    return int(
+        conn.execute(
+            select(func.count()).select_from(t).where(t.c.created_ms >= start_ms, t.c.created_ms < end_ms)
+        ).scalar_one()
+    )
+
+
+def count_log_events(conn: Connection, start_ms: int, end_ms: int) -> int:
+    """Events in the window, from the rollups (raw rows may have been pruned)."""
+    r = table(LogRollupRow)
+    value = conn.execute(
+        select(func.coalesce(func.sum(r.c.count), 0)).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms)
+    ).scalar_one()
+    return int(value)
+
+
+def count_metric_points(conn: Connection, start_ms: int, end_ms: int) -> int:
+    m = table(MetricPointRow)
+    return int(
+        conn.execute(
+            select(func.count()).select_from(m).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        ).scalar_one()
+    )
+
+
+def rollups(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    r = table(LogRollupRow)
+    cols = [
+        r.c.minute_ms,
+        r.c.merchant_id,
+        r.c.migration_stage,
+        r.c.source,
+        r.c.endpoint,
+        r.c.status_class,
+        r.c.count,
+        r.c.latency_count,
+        r.c.latency_sum,
+        r.c.latency_max,
+        *(r.c[h] for h in HIST_COLUMNS),
+    ]
+    rows = conn.execute(
+        select(*cols).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms).order_by(r.c.minute_ms)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    m = table(MetricPointRow)
+    rows = conn.execute(
+        select(m).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms).order_by(m.c.ts_ms, m.c.merchant_id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    t = table(TicketRow)
+    rows = conn.execute(
+        select(t).where(t.c.created_ms >= start_ms, t.c.created_ms < end_ms).order_by(t.c.created_ms, t.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    e = table(LogEventRow)
+    rows = conn.execute(
+        select(e.c.ts_ms, e.c.merchant_id, e.c.migration_stage, e.c.event, e.c.correlation_id)
+        .where(
+            e.c.event.in_(PAYMENT_EVENTS),
+            e.c.ts_ms >= start_ms,
+            e.c.ts_ms < end_ms,
+            e.c.correlation_id.is_not(None),
+        )
+        .order_by(e.c.ts_ms)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def merchant_baselines(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """Per-merchant KPI totals over `[start_ms, end_ms)`."""
+    m = table(MetricPointRow)
+    rows = conn.execute(
+        select(
+            m.c.merchant_id,
+            func.max(m.c.migration_stage).label("migration_stage"),
+            func.coalesce(func.sum(m.c.interval_seconds), 0).label("seconds"),
+            func.coalesce(func.sum(m.c.checkout_attempts), 0).label("checkout_attempts"),
+            func.coalesce(func.sum(m.c.orders), 0).label("orders"),
+            func.coalesce(func.sum(m.c.revenue), 0.0).label("revenue"),
+            func.max(m.c.currency).label("currency"),
+        )
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(m.c.merchant_id)
+        .order_by(m.c.merchant_id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def latest_stages(conn: Connection, start_ms: int, end_ms: int) -> dict[str, str]:
+    """The most recent migration stage reported for each merchant in metrics within the range."""
+    m = table(MetricPointRow)
+    latest = (
+        select(m.c.merchant_id, func.max(m.c.ts_ms).label("ts"))
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms, m.c.migration_stage.is_not(None))
+        .group_by(m.c.merchant_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(m.c.merchant_id, m.c.migration_stage).join(
+            latest, (m.c.merchant_id == latest.c.merchant_id) & (m.c.ts_ms == latest.c.ts)
+        )
+    )
+    return {r.merchant_id: r.migration_stage for r in rows}
