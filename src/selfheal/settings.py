@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         5, ge=0, description="A payment with no order after this many minutes is a soft failure."
     )
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
+    dense_embeddings: bool = Field(
+        True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."
+    )
 
     # --- demo ------------------------------------------------------------------------------------
     demo_merchants: int = Field(50, ge=1, description="Merchants in the demo simulation.")
