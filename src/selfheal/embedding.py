@@ -41,7 +41,7 @@ class SentenceTransformerEmbedder:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        self.dim = int(get_dim() or 384)
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
