@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +18,13 @@ class AuthMode(StrEnum):
 
     closed = "closed"
     open = "open"
+
+
+class LLMProvider(StrEnum):
+    """`ollama`: Ollama's native chat API. `openai`: any OpenAI-compatible chat-completions server."""
+
+    ollama = "ollama"
+    openai = "openai"
 
 
 class Settings(BaseSettings):
@@ -54,6 +61,30 @@ class Settings(BaseSettings):
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
     dense_embeddings: bool = Field(
         True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."
+    )
+
+    # --- optional LLM narrative ------------------------------------------------------------------
+    llm_enabled: bool = Field(
+        True, description="Allow cycles run with `use_llm` to ask the LLM for narrative text (master switch)."
+    )
+    llm_provider: LLMProvider = Field(
+        LLMProvider.ollama,
+        description="`ollama` (native /api/chat) or `openai` (any OpenAI-compatible server).",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Server URL; default `http://127.0.0.1:11434` for ollama, `http://127.0.0.1:8080/v1` for "
+        "openai (include the `/v1` prefix).",
+    )
+    llm_model: str = Field("llama3.2", min_length=1, description="Model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer key for the openai provider (sent as `Authorization: Bearer ...`)."
+    )
+    llm_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="Per-request network timeout; on expiry the deterministic text is kept.",
     )
 
     # --- demo ------------------------------------------------------------------------------------
