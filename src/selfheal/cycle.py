@@ -14,6 +14,7 @@ from selfheal.act import act
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.narrate import narrate
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.reason import ReasonContext, reason
@@ -65,6 +66,10 @@ def run_cycle(
     assessment = decide(obs, findings, deps.settings)
     timings["decide"] = (time.perf_counter() - t) * 1000
 
+    t = time.perf_counter()
+    assessment, narrative_note = narrate(assessment, findings, deps.settings, use_llm)
+    timings["narrate"] = (time.perf_counter() - t) * 1000
+
     summary = summarize(obs)
     cycle_id = incidents_repo.new_id("cyc")
     t = time.perf_counter()
@@ -87,6 +92,7 @@ def run_cycle(
                     "anomalies": len(findings.anomalies),
                     "soft_failures": len(findings.soft_failures),
                     "themes": len(findings.themes),
+                    "narrative": narrative_note,
                 },
             },
         )
