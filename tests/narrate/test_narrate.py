@@ -46,7 +46,9 @@ def test_success_rewrites_only_the_narrative(
         "LLM DESCRIPTION of rollback_stage.",
     ]
     assert result.narrative_source == f"llm:{provider.value}/{settings.llm_model}"
-    assert note is not None and note == result.narrative_note and "Narrative written by" in note
+    assert note is not None
+    assert note == result.narrative_note
+    assert "Narrative written by" in note
     assert result.narrative_citations["summary"] == ("anm-webhook-403", "m-007/wave_1")
     assert set(result.narrative_citations) == {
         "summary",
@@ -62,7 +64,8 @@ def test_ollama_request_shape(llm_server: FakeLLMServer, assessment: Assessment,
     narrate(assessment, findings, llm_settings(LLMProvider.ollama, llm_server.ollama_url), use_llm=True)
 
     (req,) = llm_server.chat_requests()
-    assert req.method == "POST" and req.path == "/api/chat"
+    assert req.method == "POST"
+    assert req.path == "/api/chat"
     body = req.body
     assert body["model"] == "llama3.2"
     assert body["stream"] is False
@@ -82,7 +85,8 @@ def test_openai_request_shape_and_key(
     settings = llm_settings(LLMProvider.openai, llm_server.openai_url, llm_api_key="sk-test-123")
     result, _ = narrate(assessment, findings, settings, use_llm=True)
 
-    assert result is not None and result.narrative_source == "llm:openai/gpt-4o-mini"
+    assert result is not None
+    assert result.narrative_source == "llm:openai/gpt-4o-mini"
     (req,) = llm_server.chat_requests()
     assert req.path == "/v1/chat/completions"
     assert req.headers["Authorization"] == "Bearer sk-test-123"
@@ -101,7 +105,8 @@ def test_openai_wrong_key_is_unauthorized(
     settings = llm_settings(LLMProvider.openai, llm_server.openai_url, llm_api_key="sk-wrong")
     result, _ = narrate(assessment, findings, settings, use_llm=True)
     note = _assert_deterministic(result, assessment, SkipReason.unauthorized)
-    assert "sk-wrong" not in note and "Incorrect API key" in note
+    assert "sk-wrong" not in note
+    assert "Incorrect API key" in note
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -245,7 +250,8 @@ def test_missing_action_descriptions_keep_the_deterministic_ones(
     result, _ = narrate(
         assessment, findings, llm_settings(LLMProvider.ollama, llm_server.ollama_url), use_llm=True
     )
-    assert result is not None and result.narrative_source == "llm:ollama/llama3.2"
+    assert result is not None
+    assert result.narrative_source == "llm:ollama/llama3.2"
     assert result.actions[0].description == "LLM DESCRIPTION of replay_failed_webhooks."
     assert result.actions[1].description == assessment.actions[1].description
 
@@ -257,7 +263,8 @@ def test_fenced_json_is_accepted(
     result, _ = narrate(
         assessment, findings, llm_settings(LLMProvider.ollama, llm_server.ollama_url), use_llm=True
     )
-    assert result is not None and result.narrative_source == "llm:ollama/llama3.2"
+    assert result is not None
+    assert result.narrative_source == "llm:ollama/llama3.2"
 
 
 def test_use_llm_false_makes_no_request(
@@ -266,7 +273,8 @@ def test_use_llm_false_makes_no_request(
     result, note = narrate(
         assessment, findings, llm_settings(LLMProvider.ollama, llm_server.ollama_url), use_llm=False
     )
-    assert result is assessment and note is None
+    assert result is assessment
+    assert note is None
     assert llm_server.requests == []
 
 
@@ -283,7 +291,9 @@ def test_no_assessment_is_not_an_error(llm_server: FakeLLMServer, findings: Find
     result, note = narrate(
         None, findings, llm_settings(LLMProvider.ollama, llm_server.ollama_url), use_llm=True
     )
-    assert result is None and note is not None and "nothing to narrate" in note
+    assert result is None
+    assert note is not None
+    assert "nothing to narrate" in note
     assert llm_server.requests == []
 
 
