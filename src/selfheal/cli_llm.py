@@ -42,13 +42,18 @@ def check(
     if as_json:
         typer.echo(json.dumps({**asdict(result), "ok": result.ok}, indent=2))
     else:
-        answers = f"answers, {len(result.models)} model(s) listed" if result.reachable else "does not answer"
+        if not result.reachable:
+            answers = "does not answer"
+        elif result.listed:
+            answers = f"answers, {len(result.models)} model(s) listed"
+        else:
+            answers = "answers, but did not list its models"
         typer.echo(f"server: {result.provider} at {result.base_url}: {answers}")
-        if result.reachable:
+        if result.listed:
             state = "available" if result.model_available else "MISSING"
             typer.echo(f"model:  {result.model}: {state}")
         typer.echo(f"detail: {result.detail}")
-        if result.reachable and not result.model_available and result.provider == LLMProvider.ollama:
+        if result.listed and not result.model_available and result.provider == LLMProvider.ollama:
             typer.echo(f"hint:   ollama pull {result.model}")
         if settings.llm_enabled is False:
             typer.echo("note:   SELFHEAL_LLM_ENABLED is false: cycles will not call the LLM")

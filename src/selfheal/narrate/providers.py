@@ -47,6 +47,7 @@ class ModelCheck:
     model_available: bool
     models: tuple[str, ...]
     detail: str
+    listed: bool = True
 
     @property
     def ok(self) -> bool:
@@ -156,7 +157,14 @@ class ChatProvider(ABC):
         try:
             models = self.list_models()
         except NarrativeSkipped as skip:
-            return ModelCheck(self.name, self.base_url, self.model, False, False, (), skip.message)
+            answered = skip.reason in (
+                SkipReason.unauthorized,
+                SkipReason.http_error,
+                SkipReason.bad_response,
+            )
+            return ModelCheck(
+                self.name, self.base_url, self.model, answered, False, (), skip.message, listed=False
+            )
         available = self.has_model(models)
         detail = (
             f"model {self.model!r} is available"
