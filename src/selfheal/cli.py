@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from selfheal import cli_llm
 from selfheal.settings import Settings, settings_table
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+cli_llm.register(app)
 console = Console(stderr=True)
 
 
@@ -169,6 +171,8 @@ def cycle(
     if result.assessment:
         console.print(f"  incident {result.outcome.incident_id}: [bold]{result.assessment.title}[/bold]")
         console.print(f"  {result.assessment.summary}")
+        if result.assessment.narrative_note:
+            console.print(f"  narrative: {result.assessment.narrative_note}")
     else:
         console.print("  no incident")
 
