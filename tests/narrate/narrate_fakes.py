@@ -90,6 +90,8 @@ class FakeLLMServer:
     ollama_models: tuple[str, ...] = OLLAMA_MODELS
     openai_models: tuple[str, ...] = OPENAI_MODELS
     api_key: str | None = None
+    truncated: bool = False
+    refusal: str | None = None
     requests: list[Recorded] = field(default_factory=list)
     shape_errors: list[str] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -156,7 +158,7 @@ class FakeLLMServer:
         schema = js.get("schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             return "response_format.json_schema.schema must be an object schema"
-        if js.get("strict") is True and not _strict_ok(schema):
+        if js.get("strict") is True and not strict_schema_ok(schema):
             return "strict schemas need additionalProperties false and every property required"
         return None
 
@@ -164,15 +166,15 @@ class FakeLLMServer:
         return name in self.ollama_models or f"{name}:latest" in self.ollama_models
 
 
-def _strict_ok(schema: dict[str, Any]) -> bool:
+def strict_schema_ok(schema: dict[str, Any]) -> bool:
     """OpenAI's strict mode: every object lists all its properties as required, with no extras allowed."""
     if schema.get("type") == "object":
         props = schema.get("properties", {})
         if schema.get("additionalProperties") is not False or set(schema.get("required", [])) != set(props):
             return False
-        return all(_strict_ok(p) for p in props.values())
+        return all(strict_schema_ok(p) for p in props.values())
     if schema.get("type") == "array":
-        return _strict_ok(schema.get("items", {}))
+        return strict_schema_ok(schema.get("items", {}))
     return True
 
 
@@ -273,7 +275,7 @@ def handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     "model": body["model"],
                     "created_at": "2024-12-06T00:46:58.265747Z",
                     "message": {"role": "assistant", "content": content},
-                    "done_reason": "stop",
+                    "done_reason": "length" if fake.truncated else "stop",
                     "done": True,
                     "total_duration": 2254970291,
                     "load_duration": 574751416,
@@ -325,9 +327,13 @@ def handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": content, "refusal": None},
+                            "message": {
+                                "role": "assistant",
+                                "content": None if fake.refusal else content,
+                                "refusal": fake.refusal,
+                            },
                             "logprobs": None,
-                            "finish_reason": "stop",
+                            "finish_reason": "length" if fake.truncated else "stop",
                         }
                     ],
                     "usage": {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21},

@@ -304,3 +304,24 @@ def test_nothing_to_cite_skips_without_a_request(llm_server: FakeLLMServer, asse
     )
     _assert_deterministic(result, bare, SkipReason.nothing_to_cite)
     assert llm_server.requests == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_truncated_answer_is_rejected(
+    llm_server: FakeLLMServer, assessment: Assessment, findings: Findings, provider: LLMProvider
+) -> None:
+    llm_server.truncated = True
+    result, _ = narrate(
+        assessment, findings, llm_settings(provider, _url(llm_server, provider)), use_llm=True
+    )
+    note = _assert_deterministic(result, assessment, SkipReason.malformed_output)
+    assert "cut off" in note
+
+
+def test_openai_refusal(llm_server: FakeLLMServer, assessment: Assessment, findings: Findings) -> None:
+    llm_server.refusal = "I'm sorry, I cannot help with that request."
+    result, _ = narrate(
+        assessment, findings, llm_settings(LLMProvider.openai, llm_server.openai_url), use_llm=True
+    )
+    note = _assert_deterministic(result, assessment, SkipReason.refused)
+    assert "cannot help" in note
