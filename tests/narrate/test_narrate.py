@@ -69,7 +69,11 @@ def test_ollama_request_shape(llm_server: FakeLLMServer, assessment: Assessment,
     body = req.body
     assert body["model"] == "llama3.2"
     assert body["stream"] is False
-    assert body["options"] == {"temperature": 0}
+    assert body["options"]["temperature"] == 0
+    prompt_chars = sum(len(m["content"]) for m in body["messages"])
+    assert body["options"]["num_ctx"] >= max(4096, prompt_chars // 3)
+    assert body["options"]["num_ctx"] % 1024 == 0
+    assert body["options"]["num_predict"] == 1024
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][0]["content"] == SYSTEM_PROMPT
     schema = body["format"]

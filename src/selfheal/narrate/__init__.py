@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 def _skipped(assessment: Assessment, skip: NarrativeSkipped) -> tuple[Assessment, str]:
     note = skip.note()
+    log.warning("%s", note)
     return assessment.model_copy(update={"narrative_source": "deterministic", "narrative_note": note}), note
 
 

@@ -17,7 +17,7 @@ from selfheal.narrate.schema import narrative_json_schema
 from selfheal.reason.model import Findings
 
 MAX_QUOTE_CHARS = 600
-MAX_EVIDENCE = 40
+MAX_EVIDENCE = 25
 MAX_PASSAGES = 6
 MAX_TICKETS = 8
 

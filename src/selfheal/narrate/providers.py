@@ -14,6 +14,7 @@ sees an httpx exception. Wire formats:
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from selfheal.narrate.errors import NarrativeSkipped, SkipReason
 from selfheal.settings import LLMProvider, Settings
 
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
+OLLAMA_MAX_ANSWER_TOKENS = 1024
+CHARS_PER_TOKEN = 3  # a cautious estimate for English and JSON
 OPENAI_DEFAULT_URL = "http://127.0.0.1:8080/v1"
 SCHEMA_NAME = "incident_narrative"
 MAX_ERROR_CHARS = 300
@@ -174,6 +177,17 @@ class ChatProvider(ABC):
         return ModelCheck(self.name, self.base_url, self.model, True, available, models, detail)
 
 
+def ollama_context_tokens(request: ChatRequest) -> int:
+    """A context window that fits the prompt and the answer.
+
+    Ollama's default window (2048 or 4096 tokens, by version) silently drops the start of a longer prompt,
+    which is where the instructions are. Rounded up to a multiple of 1024, between 4096 and 32768.
+    """
+    prompt_chars = len(request.system) + len(request.user) + len(json.dumps(request.schema))
+    needed = prompt_chars // CHARS_PER_TOKEN + OLLAMA_MAX_ANSWER_TOKENS
+    return min(32768, max(4096, -(-needed // 1024) * 1024))
+
+
 class OllamaProvider(ChatProvider):
     """Ollama's native API (`/api/chat`, `/api/tags`) with JSON-schema structured output in `format`."""
 
@@ -191,7 +205,11 @@ class OllamaProvider(ChatProvider):
             ],
             "stream": False,
             "format": request.schema,
-            "options": {"temperature": 0},
+            "options": {
+                "temperature": 0,
+                "num_ctx": ollama_context_tokens(request),
+                "num_predict": OLLAMA_MAX_ANSWER_TOKENS,
+            },
         }
         response = self._request("POST", "/api/chat", body)
         self._raise_for_status(response)
