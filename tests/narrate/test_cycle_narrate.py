@@ -83,3 +83,22 @@ def test_cycle_without_llm_records_no_note(store: Store, llm_server: FakeLLMServ
     _, run = _stored(store, result)
     assert run["summary"]["narrative"] is None
     assert llm_server.requests == []
+
+
+def test_api_run_cycle_use_llm_toggle(store: Store, llm_server: FakeLLMServer) -> None:
+    from fastapi.testclient import TestClient
+
+    from selfheal.api.app import create_app
+
+    settings = llm_settings(LLMProvider.openai, llm_server.openai_url, auth_mode="open")
+    with TestClient(create_app(settings, store)) as client:
+        plain = client.post("/run_cycle", json={"as_of": AS_OF.isoformat(), "use_llm": False})
+        narrated = client.post("/run_cycle", json={"as_of": AS_OF.isoformat(), "use_llm": True})
+    assert plain.status_code == 200, plain.text
+    assert narrated.status_code == 200, narrated.text
+    assert plain.json()["assessment"]["narrative_source"] == "deterministic"
+    body = narrated.json()["assessment"]
+    assert body["narrative_source"] == "llm:openai/gpt-4o-mini"
+    assert body["root_cause"]["explanation"].startswith("LLM EXPLANATION")
+    assert body["root_cause"]["category"] == plain.json()["assessment"]["root_cause"]["category"]
+    assert len(llm_server.chat_requests()) == 1
