@@ -35,9 +35,9 @@ def test_every_fault_costs_orders_and_shows_in_logs_and_tickets(name: str) -> No
     assert truth.category and truth.merchants
     assert truth.lost_orders > 0 and truth.lost_revenue > 0
     affected = set(truth.merchants)
-    orders = lambda r: sum(m.orders for m in r.metrics if m.merchant_id in affected and m.ts >= fault.start)  # noqa: E731
+    orders = lambda r: sum(m.orders for m in r.metrics if m.merchant_id in affected and m.ts >= fault.start)
     assert orders(base) - orders(hit) == pytest.approx(truth.lost_orders, abs=2)
-    errors = lambda r: sum(1 for e in r.logs if e.status_code >= 400 and e.merchant_id in affected)  # noqa: E731
+    errors = lambda r: sum(1 for e in r.logs if e.status_code >= 400 and e.merchant_id in affected)
     if name != "checkout_latency":
         assert errors(hit) > errors(base) + 20
     assert any(t.tags == [truth.category] for t in hit.tickets)

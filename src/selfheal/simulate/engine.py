@@ -404,7 +404,14 @@ def simulate(config: SimConfig) -> SimResult:
         active = [a if a.start <= ts < a.end else _inactive(a) for a in actives]
         if ts >= logs_from:
             _minute_with_logs(
-                acc, rng, ts, minute, merchants, active, None if config.keep_late_tickets else end
+                acc,
+                rng,
+                ts,
+                minute,
+                merchants,
+                active,
+                None if config.keep_late_tickets else end,
+                config.seed,
             )
         else:
             _minute_counts_only(acc, rng, ts, merchants, active)
