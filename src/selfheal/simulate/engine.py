@@ -116,7 +116,12 @@ def _ticket(
     key: str,
     end: datetime | None,
 ) -> None:
+    # Draw everything before deciding to keep the ticket, so the minute's random stream never depends on `end`.
     created = ts + timedelta(seconds=float(rng.uniform(30, 600)))
+    subject = _fill(subjects[int(rng.integers(len(subjects)))], rng, ts, m.aov)
+    body = _fill(bodies[int(rng.integers(len(bodies)))], rng, ts, m.aov)
+    channel = ("email", "chat", "phone", "web")[int(rng.integers(4))]
+    priority = ("normal", "high")[int(rng.random() < 0.3)]
     if end is not None and created >= end:
         return
     acc.tickets.append(
@@ -124,11 +129,11 @@ def _ticket(
             id=f"t-{key}",
             created_at=created,
             merchant_id=m.id,
-            subject=_fill(subjects[int(rng.integers(len(subjects)))], rng, ts, m.aov),
-            body=_fill(bodies[int(rng.integers(len(bodies)))], rng, ts, m.aov),
+            subject=subject,
+            body=body,
             migration_stage=m.stage,
-            channel=("email", "chat", "phone", "web")[int(rng.integers(4))],
-            priority=("normal", "high")[int(rng.random() < 0.3)],
+            channel=channel,
+            priority=priority,
             tags=[tag],
         )
     )
@@ -146,8 +151,10 @@ def _minute_with_logs(
     merchants: tuple[Merchant, ...],
     active: list[_Active],
     end: datetime | None,
+    seed: int,
 ) -> None:
     season = seasonality(ts)
+    ticket_rng = np.random.default_rng([seed, minute, 0x71C])  # fault tickets: their own stream
     for m in merchants:
         faults = [(a.effect, a.spec.intensity, idx) for idx, a in enumerate(active) if m.id in a.merchants]
         n = int(rng.poisson(m.attempts_per_minute * season))
@@ -157,8 +164,12 @@ def _minute_with_logs(
         latencies: list[float] = []
         for k in range(n):
             key = f"{m.id}-{minute}-{k}"
-            t0 = ts + timedelta(seconds=float(rng.uniform(0, 55)))
-            value = round(float(rng.lognormal(math.log(m.aov), 0.4)), 2)
+            # A fixed number of draws per attempt, whatever path it takes: a faulted run and its fault-free
+            # twin share every realisation, so the ground truth's lost orders are exact.
+            z = rng.standard_normal(5)
+            o = rng.random(4)
+            t0 = ts + timedelta(seconds=float(o[0] * 55))
+            value = round(m.aov * math.exp(0.4 * float(z[0])), 2)
             u = rng.random(8)
             base_ok = (
                 u[0] >= BASE_CART_FAIL
@@ -200,7 +211,7 @@ def _minute_with_logs(
                 source="api",
                 endpoint="GET /api/cart",
                 status_code=cart_status,
-                latency_ms=round(float(rng.lognormal(math.log(60), 0.3)), 1),
+                latency_ms=round(60 * math.exp(0.3 * float(z[1])), 1),
                 migration_stage=stage,
                 event=None,
                 correlation_id=None,
@@ -213,9 +224,9 @@ def _minute_with_logs(
                     checkout_status = 422
                 elif checkout_status == 200 and u[1] < BASE_CHECKOUT_4XX + BASE_CHECKOUT_5XX:
                     checkout_status = 500
-                lat = float(rng.lognormal(math.log(180), 0.35)) * lat_factor
+                lat = 180 * math.exp(0.35 * float(z[2])) * lat_factor
                 latencies.append(lat)
-                t1 = t0 + timedelta(seconds=float(rng.uniform(2, 30)))
+                t1 = t0 + timedelta(seconds=2 + float(o[1]) * 28)
                 _log(
                     acc,
                     id=f"{key}-co",
@@ -234,7 +245,7 @@ def _minute_with_logs(
                     # 3. payment
                     if pay_status == 200 and u[2] >= m.success_rate:
                         pay_status = 402
-                    t2 = t1 + timedelta(milliseconds=lat + float(rng.uniform(500, 4000)))
+                    t2 = t1 + timedelta(milliseconds=lat + 500 + float(o[2]) * 3500)
                     corr = f"pay-{key}"
                     _log(
                         acc,
@@ -244,7 +255,7 @@ def _minute_with_logs(
                         source="payment",
                         endpoint="POST /payments/authorize",
                         status_code=pay_status,
-                        latency_ms=round(float(rng.lognormal(math.log(400), 0.3)), 1),
+                        latency_ms=round(400 * math.exp(0.3 * float(z[3])), 1),
                         migration_stage=stage,
                         event="payment.succeeded" if pay_status == 200 else "payment.failed",
                         correlation_id=corr,
@@ -254,7 +265,7 @@ def _minute_with_logs(
                         # 4. order webhook
                         if webhook_status == 200 and u[3] < BASE_WEBHOOK_FAIL:
                             webhook_status = 500
-                        t3 = t2 + timedelta(seconds=float(rng.uniform(1, 20)))
+                        t3 = t2 + timedelta(seconds=1 + float(o[3]) * 19)
                         _log(
                             acc,
                             id=f"{key}-wh",
@@ -263,7 +274,7 @@ def _minute_with_logs(
                             source="webhook",
                             endpoint="POST /webhooks/order-created",
                             status_code=webhook_status,
-                            latency_ms=round(float(rng.lognormal(math.log(120), 0.3)), 1),
+                            latency_ms=round(120 * math.exp(0.3 * float(z[4])), 1),
                             migration_stage=stage,
                             event="order.created" if webhook_status == 200 else None,
                             correlation_id=corr,
@@ -277,10 +288,10 @@ def _minute_with_logs(
                 slot = acc.lost[(culprit[1], m.id)]
                 slot[0] += 1
                 slot[1] += value
-                if rng.random() < culprit[0].ticket_rate * 3:
+                if ticket_rng.random() < culprit[0].ticket_rate * 3:
                     _ticket(
                         acc,
-                        rng,
+                        ticket_rng,
                         m,
                         ts,
                         culprit[0].subjects,
@@ -393,7 +404,14 @@ def simulate(config: SimConfig) -> SimResult:
         active = [a if a.start <= ts < a.end else _inactive(a) for a in actives]
         if ts >= logs_from:
             _minute_with_logs(
-                acc, rng, ts, minute, merchants, active, None if config.keep_late_tickets else end
+                acc,
+                rng,
+                ts,
+                minute,
+                merchants,
+                active,
+                None if config.keep_late_tickets else end,
+                config.seed,
             )
         else:
             _minute_counts_only(acc, rng, ts, merchants, active)
