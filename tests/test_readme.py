@@ -14,7 +14,7 @@ def test_readme_settings_table_is_current() -> None:
     start = text.index("<!-- settings:start -->") + len("<!-- settings:start -->")
     end = text.index("<!-- settings:end -->")
     assert text[start:end].strip() == settings_table().strip(), (
-        "run `selfheal settings` and paste into README"
+        "run `selfheal settings --update-readme README.md`"
     )
 
 
