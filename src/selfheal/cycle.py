@@ -22,6 +22,7 @@ from selfheal.reason.model import Findings
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
+from selfheal.store.signals_repo import prune_raw_logs
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def run_cycle(
                 },
             },
         )
+        retention_ms = deps.settings.raw_log_retention_days * 86_400_000
+        pruned = prune_raw_logs(conn, dt_to_ms(obs.as_of) - retention_ms)
         audit.record(
             conn,
             actor=actor,
@@ -106,6 +109,7 @@ def run_cycle(
                 "as_of": obs.as_of.isoformat(),
                 "window_minutes": window,
                 "incident_id": outcome.incident_id,
+                "raw_log_events_pruned": pruned,
             },
         )
     return CycleResult(

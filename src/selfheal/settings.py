@@ -39,7 +39,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is SQLite at `<data_dir>/selfheal.db` (WAL mode). "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
-    raw_log_retention_days: int = Field(14, ge=1, description="Raw log events older than this are pruned.")
+    raw_log_retention_days: int = Field(
+        14,
+        ge=1,
+        description="Raw log events older than this (before a cycle's as_of) are pruned; rollups are kept.",
+    )
 
     # --- API / UI --------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
