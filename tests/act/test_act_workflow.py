@@ -109,7 +109,7 @@ def test_requester_may_not_approve(sqlite_store: Store, seed: Seeder) -> None:
     settings = Settings()
     (aid,) = seed(sqlite_store, settings, proposal(), actor="carol")
     wf = Workflow(sqlite_store, settings)
-    with pytest.raises(Forbidden, match="requested action .* may not approve it"):
+    with pytest.raises(Forbidden, match=r"requested action .* may not approve it"):
         wf.approve(aid, "carol")
     assert wf.get(aid).status == "proposed"
     assert wf.approve(aid, "dave").status == "approved"
