@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -20,6 +20,13 @@ class AuthMode(StrEnum):
 
     closed = "closed"
     open = "open"
+
+
+class LLMProvider(StrEnum):
+    """`ollama`: Ollama's native chat API. `openai`: any OpenAI-compatible chat-completions server."""
+
+    ollama = "ollama"
+    openai = "openai"
 
 
 class Settings(BaseSettings):
@@ -34,7 +41,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is SQLite at `<data_dir>/selfheal.db` (WAL mode). "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
-    raw_log_retention_days: int = Field(14, ge=1, description="Raw log events older than this are pruned.")
+    raw_log_retention_days: int = Field(
+        14,
+        ge=1,
+        description="Raw log events older than this (before a cycle's as_of) are pruned; rollups are kept.",
+    )
 
     # --- API / UI --------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
@@ -84,7 +95,7 @@ class Settings(BaseSettings):
         None, description="HMAC-SHA256 key for the `X-Selfheal-Signature` header of webhook calls."
     )
     act_webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
+        [],
         description="Hosts the webhook executor may call (comma-separated or JSON list; `*.example.com` "
         "matches subdomains). Empty: every host is refused.",
     )
@@ -92,6 +103,30 @@ class Settings(BaseSettings):
     act_webhook_retries: int = Field(3, ge=0, le=10, description="Retries after a failed webhook call.")
     act_webhook_backoff_seconds: float = Field(
         0.5, ge=0, description="First retry delay; doubles with each further retry."
+    )
+
+    # --- optional LLM narrative ------------------------------------------------------------------
+    llm_enabled: bool = Field(
+        True, description="Allow cycles run with `use_llm` to ask the LLM for narrative text (master switch)."
+    )
+    llm_provider: LLMProvider = Field(
+        LLMProvider.ollama,
+        description="`ollama` (native /api/chat) or `openai` (any OpenAI-compatible server).",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Server URL; default `http://127.0.0.1:11434` for ollama, `http://127.0.0.1:8080/v1` for "
+        "openai (include the `/v1` prefix).",
+    )
+    llm_model: str = Field("llama3.2", min_length=1, description="Model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer key for the openai provider (sent as `Authorization: Bearer ...`)."
+    )
+    llm_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="Per-request network timeout; on expiry the deterministic text is kept.",
     )
 
     # --- demo ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Fixtures for the API tests: a closed-mode app over a real SQLite file, with a key for every role."""
+"""Fixtures for the API tests: an open-mode client over `store` (SQLite and PostgreSQL), and a closed-mode
+app over a real SQLite file with a key for every role (`api`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from fastapi.testclient import TestClient
 from selfheal.api.app import create_app
 from selfheal.settings import Settings
 from selfheal.store import Store
+
+
+@pytest.fixture
+def client(store: Store, settings: Settings) -> Iterator[TestClient]:
+    """The API over a real migrated database (SQLite and PostgreSQL), open mode."""
+    app = create_app(settings, store)
+    with TestClient(app) as c:
+        yield c
 
 
 @pytest.fixture
