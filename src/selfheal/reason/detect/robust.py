@@ -27,6 +27,15 @@ def _tail_score(z: FloatArray) -> FloatArray:
     return np.asarray(1.0 - np.exp(-np.maximum(z, 0.0) / 4.0), dtype=np.float64)
 
 
+def daily_period(timestamps: NDArray[np.int64]) -> int:
+    """Rows per day when the series is evenly spaced with a step that divides a day (else 0)."""
+    step = float(np.median(np.diff(timestamps)))
+    if step <= 0 or 86_400_000 % step:
+        return 0
+    period = int(86_400_000 // step)
+    return period if 4 <= period <= 2880 else 0
+
+
 @register
 class RobustDetector(Detector):
     """Rolling median / IQR surprise plus novelty, through an anomaly likelihood, with a refractory period."""
@@ -43,6 +52,8 @@ class RobustDetector(Detector):
         refractory: int = 150,
         damp: float = 0.0,
         novelty_weight: float = 1.0,
+        seasons: int = 3,
+        season_fit: float = 0.6,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -51,6 +62,8 @@ class RobustDetector(Detector):
         self.refractory = refractory
         self.damp = damp
         self.novelty_weight = novelty_weight
+        self.seasons = seasons
+        self.season_fit = season_fit
         self.reset()
 
     def reset(self) -> None:
@@ -61,18 +74,40 @@ class RobustDetector(Detector):
         self.seen_n_ = 0
         self.since_alarm_ = 10**9
         self.expected_: FloatArray = np.zeros(0)
+        self.period_: int = 0
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
     ) -> FloatArray:
         m = len(values)
+        if not self.period_ and timestamps is not None and len(timestamps) > 1:
+            self.period_ = daily_period(timestamps)
         raw = self._raw(values)
         likelihood = self._likelihood(raw)
         out = self._refract(likelihood)
-        self.values_ = np.concatenate([self.values_, values])[-self.window :]
+        self.values_ = np.concatenate([self.values_, values])[-self._keep() :]
         self.raw_ = np.concatenate([self.raw_, raw])[-(self.long + self.short) :]
         assert len(out) == m
         return out
+
+    def _keep(self) -> int:
+        return self.window + self.seasons * self.period_ + 1
+
+    def _seasonal_surprise(self, series: pd.Series, level_iqr: FloatArray, m: int) -> FloatArray:
+        """|x - same time on previous days| in robust units, where the daily pattern explains the series."""
+        p = self.period_
+        if not p or self.seasons < 1:
+            return np.zeros(m)
+        lagged = np.column_stack([series.shift(k * p).to_numpy() for k in range(1, self.seasons + 1)])
+        with np.errstate(all="ignore"):
+            resid = pd.Series(series.to_numpy() - np.nanmedian(lagged, axis=1) if lagged.size else series * 0)
+        prev = resid.shift(1).rolling(self.window, min_periods=self.min_points)
+        iqr = (prev.quantile(0.75) - prev.quantile(0.25)).to_numpy()[-m:]
+        med = prev.median().to_numpy()[-m:]
+        scale = np.maximum(iqr / 1.349, 1e-9)
+        z = np.abs(resid.to_numpy()[-m:] - med) / scale
+        good = iqr < self.season_fit * level_iqr
+        return np.where(good & np.isfinite(z), _tail_score(np.nan_to_num(z, nan=0.0)), 0.0)
 
     def _raw(self, values: FloatArray) -> FloatArray:
         m = len(values)
@@ -91,9 +126,10 @@ class RobustDetector(Detector):
         z = np.abs(values - med) / scale
         with np.errstate(invalid="ignore"):
             outside = np.maximum(values - running_max, running_min - values)
-            novelty = np.where(np.isfinite(outside) & (span > 0), np.maximum(outside, 0.0) / span, 0.0)
+            novelty = np.where(np.isfinite(outside) & (span > 0), np.maximum(outside, 0.0) / np.where(span > 0, span, 1.0), 0.0)
         raw = _tail_score(np.nan_to_num(z, nan=0.0))
         raw = np.maximum(raw, np.minimum(1.0, self.novelty_weight * 4 * novelty))
+        raw = np.maximum(raw, self._seasonal_surprise(series, q3 - q1, m))
         seen = self.seen_n_ + np.arange(m)
         raw = np.where(seen >= self.min_points, raw, 0.0)
         self.expected_ = np.where(np.isfinite(med), med, values)
