@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.nab.scorer import PROFILES, CorpusFile, optimise, profiles_from_config, score_at, window_index_bounds
+from benchmarks.nab.scorer import (
+    PROFILES,
+    CorpusFile,
+    optimise,
+    profiles_from_config,
+    score_at,
+    window_index_bounds,
+)
 from selfheal.reason.detect import make_detector
 
 SCOREBOARD = {
@@ -60,7 +67,9 @@ def run(nab: Path, detector: str, params: dict[str, Any], out: Path | None, jobs
     data_dir = nab / "data"
     windows = json.loads((nab / "labels" / "combined_windows.json").read_text())
     profiles_path = nab / "config" / "profiles.json"
-    profiles = profiles_from_config(json.loads(profiles_path.read_text())) if profiles_path.exists() else PROFILES
+    profiles = (
+        profiles_from_config(json.loads(profiles_path.read_text())) if profiles_path.exists() else PROFILES
+    )
     threshold = make_detector(detector, **params).default_threshold
     paths = sorted(data_dir / name for name in windows)
     started = time.perf_counter()
@@ -95,7 +104,9 @@ def run(nab: Path, detector: str, params: dict[str, Any], out: Path | None, jobs
         "wall_seconds": round(wall, 2),
         "jobs": jobs,
         "honest": {k: {"threshold": v.threshold, "score": round(v.normalised, 2)} for k, v in honest.items()},
-        "optimised": {k: {"threshold": v.threshold, "score": round(v.normalised, 2)} for k, v in best.items()},
+        "optimised": {
+            k: {"threshold": v.threshold, "score": round(v.normalised, 2)} for k, v in best.items()
+        },
     }
     if out is not None:
         (out / detector).mkdir(parents=True, exist_ok=True)
@@ -132,11 +143,15 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--nab", type=Path, required=True, help="NAB directory (data/, labels/, config/)")
     parser.add_argument("--detector", default="robust")
     parser.add_argument("--params", default="{}", help="JSON object of detector parameters")
-    parser.add_argument("--out", type=Path, default=None, help="write NAB-layout results and scores.json here")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write NAB-layout results and scores.json here"
+    )
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
     report = run(args.nab, args.detector, json.loads(args.params), args.out, args.jobs)

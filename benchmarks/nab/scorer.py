@@ -73,7 +73,9 @@ class ScoredRow:
     """Global window id, None outside every window."""
 
 
-def window_index_bounds(timestamps: np.ndarray, windows: Sequence[tuple[np.datetime64, np.datetime64]]) -> list[tuple[int, int]]:
+def window_index_bounds(
+    timestamps: np.ndarray, windows: Sequence[tuple[np.datetime64, np.datetime64]]
+) -> list[tuple[int, int]]:
     """Row index bounds `[left, right]` (inclusive) of each window, from its start and end timestamps."""
     bounds = []
     for start, end in windows:

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from benchmarks.nab.scorer import (
     REWARD_LOW_FN,
     REWARD_LOW_FP,

@@ -18,7 +18,7 @@ from selfheal.observe.history_model import DetectionHistory, EndpointBaseline, M
 from selfheal.records import ms_to_dt
 from selfheal.store import Store, history_repo
 from selfheal.store.history_repo import HOUR_MS
-from selfheal.store.tables import HIST_COLUMNS, N_BUCKETS
+from selfheal.store.tables import HIST_COLUMNS, LATENCY_BUCKETS_MS, N_BUCKETS
 
 SETTLED_MS = 2 * HOUR_MS
 MINUTE_HISTORY_MS = 4 * 24 * HOUR_MS
@@ -115,6 +115,7 @@ def load_history(
             MinuteTotals(minute=ms_to_dt(ms), checkout_attempts=v[0], orders=v[1], requests=v[2], errors=v[3])
             for ms, v in sorted([*minute_rows, *tail.items()])
         ),
+        latency_buckets_ms=LATENCY_BUCKETS_MS,
     )
 
 

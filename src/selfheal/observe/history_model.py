@@ -52,3 +52,5 @@ class DetectionHistory(Record):
     endpoints: tuple[EndpointBaseline, ...] = ()
     merchants: tuple[MerchantVolume, ...] = ()
     minutes: tuple[MinuteTotals, ...] = ()
+    latency_buckets_ms: tuple[float, ...] = ()
+    """Upper bounds of the latency histogram buckets (a last bucket holds the rest)."""

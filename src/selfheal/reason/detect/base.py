@@ -77,7 +77,9 @@ class Detector(ABC):
             raise InvalidInput("timestamps and values differ in length", {"field": "timestamps"})
         if self.needs_trials:
             if n is None or len(n) != len(v):
-                raise InvalidInput(f"detector {self.name!r} needs one trial count per value", {"field": "trials"})
+                raise InvalidInput(
+                    f"detector {self.name!r} needs one trial count per value", {"field": "trials"}
+                )
             if np.any(n < 0) or np.any(v < 0) or np.any(v > n):
                 raise InvalidInput("counts must satisfy 0 <= value <= trials", {"field": "values"})
         return v, t, n

@@ -29,7 +29,9 @@ def binomial_excess_pvalue(failures: FloatArray, trials: FloatArray, p0: FloatAr
     return np.asarray(p, dtype=np.float64)
 
 
-def binomial_shortfall_pvalue(successes: FloatArray, trials: FloatArray, p0: FloatArray | float) -> FloatArray:
+def binomial_shortfall_pvalue(
+    successes: FloatArray, trials: FloatArray, p0: FloatArray | float
+) -> FloatArray:
     """P(X <= successes) for X ~ Binomial(trials, p0): small when there are too few successes."""
     return np.asarray(stats.binom.cdf(successes, trials, p0), dtype=np.float64)
 
@@ -55,7 +57,11 @@ class BinomialRateDetector(Detector):
     needs_trials = True
 
     def __init__(
-        self, prior_rate: float = 0.005, prior_weight: float = 200.0, min_lift: float = 2.0, min_excess: float = 0.01
+        self,
+        prior_rate: float = 0.005,
+        prior_weight: float = 200.0,
+        min_lift: float = 2.0,
+        min_excess: float = 0.01,
     ) -> None:
         self.prior_rate = prior_rate
         self.prior_weight = prior_weight

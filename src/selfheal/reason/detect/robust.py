@@ -126,7 +126,11 @@ class RobustDetector(Detector):
         z = np.abs(values - med) / scale
         with np.errstate(invalid="ignore"):
             outside = np.maximum(values - running_max, running_min - values)
-            novelty = np.where(np.isfinite(outside) & (span > 0), np.maximum(outside, 0.0) / np.where(span > 0, span, 1.0), 0.0)
+            novelty = np.where(
+                np.isfinite(outside) & (span > 0),
+                np.maximum(outside, 0.0) / np.where(span > 0, span, 1.0),
+                0.0,
+            )
         raw = _tail_score(np.nan_to_num(z, nan=0.0))
         raw = np.maximum(raw, np.minimum(1.0, self.novelty_weight * 4 * novelty))
         raw = np.maximum(raw, self._seasonal_surprise(series, q3 - q1, m))
