@@ -91,7 +91,7 @@ class _Cell:
             slot[1] += trials
 
 
-def _onset(cell: _Cell, p0: float, fallback: datetime) -> datetime:
+def _onset(cell: _Cell, p0: float) -> datetime | None:
     """First minute from which the next few minutes' failures are significant against `p0`."""
     minutes = sorted(cell.per_minute)
     f = np.array([cell.per_minute[m][0] for m in minutes], dtype=float)
@@ -104,7 +104,17 @@ def _onset(cell: _Cell, p0: float, fallback: datetime) -> datetime:
             and binomial_excess_pvalue(np.array([k]), np.array([t]), p0)[0] < 0.01
         ):
             return minute
-    return fallback
+    return None
+
+
+def _since(cell: _Cell, onset: datetime) -> tuple[int, int]:
+    """Failures and trials from `onset` to the end of the window."""
+    f = n = 0
+    for minute, (k, t) in cell.per_minute.items():
+        if minute >= onset:
+            f += k
+            n += t
+    return f, n
 
 
 def _material(k: float, n: float, p0: float) -> bool:
@@ -141,16 +151,19 @@ def _rate_anomaly(
     dims: Dimensions,
     detail: str,
 ) -> Anomaly | None:
-    if cell.trials == 0 or not _material(cell.failures, cell.trials, p0):
+    if cell.trials == 0:
         return None
-    score = float(
-        pvalue_to_score(binomial_excess_pvalue(np.array([cell.failures]), np.array([cell.trials]), p0))[0]
-    )
+    # Judge the counts since the change began when one is visible, else the whole window.
+    found = _onset(cell, p0) if len(cell.per_minute) > 1 else None
+    onset = found or window_start
+    failures, trials = _since(cell, onset) if found else (cell.failures, cell.trials)
+    if not _material(failures, trials, p0):
+        return None
+    score = float(pvalue_to_score(binomial_excess_pvalue(np.array([failures]), np.array([trials]), p0))[0])
     if score < threshold:
         return None
-    observed = _rate(cell.failures, cell.trials)
-    excess = cell.failures - p0 * cell.trials
-    onset = _onset(cell, p0, window_start)
+    observed = _rate(failures, trials)
+    excess = failures - p0 * trials
     return Anomaly(
         id=_anomaly_id(metric, *key, onset.isoformat()),
         kind=kind,
@@ -166,7 +179,7 @@ def _rate_anomaly(
         dimensions=dims.model_copy(
             update={"merchants": _affected(cell, p0), "stages": dims.stages or _affected(cell, p0, "stages")}
         ),
-        detail=f"{cell.failures} of {cell.trials} {detail} (expected about {p0 * cell.trials:.1f})",
+        detail=f"{failures} of {trials} {detail} since {onset:%H:%M} (expected about {p0 * trials:.1f})",
     )
 
 

@@ -13,6 +13,7 @@ Three steps, all causal:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,8 @@ class RobustDetector(Detector):
         if not p or self.seasons < 1:
             return np.zeros(m)
         lagged = np.column_stack([series.shift(k * p).to_numpy() for k in range(1, self.seasons + 1)])
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
             resid = pd.Series(series.to_numpy() - np.nanmedian(lagged, axis=1) if lagged.size else series * 0)
         prev = resid.shift(1).rolling(self.window, min_periods=self.min_points)
         iqr = (prev.quantile(0.75) - prev.quantile(0.25)).to_numpy()[-m:]
