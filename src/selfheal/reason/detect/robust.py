@@ -87,7 +87,7 @@ class RobustDetector(Detector):
         likelihood = self._likelihood(raw)
         out = self._refract(likelihood)
         self.values_ = np.concatenate([self.values_, values])[-self._keep() :]
-        self.raw_ = np.concatenate([self.raw_, raw])[-(self.long + self.short) :]
+        self.raw_ = np.concatenate([self.raw_, raw])[-(self.long + 2 * self.short) :]
         assert len(out) == m
         return out
 
