@@ -74,7 +74,7 @@ def test_robust_flags_a_level_shift_and_not_the_daily_pattern() -> None:
     threshold = make_detector("robust").default_threshold
     assert scores[2600:2610].max() >= threshold
     assert (scores[600:2600] >= threshold).sum() == 0
-    assert 0.0 <= scores.min() and scores.max() <= 1.0
+    assert scores.min() >= 0.0 and scores.max() <= 1.0
 
 
 def test_one_failure_in_three_checkouts_is_not_significant() -> None:
