@@ -49,7 +49,8 @@ def test_webhook_403_is_a_hard_anomaly_with_onset_and_dimensions(world) -> None:
     assert "wave_1" in a.dimensions.stages
     assert abs((a.onset - ONSET).total_seconds()) <= 5 * 60
     assert a.observed > a.expected
-    assert 0.5 <= a.score <= 1.0 and a.method
+    assert 0.5 <= a.score <= 1.0
+    assert a.method
 
 
 def test_quiet_hour_before_the_fault_has_no_high_anomaly(world) -> None:  # type: ignore[no-untyped-def]

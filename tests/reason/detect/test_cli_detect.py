@@ -26,7 +26,8 @@ def test_detect_scores_every_row_and_flags_the_jump(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     scored = pd.read_csv(out)
-    assert len(scored) == n and {"anomaly_score", "is_anomaly"} <= set(scored.columns)
+    assert len(scored) == n
+    assert {"anomaly_score", "is_anomaly"} <= set(scored.columns)
     assert scored["is_anomaly"][1400:1410].any()
     assert scored["is_anomaly"][:1400].sum() <= 3  # a rare false alarm on pure noise is allowed
 

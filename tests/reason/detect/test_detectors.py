@@ -74,7 +74,8 @@ def test_robust_flags_a_level_shift_and_not_the_daily_pattern() -> None:
     threshold = make_detector("robust").default_threshold
     assert scores[2600:2610].max() >= threshold
     assert (scores[600:2600] >= threshold).sum() == 0
-    assert scores.min() >= 0.0 and scores.max() <= 1.0
+    assert scores.min() >= 0.0
+    assert scores.max() <= 1.0
 
 
 def test_one_failure_in_three_checkouts_is_not_significant() -> None:
@@ -96,7 +97,9 @@ def test_binomial_detector_learns_the_baseline_and_needs_trials() -> None:
     det = make_detector("binomial_rate").fit([2] * 100, trials=[100] * 100)
     assert det.rate_ == pytest.approx(0.02, rel=0.05)  # type: ignore[attr-defined]
     scores = det.score([2, 1, 30], trials=[100, 3, 100])
-    assert scores[0] == 0.0 and scores[1] < 0.5 and scores[2] == 1.0
+    assert scores[0] == 0.0
+    assert scores[1] < 0.5
+    assert scores[2] == 1.0
     with pytest.raises(InvalidInput):
         det.score([1, 2])
     with pytest.raises(InvalidInput):
@@ -106,4 +109,6 @@ def test_binomial_detector_learns_the_baseline_and_needs_trials() -> None:
 def test_poisson_drop_detector_flags_a_collapse_only() -> None:
     det = make_detector("poisson_drop").fit([50] * 60)
     scores = det.score([48, 52, 5])
-    assert scores[0] == 0.0 and scores[1] == 0.0 and scores[2] == 1.0
+    assert scores[0] == 0.0
+    assert scores[1] == 0.0
+    assert scores[2] == 1.0
