@@ -75,7 +75,9 @@ def build(store: Store, merchants: int, days: int, seed: int = 0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--merchants", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
