@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from selfheal.embedding import DenseEmbedder, load_dense_embedder
-from selfheal.reason.cluster import UNASSIGNED, ClusterParams, Clustering, cluster_vectors, lexical_vectors
+from selfheal.reason.cluster import UNASSIGNED, Clustering, ClusterParams, cluster_vectors, lexical_vectors
 
 THROUGHPUT_SAMPLE = 512
 
@@ -88,7 +88,9 @@ def tune(train: pd.DataFrame, dense: np.ndarray | None) -> None:
         for subset in (np.arange(len(train)), sample):
             for tau in (0.045, 0.05, 0.055, 0.06, 0.065):
                 for ratio in (0.0, 0.7, 0.75, 0.8, 0.85):
-                    clustering = cluster_vectors(vectors[subset], ClusterParams(ward_tau=tau, min_similarity_ratio=ratio))
+                    clustering = cluster_vectors(
+                        vectors[subset], ClusterParams(ward_tau=tau, min_similarity_ratio=ratio)
+                    )
                     s = scores(truth[subset], clustering)
                     print(
                         f"| {name} | {len(subset)} | {tau} | {ratio} | {s['themes']:.0f} | {s['nmi']:.3f} "
@@ -98,7 +100,9 @@ def tune(train: pd.DataFrame, dense: np.ndarray | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("data", type=Path, help="Banking77 directory with train.csv and test.csv")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where dense vectors are cached")
     parser.add_argument("--tune", action="store_true", help="print the train-split grid instead")
@@ -115,7 +119,9 @@ def main() -> None:
     truth = test["category"].to_numpy()
     texts = test["text"].tolist()
     print(f"Banking77 test: {len(test)} texts, {test['category'].nunique()} intents; defaults {defaults}\n")
-    print("| vectors / method | themes | NMI | ARI | unassigned | NMI (all, unassigned as one group) | ARI (all) | cluster s |")
+    print(
+        "| vectors / method | themes | NMI | ARI | unassigned | NMI (all, unassigned as one group) | ARI (all) | cluster s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     lexical = lexical_vectors(texts)
     for name, vectors in [("tfidf-lsa / ward", lexical)]:
@@ -134,7 +140,9 @@ def main() -> None:
         dense_train = dense_vectors(embedder, train["text"].tolist(), args.cache_dir)
 
     print("\nSpeed (once embedded), 10,000 train tickets, default parameters:")
-    big = dense_train[:10_000] if dense_train is not None else lexical_vectors(train["text"].tolist()[:10_000])
+    big = (
+        dense_train[:10_000] if dense_train is not None else lexical_vectors(train["text"].tolist()[:10_000])
+    )
     _, seconds = timed_cluster(big, defaults)
     print(f"- cluster 10,000 {'dense' if dense_train is not None else 'lexical'} vectors: {seconds:.2f} s")
     started = time.perf_counter()
@@ -145,7 +153,9 @@ def main() -> None:
         started = time.perf_counter()
         embedder.embed(sample)
         rate = THROUGHPUT_SAMPLE / (time.perf_counter() - started)
-        print(f"- {embedder.name} embedding throughput: {rate:.0f} texts/s ({THROUGHPUT_SAMPLE} texts, batch 64, CPU)")
+        print(
+            f"- {embedder.name} embedding throughput: {rate:.0f} texts/s ({THROUGHPUT_SAMPLE} texts, batch 64, CPU)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ from __future__ import annotations
 from selfheal.reason.cluster.algorithms import (
     METHODS,
     UNASSIGNED,
-    ClusterParams,
     Clustering,
+    ClusterParams,
     cluster_vectors,
 )
+from selfheal.reason.cluster.identity import KnownTheme
+from selfheal.reason.cluster.naming import class_tfidf_terms, label_from_terms
+from selfheal.reason.cluster.themes import RememberedTheme, ThemeInput, ThemeReport, find_themes
 from selfheal.reason.cluster.vectors import LEXICAL_MODEL, lexical_vectors, ticket_text
 
 __all__ = [
@@ -17,7 +20,14 @@ __all__ = [
     "UNASSIGNED",
     "ClusterParams",
     "Clustering",
+    "KnownTheme",
+    "RememberedTheme",
+    "ThemeInput",
+    "ThemeReport",
+    "class_tfidf_terms",
     "cluster_vectors",
+    "find_themes",
+    "label_from_terms",
     "lexical_vectors",
     "ticket_text",
 ]

@@ -90,7 +90,8 @@ def normalise_rows(x: npt.NDArray[np.floating]) -> FloatArray:
     """Rows scaled to unit length (zero rows stay zero)."""
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    out: FloatArray = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return out
 
 
 def centre(vectors: npt.NDArray[np.floating]) -> FloatArray:
