@@ -21,6 +21,7 @@ from selfheal.reason.model import Findings
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
+from selfheal.themes_edge import prepare_themes, remember_themes
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ def run_cycle(
     timings["observe"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    findings = reason(obs, ReasonContext(settings=deps.settings))
+    theme_input = prepare_themes(deps.store, obs.as_of, window, deps.settings)
+    timings["embed"] = (time.perf_counter() - t) * 1000
+
+    t = time.perf_counter()
+    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input))
     timings["reason"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
@@ -70,6 +75,7 @@ def run_cycle(
     t = time.perf_counter()
     with deps.store.transaction() as conn:
         outcome = act(conn, assessment=assessment, findings=findings, summary=summary, actor=actor)
+        remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         incidents_repo.insert_cycle_run(

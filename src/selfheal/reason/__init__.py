@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from selfheal.observe.model import Observation
+from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.pairing import pair_payments
-from selfheal.reason.model import Findings
+from selfheal.reason.model import Anomaly, Findings
 from selfheal.settings import Settings
 
 
@@ -19,6 +20,9 @@ class ReasonContext:
     """What the reason stage may use besides the Observation."""
 
     settings: Settings
+    themes: ThemeInput | None = None
+    """Tickets of the recent windows with their stored vectors (see `selfheal.themes_edge`); without it the
+    window's tickets are clustered with the lexical fallback."""
 
 
 def reason(obs: Observation, ctx: ReasonContext) -> Findings:
@@ -28,7 +32,15 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
-    return Findings(soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
+    anomalies: tuple[Anomaly, ...] = ()
+    themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
+    return Findings(
+        anomalies=anomalies,
+        soft_failures=tuple(g for g in gaps if g.missing_orders > 0),
+        themes=themes.themes,
+        unassigned_tickets=themes.unassigned_tickets,
+        embedding_model=themes.embedding_model,
+    )
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]

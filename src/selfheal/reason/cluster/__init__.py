@@ -11,7 +11,7 @@ from selfheal.reason.cluster.algorithms import (
 )
 from selfheal.reason.cluster.identity import KnownTheme
 from selfheal.reason.cluster.naming import class_tfidf_terms, label_from_terms
-from selfheal.reason.cluster.themes import RememberedTheme, ThemeInput, ThemeReport, find_themes
+from selfheal.reason.cluster.themes import ThemeInput, ThemeReport, find_themes, lexical_theme_input
 from selfheal.reason.cluster.vectors import LEXICAL_MODEL, lexical_vectors, ticket_text
 
 __all__ = [
@@ -21,13 +21,13 @@ __all__ = [
     "ClusterParams",
     "Clustering",
     "KnownTheme",
-    "RememberedTheme",
     "ThemeInput",
     "ThemeReport",
     "class_tfidf_terms",
     "cluster_vectors",
     "find_themes",
     "label_from_terms",
+    "lexical_theme_input",
     "lexical_vectors",
     "ticket_text",
 ]

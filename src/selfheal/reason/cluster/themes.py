@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from selfheal.errors import InvalidInput
+from selfheal.observe.model import Observation
 from selfheal.reason.cluster.algorithms import (
     UNASSIGNED,
     ClusterParams,
@@ -35,7 +36,6 @@ from selfheal.signals import Ticket
 
 ANOMALY_LEAD = timedelta(minutes=15)
 """A ticket filed up to this long before an anomaly's onset still counts as co-occurring with it."""
-MAX_REMEMBERED_MEMBERS = 500
 REPRESENTATIVE_BODY_CHARS = 500
 
 
@@ -64,23 +64,10 @@ class ThemeInput:
 
 
 @dataclass(frozen=True)
-class RememberedTheme:
-    """What the edge stores about a theme so the next cycle can recognise it."""
-
-    id: str
-    label: str
-    model: str
-    centroid: FloatArray | None
-    members: tuple[str, ...]
-    size: int
-
-
-@dataclass(frozen=True)
 class ThemeReport:
     themes: tuple[TicketTheme, ...]
     unassigned_tickets: int
     embedding_model: str
-    remembered: tuple[RememberedTheme, ...] = ()
 
 
 def window_index(created_at: datetime, as_of: datetime, window_minutes: int, windows: int) -> int | None:
@@ -129,8 +116,7 @@ def find_themes(data: ThemeInput, anomalies: Sequence[Anomaly] = ()) -> ThemeRep
     ids = assign_ids(candidates, data.known, model)
 
     themes: list[TicketTheme] = []
-    remembered: list[RememberedTheme] = []
-    for theme, theme_id, candidate in zip(reported, ids, candidates, strict=True):
+    for theme, theme_id in zip(reported, ids, strict=True):
         now = np.flatnonzero(current & (labels == theme))
         top = terms.get(theme, ())
         label = label_from_terms(top)
@@ -160,25 +146,11 @@ def find_themes(data: ThemeInput, anomalies: Sequence[Anomaly] = ()) -> ThemeRep
                 anomaly_ids=linked_anomalies(current_tickets, anomalies),
             )
         )
-        newest_first = sorted(
-            (tickets[i] for i in np.flatnonzero(labels == theme)), key=lambda t: t.created_at, reverse=True
-        )
-        remembered.append(
-            RememberedTheme(
-                id=theme_id,
-                label=label,
-                model=model,
-                centroid=candidate.centroid,
-                members=tuple(t.id for t in newest_first[:MAX_REMEMBERED_MEMBERS]),
-                size=len(now),
-            )
-        )
     order = sorted(range(len(themes)), key=lambda k: (-themes[k].size, themes[k].id))
     return ThemeReport(
         themes=tuple(themes[k] for k in order),
         unassigned_tickets=unassigned_now,
         embedding_model=model,
-        remembered=tuple(remembered[k] for k in order),
     )
 
 
@@ -218,3 +190,15 @@ def _unit_mean(vectors: FloatArray, mask: npt.NDArray[np.bool_]) -> FloatArray:
 
 def _centred(vectors: FloatArray) -> FloatArray:
     return centre(vectors) if vectors.shape[0] > 1 else vectors
+
+
+def lexical_theme_input(obs: Observation) -> ThemeInput:
+    """The window's own tickets, for the lexical fallback, when the edge supplied nothing."""
+    return ThemeInput(
+        tickets=obs.tickets,
+        vectors=None,
+        model=LEXICAL_MODEL,
+        as_of=obs.as_of,
+        window_minutes=obs.window_minutes,
+        trend_windows=1,
+    )
