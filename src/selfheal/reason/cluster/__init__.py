@@ -11,6 +11,7 @@ from selfheal.reason.cluster.algorithms import (
 )
 from selfheal.reason.cluster.identity import KnownTheme
 from selfheal.reason.cluster.naming import class_tfidf_terms, label_from_terms
+from selfheal.reason.cluster.texts import TextClustering, TextTheme, cluster_texts
 from selfheal.reason.cluster.themes import ThemeInput, ThemeReport, find_themes, lexical_theme_input
 from selfheal.reason.cluster.vectors import LEXICAL_MODEL, lexical_vectors, ticket_text
 
@@ -21,9 +22,12 @@ __all__ = [
     "ClusterParams",
     "Clustering",
     "KnownTheme",
+    "TextClustering",
+    "TextTheme",
     "ThemeInput",
     "ThemeReport",
     "class_tfidf_terms",
+    "cluster_texts",
     "cluster_vectors",
     "find_themes",
     "label_from_terms",

@@ -44,7 +44,7 @@ class ClusterParams:
     sample_cap: int = 3000
     """Ward sees at most this many vectors (a seeded sample); k-means then places every vector."""
     refine_iterations: int = 20
-    min_similarity_ratio: float = 0.8
+    min_similarity_ratio: float = 0.7
     """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket)."""
     min_size: int = 2
     """Themes smaller than this are dissolved into unassigned tickets."""
