@@ -88,10 +88,17 @@ def known_themes(store: Store, as_of: datetime, settings: Settings) -> tuple[Kno
     )
 
 
-def prepare_themes(store: Store, as_of: datetime, window_minutes: int, settings: Settings) -> ThemeInput:
-    """Everything `find_themes` needs for the window ending at `as_of`; embeds (and stores) new tickets."""
+def prepare_themes(
+    store: Store,
+    as_of: datetime,
+    window_minutes: int,
+    settings: Settings,
+    embedder: DenseEmbedder | None = None,
+) -> ThemeInput:
+    """Everything `find_themes` needs for the window ending at `as_of`; embeds (and stores) new tickets.
+    `embedder` defaults to the active one (`active_embedder`); with none, the lexical fallback is used."""
     tickets = recent_tickets(store, as_of, window_minutes, settings.theme_trend_windows)
-    embedder = active_embedder(settings)
+    embedder = embedder or active_embedder(settings)
     vectors: FloatArray | None = None
     if embedder is not None:
         vectors, _ = ticket_vectors(store, embedder, tickets)

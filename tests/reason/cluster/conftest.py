@@ -1,0 +1,139 @@
+"""Fixtures for ticket themes: themed synthetic tickets, a migrated store, a deterministic test embedder."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from selfheal.ingest import store_batch
+from selfheal.signals import Ticket
+from selfheal.store import Store
+
+AS_OF = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+THEMES: dict[str, list[str]] = {
+    "webhook": [
+        "order webhook returns 403 forbidden since the migration",
+        "webhook order-created failing with 403, orders not appearing",
+        "our order webhooks are rejected with forbidden errors",
+        "payments succeed but the order webhook gets 403 and no order is created",
+        "webhook delivery failed 403 for order created events",
+    ],
+    "checkout": [
+        "checkout page is extremely slow and times out",
+        "customers report checkout taking 20 seconds then a timeout",
+        "slow checkout, gateway timeout 504 at payment step",
+        "checkout latency is terrible since this morning, carts time out",
+        "checkout keeps spinning and ends with a timeout",
+    ],
+    "cart": [
+        "cart shows empty after adding products",
+        "items disappear from the cart before checkout",
+        "customers say their cart is empty when they reach checkout",
+        "cart sync problem, basket empties randomly",
+        "the shopping cart loses items and shows empty",
+    ],
+}
+FILLERS = ["please help", "urgent", "thanks", "since yesterday", "for several customers", "again today", ""]
+STAGES = ("legacy", "pilot", "wave_1")
+
+
+def themed_tickets(
+    per_theme: dict[str, int],
+    end: datetime = AS_OF,
+    minutes: int = 60,
+    seed: int = 0,
+    prefix: str = "t",
+    merchants: dict[str, list[str]] | None = None,
+) -> list[Ticket]:
+    """Tickets spread over `[end - minutes, end)`, `per_theme[name]` of each theme, varied wording."""
+    rng = random.Random(seed)
+    tickets = []
+    for name, count in per_theme.items():
+        for i in range(count):
+            phrase = rng.choice(THEMES[name])
+            filler = rng.choice(FILLERS)
+            owners = (merchants or {}).get(name) or [f"m{rng.randrange(20)}"]
+            merchant = rng.choice(owners)
+            tickets.append(
+                Ticket(
+                    id=f"{prefix}-{name}-{i}",
+                    created_at=end - timedelta(seconds=rng.uniform(1, minutes * 60 - 1)),
+                    merchant_id=merchant,
+                    subject=phrase.split(",")[0][:60],
+                    body=f"{phrase} {filler}".strip(),
+                    migration_stage=STAGES[hash(merchant) % len(STAGES)],
+                )
+            )
+    return tickets
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder with the DenseEmbedder interface; counts what it embeds."""
+
+    name = "test-hashing"
+    dim = 256
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.embedded.extend(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        matrix = HashingVectorizer(n_features=self.dim, stop_words="english", alternate_sign=False).transform(texts)
+        dense = np.asarray(matrix.toarray(), dtype=np.float32)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        return np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+
+
+PG_URL = os.environ.get("SELFHEAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def theme_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store, on SQLite and on PostgreSQL (in a fresh schema; skipped without a server)."""
+    if request.param == "sqlite":
+        store = Store.open(f"sqlite:///{tmp_path / 'selfheal.db'}")
+        yield store
+        store.dispose()
+        return
+    try:
+        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            schema = f"t_{uuid.uuid4().hex[:12]}"
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    store = Store.open(url.render_as_string(hide_password=False))
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'selfheal.db'}")
+    yield store
+    store.dispose()
+
+
+def load(store: Store, tickets: list[Ticket]) -> None:
+    store_batch(store, "tickets", tickets)
