@@ -23,25 +23,25 @@ AS_OF = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 THEMES: dict[str, list[str]] = {
     "webhook": [
-        "order webhook returns 403 forbidden since the migration",
-        "webhook order-created failing with 403, orders not appearing",
-        "our order webhooks are rejected with forbidden errors",
-        "payments succeed but the order webhook gets 403 and no order is created",
-        "webhook delivery failed 403 for order created events",
+        "order webhook returns 403 forbidden",
+        "webhook 403 forbidden, orders missing",
+        "order webhook rejected with 403 forbidden",
+        "payment ok but order webhook gets 403 forbidden",
+        "webhook delivery 403 forbidden for new orders",
     ],
     "checkout": [
-        "checkout page is extremely slow and times out",
-        "customers report checkout taking 20 seconds then a timeout",
-        "slow checkout, gateway timeout 504 at payment step",
-        "checkout latency is terrible since this morning, carts time out",
-        "checkout keeps spinning and ends with a timeout",
+        "checkout is slow and times out",
+        "slow checkout, timeout at the payment step",
+        "checkout timeout, very slow for customers",
+        "checkout slow since this morning then timeout",
+        "checkout keeps spinning slow and times out",
     ],
     "cart": [
-        "cart shows empty after adding products",
-        "items disappear from the cart before checkout",
-        "customers say their cart is empty when they reach checkout",
-        "cart sync problem, basket empties randomly",
-        "the shopping cart loses items and shows empty",
+        "cart shows empty after adding items",
+        "items disappear and the cart is empty",
+        "cart empty when customers reach checkout with items",
+        "cart sync problem, cart items empty",
+        "shopping cart loses items and shows empty",
     ],
 }
 FILLERS = ["please help", "urgent", "thanks", "since yesterday", "for several customers", "again today", ""]
@@ -55,14 +55,16 @@ def themed_tickets(
     seed: int = 0,
     prefix: str = "t",
     merchants: dict[str, list[str]] | None = None,
+    wordings: int = 5,
 ) -> list[Ticket]:
-    """Tickets spread over `[end - minutes, end)`, `per_theme[name]` of each theme, varied wording."""
+    """Tickets spread over `[end - minutes, end)`, `per_theme[name]` of each theme, in up to `wordings`
+    wordings per theme (plus filler words)."""
     rng = random.Random(seed)
     tickets = []
     for name, count in per_theme.items():
         for i in range(count):
-            phrase = rng.choice(THEMES[name])
-            filler = rng.choice(FILLERS)
+            phrase = rng.choice(THEMES[name][:wordings])
+            filler = rng.choice(FILLERS) if wordings > 1 else ""
             owners = (merchants or {}).get(name) or [f"m{rng.randrange(20)}"]
             merchant = rng.choice(owners)
             tickets.append(
@@ -93,7 +95,9 @@ class HashingEmbedder:
         self.embedded.extend(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        matrix = HashingVectorizer(n_features=self.dim, stop_words="english", alternate_sign=False).transform(texts)
+        matrix = HashingVectorizer(n_features=self.dim, stop_words="english", alternate_sign=False).transform(
+            texts
+        )
         dense = np.asarray(matrix.toarray(), dtype=np.float32)
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         return np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)

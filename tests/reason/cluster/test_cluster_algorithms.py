@@ -8,7 +8,9 @@ from selfheal.errors import InvalidInput
 from selfheal.reason.cluster import UNASSIGNED, ClusterParams, cluster_vectors
 
 
-def blobs(n: int, k: int = 6, dim: int = 32, spread: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def blobs(
+    n: int, k: int = 6, dim: int = 32, spread: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """`n` unit vectors around `k` random directions, with their true theme."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(k, dim))

@@ -32,7 +32,9 @@ def test_unassigned_texts_are_not_named() -> None:
 
 
 def test_label_keeps_a_phrase_and_drops_its_words() -> None:
-    assert label_from_terms(["checkout", "checkout timeout", "slow", "504"]) == "checkout timeout / slow / 504"
+    assert (
+        label_from_terms(["checkout", "checkout timeout", "slow", "504"]) == "checkout timeout / slow / 504"
+    )
     assert label_from_terms([]) == "(no common words)"
 
 
@@ -46,7 +48,9 @@ def test_representatives_are_nearest_first_and_distinct() -> None:
 
 def test_representatives_skip_near_identical_vectors() -> None:
     vectors = np.array([[1, 0], [0.999, 0.04], [0, 1]], dtype=np.float32)
-    picked = nearest_distinct(np.arange(3), np.array([0.9, 0.8, 0.7], dtype=np.float32), vectors, ["a", "b", "c"])
+    picked = nearest_distinct(
+        np.arange(3), np.array([0.9, 0.8, 0.7], dtype=np.float32), vectors, ["a", "b", "c"]
+    )
     assert picked == [0, 2]
 
 

@@ -6,7 +6,7 @@ The default method, `ward`, measured best on real support text (docs/benchmarks/
    hides the differences between themes);
 2. Ward linkage on at most `sample_cap` of them, cut at `ward_tau * sqrt(n)`: a Ward merge height grows
    with the square root of the number of points, so the normalised threshold gives the same themes for a
-   batch of 1,000 or 10,000 tickets;
+   batch of 1,000 or 10,000 tickets (below `min_ward_points`, n is taken as that floor);
 3. k-means over every vector, started from the Ward centroids (a short refinement that also places the
    tickets Ward did not see);
 4. a ticket whose cosine similarity to its theme's centre is below `min_similarity_ratio` times the
@@ -43,6 +43,9 @@ class ClusterParams:
     """Ward cut height divided by sqrt(number of points clustered by Ward)."""
     sample_cap: int = 3000
     """Ward sees at most this many vectors (a seeded sample); k-means then places every vector."""
+    min_ward_points: int = 500
+    """Smaller batches are cut as if they had this many points: a window with few tickets gets coarser
+    themes instead of one theme per wording."""
     refine_iterations: int = 20
     min_similarity_ratio: float = 0.7
     """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket)."""
@@ -133,7 +136,8 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> IntArray:
     if np.allclose(sample, sample[0]):
         return np.zeros(n, dtype=np.int64)
     tree = linkage(sample.astype(np.float64), method="ward")
-    cut = fcluster(tree, params.ward_tau * np.sqrt(sample.shape[0]), criterion="distance") - 1
+    height = params.ward_tau * np.sqrt(max(sample.shape[0], params.min_ward_points))
+    cut = fcluster(tree, height, criterion="distance") - 1
     k = int(cut.max()) + 1
     if k == 1:
         return np.zeros(n, dtype=np.int64)
