@@ -23,7 +23,8 @@ def test_class_tfidf_prefers_words_that_set_a_theme_apart() -> None:
     assert terms[1][0] == "checkout"
     assert "403" in terms[0][:3]
     assert "timeout" in terms[1][:4]
-    assert "webhook" not in terms[1] and "checkout" not in terms[0]
+    assert "webhook" not in terms[1]
+    assert "checkout" not in terms[0]
 
 
 def test_unassigned_texts_are_not_named() -> None:

@@ -58,7 +58,8 @@ def test_themes_of_the_window_are_pure_and_fully_described() -> None:
         assert theme.size == len(theme.ticket_ids) >= 2
         first_word = theme.label.split(" / ")[0].split()[0]
         assert all(first_word in texts[tid] for tid in theme.ticket_ids[:1])
-        assert theme.top_terms and theme.top_terms[0] in theme.label
+        assert theme.top_terms
+        assert theme.top_terms[0] in theme.label
         assert theme.stages
         assert 1 <= len(theme.representatives) <= 3
         bodies = [r.body for r in theme.representatives]
@@ -131,7 +132,8 @@ def test_ids_persist_across_cycles_by_shared_tickets() -> None:
     report2 = find_themes(_input(first + later, known=known))
     old = {_topic(t): t.id for t in report1.themes}
     new = {_topic(t): t.id for t in report2.themes}
-    assert len(old) == 2 and len(new) == 3
+    assert len(old) == 2
+    assert len(new) == 3
     assert new["webhook"] == old["webhook"]
     assert new["checkout"] == old["checkout"]
     assert new["cart"] not in old.values()
