@@ -53,18 +53,26 @@ def test_theme_identities_round_trip(theme_store: Store, tmp_path: Path) -> None
         assert row["model"] == embedder.name
         assert row["centroid"].shape == (embedder.dim,)
         assert abs(float(np.linalg.norm(row["centroid"])) - 1) < 1e-4
-    again = prepare_themes(theme_store, AS_OF + timedelta(minutes=5), 60, _settings(tmp_path), embedder=embedder)
+    again = prepare_themes(
+        theme_store, AS_OF + timedelta(minutes=5), 60, _settings(tmp_path), embedder=embedder
+    )
     assert {k.id for k in again.known} == {t.id for t in report.themes}
 
 
 def test_cycles_fill_findings_and_keep_theme_ids(sqlite_store: Store, tmp_path: Path) -> None:
     deps = CycleDeps(store=sqlite_store, settings=_settings(tmp_path))
-    load(sqlite_store, themed_tickets({"webhook": 30, "checkout": 20}, end=AS_OF - timedelta(hours=1), wordings=1))
+    load(
+        sqlite_store,
+        themed_tickets({"webhook": 30, "checkout": 20}, end=AS_OF - timedelta(hours=1), wordings=1),
+    )
     first = run_cycle(deps, as_of=AS_OF - timedelta(hours=1))
     assert first.findings.embedding_model == LEXICAL_MODEL
     assert len(first.findings.themes) == 2
     assert "embed" in first.stage_ms
-    load(sqlite_store, themed_tickets({"webhook": 30, "checkout": 20, "cart": 15}, prefix="b", seed=3, wordings=1))
+    load(
+        sqlite_store,
+        themed_tickets({"webhook": 30, "checkout": 20, "cart": 15}, prefix="b", seed=3, wordings=1),
+    )
     second = run_cycle(deps, as_of=AS_OF)
     ids_before = {t.ticket_ids[0].split("-")[1]: t.id for t in first.findings.themes}
     ids_after = {t.ticket_ids[0].split("-")[1]: t.id for t in second.findings.themes}
