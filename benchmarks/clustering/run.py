@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from dataclasses import replace
@@ -118,6 +119,7 @@ def main() -> None:
     defaults = ClusterParams()
     truth = test["category"].to_numpy()
     texts = test["text"].tolist()
+    print(f"load average (1/5/15 min) at start: {os.getloadavg()}")
     print(f"Banking77 test: {len(test)} texts, {test['category'].nunique()} intents; defaults {defaults}\n")
     print(
         "| vectors / method | themes | NMI | ARI | unassigned | NMI (all, unassigned as one group) | ARI (all) | cluster s |"
@@ -137,6 +139,13 @@ def main() -> None:
         ]:
             result, seconds = timed_cluster(dense, params)
             print(row(name, scores(truth, result), seconds), flush=True)
+        print("\nBatch size (random subsets of test, default parameters, dense):\n")
+        print("| tickets | themes | NMI | ARI | unassigned |")
+        print("|---|---|---|---|---|")
+        for size in (300, 1000, 2000):
+            subset = np.random.default_rng(size).choice(len(test), size, replace=False)
+            s = scores(truth[subset], cluster_vectors(dense[subset], defaults))
+            print(f"| {size} | {s['themes']:.0f} | {s['nmi']:.3f} | {s['ari']:.3f} | {s['unassigned']:.1%} |")
         dense_train = dense_vectors(embedder, train["text"].tolist(), args.cache_dir)
 
     print("\nSpeed (once embedded), 10,000 train tickets, default parameters:")
