@@ -62,3 +62,9 @@ def test_trend() -> None:
     assert classify_trend([8, 9, 7, 2]) == ThemeTrend.shrinking
     assert classify_trend([4, 5, 4, 5]) == ThemeTrend.stable
     assert classify_trend([1, 0, 0, 2]) == ThemeTrend.stable  # too few tickets to call it growth
+
+
+def test_contraction_leftovers_are_not_terms() -> None:
+    texts = ["my transfer didn't go through", "transfer didn't arrive", "card doesn't work", "card doesn't pay"]
+    terms = class_tfidf_terms(texts, np.array([0, 0, 1, 1]))
+    assert not any("didn" in t or "doesn" in t for ts in terms.values() for t in ts)

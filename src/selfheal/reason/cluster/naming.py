@@ -11,6 +11,16 @@ from selfheal.reason.cluster.algorithms import UNASSIGNED
 
 TOP_TERMS = 8
 LABEL_TERMS = 3
+CONTRACTION_PARTS = frozenset(
+    "aren couldn didn doesn don hadn hasn haven isn ll mustn needn re shan shouldn ve wasn weren won wouldn".split()
+)
+"""What is left of "didn't", "I've" ... after tokenising: never a useful label word."""
+
+
+def _stop_words() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | CONTRACTION_PARTS)
 
 
 def class_tfidf_terms(
