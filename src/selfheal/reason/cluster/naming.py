@@ -38,7 +38,7 @@ def class_tfidf_terms(
         return {}
     documents = [" ".join(texts[int(i)] for i in np.flatnonzero(labels == t)) for t in themes]
     vectorizer = CountVectorizer(
-        ngram_range=(1, 2), stop_words="english", strip_accents="unicode", lowercase=True
+        ngram_range=(1, 2), stop_words=_stop_words(), strip_accents="unicode", lowercase=True
     )
     try:
         counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
