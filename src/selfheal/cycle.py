@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from selfheal import audit
-from selfheal.act import act
+from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.narrate import narrate
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.reason import ReasonContext, reason
@@ -21,6 +22,7 @@ from selfheal.reason.model import Findings
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
+from selfheal.store.signals_repo import prune_raw_logs
 from selfheal.themes_edge import prepare_themes, remember_themes
 
 
@@ -70,11 +72,22 @@ def run_cycle(
     assessment = decide(obs, findings, deps.settings)
     timings["decide"] = (time.perf_counter() - t) * 1000
 
+    t = time.perf_counter()
+    assessment, narrative_note = narrate(assessment, findings, deps.settings, use_llm)
+    timings["narrate"] = (time.perf_counter() - t) * 1000
+
     summary = summarize(obs)
     cycle_id = incidents_repo.new_id("cyc")
     t = time.perf_counter()
     with deps.store.transaction() as conn:
-        outcome = act(conn, assessment=assessment, findings=findings, summary=summary, actor=actor)
+        outcome = act(
+            conn,
+            assessment=assessment,
+            findings=findings,
+            summary=summary,
+            actor=actor,
+            settings=deps.settings,
+        )
         remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -93,9 +106,12 @@ def run_cycle(
                     "anomalies": len(findings.anomalies),
                     "soft_failures": len(findings.soft_failures),
                     "themes": len(findings.themes),
+                    "narrative": narrative_note,
                 },
             },
         )
+        retention_ms = deps.settings.raw_log_retention_days * 86_400_000
+        pruned = prune_raw_logs(conn, dt_to_ms(obs.as_of) - retention_ms)
         audit.record(
             conn,
             actor=actor,
@@ -106,8 +122,10 @@ def run_cycle(
                 "as_of": obs.as_of.isoformat(),
                 "window_minutes": window,
                 "incident_id": outcome.incident_id,
+                "raw_log_events_pruned": pruned,
             },
         )
+    outcome = execute_auto(deps.store, deps.settings, outcome)
     return CycleResult(
         cycle_id=cycle_id,
         as_of=obs.as_of,
