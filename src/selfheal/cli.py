@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_admin, cli_llm
+from selfheal import cli_admin, cli_cluster, cli_llm
 from selfheal.settings import Settings, settings_table
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", n
 app.add_typer(bench_app, name="bench")
 cli_llm.register(app)
 cli_admin.register(app)
+cli_cluster.register(app)
 console = Console(stderr=True)
 
 
