@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import AS_OF, load, themed_tickets
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import AS_OF, load, themed_tickets
 from selfheal.api.app import create_app
 from selfheal.auth import hash_key
 from selfheal.cli_cluster import register

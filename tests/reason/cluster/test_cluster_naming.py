@@ -65,6 +65,11 @@ def test_trend() -> None:
 
 
 def test_contraction_leftovers_are_not_terms() -> None:
-    texts = ["my transfer didn't go through", "transfer didn't arrive", "card doesn't work", "card doesn't pay"]
+    texts = [
+        "my transfer didn't go through",
+        "transfer didn't arrive",
+        "card doesn't work",
+        "card doesn't pay",
+    ]
     terms = class_tfidf_terms(texts, np.array([0, 0, 1, 1]))
     assert not any("didn" in t or "doesn" in t for ts in terms.values() for t in ts)

@@ -12,7 +12,28 @@ from selfheal.reason.cluster.algorithms import UNASSIGNED
 TOP_TERMS = 8
 LABEL_TERMS = 3
 CONTRACTION_PARTS = frozenset(
-    "aren couldn didn doesn don hadn hasn haven isn ll mustn needn re shan shouldn ve wasn weren won wouldn".split()
+    [
+        "aren",
+        "couldn",
+        "didn",
+        "doesn",
+        "don",
+        "hadn",
+        "hasn",
+        "haven",
+        "isn",
+        "ll",
+        "mustn",
+        "needn",
+        "re",
+        "shan",
+        "shouldn",
+        "ve",
+        "wasn",
+        "weren",
+        "won",
+        "wouldn",
+    ]
 )
 """What is left of "didn't", "I've" ... after tokenising: never a useful label word."""
 
