@@ -43,7 +43,7 @@ class ClusterParams:
     """Ward cut height divided by sqrt(number of points clustered by Ward)."""
     sample_cap: int = 3000
     """Ward sees at most this many vectors (a seeded sample); k-means then places every vector."""
-    min_ward_points: int = 500
+    min_ward_points: int = 1000
     """Smaller batches are cut as if they had this many points: a window with few tickets gets coarser
     themes instead of one theme per wording."""
     refine_iterations: int = 20
