@@ -98,6 +98,20 @@ def tune(train: pd.DataFrame, dense: np.ndarray | None) -> None:
                         f"| {s['ari']:.3f} | {s['unassigned']:.1%} | {s['nmi_all']:.3f} | {s['ari_all']:.3f} |",
                         flush=True,
                     )
+    if dense is not None:
+        print(
+            "\n| dbscan on dense, n | eps | min_samples | themes | NMI | ARI | unassigned | NMI all | ARI all |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for eps in (0.2, 0.25, 0.3, 0.35):
+            for min_samples in (5, 10):
+                params = ClusterParams(method="dbscan", dbscan_eps=eps, dbscan_min_samples=min_samples)
+                s = scores(truth, cluster_vectors(dense, params))
+                print(
+                    f"| {len(train)} | {eps} | {min_samples} | {s['themes']:.0f} | {s['nmi']:.3f} | {s['ari']:.3f} "
+                    f"| {s['unassigned']:.1%} | {s['nmi_all']:.3f} | {s['ari_all']:.3f} |",
+                    flush=True,
+                )
 
 
 def main() -> None:

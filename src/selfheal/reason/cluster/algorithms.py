@@ -51,7 +51,7 @@ class ClusterParams:
     """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket)."""
     min_size: int = 2
     """Themes smaller than this are dissolved into unassigned tickets."""
-    dbscan_eps: float = 0.3
+    dbscan_eps: float = 0.2
     dbscan_min_samples: int = 5
     seed: int = 0
 
