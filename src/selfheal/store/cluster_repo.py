@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.store.cluster_tables import ThemeIdentityRow, TicketVectorRow
 from selfheal.store.tables import table
@@ -61,9 +62,16 @@ def put_vectors(
         for tid, v in vectors.items()
         if tid not in existing
     ]
-    if rows:
-        conn.execute(table(TicketVectorRow).insert(), rows)
+    if rows:  # a concurrent cycle may have stored the same (deterministic) vectors meanwhile
+        conn.execute(_insert_ignoring_duplicates(conn, table(TicketVectorRow)), rows)
     return len(rows)
+
+
+def _insert_ignoring_duplicates(conn: Connection, target: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(target).on_conflict_do_nothing()
+    return sqlite.insert(target).on_conflict_do_nothing()
 
 
 def count_vectors(conn: Connection, model: str | None = None) -> int:
@@ -105,7 +113,10 @@ def upsert_themes(conn: Connection, themes: Iterable[Mapping[str, Any]], seen_ms
         }
         known = conn.execute(select(t.c.first_seen_ms).where(t.c.id == theme["id"])).first()
         if known is None:
-            conn.execute(t.insert(), [{"id": theme["id"], "first_seen_ms": seen_ms, **values}])
+            conn.execute(
+                _insert_ignoring_duplicates(conn, t),
+                [{"id": theme["id"], "first_seen_ms": seen_ms, **values}],
+            )
         else:
             values["first_seen_ms"] = min(int(known[0]), seen_ms)
             values["last_seen_ms"] = max(seen_ms, _last_seen(conn, theme["id"]))

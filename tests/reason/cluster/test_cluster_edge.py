@@ -100,3 +100,13 @@ def test_cycle_with_the_dense_model_stores_vectors(sqlite_store: Store, tmp_path
     run_cycle(deps, as_of=AS_OF + timedelta(minutes=1))
     with sqlite_store.read() as conn:
         assert cluster_repo.count_vectors(conn) == 50
+
+
+def test_storing_the_same_vectors_twice_keeps_one_row(theme_store: Store) -> None:
+    vector = np.ones(4, dtype=np.float32) / 2
+    with theme_store.transaction() as conn:
+        assert cluster_repo.put_vectors(conn, "m", {"t1": vector}, 1) == 1
+        assert cluster_repo.put_vectors(conn, "m", {"t1": vector, "t2": vector}, 2) == 1
+    with theme_store.read() as conn:
+        assert cluster_repo.count_vectors(conn, "m") == 2
+        assert np.allclose(cluster_repo.get_vectors(conn, "m", ["t1"])["t1"], vector)
