@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from selfheal.observe.model import Observation
 from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
+from selfheal.reason.detect.anomalies import detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
-from selfheal.reason.model import Anomaly, Findings
+from selfheal.reason.model import Findings
 from selfheal.settings import Settings
 
 
@@ -32,7 +33,7 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
-    anomalies: tuple[Anomaly, ...] = ()
+    anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold)
     themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
     return Findings(
         anomalies=anomalies,
