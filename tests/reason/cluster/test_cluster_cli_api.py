@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import typer
 from fastapi.testclient import TestClient
+from themekit import AS_OF, load, themed_tickets
 from typer.testing import CliRunner
 
-from conftest import AS_OF, load, themed_tickets
 from selfheal.api.app import create_app
 from selfheal.auth import hash_key
 from selfheal.cli_cluster import register

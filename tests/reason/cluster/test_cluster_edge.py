@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from themekit import AS_OF, HashingEmbedder, load, themed_tickets
 
-from conftest import AS_OF, HashingEmbedder, load, themed_tickets
 from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.embedding import dense_available
 from selfheal.reason.cluster import LEXICAL_MODEL, find_themes

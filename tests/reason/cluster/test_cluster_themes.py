@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+from themekit import AS_OF, HashingEmbedder, themed_tickets
 
-from conftest import AS_OF, HashingEmbedder, themed_tickets
 from selfheal.reason.cluster import LEXICAL_MODEL, KnownTheme, ThemeInput, find_themes
 from selfheal.reason.cluster.identity import ThemeCandidate, assign_ids
 from selfheal.reason.cluster.vectors import ticket_text
