@@ -14,6 +14,7 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
+    clusters,
     cycles,
     health,
     ingest,
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         actions,
         audit_trail,
         keys,
+        clusters,
     )
     for module in routers:
         app.include_router(module.router)
