@@ -15,7 +15,7 @@ from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import TicketTheme
 from selfheal.records import utcnow
-from selfheal.signals import _as_utc
+from selfheal.signals import as_utc
 from selfheal.themes_edge import prepare_themes
 
 router = APIRouter(tags=["themes"])
@@ -59,5 +59,5 @@ async def get_clusters(
     """Ticket themes of the window ending at `as_of` (with trend over the earlier windows and links to the
     window's anomalies), how many tickets are unassigned, and which embedding is active. Theme ids are the
     ones the cycles keep; this read does not change them (new tickets' vectors are stored, though)."""
-    moment = _as_utc(as_of) if as_of else utcnow()
+    moment = as_utc(as_of) if as_of else utcnow()
     return await run_in_threadpool(_clusters, svc, moment, window_minutes)
