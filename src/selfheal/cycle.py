@@ -82,6 +82,7 @@ def run_cycle(
             summary=summary,
             actor=actor,
             settings=deps.settings,
+            obs=obs,
         )
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000

@@ -19,8 +19,10 @@ from selfheal.decide.actions import propose_actions
 from selfheal.decide.facts import Fact, facts_from
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
+    MIN_BASELINE_ORDERS,
     ImpactNotes,
     MerchantLossCalc,
+    counted_loss_report,
     merchant_loss,
     merchant_rates,
     risk_report,
@@ -149,8 +151,13 @@ def _uncertainties(
 ) -> list[str]:
     out = []
     for alt in alternatives[:2]:
-        if alt.confidence >= 0.02:
-            why = next((h.rule.says for h in alt.hits if h.contribution > 0), "no specific evidence")
+        if alt.confidence < 0.02:
+            continue
+        if alt.category == Category.unknown:
+            out.append(f"{alt.confidence:.0%} that the cause is none of the catalogue's hypotheses.")
+            continue
+        why = next((h.rule.says for h in alt.hits if h.contribution > 0), None)
+        if why:
             out.append(f"Alternative: {alt.category.value} at {alt.confidence:.0%} ({why}).")
     against = [h for h in primary.hits if h.contribution < 0]
     for h in against:
@@ -202,7 +209,9 @@ def decide(obs: Observation, findings: Findings, settings: Settings) -> Assessme
     windows = window_by_merchant(obs, onset)
     rates = merchant_rates(obs.baselines, set(at_risk), obs.merchant_stages, notes)
     aov = {m: r.aov for m, r in rates.items()}
-    cv = value_cv(obs, aov)
+    cv = value_cv(
+        obs, {b.merchant_id: b.revenue / b.orders for b in obs.baselines if b.orders >= MIN_BASELINE_ORDERS}
+    )
     total_attempts = sum(w.attempts for w in windows.values()) or 1
     calcs: list[MerchantLossCalc] = []
     idle: list[str] = []
@@ -214,10 +223,23 @@ def decide(obs: Observation, findings: Findings, settings: Settings) -> Assessme
         calcs.append(
             merchant_loss(w, rates[merchant], cv or DEFAULT_VALUE_CV, w.attempts / total_attempts, basis)
         )
-    if not calcs:
-        return None
     currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
-    risk = risk_report(obs, calcs, onset, currency, stages)
+    if calcs:
+        risk = risk_report(obs, calcs, onset, currency, stages)
+        impacts = [c.impact for c in calcs]
+        traffic = sum(c.impact.traffic_share for c in calcs)
+    else:
+        missing = {
+            g.merchant_id: g.missing_orders for g in findings.soft_failures if g.merchant_id in at_risk
+        }
+        if not missing:
+            return None
+        impacts, risk = counted_loss_report(obs, missing, aov, onset, currency, stages)
+        traffic = 0.0
+        notes.assumptions.append(
+            "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
+            "order.created."
+        )
     if risk.lost_orders.value < settings.decide_min_lost_orders or risk.lost_orders.low <= 0:
         return None
 
@@ -244,8 +266,8 @@ def decide(obs: Observation, findings: Findings, settings: Settings) -> Assessme
 
     blast = BlastRadius(
         stages=stages,
-        merchants=tuple(sorted((c.impact for c in calcs), key=lambda m: -m.lost_revenue.value)),
-        traffic_share=round(sum(c.impact.traffic_share for c in calcs), 4),
+        merchants=tuple(sorted(impacts, key=lambda m: -m.lost_revenue.value)),
+        traffic_share=round(traffic, 4),
     )
     baseline_attempts = sum(b.checkout_attempts for b in obs.baselines if b.merchant_id in at_risk)
     baseline_orders = sum(b.orders for b in obs.baselines if b.merchant_id in at_risk)

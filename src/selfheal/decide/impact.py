@@ -189,6 +189,10 @@ def merchant_loss(
     )
 
 
+def _exact(x: float) -> Estimate:
+    return Estimate(value=round(x, 2), low=round(x, 2), high=round(x, 2))
+
+
 def _money(x: float, currency: str) -> str:
     return f"{currency} {x:,.0f}"
 
@@ -246,3 +250,90 @@ def risk_report(
         onset=start,
         minutes_affected=minutes,
     )
+
+
+@dataclass(frozen=True)
+class LossRate:
+    """Orders lost per hour at a set of merchants over the minutes since a moment."""
+
+    minutes: int
+    expected_orders: float
+    actual_orders: int
+    lost_orders_per_hour: float
+
+
+def loss_rate_since(obs: Observation, merchants: set[str], since: datetime) -> LossRate:
+    """Expected (baseline conversion x attempts) minus actual orders per hour, from `since` to `as_of`.
+
+    What the outcome check compares before and after an action executes.
+    """
+    start = max(since, obs.window_start)
+    notes = ImpactNotes(assumptions=[], uncertainties=[])
+    rates = merchant_rates(obs.baselines, merchants, obs.merchant_stages, notes)
+    expected = 0.0
+    actual = 0
+    for m in obs.metrics:
+        if m.merchant_id in rates and m.ts >= start.replace(second=0, microsecond=0):
+            expected += rates[m.merchant_id].conversion * m.checkout_attempts
+            actual += m.orders
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    return LossRate(
+        minutes=minutes,
+        expected_orders=round(expected, 2),
+        actual_orders=actual,
+        lost_orders_per_hour=round((expected - actual) * 60 / minutes, 2),
+    )
+
+
+def counted_loss_report(
+    obs: Observation,
+    missing_by_merchant: dict[str, int],
+    aov: dict[str, float],
+    onset: datetime | None,
+    currency: str,
+    stages: tuple[str, ...],
+) -> tuple[list[MerchantImpact], RiskReport]:
+    """Impact when no KPI metrics cover the merchants at risk: the lost orders are the counted payments
+    without order.created (exact), valued at the baseline AOV where one exists."""
+    start = max(onset, obs.window_start) if onset else obs.window_start
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    hour = 60 / max(minutes, MIN_RATE_MINUTES)
+    impacts = []
+    for merchant, missing in sorted(missing_by_merchant.items(), key=lambda kv: -kv[1]):
+        value = missing * aov.get(merchant, 0.0)
+        impacts.append(
+            MerchantImpact(
+                merchant_id=merchant,
+                migration_stage=obs.merchant_stages.get(merchant, ""),
+                expected_orders=float(missing),
+                actual_orders=0,
+                lost_orders=Estimate(value=missing, low=missing, high=missing),
+                lost_revenue=Estimate(value=round(value, 2), low=round(value, 2), high=round(value, 2)),
+                traffic_share=0.0,
+                basis="direct",
+            )
+        )
+    lost = float(sum(missing_by_merchant.values()))
+    revenue = sum(i.lost_revenue.value for i in impacts)
+    text = (
+        f"In the {obs.window_minutes} minutes to {obs.as_of:%Y-%m-%d %H:%M} UTC, {lost:.0f} successful payments at "
+        f"{len(impacts)} merchant(s){' in stage(s) ' + ', '.join(stages) if stages else ''} have no order: "
+        f"{_money(revenue, currency)} at baseline order values, {_money(revenue * hour, currency)} per hour. "
+        "No KPI metrics cover these merchants, so orders lost before payment are not counted."
+    )
+    report = RiskReport(
+        window_minutes=obs.window_minutes,
+        currency=currency,
+        expected_orders=lost,
+        actual_orders=0,
+        lost_orders=_exact(lost),
+        lost_revenue=_exact(revenue),
+        lost_orders_per_hour=_exact(lost * hour),
+        lost_revenue_per_hour=_exact(revenue * hour),
+        lost_orders_per_day=_exact(lost * hour * 24),
+        lost_revenue_per_day=_exact(revenue * hour * 24),
+        text=text,
+        onset=start,
+        minutes_affected=minutes,
+    )
+    return impacts, report
