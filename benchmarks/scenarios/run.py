@@ -230,7 +230,9 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
     }
 
 
-def summarize(faults: list[ScenarioResult], concurrent: list[dict[str, Any]], quiet: dict[str, Any]) -> dict[str, Any]:
+def summarize(
+    faults: list[ScenarioResult], concurrent: list[dict[str, Any]], quiet: dict[str, Any]
+) -> dict[str, Any]:
     correct = [r.predicted == r.truth_category for r in faults]
     errors = [r.revenue_rel_error for r in faults if r.revenue_rel_error is not None]
     delays = [r.detection_delay_min for r in faults if r.detection_delay_min is not None]
@@ -242,9 +244,16 @@ def summarize(faults: list[ScenarioResult], concurrent: list[dict[str, Any]], qu
             "runs": len(rs),
             "top1": round(sum(r.predicted == r.truth_category for r in rs) / len(rs), 3),
             "merchant_f1": round(statistics.mean(r.merchant_f1 for r in rs), 3),
-            "revenue_mare": round(statistics.median([r.revenue_rel_error for r in rs if r.revenue_rel_error is not None] or [float("nan")]), 3),
+            "revenue_mare": round(
+                statistics.median(
+                    [r.revenue_rel_error for r in rs if r.revenue_rel_error is not None] or [float("nan")]
+                ),
+                3,
+            ),
             "detected": sum(r.detected for r in rs),
-            "median_delay_min": statistics.median([r.detection_delay_min for r in rs if r.detection_delay_min is not None] or [float("nan")]),
+            "median_delay_min": statistics.median(
+                [r.detection_delay_min for r in rs if r.detection_delay_min is not None] or [float("nan")]
+            ),
         }
     return {
         "scenarios": len(faults),
@@ -314,7 +323,9 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--merchants", type=int, default=50)
     parser.add_argument("--faults", default=",".join(FAULTS), help="Comma-separated fault names")

@@ -221,7 +221,9 @@ def decide(obs: Observation, findings: Findings, settings: Settings) -> Assessme
             idle.append(merchant)
             continue
         calcs.append(
-            merchant_loss(w, rates[merchant], cv or DEFAULT_VALUE_CV, w.attempts / total_attempts, basis)
+            merchant_loss(
+                w, rates[merchant], DEFAULT_VALUE_CV if cv is None else cv, w.attempts / total_attempts, basis
+            )
         )
     currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
     if calcs:
