@@ -12,9 +12,14 @@ WINDOW = 60
 
 
 def metrics(
-    merchant: str, stage: str, attempts_per_min: list[int], orders_per_min: list[int], aov: float
+    merchant: str,
+    stage: str,
+    attempts_per_min: list[int],
+    orders_per_min: list[int],
+    aov: float,
+    as_of: datetime = AS_OF,
 ) -> list[MetricRow]:
-    start = AS_OF - timedelta(minutes=len(attempts_per_min))
+    start = as_of - timedelta(minutes=len(attempts_per_min))
     return [
         MetricRow(
             ts=start + timedelta(minutes=i),
@@ -45,13 +50,13 @@ def baseline(
 
 
 def observation(
-    rows: list[MetricRow], baselines: list[MerchantBaseline], stages: dict[str, str]
+    rows: list[MetricRow], baselines: list[MerchantBaseline], stages: dict[str, str], as_of: datetime = AS_OF
 ) -> Observation:
     return Observation(
-        as_of=AS_OF,
-        window_start=AS_OF - timedelta(minutes=WINDOW),
+        as_of=as_of,
+        window_start=as_of - timedelta(minutes=WINDOW),
         window_minutes=WINDOW,
-        baseline_start=AS_OF - timedelta(minutes=WINDOW + 1440),
+        baseline_start=as_of - timedelta(minutes=WINDOW + 1440),
         counts=SignalCounts(tickets=0, log_events=0, metric_points=len(rows)),
         rollups=(),
         metrics=tuple(rows),
