@@ -89,7 +89,10 @@ def _blast(
     stage_of = obs.merchant_stages
     direct = {m for f in located for m in f.merchants}
     stages = {s for f in located for s in f.stages}
-    if not stages:
+    if stages:
+        # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
+        direct = {m for m in direct if stage_of.get(m) in stages}
+    else:
         stages = {stage_of[m] for m in direct if m in stage_of}
     attempts: dict[str, int] = defaultdict(int)
     for row in obs.metrics:

@@ -264,7 +264,7 @@ UNKNOWN_HYPOTHESIS = "The signals do not match a known root cause; investigate m
 UNKNOWN_SCORE = 1.5
 """Score of the `unknown` hypothesis: a known cause must beat it, e.g. with one locating anomaly."""
 
-TEMPERATURE = 1.0
+TEMPERATURE = 0.6
 """Softmax temperature turning scores into confidences (checked for calibration by the scenario benchmark)."""
 
 
