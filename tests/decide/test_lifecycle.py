@@ -177,3 +177,25 @@ def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
     events = [e["event"] for e in incident["timeline"]]
     assert events[:4] == ["opened", "updated", "quiet", "mitigating"]  # quiet: the api_auth cycle
     assert "outcome" in events and events[-1] == "resolved"
+
+
+def test_lifecycle_endpoint_shows_cost_of_waiting(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from selfheal.api.app import create_app
+    from selfheal.settings import AuthMode
+
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}", auth_mode=AuthMode.open
+    )
+    store = Store.open(settings.resolved_database_url())
+    incident_id, _, a = _cycle(store, settings, AS_OF, Findings(anomalies=SIGNATURES["cart_sync"]))
+    assert incident_id and a is not None and a.risk_report is not None
+    with TestClient(create_app(settings, store)) as client:
+        body = client.get(f"/incidents/{incident_id}/lifecycle").json()
+        assert body["status"] == "open"
+        waiting = body["cost_of_waiting"]
+        assert "rollback_stage_to_legacy" in [w["key"] for w in waiting["actions_waiting"]]
+        assert waiting["lost_revenue_per_hour"] == pytest.approx(a.risk_report.lost_revenue_per_hour.value)
+        assert body["timeline"][0]["event"] == "opened"
+        assert client.get("/incidents/inc-nope/lifecycle").status_code == 404

@@ -16,6 +16,7 @@ from selfheal.api.routers import (
     audit_trail,
     cycles,
     health,
+    incident_lifecycle,
     ingest,
     keys,
 )
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         actions,
         audit_trail,
         keys,
+        incident_lifecycle,
     )
     for module in routers:
         app.include_router(module.router)
