@@ -91,7 +91,7 @@ def _blast(
     stages = {s for f in located for s in f.stages}
     if stages:
         # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
-        direct = {m for m in direct if stage_of.get(m) in stages}
+        direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
     else:
         stages = {stage_of[m] for m in direct if m in stage_of}
     attempts: dict[str, int] = defaultdict(int)
