@@ -304,7 +304,7 @@ def run(
     merchants: int = 50,
     faults: tuple[str, ...] = tuple(FAULTS),
     quiet_days: int = 7,
-    quiet_step_minutes: int = 180,
+    quiet_step_minutes: int = 120,
     concurrent_seeds: int = 3,
     workdir: Path | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merchants", type=int, default=50)
     parser.add_argument("--faults", default=",".join(FAULTS), help="Comma-separated fault names")
     parser.add_argument("--quiet-days", type=int, default=7)
-    parser.add_argument("--quiet-step-minutes", type=int, default=180)
+    parser.add_argument("--quiet-step-minutes", type=int, default=120)
     parser.add_argument("--concurrent-seeds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="Where the scenario databases go (temp)")
     parser.add_argument("--out", type=Path, default=None, help="Write the full JSON report here")

@@ -17,8 +17,11 @@ def register(bench_app: typer.Typer) -> None:
         faults: Annotated[str | None, typer.Option(help="Comma-separated fault names (default: all)")] = None,
         quiet_days: Annotated[int, typer.Option(help="Fault-free days replayed for false incidents")] = 7,
         quiet_step_minutes: Annotated[
-            int, typer.Option(help="Minutes between cycles on the quiet days")
-        ] = 60,
+            int,
+            typer.Option(
+                help="Minutes between cycles on the quiet days (>= 120; each cycle's hour is logged)"
+            ),
+        ] = 120,
         concurrent_seeds: Annotated[int, typer.Option(help="Seeds of the two-faults-at-once scenario")] = 3,
         workdir: Annotated[Path | None, typer.Option(help="Where the scenario databases go")] = None,
         out: Annotated[Path | None, typer.Option(help="Write the full JSON report here")] = None,
