@@ -14,6 +14,7 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
+    clusters,
     cycles,
     health,
     incident_lifecycle,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         audit_trail,
         keys,
         incident_lifecycle,
+        clusters,
     )
     for module in routers:
         app.include_router(module.router)
