@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_admin, cli_cluster, cli_detect, cli_llm
+from selfheal import cli_admin, cli_bench_scenarios, cli_cluster, cli_detect, cli_llm
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, settings_table
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 cli_llm.register(app)
+cli_bench_scenarios.register(bench_app)
 cli_admin.register(app)
 cli_cluster.register(app)
 cli_detect.register(app)

@@ -87,6 +87,7 @@ def run_cycle(
             summary=summary,
             actor=actor,
             settings=deps.settings,
+            obs=obs,
         )
         remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["act"] = (time.perf_counter() - t) * 1000

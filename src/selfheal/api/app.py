@@ -17,6 +17,7 @@ from selfheal.api.routers import (
     clusters,
     cycles,
     health,
+    incident_lifecycle,
     ingest,
     keys,
 )
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         actions,
         audit_trail,
         keys,
+        incident_lifecycle,
         clusters,
     )
     for module in routers:
