@@ -85,7 +85,9 @@ class Settings(BaseSettings):
         "90% interval above zero).",
     )
     incident_resolve_cycles: int = Field(
-        3, ge=1, description="Consecutive cycles with normal signals after which an open incident is resolved."
+        3,
+        ge=1,
+        description="Consecutive cycles with normal signals after which an open incident is resolved.",
     )
     outcome_min_minutes: int = Field(
         15,
