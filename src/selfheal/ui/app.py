@@ -14,19 +14,19 @@ from selfheal.ui.common import sidebar
 HERE = Path(__file__).parent
 
 PAGES = (
-    ("overview", "Overview", "🩺"),
-    ("run", "Run", "▶️"),
-    ("anomalies", "Anomalies", "📈"),
-    ("clusters", "Clusters", "🗂️"),
-    ("assessment", "Assessment", "🧭"),
-    ("knowledge", "Knowledge", "📚"),
-    ("actions", "Actions", "✅"),
-    ("audit", "Audit", "📜"),
+    ("overview", "Overview", ":material/monitor_heart:"),
+    ("run", "Run", ":material/play_circle:"),
+    ("anomalies", "Anomalies", ":material/show_chart:"),
+    ("clusters", "Clusters", ":material/category:"),
+    ("assessment", "Assessment", ":material/troubleshoot:"),
+    ("knowledge", "Knowledge", ":material/menu_book:"),
+    ("actions", "Actions", ":material/task_alt:"),
+    ("audit", "Audit", ":material/receipt_long:"),
 )
 
 
 def main() -> None:
-    st.set_page_config(page_title="selfheal", page_icon="🩺", layout="wide")
+    st.set_page_config(page_title="selfheal", page_icon=":material/monitor_heart:", layout="wide")
     pages = [
         st.Page(str(HERE / "pages" / f"{name}.py"), title=title, icon=icon, url_path=name, default=i == 0)
         for i, (name, title, icon) in enumerate(PAGES)

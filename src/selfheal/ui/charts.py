@@ -11,8 +11,8 @@ from selfheal.ui import format as fmt
 
 _LAYOUT: dict[str, Any] = {
     "height": 280,
-    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-    "legend": {"orientation": "h", "y": -0.2},
+    "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+    "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
     "hovermode": "x unified",
 }
 

@@ -38,11 +38,11 @@ def client() -> ApiClient:
 def show_error(exc: ApiError, what: str = "") -> None:
     """The message and how to fix it; never a stack trace."""
     if isinstance(exc, NotAvailable):
-        st.info(f"{what + ': ' if what else ''}this capability is not available on this server.", icon="🧩")
+        st.info(f"{what + ': ' if what else ''}this capability is not available on this server.", icon=":material/extension_off:")
     elif isinstance(exc, Unreachable):
-        st.error(exc.message, icon="🔌")
+        st.error(exc.message, icon=":material/cloud_off:")
     else:
-        st.error(f"{what + ': ' if what else ''}{exc.message}", icon="⚠️")
+        st.error(f"{what + ': ' if what else ''}{exc.message}", icon=":material/error:")
     if exc.hint:
         st.caption(f"How to fix it: {exc.hint}")
 

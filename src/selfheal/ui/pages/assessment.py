@@ -9,7 +9,13 @@ import streamlit as st
 from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
 
-EVIDENCE_ICON = {"anomaly": "📈", "soft_failure": "💳", "theme": "🗂️", "runbook": "📚", "metric": "📊"}
+EVIDENCE_ICON = {
+    "anomaly": ":material/show_chart:",
+    "soft_failure": ":material/credit_card_off:",
+    "theme": ":material/forum:",
+    "runbook": ":material/menu_book:",
+    "metric": ":material/monitoring:",
+}
 
 
 def _sources(findings: dict[str, Any]) -> dict[str, str]:
@@ -62,7 +68,7 @@ def _evidence(a: dict[str, Any], findings: dict[str, Any]) -> None:
         st.caption("No evidence items.")
     sources = _sources(findings)
     for item in evidence:
-        icon = EVIDENCE_ICON.get(item["kind"], "•")
+        icon = EVIDENCE_ICON.get(item["kind"], ":material/circle:")
         source = sources.get(item["source_id"], f"{item['kind']} `{item['source_id']}`")
         supports = f" · supports `{item['supports']}`" if item.get("supports") else ""
         st.markdown(f"{icon} {item['text']}  \n:gray[source: {source}{supports}]")
@@ -121,7 +127,7 @@ def _rag(findings: dict[str, Any]) -> None:
         st.caption("No runbook passages were retrieved (the knowledge base may be empty).")
     for p in passages:
         page = f", page {p['page']}" if p.get("page") else ""
-        with st.expander(f"📚 {p['document']} § {p['section']}{page} · score {p['score']:.3f}"):
+        with st.expander(f":material/menu_book: {p['document']} § {p['section']}{page} · score {p['score']:.3f}"):
             st.write(p["text"])
 
 
@@ -180,7 +186,7 @@ def render() -> None:
         st.subheader("Proposed actions")
         for act in a["actions"]:
             st.markdown(f"- {fmt.risk_chip(act['risk'])} **{act['title']}**: {act['description']}")
-        st.page_link("pages/actions.py", label="Approve or reject them on the Actions page", icon="✅")
+        st.page_link("pages/actions.py", label="Approve or reject them on the Actions page", icon=":material/task_alt:")
     timeline = incident.get("timeline") or []
     if timeline:
         with st.expander(f"Timeline ({len(timeline)} entries)"):

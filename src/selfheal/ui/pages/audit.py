@@ -16,13 +16,13 @@ def _verify() -> None:
         return
     if report["ok"]:
         st.success(
-            f"The audit chain is intact: {fmt.count(report['records'], 'records')} verified.", icon="🔒"
+            f"The audit chain is intact: {fmt.count(report['records'], 'records')} verified.", icon=":material/verified_user:"
         )
     else:
         st.error(
             f"The audit chain is broken at record {report['first_bad_seq']}: {report['reason']}. "
             "A record was edited or deleted.",
-            icon="🚨",
+            icon=":material/gpp_bad:",
         )
 
 

@@ -43,7 +43,7 @@ def _run_in_background(client: ApiClient, body: dict[str, Any]) -> dict[str, Any
         bar.progress(1.0, text=f"done in {fmt.duration_ms(stage_ms.get('total'))}")
         for stage in STAGES:
             if stage in stage_ms:
-                st.write(f"✔ {stage} · {fmt.duration_ms(stage_ms[stage])}")
+                st.write(f":material/check: {stage} · {fmt.duration_ms(stage_ms[stage])}")
         status.update(label=f"Cycle done in {fmt.duration_ms(stage_ms.get('total'))}", state="complete")
     return box
 
@@ -76,9 +76,9 @@ def _show_cycle(result: dict[str, Any]) -> None:
                 f"- {fmt.status_chip(action['status'])} `{action['key']}`{auto} {action.get('reason', '')}"
             )
         st.session_state["incident_id"] = outcome.get("incident_id")
-        st.page_link("pages/assessment.py", label="Open the full assessment", icon="🧭")
+        st.page_link("pages/assessment.py", label="Open the full assessment", icon=":material/troubleshoot:")
         if outcome.get("actions"):
-            st.page_link("pages/actions.py", label="Review the actions", icon="✅")
+            st.page_link("pages/actions.py", label="Review the actions", icon=":material/task_alt:")
     else:
         st.success("No incident: nothing abnormal in this window.")
     st.caption(
