@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_llm
+from selfheal import cli_admin, cli_llm
 from selfheal.settings import Settings, settings_table
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 cli_llm.register(app)
+cli_admin.register(app)
 console = Console(stderr=True)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from selfheal import audit
-from selfheal.act import act
+from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
@@ -75,7 +75,14 @@ def run_cycle(
     cycle_id = incidents_repo.new_id("cyc")
     t = time.perf_counter()
     with deps.store.transaction() as conn:
-        outcome = act(conn, assessment=assessment, findings=findings, summary=summary, actor=actor)
+        outcome = act(
+            conn,
+            assessment=assessment,
+            findings=findings,
+            summary=summary,
+            actor=actor,
+            settings=deps.settings,
+        )
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         incidents_repo.insert_cycle_run(
@@ -112,6 +119,7 @@ def run_cycle(
                 "raw_log_events_pruned": pruned,
             },
         )
+    outcome = execute_auto(deps.store, deps.settings, outcome)
     return CycleResult(
         cycle_id=cycle_id,
         as_of=obs.as_of,

@@ -153,6 +153,7 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
 
     env = dict(os.environ)
     env["SELFHEAL_AUTH_MODE"] = "open"
+    env.setdefault("SELFHEAL_ACT_ALLOW_SELF_APPROVAL", "true")  # open mode: every caller is "demo"
     env["SELFHEAL_DATABASE_URL"] = settings.resolved_database_url()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     env["SELFHEAL_API_URL"] = api_url
