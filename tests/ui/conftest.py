@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.ui.live import LiveApi, seed_database, start_api
 
 

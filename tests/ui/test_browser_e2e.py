@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.ui.live import ADMIN_KEY, END, LiveApi, free_port
 
 CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
@@ -150,7 +149,9 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         shot("run")
 
         goto("Overview")
-        expect(page.get_by_text("Revenue lost per hour").or_(page.get_by_text("No risk report"))).to_be_visible()
+        expect(
+            page.get_by_text("Revenue lost per hour").or_(page.get_by_text("No risk report"))
+        ).to_be_visible()
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
         shot("overview")
 
@@ -171,11 +172,15 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         shot("audit")
 
         goto("Actions")
-        has_actions = httpx.get(f"{live_api.url}/actions", headers={"x-api-key": ADMIN_KEY}).status_code != 404
+        has_actions = (
+            httpx.get(f"{live_api.url}/actions", headers={"x-api-key": ADMIN_KEY}).status_code != 404
+        )
         if has_actions:
             approve = page.get_by_role("button", name="Approve").first
             expect(approve).to_be_visible()
-            page.get_by_label("Comment (kept with the action and in the audit)").first.fill("approved in the e2e test")
+            page.get_by_label("Comment (kept with the action and in the audit)").first.fill(
+                "approved in the e2e test"
+            )
             approve.click()
             settle()
             expect(page.get_by_text("now approved").or_(page.get_by_text("now succeeded"))).to_be_visible()
@@ -185,4 +190,6 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         context.close()
         browser.close()
     if not has_actions:
-        pytest.skip("the API has no GET /actions yet (act capability not on this server): approve step not run")
+        pytest.skip(
+            "the API has no GET /actions yet (act capability not on this server): approve step not run"
+        )

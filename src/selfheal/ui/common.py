@@ -38,7 +38,10 @@ def client() -> ApiClient:
 def show_error(exc: ApiError, what: str = "") -> None:
     """The message and how to fix it; never a stack trace."""
     if isinstance(exc, NotAvailable):
-        st.info(f"{what + ': ' if what else ''}this capability is not available on this server.", icon=":material/info:")
+        st.info(
+            f"{what + ': ' if what else ''}this capability is not available on this server.",
+            icon=":material/info:",
+        )
     elif isinstance(exc, Unreachable):
         st.error(exc.message, icon=":material/cloud_off:")
     else:

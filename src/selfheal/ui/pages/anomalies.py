@@ -74,7 +74,7 @@ def _chart(anomaly: dict[str, Any]) -> None:
     if not points:
         st.info("No data points for this series in the window.")
         return
-    st.plotly_chart(charts.anomaly_chart(anomaly, points, column, unit, ui.tz()), use_container_width=True)
+    st.plotly_chart(charts.anomaly_chart(anomaly, points, column, unit, ui.tz()), width="stretch")
 
 
 def _row(anomaly: dict[str, Any]) -> str:

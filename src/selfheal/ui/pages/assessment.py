@@ -57,7 +57,7 @@ def _root_cause(a: dict[str, Any]) -> None:
                 for x in alternatives
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 
@@ -97,7 +97,7 @@ def _blast_radius(a: dict[str, Any], currency: str) -> None:
                 for m in merchants
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 
@@ -127,7 +127,9 @@ def _rag(findings: dict[str, Any]) -> None:
         st.caption("No runbook passages were retrieved (the knowledge base may be empty).")
     for p in passages:
         page = f", page {p['page']}" if p.get("page") else ""
-        with st.expander(f":material/menu_book: {p['document']} § {p['section']}{page} · score {p['score']:.3f}"):
+        with st.expander(
+            f":material/menu_book: {p['document']} § {p['section']}{page} · score {p['score']:.3f}"
+        ):
             st.write(p["text"])
 
 
@@ -186,7 +188,9 @@ def render() -> None:
         st.subheader("Proposed actions")
         for act in a["actions"]:
             st.markdown(f"- {fmt.risk_chip(act['risk'])} **{act['title']}**: {act['description']}")
-        st.page_link("pages/actions.py", label="Approve or reject them on the Actions page", icon=":material/task_alt:")
+        st.page_link(
+            "pages/actions.py", label="Approve or reject them on the Actions page", icon=":material/task_alt:"
+        )
     timeline = incident.get("timeline") or []
     if timeline:
         with st.expander(f"Timeline ({len(timeline)} entries)"):

@@ -16,7 +16,8 @@ def _verify() -> None:
         return
     if report["ok"]:
         st.success(
-            f"The audit chain is intact: {fmt.count(report['records'], 'records')} verified.", icon=":material/verified_user:"
+            f"The audit chain is intact: {fmt.count(report['records'], 'records')} verified.",
+            icon=":material/verified_user:",
         )
     else:
         st.error(
@@ -64,7 +65,7 @@ def render() -> None:
             for r in rows
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     ui.raw_json("Raw audit records (JSON)", rows)
 

@@ -92,7 +92,7 @@ def render() -> None:
                     for i in open_ones
                 ],
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
 
     st.subheader("Orders and conversion against baseline")
@@ -104,9 +104,9 @@ def render() -> None:
             st.info("No KPI metrics in this window. Is the simulator or your platform sending metrics?")
             return
         left, right = st.columns(2)
-        left.plotly_chart(charts.orders_vs_expected(series, ui.tz()), use_container_width=True)
-        right.plotly_chart(charts.conversion_vs_baseline(series, ui.tz()), use_container_width=True)
-        st.plotly_chart(charts.loss_accumulating(series, ui.tz()), use_container_width=True)
+        left.plotly_chart(charts.orders_vs_expected(series, ui.tz()), width="stretch")
+        right.plotly_chart(charts.conversion_vs_baseline(series, ui.tz()), width="stretch")
+        st.plotly_chart(charts.loss_accumulating(series, ui.tz()), width="stretch")
         last = series["points"][-1]
         st.caption(
             f"Expected orders = checkout attempts x baseline conversion {fmt.pct(series['baseline_success_rate'])} "

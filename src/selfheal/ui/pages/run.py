@@ -117,7 +117,7 @@ def _observe(window: int, as_of: str | None) -> None:
             for r in obs["error_rates"]
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     ui.raw_json("Raw observation (JSON)", obs)
 
@@ -151,9 +151,9 @@ def render() -> None:
             return
     may_run, why = ui.permission(Role.operator)
     b1, b2 = st.columns([1, 1])
-    observe = b1.button("Observe", use_container_width=True)
+    observe = b1.button("Observe", width="stretch")
     run = b2.button(
-        "Run agent cycle", type="primary", disabled=not may_run, help=why or None, use_container_width=True
+        "Run agent cycle", type="primary", disabled=not may_run, help=why or None, width="stretch"
     )
     if not may_run:
         st.caption(f"Run agent cycle is disabled: {why}")
