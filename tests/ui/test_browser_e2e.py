@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.ui.live import ADMIN_KEY, END, LiveApi, free_port
+from tests.ui.live import ADMIN_KEY, APPROVER_KEY, END, OPERATOR_KEY, LiveApi, ensure_action, free_port
 
 CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -52,7 +52,7 @@ def ui_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Itera
     env.update(
         {
             "SELFHEAL_API_URL": live_api.url,
-            "SELFHEAL_API_KEY": ADMIN_KEY,
+            "SELFHEAL_API_KEY": OPERATOR_KEY,
             "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
         }
     )
@@ -75,6 +75,8 @@ def ui_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "false",
                 "--server.fileWatcherType",
                 "none",
+                "--client.toolbarMode",
+                "viewer",
             ],
             env=env,
             stdout=out,
@@ -111,19 +113,21 @@ def _shots_dir(tmp_path: Path) -> Path:
 
 
 def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tmp_path: Path) -> None:
+    """An operator runs a cycle and reads every page; an approver approves and executes the action."""
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=60_000)
     shots = _shots_dir(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1500}, timezone_id="Europe/Berlin")
+        context = browser.new_context(viewport={"width": 1400, "height": 1300}, timezone_id="Europe/Berlin")
         page = context.new_page()
         page.set_default_timeout(60_000)
 
         def settle() -> None:
             page.wait_for_timeout(300)
             page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=90_000)
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(700)
 
         def goto(title: str) -> None:
             page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
@@ -139,7 +143,7 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         as_of.fill(END.isoformat())
         as_of.press("Enter")
         settle()
-        expect(page.get_by_text("Signed in as admin")).to_be_visible()
+        expect(page.get_by_text("Signed in as otto")).to_be_visible()
 
         goto("Run")
         page.get_by_role("button", name="Run agent cycle").click()
@@ -147,24 +151,24 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         settle()
         expect(page.get_by_text("paid orders missing").first).to_be_visible()
         shot("run")
+        incident_id = _latest_incident(live_api)
+        ensure_action(live_api.database_url, live_api.url, incident_id)
 
         goto("Overview")
-        expect(
-            page.get_by_text("Revenue lost per hour").or_(page.get_by_text("No risk report"))
-        ).to_be_visible()
-        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        expect(page.locator(".js-plotly-plot")).to_have_count(3)
+        page.wait_for_timeout(1000)
         shot("overview")
 
         goto("Assessment")
         expect(page.get_by_role("heading", name="Root cause")).to_be_visible()
         shot("assessment")
 
-        goto("Anomalies")
-        shot("anomalies")
-        goto("Clusters")
-        shot("clusters")
-        goto("Knowledge")
-        shot("knowledge")
+        for title in ("Anomalies", "Clusters", "Knowledge"):
+            goto(title)
+            expect(page.get_by_role("heading", name=title)).to_be_visible()
+            page.wait_for_timeout(500)
+            shot(title.lower())
+
         goto("Audit")
         page.get_by_role("button", name="Verify the chain").click()
         settle()
@@ -172,24 +176,45 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         shot("audit")
 
         goto("Actions")
-        has_actions = (
-            httpx.get(f"{live_api.url}/actions", headers={"x-api-key": ADMIN_KEY}).status_code != 404
+        expect(page.get_by_text("Your role is operator; this needs approver").first).to_be_visible()
+        expect(page.get_by_role("button", name="Approve").first).to_be_disabled()
+        shot("actions_operator")
+
+        page.get_by_test_id("stSidebar").get_by_text("Connection").click()
+        key = page.get_by_role("textbox", name="API key")
+        key.fill(APPROVER_KEY)
+        key.press("Enter")
+        settle()
+        expect(page.get_by_text("Signed in as alice")).to_be_visible()
+        page.get_by_label("Comment (kept with the action and in the audit)").first.fill(
+            "approved in the e2e test"
         )
-        if has_actions:
-            approve = page.get_by_role("button", name="Approve").first
-            expect(approve).to_be_visible()
-            page.get_by_label("Comment (kept with the action and in the audit)").first.fill(
-                "approved in the e2e test"
-            )
-            approve.click()
-            settle()
-            expect(page.get_by_text("now approved").or_(page.get_by_text("now succeeded"))).to_be_visible()
-        else:
-            expect(page.get_by_text("this capability is not available on this server")).to_be_visible()
+        page.get_by_label("Comment (kept with the action and in the audit)").first.press("Enter")
+        settle()
+        page.get_by_role("button", name="Approve").first.click()
+        settle()
+        expect(page.get_by_text("now approved")).to_be_visible()
+        page.get_by_role("button", name="Execute").first.click()
+        settle()
+        expect(page.get_by_text("now succeeded")).to_be_visible()
         shot("actions")
         context.close()
         browser.close()
-    if not has_actions:
-        pytest.skip(
-            "the API has no GET /actions yet (act capability not on this server): approve step not run"
-        )
+
+    actions = httpx.get(
+        f"{live_api.url}/actions",
+        params={"incident": incident_id},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    ).json()
+    done = [a for a in actions if a["status"] == "succeeded"]
+    assert done and done[0]["executed_by"] == "alice"
+    assert any(c["text"] == "approved in the e2e test" for c in done[0]["comments"])
+
+
+def _latest_incident(live_api: LiveApi) -> str:
+    rows = httpx.get(
+        f"{live_api.url}/incidents", params={"limit": 1}, headers={"x-api-key": ADMIN_KEY}, timeout=30
+    )
+    rows.raise_for_status()
+    return str(rows.json()[0]["id"])

@@ -61,9 +61,10 @@ def call(fn: Callable[[], T], what: str = "") -> T | None:
 
 def whoami() -> dict[str, Any] | None:
     """The caller's name and role, cached per session; None when the API cannot say."""
+    api = client()  # first: a changed address or key drops the cached answer
     if "_whoami" not in st.session_state:
         try:
-            st.session_state["_whoami"] = client().get("/whoami")
+            st.session_state["_whoami"] = api.get("/whoami")
             st.session_state.pop("_whoami_error", None)
         except NotAvailable:
             st.session_state["_whoami"] = {"name": "unknown", "role": None, "auth_mode": "unknown"}
