@@ -134,6 +134,8 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
             settle()
 
         def shot(name: str) -> None:
+            page.mouse.move(5, 1200)  # no hover tooltip over the page
+            page.wait_for_timeout(200)
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
         page.goto(ui_url)
