@@ -90,6 +90,8 @@ def anomaly_chart(
     low, high = anomaly.get("expected_low"), anomaly.get("expected_high")
     if not frame.empty:
         x0, x1 = frame["ts"].min(), frame["ts"].max()
+        if high is not None and low is None:
+            low = 0.0  # one-sided band: anything up to `expected_high` is normal
         if low is not None and high is not None:
             fig.add_scatter(
                 x=[x0, x1, x1, x0],

@@ -20,7 +20,7 @@ TREND = {
 def _card(theme: dict[str, Any]) -> None:
     label, color = TREND.get(theme.get("trend", ""), (theme.get("trend", ""), "gray"))
     st.markdown(
-        f"#### {theme['label']}\n{fmt.chip(str(theme['size']) + ' tickets', 'blue')} {fmt.chip(label, color)}"
+        f"#### {theme['label']}\n{fmt.chip(fmt.count(theme['size'], 'ticket' if theme['size'] == 1 else 'tickets'), 'blue')} {fmt.chip(label, color)}"
     )
     terms = theme.get("top_terms") or []
     if terms:
