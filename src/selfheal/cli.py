@@ -225,6 +225,15 @@ def bench_ingest(
     typer.echo(json.dumps(report, indent=2))
 
 
+def _register_commands() -> None:
+    from selfheal import cli_detect
+
+    cli_detect.register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     app()
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     soft_failure_grace_minutes: int = Field(
         5, ge=0, description="A payment with no order after this many minutes is a soft failure."
     )
+    detect_history_days: int = Field(
+        28, ge=1, le=60, description="History (days) that anomaly detection compares the window with."
+    )
+    detect_threshold: float = Field(
+        0.5, ge=0, le=1, description="Anomaly score at or above which a finding is reported (0.5 = p 1e-4)."
+    )
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
     dense_embeddings: bool = Field(
         True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."

@@ -32,6 +32,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/run_cycle"): OP,
     ("GET", "/incidents"): V,
     ("GET", "/incidents/{incident_id}"): V,
+    ("GET", "/anomalies"): V,
     # --- actions --------------------------------------------------------------------------------
     ("GET", "/actions"): V,
     ("GET", "/actions/stale"): V,

@@ -16,7 +16,9 @@ def test_run_cycle_on_a_webhook_fault_stores_an_incident(client: TestClient, sto
     fault = FaultSpec(
         name="webhook_403", start=T0 + timedelta(minutes=90), duration_minutes=60, stages=("wave_1",)
     )
-    result = simulate(SimConfig(seed=3, merchants=20, start=T0, minutes=180, faults=(fault,)))
+    # six hours of history before the window, so error-rate baselines are learned rather than assumed
+    history = timedelta(hours=6)
+    result = simulate(SimConfig(seed=3, merchants=20, start=T0 - history, minutes=180 + 360, faults=(fault,)))
     load_into(store, result)
 
     quiet = client.post("/run_cycle", json={"as_of": (T0 + timedelta(minutes=80)).isoformat()})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from selfheal.observe.model import Observation
+from selfheal.reason.detect.anomalies import detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
 from selfheal.settings import Settings
@@ -28,7 +29,8 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
-    return Findings(soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
+    anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold)
+    return Findings(anomalies=anomalies, soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]

@@ -38,6 +38,7 @@ BASE_CART_FAIL = 0.002
 BASE_CHECKOUT_4XX = 0.004
 BASE_CHECKOUT_5XX = 0.002
 BASE_WEBHOOK_FAIL = 0.001
+DECLINE_SHARE = 0.2  # of the attempts that do not convert, the share that ends in a card decline (402)
 BACKGROUND_TICKETS_PER_MERCHANT_MINUTE = 0.0015
 
 
@@ -241,9 +242,12 @@ def _minute_with_logs(
                     correlation_id=None,
                     message=None if checkout_status == 200 else "checkout rejected",
                 )
-                if checkout_status == 200 and not abandoned:
+                # Most attempts that do not convert are shoppers leaving before paying; a few are declines.
+                converts = u[2] < m.success_rate
+                walks_away = not converts and u[5] >= DECLINE_SHARE
+                if checkout_status == 200 and not abandoned and not walks_away:
                     # 3. payment
-                    if pay_status == 200 and u[2] >= m.success_rate:
+                    if pay_status == 200 and not converts:
                         pay_status = 402
                     t2 = t1 + timedelta(milliseconds=lat + 500 + float(o[2]) * 3500)
                     corr = f"pay-{key}"

@@ -97,6 +97,7 @@ def anomaly_chart(
                 x=[x0, x1, x1, x0],
                 y=[low * scale, low * scale, high * scale, high * scale],
                 fill="toself",
+                mode="lines",
                 fillcolor="rgba(127,127,127,0.18)",
                 line={"width": 0},
                 name="expected band",
@@ -105,6 +106,7 @@ def anomaly_chart(
         fig.add_scatter(
             x=[x0, x1],
             y=[anomaly["expected"] * scale] * 2,
+            mode="lines",
             name="expected",
             line={"color": "#7f7f7f", "dash": "dash"},
         )
