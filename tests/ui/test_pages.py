@@ -154,15 +154,57 @@ def test_assessment_page(open_page: AppFactory, incident_id: str) -> None:
     assert any(e.label.startswith("Raw incident") for e in at.expander)
 
 
+RUNBOOK = b"""# Webhook delivery failures
+
+## Symptoms
+Payments succeed but order.created webhooks fail with 403; orders are missing in the admin.
+
+## Fix
+Rotate the webhook signing secret and re-share it with the merchant, then replay the failed webhooks.
+"""
+
+
 def test_knowledge_page(open_page: AppFactory, live_api: LiveApi) -> None:
-    at = open_page("knowledge", key=VIEWER_KEY)
-    page = texts(at)
+    viewer = open_page("knowledge", key=VIEWER_KEY)
+    page = texts(viewer)
     if not has_route(live_api, "/rag/stats"):
         assert "this capability is not available on this server" in page
         assert "How to fix it" in page
         return
-    assert "Documents" in page
     assert "Upload is disabled: Your role is viewer" in page
+    headers = {"x-api-key": ADMIN_KEY}
+    httpx.post(f"{live_api.url}/rag/clear", headers=headers, timeout=60).raise_for_status()
+    httpx.post(
+        f"{live_api.url}/rag/upload",
+        files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
+        headers=headers,
+        timeout=120,
+    ).raise_for_status()
+
+    at = open_page("knowledge", key=ADMIN_KEY)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "1"
+    assert any("webhooks.md" in str(m.value) for m in at.markdown)
+    at.text_input(key="kb_query").set_value("rotate the signing secret").run()
+    assert "Webhook delivery failures" in texts(at)  # the hit names its document and section
+    assert "Fix" in texts(at)
+    delete = next(b for b in at.button if b.label == "Delete")
+    delete.click().run()
+    assert "Deleted webhooks.md" in texts(at)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "0"
+
+    httpx.post(
+        f"{live_api.url}/rag/upload",
+        files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
+        headers=headers,
+        timeout=120,
+    ).raise_for_status()
+    at = open_page("knowledge", key=ADMIN_KEY)
+    clear = next(b for b in at.button if b.label == "Clear knowledge base")
+    assert clear.disabled  # not before the confirmation
+    at.checkbox(key="kb_clear_sure").check().run()
+    next(b for b in at.button if b.label == "Clear knowledge base").click().run()
+    assert "The knowledge base is empty." in texts(at)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "0"
 
 
 def test_actions_approve_then_execute(open_page: AppFactory, live_api: LiveApi, incident_id: str) -> None:

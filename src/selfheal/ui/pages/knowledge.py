@@ -31,11 +31,14 @@ def _stats() -> bool:
     stats = ui.call(lambda: ui.client().get("/rag/stats"), "Knowledge base")
     if stats is None:
         return False
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric("Documents", fmt.count(_pick(stats, "documents", "document_count", default=0)))
     cols[1].metric("Chunks", fmt.count(_pick(stats, "chunks", "chunk_count", default=0)))
-    cols[2].metric("Index", str(_pick(stats, "index_kind", "index", default="n/a")))
-    cols[3].metric("Embedding", str(_pick(stats, "embedding_model", "model", default="lexical only")))
+    cols[2].metric("Embedded chunks", fmt.count(_pick(stats, "embedded_chunks", default=0)))
+    st.caption(
+        f"Index: {_pick(stats, 'index_kind', 'index', default='n/a')} · embedding model: "
+        f"{_pick(stats, 'embedding_model', 'model', default='none (lexical only)')}"
+    )
     ui.raw_json("Raw stats (JSON)", stats)
     return True
 
