@@ -147,6 +147,18 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         settle()
         expect(page.get_by_text("Signed in as otto")).to_be_visible()
 
+        has_rag = _has_route(live_api, "/rag/upload")
+        if has_rag:  # the runbook the cycle will cite
+            httpx.post(f"{live_api.url}/rag/clear", headers={"x-api-key": ADMIN_KEY}, timeout=60)
+            runbook = tmp_path / "webhook-delivery.md"
+            runbook.write_text(RUNBOOK)
+            goto("Knowledge")
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(runbook))
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Upload").click()
+            settle()
+            expect(page.get_by_text("Uploaded 1 file(s).")).to_be_visible()
+
         goto("Run")
         page.get_by_role("button", name="Run agent cycle").click()
         expect(page.get_by_text("Cycle done in")).to_be_visible(timeout=120_000)
@@ -165,6 +177,8 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
         expect(page.get_by_role("heading", name="Root cause")).to_be_visible()
         shot("assessment")
 
+        if has_rag:
+            expect(page.get_by_text("webhook-delivery.md").first).to_be_visible()
         for title in ("Anomalies", "Clusters", "Knowledge"):
             goto(title)
             expect(page.get_by_role("heading", name=title)).to_be_visible()
@@ -212,6 +226,24 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
     done = [a for a in actions if a["status"] == "succeeded"]
     assert done and done[0]["executed_by"] == "alice"
     assert any(c["text"] == "approved in the e2e test" for c in done[0]["comments"])
+
+
+RUNBOOK = """# Webhook delivery failures
+
+## Symptoms
+Payments succeed but `POST /webhooks/order-created` answers 403; order.created is missing and orders drop
+while checkout attempts hold.
+
+## Fix
+1. Rotate the webhook signing secret and re-share it with the affected merchants.
+2. Replay the failed webhooks for the affected orders.
+3. Notify the merchants whose orders were delayed.
+"""
+
+
+def _has_route(live_api: LiveApi, path: str) -> bool:
+    spec = httpx.get(f"{live_api.url}/openapi.json", timeout=30).json()
+    return path in spec["paths"]
 
 
 def _latest_incident(live_api: LiveApi) -> str:
