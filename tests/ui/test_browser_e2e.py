@@ -155,7 +155,7 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tm
             goto("Knowledge")
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(runbook))
             page.wait_for_timeout(1000)
-            page.get_by_role("button", name="Upload", exact=True).click()
+            page.get_by_role("button", name="Add to knowledge base").click()
             settle()
             expect(page.get_by_text("Uploaded 1 file(s).")).to_be_visible()
 
