@@ -53,3 +53,8 @@ def test_chips_carry_colour_by_meaning() -> None:
     assert fmt.severity_chip("critical") == ":red-badge[CRITICAL]"
     assert fmt.kind_chip("soft") == ":orange-badge[soft]"
     assert fmt.status_chip("succeeded") == ":green-badge[succeeded]"
+
+
+def test_durations() -> None:
+    assert fmt.duration_ms(320.4) == "320 ms"
+    assert fmt.duration_ms(5020) == "5.0 s"

@@ -101,7 +101,7 @@ def ago(value: str | datetime | None, now: datetime | None = None) -> str:
 def duration_ms(value: float | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:,.1f} s"
+    return f"{value:,.0f} ms" if value < 1000 else f"{value / 1000:,.1f} s"
 
 
 def minutes(value: int) -> str:
