@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from selfheal import cli_admin, cli_llm
+from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, settings_table
 
 app = typer.Typer(
@@ -95,7 +96,13 @@ def ingest(
     settings = Settings()
     if kind not in ("tickets", "logs", "metrics"):
         raise typer.BadParameter("kind must be tickets, logs or metrics")
-    totals = ingest_file(api_url or settings.api_url, settings.api_key, kind, file, batch_size, console)
+    try:
+        totals = ingest_file(api_url or settings.api_url, settings.api_key, kind, file, batch_size, console)
+    except SelfhealError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        if exc.details:
+            console.print_json(data=exc.details)
+        raise typer.Exit(1) from None
     console.print(f"[green]{kind}: {totals['stored']} stored, {totals['duplicates']} duplicates[/green]")
 
 
