@@ -50,7 +50,9 @@ def _upload(may: bool, why: str) -> None:
             type=["md", "markdown", "txt", "pdf"],
             accept_multiple_files=True,
         )
-        sent = st.form_submit_button("Add to knowledge base", disabled=not may, help=why or None, type="primary")
+        sent = st.form_submit_button(
+            "Add to knowledge base", disabled=not may, help=why or None, type="primary"
+        )
     if not may:
         st.caption(f"Upload is disabled: {why}")
     if sent and files:
