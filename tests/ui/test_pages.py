@@ -97,6 +97,17 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     assert "Lost so far" in page
 
 
+def test_overview_says_what_waits_for_approval(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    latest = httpx.get(
+        f"{live_api.url}/incidents", params={"limit": 1}, headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()[0]["id"]  # the incident the overview shows
+    ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
+    at = open_page("overview")
+    assert any("wait for approval" in str(w.value) for w in at.warning)
+
+
 def test_run_observe_and_cycle(open_page: AppFactory) -> None:
     at = open_page("run", key=OPERATOR_KEY)
     at.button[0].click().run()  # Observe

@@ -24,6 +24,7 @@ def _risk_report(incident: dict[str, Any]) -> None:
         st.write(assessment["summary"])
     if not report:
         st.caption("No risk report in money for this incident (the server's decide stage does not make one).")
+        _waiting(incident["id"], None)
         return
     cur = report.get("currency", "USD")
     cols = st.columns(4)
@@ -49,6 +50,19 @@ def _risk_report(incident: dict[str, Any]) -> None:
     )
     if report.get("text"):
         st.caption(report["text"])
+    _waiting(incident["id"], fmt.money(report["lost_revenue_per_hour"]["value"], cur))
+
+
+def _waiting(incident_id: str, per_hour: str | None) -> None:
+    """Actions of the incident that wait for a person, and what waiting costs."""
+    try:
+        actions = ui.client().get("/actions", incident=incident_id, status="proposed")
+    except ApiError:
+        return  # no actions capability on this server: nothing to wait for
+    if actions:
+        cost = f" Every hour of waiting costs about {per_hour}." if per_hour else ""
+        st.warning(f"{len(actions)} action(s) wait for approval.{cost}", icon=":material/pending_actions:")
+        st.page_link("pages/actions.py", label="Decide on the Actions page", icon=":material/task_alt:")
 
 
 def render() -> None:
@@ -65,7 +79,7 @@ def render() -> None:
     cols = st.columns(4)
     cols[0].metric(f"Checkout attempts ({span})", fmt.count(k["checkout_attempts"]))
     cols[1].metric(f"Orders ({span})", fmt.count(k["orders"]))
-    cols[2].metric(f"Revenue ({span})", fmt.money(k["revenue"], "USD"))
+    cols[2].metric(f"Revenue ({span})", fmt.money(k["revenue"], str(st.session_state.get("currency", "USD"))))
     cols[3].metric("Checkout conversion", fmt.pct(k["checkout_success_rate"]))
 
     st.subheader("Open incidents")
@@ -100,6 +114,7 @@ def render() -> None:
         lambda: client.get("/series/kpis", window_minutes=ui.window(), as_of=ui.as_of()), "KPI series"
     )
     if series:
+        st.session_state["currency"] = series["currency"]
         if not series["points"]:
             st.info("No KPI metrics in this window. Is the simulator or your platform sending metrics?")
             return
