@@ -16,7 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.ui.live import ADMIN_KEY, APPROVER_KEY, END, OPERATOR_KEY, LiveApi, ensure_action, free_port
+from tests.ui.live import (
+    ADMIN_KEY,
+    APPROVER_KEY,
+    END,
+    OPERATOR_KEY,
+    LiveApi,
+    ensure_action,
+    free_port,
+    seed_database,
+    start_api,
+)
 
 CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -45,8 +55,18 @@ def _require_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def ui_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def browser_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """An API of its own (not shared with the AppTest tests), so the browser sees only its own actions."""
     _require_browser()
+    folder = tmp_path_factory.mktemp("browser-db")
+    api = start_api(seed_database(folder / "selfheal.db"), folder)
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def ui_url(browser_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    live_api = browser_api
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -112,8 +132,9 @@ def _shots_dir(tmp_path: Path) -> Path:
     return path
 
 
-def test_cycle_then_approve_in_a_real_browser(ui_url: str, live_api: LiveApi, tmp_path: Path) -> None:
+def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi, tmp_path: Path) -> None:
     """An operator runs a cycle and reads every page; an approver approves and executes the action."""
+    live_api = browser_api
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=60_000)

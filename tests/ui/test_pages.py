@@ -45,10 +45,11 @@ def incident_id(live_api: LiveApi) -> str:
 def open_page(live_api: LiveApi) -> AppFactory:
     """An AppTest on `page` (e.g. "run"), connected to the live API with `key`, window ending at END."""
 
-    def make(page: str, key: str = ADMIN_KEY, api_url: str | None = None, **state: Any) -> AppTest:
+    def make(page: str, key: str | None = ADMIN_KEY, api_url: str | None = None, **state: Any) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.session_state["api_url"] = api_url or live_api.url
-        at.session_state["api_key"] = key
+        at.session_state["api_url"] = live_api.url if api_url is None else api_url
+        if key is not None:
+            at.session_state["api_key"] = key
         at.session_state["as_of"] = END.isoformat()
         at.session_state["tz"] = "Europe/Berlin"
         for name, value in state.items():
@@ -57,6 +58,8 @@ def open_page(live_api: LiveApi) -> AppFactory:
         if page != "overview":
             at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
+        bugs = [str(e.value) for e in at.error if "unexpected error" in str(e.value)]
+        assert not bugs, bugs
         return at
 
     return make
@@ -106,6 +109,17 @@ def test_overview_says_what_waits_for_approval(
     ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
     at = open_page("overview")
     assert any("wait for approval" in str(w.value) for w in at.warning)
+
+
+def test_address_and_key_from_the_environment(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Empty sidebar fields use SELFHEAL_API_URL / SELFHEAL_API_KEY, and the page's calls share one client."""
+    monkeypatch.setenv("SELFHEAL_API_URL", live_api.url)
+    monkeypatch.setenv("SELFHEAL_API_KEY", OPERATOR_KEY)
+    at = open_page("overview", key=None, api_url="")
+    assert len(at.get("plotly_chart")) == 3
+    assert "Signed in as **otto**" in texts(at)
 
 
 def test_run_observe_and_cycle(open_page: AppFactory) -> None:

@@ -5,6 +5,7 @@ Each page is a script in pages/; this entry point sets up the shared sidebar and
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -12,6 +13,7 @@ import streamlit as st
 from selfheal.ui.common import sidebar
 
 HERE = Path(__file__).parent
+log = logging.getLogger("selfheal.ui")
 
 PAGES = (
     ("overview", "Overview", ":material/monitor_heart:"),
@@ -33,7 +35,18 @@ def main() -> None:
     ]
     page = st.navigation(pages)
     sidebar()
-    page.run()
+    try:
+        page.run()
+    except Exception as exc:  # a bug in the UI itself: say so plainly, keep the trace in the server log
+        log.exception("page %s failed", page.title)
+        st.error(
+            f"This page hit an unexpected error ({exc.__class__.__name__}: {exc}).",
+            icon=":material/bug_report:",
+        )
+        st.caption(
+            "How to fix it: reload the page; if it persists, the terminal running `selfheal ui` has the details "
+            "for a bug report."
+        )
 
 
 main()

@@ -18,19 +18,19 @@ WINDOW_CHOICES = (15, 30, 60, 120, 240, 720, 1440)
 
 
 def client() -> ApiClient:
-    """The session's client, rebuilt when the address or key in the sidebar changes."""
-    url = st.session_state.get("api_url") or None
-    key = st.session_state.get("api_key") or None
+    """The session's client, rebuilt when the address or key typed in the sidebar changes.
+
+    Empty sidebar fields mean the configured defaults (SELFHEAL_API_URL, SELFHEAL_API_KEY). A replaced
+    client is not closed: a page may still hold it during this run."""
+    wanted = (
+        str(st.session_state.get("api_url") or "").strip() or None,
+        str(st.session_state.get("api_key") or "").strip() or None,
+    )
     current: ApiClient | None = st.session_state.get("_client")
-    if (
-        current is None
-        or (url and current.base_url != url.rstrip("/"))
-        or (key or None) != (current.api_key or None)
-    ):
-        if current is not None:
-            current.close()
-        current = ApiClient(base_url=url, api_key=key)
+    if current is None or st.session_state.get("_client_for") != wanted:
+        current = ApiClient(base_url=wanted[0], api_key=wanted[1])
         st.session_state["_client"] = current
+        st.session_state["_client_for"] = wanted
         st.session_state.pop("_whoami", None)
     return current
 
