@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_admin, cli_llm
+from selfheal import cli_admin, cli_cluster, cli_detect, cli_llm
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, settings_table
 
@@ -24,6 +24,8 @@ bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", n
 app.add_typer(bench_app, name="bench")
 cli_llm.register(app)
 cli_admin.register(app)
+cli_cluster.register(app)
+cli_detect.register(app)
 console = Console(stderr=True)
 
 
@@ -230,15 +232,6 @@ def bench_ingest(
 
     report = run_ingest_benchmark(events, batch_size, concurrency, api_url, database_url, console)
     typer.echo(json.dumps(report, indent=2))
-
-
-def _register_commands() -> None:
-    from selfheal import cli_detect
-
-    cli_detect.register(app)
-
-
-_register_commands()
 
 
 def main() -> None:

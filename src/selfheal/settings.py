@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     dense_embeddings: bool = Field(
         True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."
     )
+    theme_trend_windows: int = Field(
+        4,
+        ge=1,
+        le=48,
+        description="Ticket themes are found over this many windows (current + earlier) for trends.",
+    )
+    theme_memory_days: int = Field(
+        7, ge=1, le=365, description="A theme unseen for this long gets a new id when it comes back."
+    )
+    cluster_method: str = Field(
+        "ward",
+        pattern="^(ward|dbscan)$",
+        description="Ticket clustering method: `ward` (default) or `dbscan`.",
+    )
 
     # --- act: policy and executors ----------------------------------------------------------------
     act_auto_execute_low_risk: bool = Field(

@@ -33,6 +33,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/incidents"): V,
     ("GET", "/incidents/{incident_id}"): V,
     ("GET", "/anomalies"): V,
+    ("GET", "/clusters"): V,
     # --- actions --------------------------------------------------------------------------------
     ("GET", "/actions"): V,
     ("GET", "/actions/stale"): V,

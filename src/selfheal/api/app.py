@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from selfheal import __version__
 from selfheal.api import errors
 from selfheal.api.deps import Services
-from selfheal.api.routers import actions, anomalies, audit_trail, cycles, health, ingest, keys, series, whoami
+from selfheal.api.routers import (
+    actions,
+    anomalies,
+    audit_trail,
+    clusters,
+    cycles,
+    health,
+    ingest,
+    keys,
+    series,
+    whoami,
+)
 from selfheal.settings import Settings
 from selfheal.store import Store
 
@@ -34,6 +45,18 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.services = Services(settings=settings, store=store)
     errors.install(app)
-    for module in (health, ingest, cycles, actions, audit_trail, keys, anomalies, whoami, series):
+    routers = (
+        health,
+        ingest,
+        cycles,
+        anomalies,
+        actions,
+        audit_trail,
+        keys,
+        clusters,
+        whoami,
+        series,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app
