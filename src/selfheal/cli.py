@@ -80,6 +80,8 @@ def ui(port: Annotated[int | None, typer.Option(help="Port (SELFHEAL_UI_PORT)")]
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     raise typer.Exit(subprocess.call(cmd))
 

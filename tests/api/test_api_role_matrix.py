@@ -52,6 +52,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/keys"): ADM,
     ("GET", "/keys"): ADM,
     ("DELETE", "/keys/{key_id}"): ADM,
+    # --- ui: who is calling, chart series -------------------------------------------------------
+    ("GET", "/whoami"): V,
+    ("GET", "/series/kpis"): V,
+    ("GET", "/series/errors"): V,
 }
 
 

@@ -20,6 +20,8 @@ from selfheal.api.routers import (
     incident_lifecycle,
     ingest,
     keys,
+    series,
+    whoami,
 )
 from selfheal.settings import Settings
 from selfheal.store import Store
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         keys,
         incident_lifecycle,
         clusters,
+        whoami,
+        series,
     )
     for module in routers:
         app.include_router(module.router)
