@@ -14,6 +14,8 @@ from selfheal.act import act
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.knowledge.base import knowledge_base
+from selfheal.knowledge.incident import RunbookRetriever
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.reason import ReasonContext, reason
@@ -27,6 +29,8 @@ from selfheal.store import Store, incidents_repo
 class CycleDeps:
     store: Store
     settings: Settings
+    retriever: RunbookRetriever | None = None
+    """Runbook retriever for the reason stage; None: the store's own knowledge base."""
 
 
 class CycleResult(Record):
@@ -58,7 +62,8 @@ def run_cycle(
     timings["observe"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    findings = reason(obs, ReasonContext(settings=deps.settings))
+    retriever = deps.retriever or knowledge_base(deps.store, deps.settings)
+    findings = reason(obs, ReasonContext(settings=deps.settings, retriever=retriever))
     timings["reason"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from selfheal.knowledge.incident import RunbookRetriever, attach_runbooks
 from selfheal.observe.model import Observation
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
@@ -19,6 +20,7 @@ class ReasonContext:
     """What the reason stage may use besides the Observation."""
 
     settings: Settings
+    retriever: RunbookRetriever | None = None
 
 
 def reason(obs: Observation, ctx: ReasonContext) -> Findings:
@@ -28,7 +30,8 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
-    return Findings(soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
+    findings = Findings(soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
+    return attach_runbooks(findings, ctx.retriever, ctx.settings.kb_incident_top)
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]
