@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         1200, ge=200, le=20000, description="Upper bound of a runbook chunk in characters."
     )
     kb_dense_weight: float = Field(
-        0.4, ge=0, le=1, description="Share of the dense score in hybrid runbook retrieval (rest: BM25F)."
+        0.5, ge=0, le=1, description="Share of the dense score in hybrid runbook retrieval (rest: BM25F)."
     )
     kb_incident_top: int = Field(5, ge=0, le=50, description="Runbook passages attached to each incident.")
 

@@ -58,10 +58,19 @@ def clean_query(query: str) -> str:
     return " ".join(_PLACEHOLDER.sub(" ", query).split())
 
 
+_IDENTIFIER_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def humanize(identifier: str) -> str:
+    """`KubeAPIDown` -> `Kube API Down`, `order_created` -> `order created`: the dense model reads words."""
+    return _IDENTIFIER_BREAK.sub(" ", identifier).replace("_", " ")
+
+
 def dense_text(chunk: IndexedChunk) -> str:
-    """What the dense model reads for a chunk: title and section give it context."""
-    section = " > ".join(h for h in chunk.heading_path if h != chunk.title)
-    head = f"{chunk.title}. {section}." if section else f"{chunk.title}."
+    """What the dense model reads for a chunk: its (humanised) title and section give it context."""
+    section = " > ".join(humanize(h) for h in chunk.heading_path if h != chunk.title)
+    title = humanize(chunk.title)
+    head = f"{title}. {section}." if section else f"{title}."
     return f"{head}\n{chunk.text}"
 
 
