@@ -1,5 +1,9 @@
 """Hash-chained audit log. Each record's hash covers its content and the previous record's hash, so an
-edited, inserted or deleted record breaks the chain and `verify` finds where."""
+edited, inserted or deleted record breaks the chain and `verify` finds where. A head anchor (the newest
+seq and hash, updated with every append) makes the deletion of the newest records visible too.
+
+What this does not stop: someone with write access to the database who rewrites every hash from the
+point of change and the anchor as well. Export `GET /audit/verify`'s head hash elsewhere to pin it."""
 
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ def record(
     }
     row["hash"] = _digest(row)
     audit_repo.insert(conn, row)
+    audit_repo.set_head(conn, seq, row["hash"])
     return seq
 
 
@@ -66,21 +71,41 @@ class VerifyResult:
     records: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
 
 
 def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain from the start; report the first record whose link or hash does not hold."""
+    """Walk the chain from the start; report the first record whose link or hash does not hold, then
+    check that the chain ends where the head anchor says it does."""
     prev = GENESIS
     expected_seq = 1
     n = 0
+    head = audit_repo.get_head(conn)
+    head_seq, head_hash = head if head else (None, None)
+
+    def broken(seq: int | None, reason: str) -> VerifyResult:
+        return VerifyResult(False, n, seq, reason, head_seq, head_hash)
+
     for row in audit_repo.iter_all(conn):
         n += 1
         if row["seq"] != expected_seq:
-            return VerifyResult(False, n, expected_seq, f"record {expected_seq} is missing")
+            return broken(expected_seq, f"record {expected_seq} is missing")
         if row["prev_hash"] != prev:
-            return VerifyResult(False, n, row["seq"], "link to the previous record is broken")
+            return broken(row["seq"], "link to the previous record is broken")
         if _digest(row) != row["hash"]:
-            return VerifyResult(False, n, row["seq"], "content does not match its hash (edited)")
+            return broken(row["seq"], "content does not match its hash (edited)")
         prev = row["hash"]
         expected_seq += 1
-    return VerifyResult(True, n)
+    last_seq = expected_seq - 1
+    if head is None:
+        if n:
+            return broken(last_seq, "the head anchor is missing")
+        return VerifyResult(True, 0)
+    if last_seq < head[0]:
+        return broken(last_seq + 1, f"records {last_seq + 1}..{head[0]} are missing (deleted at the end)")
+    if last_seq > head[0]:
+        return broken(head[0] + 1, f"records after {head[0]} were added outside the audit log writer")
+    if prev != head[1]:
+        return broken(last_seq, "the newest record does not match the head anchor (rewritten)")
+    return VerifyResult(True, n, None, None, head_seq, head_hash)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from selfheal import audit
-from selfheal.act import act
+from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
 from selfheal.knowledge.base import knowledge_base
 from selfheal.knowledge.incident import RunbookRetriever
+from selfheal.narrate import narrate
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.reason import ReasonContext, reason
@@ -23,6 +24,8 @@ from selfheal.reason.model import Findings
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
+from selfheal.store.signals_repo import prune_raw_logs
+from selfheal.themes_edge import prepare_themes, remember_themes
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,35 @@ def run_cycle(
     timings["observe"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
+    theme_input = prepare_themes(deps.store, obs.as_of, window, deps.settings)
+    timings["embed"] = (time.perf_counter() - t) * 1000
+
+    t = time.perf_counter()
     retriever = deps.retriever or knowledge_base(deps.store, deps.settings)
-    findings = reason(obs, ReasonContext(settings=deps.settings, retriever=retriever))
+    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input, retriever=retriever))
     timings["reason"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
     assessment = decide(obs, findings, deps.settings)
     timings["decide"] = (time.perf_counter() - t) * 1000
 
+    t = time.perf_counter()
+    assessment, narrative_note = narrate(assessment, findings, deps.settings, use_llm)
+    timings["narrate"] = (time.perf_counter() - t) * 1000
+
     summary = summarize(obs)
     cycle_id = incidents_repo.new_id("cyc")
     t = time.perf_counter()
     with deps.store.transaction() as conn:
-        outcome = act(conn, assessment=assessment, findings=findings, summary=summary, actor=actor)
+        outcome = act(
+            conn,
+            assessment=assessment,
+            findings=findings,
+            summary=summary,
+            actor=actor,
+            settings=deps.settings,
+        )
+        remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         incidents_repo.insert_cycle_run(
@@ -92,9 +111,12 @@ def run_cycle(
                     "anomalies": len(findings.anomalies),
                     "soft_failures": len(findings.soft_failures),
                     "themes": len(findings.themes),
+                    "narrative": narrative_note,
                 },
             },
         )
+        retention_ms = deps.settings.raw_log_retention_days * 86_400_000
+        pruned = prune_raw_logs(conn, dt_to_ms(obs.as_of) - retention_ms)
         audit.record(
             conn,
             actor=actor,
@@ -105,8 +127,10 @@ def run_cycle(
                 "as_of": obs.as_of.isoformat(),
                 "window_minutes": window,
                 "incident_id": outcome.incident_id,
+                "raw_log_events_pruned": pruned,
             },
         )
+    outcome = execute_auto(deps.store, deps.settings, outcome)
     return CycleResult(
         cycle_id=cycle_id,
         as_of=obs.as_of,

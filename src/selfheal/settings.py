@@ -6,11 +6,13 @@ environment at import time. `selfheal settings` prints the table that README.md 
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class AuthMode(StrEnum):
@@ -18,6 +20,13 @@ class AuthMode(StrEnum):
 
     closed = "closed"
     open = "open"
+
+
+class LLMProvider(StrEnum):
+    """`ollama`: Ollama's native chat API. `openai`: any OpenAI-compatible chat-completions server."""
+
+    ollama = "ollama"
+    openai = "openai"
 
 
 class Settings(BaseSettings):
@@ -32,7 +41,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is SQLite at `<data_dir>/selfheal.db` (WAL mode). "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
-    raw_log_retention_days: int = Field(14, ge=1, description="Raw log events older than this are pruned.")
+    raw_log_retention_days: int = Field(
+        14,
+        ge=1,
+        description="Raw log events older than this (before a cycle's as_of) are pruned; rollups are kept.",
+    )
 
     # --- API / UI --------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
@@ -51,9 +64,89 @@ class Settings(BaseSettings):
     soft_failure_grace_minutes: int = Field(
         5, ge=0, description="A payment with no order after this many minutes is a soft failure."
     )
+    detect_history_days: int = Field(
+        28, ge=1, le=60, description="History (days) that anomaly detection compares the window with."
+    )
+    detect_threshold: float = Field(
+        0.5, ge=0, le=1, description="Anomaly score at or above which a finding is reported (0.5 = p 1e-4)."
+    )
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
     dense_embeddings: bool = Field(
         True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."
+    )
+    theme_trend_windows: int = Field(
+        4,
+        ge=1,
+        le=48,
+        description="Ticket themes are found over this many windows (current + earlier) for trends.",
+    )
+    theme_memory_days: int = Field(
+        7, ge=1, le=365, description="A theme unseen for this long gets a new id when it comes back."
+    )
+    cluster_method: str = Field(
+        "ward",
+        pattern="^(ward|dbscan)$",
+        description="Ticket clustering method: `ward` (default) or `dbscan`.",
+    )
+
+    # --- act: policy and executors ----------------------------------------------------------------
+    act_auto_execute_low_risk: bool = Field(
+        True, description="Auto-execute low-risk actions whose confidence reaches the threshold."
+    )
+    act_auto_execute_min_confidence: float = Field(
+        0.8, ge=0, le=1, description="Lowest confidence at which a low-risk action runs without approval."
+    )
+    act_high_risk_approvals: int = Field(
+        1, ge=1, le=3, description="Distinct approvers a high-risk action needs (2 = four-eyes rule)."
+    )
+    act_allow_self_approval: bool = Field(
+        False, description="Let the requester of an action approve it (off: the approver must differ)."
+    )
+    act_executor: Literal["simulated", "webhook", "dry_run"] = Field(
+        "simulated", description="Executor for approved actions: `simulated`, `webhook` or `dry_run`."
+    )
+    act_execution_lease_seconds: int = Field(
+        300,
+        ge=1,
+        description="An execution not finished within this lease counts as stale (resume or mark failed).",
+    )
+    act_webhook_url: str | None = Field(None, description="URL the `webhook` executor POSTs actions to.")
+    act_webhook_secret: str | None = Field(
+        None, description="HMAC-SHA256 key for the `X-Selfheal-Signature` header of webhook calls."
+    )
+    act_webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="Hosts the webhook executor may call (comma-separated or JSON list; `*.example.com` "
+        "matches subdomains). Empty: every host is refused.",
+    )
+    act_webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one webhook call.")
+    act_webhook_retries: int = Field(3, ge=0, le=10, description="Retries after a failed webhook call.")
+    act_webhook_backoff_seconds: float = Field(
+        0.5, ge=0, description="First retry delay; doubles with each further retry."
+    )
+
+    # --- optional LLM narrative ------------------------------------------------------------------
+    llm_enabled: bool = Field(
+        True, description="Allow cycles run with `use_llm` to ask the LLM for narrative text (master switch)."
+    )
+    llm_provider: LLMProvider = Field(
+        LLMProvider.ollama,
+        description="`ollama` (native /api/chat) or `openai` (any OpenAI-compatible server).",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Server URL; default `http://127.0.0.1:11434` for ollama, `http://127.0.0.1:8080/v1` for "
+        "openai (include the `/v1` prefix).",
+    )
+    llm_model: str = Field("llama3.2", min_length=1, description="Model name as the server knows it.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer key for the openai provider (sent as `Authorization: Bearer ...`)."
+    )
+    llm_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="Per-request network timeout; on expiry the deterministic text is kept.",
     )
 
     # --- runbook knowledge base ------------------------------------------------------------------
@@ -75,6 +168,17 @@ class Settings(BaseSettings):
     )
     demo_seed: int = Field(7, description="Seed of the demo simulation.")
     demo_cycle_minutes: int = Field(5, ge=1, description="Simulated minutes between demo agent cycles.")
+
+    @field_validator("act_webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        """Accept `a.com,b.com` or a JSON list from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [h.strip() for h in text.split(",") if h.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file under `data_dir`."""

@@ -6,17 +6,22 @@ fields are kept (`model_extra`), not rejected, so a sender can add context witho
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value
+    if tz is None or value.utcoffset() == _ZERO:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
+
+_ZERO = timedelta(0)
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 """A timestamp normalised to UTC; naive input is taken as UTC."""
@@ -25,7 +30,7 @@ NonEmpty = Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class _Signal(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     def extras(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -1,8 +1,11 @@
-"""Outcome: what the act stage did with an Assessment."""
+"""Outcome: what the act stage did with an Assessment; Action: a stored action as readers see it."""
 
 from __future__ import annotations
 
-from selfheal.records import Record
+from datetime import datetime
+from typing import Any
+
+from selfheal.records import Record, ms_to_dt
 
 
 class ActionOutcome(Record):
@@ -17,3 +20,91 @@ class Outcome(Record):
     incident_id: str | None
     incident_created: bool
     actions: tuple[ActionOutcome, ...] = ()
+
+
+class Approval(Record):
+    by: str
+    at: datetime
+    comment: str | None = None
+
+
+class Comment(Record):
+    by: str
+    at: datetime
+    move: str
+    text: str
+
+
+class Action(Record):
+    """A proposed action with its approvals, execution and result."""
+
+    id: str
+    incident_id: str | None
+    key: str
+    title: str
+    description: str
+    rationale: str
+    expected_effect: str
+    params: dict[str, Any]
+    risk: str
+    confidence: float
+    status: str
+    requested_by: str
+    required_approvals: int
+    approvals: tuple[Approval, ...]
+    policy: dict[str, Any]
+    auto_execute: bool
+    decided_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    executor: str | None
+    executed_by: str | None
+    attempts: int
+    started_at: datetime | None
+    lease_until: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None
+    error: str | None
+    comments: tuple[Comment, ...]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Action:
+        def dt(ms: int | None) -> datetime | None:
+            return None if ms is None else ms_to_dt(ms)
+
+        return cls(
+            id=row["id"],
+            incident_id=row["incident_id"],
+            key=row["key"],
+            title=row["title"],
+            description=row["description"],
+            rationale=row["rationale"],
+            expected_effect=row["expected_effect"],
+            params=row["params"] or {},
+            risk=row["risk"],
+            confidence=row["confidence"],
+            status=row["status"],
+            requested_by=row["requested_by"],
+            required_approvals=row["required_approvals"],
+            approvals=tuple(
+                Approval(by=a["by"], at=ms_to_dt(a["at_ms"]), comment=a.get("comment"))
+                for a in row["approvals"] or []
+            ),
+            policy=row["policy"] or {},
+            auto_execute=bool(row["auto_execute"]),
+            decided_by=row["decided_by"],
+            created_at=ms_to_dt(row["created_ms"]),
+            updated_at=ms_to_dt(row["updated_ms"]),
+            executor=row["executor"],
+            executed_by=row["executed_by"],
+            attempts=row["attempts"],
+            started_at=dt(row["started_ms"]),
+            lease_until=dt(row["lease_until_ms"]),
+            finished_at=dt(row["finished_ms"]),
+            result=row["result"],
+            error=row["error"],
+            comments=tuple(
+                Comment(by=c["by"], at=ms_to_dt(c["at_ms"]), move=c["move"], text=c["text"])
+                for c in row["comments"] or []
+            ),
+        )

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from selfheal import __version__
 from selfheal.api import errors
 from selfheal.api.deps import Services
-from selfheal.api.routers import cycles, health, ingest, rag
+from selfheal.api.routers import (
+    actions,
+    anomalies,
+    audit_trail,
+    clusters,
+    cycles,
+    health,
+    ingest,
+    keys,
+    rag,
+)
 from selfheal.settings import Settings
 from selfheal.store import Store
 
@@ -34,6 +44,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.services = Services(settings=settings, store=store)
     errors.install(app)
-    for module in (health, ingest, cycles, rag):
+    routers = (
+        health,
+        ingest,
+        cycles,
+        anomalies,
+        actions,
+        audit_trail,
+        keys,
+        clusters,
+        rag,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -48,6 +48,10 @@ class RootCause(Record):
     category: Category
     hypothesis: str
     confidence: float = Field(ge=0, le=1)
+    explanation: str | None = Field(
+        None,
+        description="Plain-language explanation of the hypothesis, written by the optional narrative layer",
+    )
 
 
 class Estimate(Record):
@@ -114,3 +118,8 @@ class Assessment(Record):
     actions: tuple[ProposedAction, ...] = ()
     narrative_source: str = "deterministic"
     narrative_note: str | None = None
+    narrative_citations: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Evidence / runbook chunk ids each narrative field cites: 'summary', 'root_cause', "
+        "'action:<key>'",
+    )

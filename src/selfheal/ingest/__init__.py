@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from selfheal import audit
 from selfheal.errors import InvalidInput
-from selfheal.ingest.parse import decode, validate
+from selfheal.ingest.parse import parse_batch
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.store import Store
 from selfheal.store.signals_repo import StoreResult, store_logs, store_metrics, store_tickets
@@ -66,10 +66,9 @@ def ingest_body(
     actor: str = "system",
     max_items: int | None = None,
 ) -> IngestResult:
-    raw = decode(body, content_type)
-    if max_items is not None and len(raw) > max_items:
-        raise InvalidInput(f"batch has {len(raw)} items; the limit is {max_items}", {"limit": max_items})
-    items = validate(kind, raw)
+    items = parse_batch(kind, body, content_type)
+    if max_items is not None and len(items) > max_items:
+        raise InvalidInput(f"batch has {len(items)} items; the limit is {max_items}", {"limit": max_items})
     return store_batch(store, kind, items, actor=actor)
 
 

@@ -94,25 +94,57 @@ def decode(body: bytes, content_type: str | None) -> list[Any]:
     )
 
 
-def validate(kind: str, items: list[Any]) -> list[Any]:
-    """Validate every item; on any failure raise InvalidInput listing each bad item's index, field, reason."""
+def _adapter(kind: str) -> TypeAdapter[Any]:
     if kind not in _ADAPTERS:
         raise InvalidInput(f"unknown signal kind {kind!r}", {"kinds": sorted(SIGNAL_MODELS)})
+    return _ADAPTERS[kind]
+
+
+def _invalid(kind: str, exc: ValidationError, total: int | None) -> InvalidInput:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = list(err["loc"])
+        index = loc[0] if loc and isinstance(loc[0], int) else None
+        field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(map(str, loc))
+        errors.append({"index": index, "field": field or None, "reason": err["msg"]})
+    bad = sorted({e["index"] for e in errors if e["index"] is not None})
+    of = f" of {total}" if total is not None else ""
+    return InvalidInput(
+        f"{len(bad)}{of} {kind} failed validation; nothing from this batch was stored",
+        {
+            "invalid_items": len(bad),
+            "errors": errors[:MAX_REPORTED_ERRORS],
+            "truncated": len(errors) > MAX_REPORTED_ERRORS,
+        },
+    )
+
+
+def validate(kind: str, items: list[Any]) -> list[Any]:
+    """Validate every item; on any failure raise InvalidInput listing each bad item's index, field, reason."""
     try:
-        return list(_ADAPTERS[kind].validate_python(items))
+        return list(_adapter(kind).validate_python(items))
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors(include_url=False, include_input=False):
-            loc = list(err["loc"])
-            index = loc[0] if loc and isinstance(loc[0], int) else None
-            field = ".".join(str(p) for p in loc[1:]) if index is not None else ".".join(map(str, loc))
-            errors.append({"index": index, "field": field or None, "reason": err["msg"]})
-        bad = sorted({e["index"] for e in errors if e["index"] is not None})
-        raise InvalidInput(
-            f"{len(bad)} of {len(items)} {kind} failed validation; nothing from this batch was stored",
-            {
-                "invalid_items": len(bad),
-                "errors": errors[:MAX_REPORTED_ERRORS],
-                "truncated": len(errors) > MAX_REPORTED_ERRORS,
-            },
-        ) from None
+        raise _invalid(kind, exc, len(items)) from None
+
+
+def parse_batch(kind: str, body: bytes, content_type: str | None) -> list[Any]:
+    """Body bytes to validated signal objects.
+
+    JSON arrays and NDJSON are validated straight from bytes (pydantic-core's JSON parser, several times faster
+    than building Python dicts first); anything the fast path cannot explain precisely (a JSON syntax error in
+    NDJSON, a single object instead of an array) is re-read by `decode` for a precise message.
+    """
+    kind_type = media_type(content_type)
+    adapter = _adapter(kind)
+    array: bytes | None = None
+    if kind_type in JSON_TYPES and body.lstrip()[:1] == b"[":
+        array = body
+    elif kind_type in NDJSON_TYPES:
+        array = b"[" + b",".join(line for line in body.splitlines() if line.strip()) + b"]"
+    if array is not None:
+        try:
+            return list(adapter.validate_json(array))
+        except ValidationError as exc:
+            if not any(e["type"] == "json_invalid" for e in exc.errors()):
+                raise _invalid(kind, exc, None) from None
+    return validate(kind, decode(body, content_type))

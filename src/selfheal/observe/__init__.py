@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from selfheal.observe.history import cache_for, load_history
 from selfheal.observe.model import (
     MerchantBaseline,
     MetricRow,
@@ -37,6 +38,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         baseline_rows = window_repo.merchant_baselines(conn, baseline_start, start)
         stages = window_repo.latest_stages(conn, baseline_start, end)
+        history = load_history(conn, cache_for(store), start, end, settings.detect_history_days)
 
     return Observation(
         as_of=ms_to_dt(end),
@@ -112,6 +114,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
             for b in baseline_rows
         ),
         merchant_stages=stages,
+        history=history,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from selfheal.observe.history_model import DetectionHistory
 from selfheal.records import Record
 from selfheal.signals import Ticket
 
@@ -83,3 +84,5 @@ class Observation(Record):
     baselines: tuple[MerchantBaseline, ...]
     merchant_stages: dict[str, str]
     """Latest known migration stage of every merchant seen in the window or baseline."""
+    history: DetectionHistory | None = None
+    """Baselines for anomaly detection (complete hours before the window)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, text
 
+from selfheal.store.actions_tables import AuditHeadRow
 from selfheal.store.tables import AuditRow, table
 
 _PG_AUDIT_LOCK = 724_001
@@ -14,9 +15,13 @@ _PG_AUDIT_LOCK = 724_001
 
 def lock_and_last(conn: Connection) -> tuple[int, str] | None:
     """Serialise appenders (PostgreSQL advisory lock; SQLite writers are already serialised) and return
-    the last (seq, hash)."""
+    the last (seq, hash). The head anchor wins over the table: after the newest records were deleted,
+    new records still link to the anchored head, so the gap stays visible to `verify`."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    head = get_head(conn)
+    if head is not None:
+        return head
     t = table(AuditRow)
     last_seq = conn.execute(select(func.max(t.c.seq))).scalar_one()
     if last_seq is None:
@@ -27,6 +32,36 @@ def lock_and_last(conn: Connection) -> tuple[int, str] | None:
 
 def insert(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(table(AuditRow).insert(), [row])
+
+
+def get_head(conn: Connection) -> tuple[int, str] | None:
+    """The anchored (seq, hash) of the newest record, or None before the first append."""
+    h = table(AuditHeadRow)
+    row = conn.execute(select(h.c.seq, h.c.hash).where(h.c.id == 1)).first()
+    return (int(row.seq), str(row.hash)) if row else None
+
+
+def set_head(conn: Connection, seq: int, hash_: str) -> None:
+    """Move the head anchor to the record just appended (inside the appender's lock)."""
+    h = table(AuditHeadRow)
+    done = conn.execute(h.update().where(h.c.id == 1).values(seq=seq, hash=hash_)).rowcount
+    if not done:
+        conn.execute(h.insert(), [{"id": 1, "seq": seq, "hash": hash_}])
+
+
+def last_record(conn: Connection) -> dict[str, Any] | None:
+    t = table(AuditRow)
+    row = conn.execute(select(t).order_by(t.c.seq.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+def for_targets(conn: Connection, target_ids: list[str], limit: int = 1000) -> list[dict[str, Any]]:
+    """Records about any of `target_ids`, oldest first (an incident's own trail and its actions')."""
+    if not target_ids:
+        return []
+    t = table(AuditRow)
+    q = select(t).where(t.c.target_id.in_(target_ids)).order_by(t.c.seq).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def iter_all(conn: Connection, batch: int = 1000) -> Iterator[dict[str, Any]]:

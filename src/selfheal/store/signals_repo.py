@@ -18,7 +18,6 @@ from selfheal.store.tables import (
     HIST_COLUMNS,
     LATENCY_BUCKETS_MS,
     LogEventRow,
-    LogRollupRow,
     MetricPointRow,
     TicketRow,
     table,
@@ -167,26 +166,42 @@ def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
     return rows
 
 
+_ROLLUP_KEY = ("minute_ms", "merchant_id", "migration_stage", "source", "endpoint", "status_class")
+_ROLLUP_ADD = ("count", "latency_count", "latency_sum", *HIST_COLUMNS)
+_LOG_COLUMNS = (
+    "id",
+    "ts_ms",
+    "merchant_id",
+    "source",
+    "endpoint",
+    "status_code",
+    "latency_ms",
+    "event",
+    "correlation_id",
+    "migration_stage",
+    "message",
+    "extra",
+)
+
+
+def _placeholder(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
 def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add `rows` into the rollup table (insert, or add the counts to the existing row for the key)."""
     if not rows:
         return
-    tbl = table(LogRollupRow)
-    stmt = _dialect_insert(conn, tbl)
-    additive = ("count", "latency_count", "latency_sum", *HIST_COLUMNS)
-    updates: dict[str, Any] = {c: tbl.c[c] + stmt.excluded[c] for c in additive}
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy import func
-
-        updates["latency_max"] = func.greatest(tbl.c.latency_max, stmt.excluded.latency_max)
-    else:
-        from sqlalchemy import func
-
-        updates["latency_max"] = func.max(tbl.c.latency_max, stmt.excluded.latency_max)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["minute_ms", "merchant_id", "migration_stage", "source", "endpoint", "status_class"],
-        set_=updates,
+    ph = _placeholder(conn)
+    columns = (*_ROLLUP_KEY, *_ROLLUP_ADD, "latency_max")
+    biggest = "greatest" if conn.dialect.name == "postgresql" else "max"
+    updates = ", ".join(f"{c} = log_rollups.{c} + excluded.{c}" for c in _ROLLUP_ADD)
+    sql = (
+        f"INSERT INTO log_rollups ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}, "
+        f"latency_max = {biggest}(log_rollups.latency_max, excluded.latency_max)"
     )
-    conn.execute(stmt, rows)
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
 def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = True) -> StoreResult:
@@ -194,30 +209,44 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
     unique: dict[str, LogEvent] = {}
     for e in events:
         unique.setdefault(log_event_id(e), e)
-    existing = _existing(conn, LogEventRow.id, list(unique))
+    existing = _existing_ids(conn, "log_events", list(unique))
     new = [(i, e) for i, e in unique.items() if i not in existing]
     timed = [(dt_to_ms(e.ts), e) for _, e in new]
     if new and keep_raw:
-        rows = [
-            {
-                "id": i,
-                "ts_ms": ts,
-                "merchant_id": e.merchant_id,
-                "source": e.source,
-                "endpoint": e.endpoint,
-                "status_code": e.status_code,
-                "latency_ms": e.latency_ms,
-                "event": e.event,
-                "correlation_id": e.correlation_id,
-                "migration_stage": e.migration_stage,
-                "message": e.message,
-                "extra": e.extras() or None,
-            }
-            for (i, e), (ts, _) in zip(new, timed, strict=True)
-        ]
-        conn.execute(table(LogEventRow).insert(), rows)
+        ph = _placeholder(conn)
+        sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
+        conn.exec_driver_sql(
+            sql,
+            [
+                (
+                    i,
+                    ts,
+                    e.merchant_id,
+                    e.source,
+                    e.endpoint,
+                    e.status_code,
+                    e.latency_ms,
+                    e.event,
+                    e.correlation_id,
+                    e.migration_stage,
+                    e.message,
+                    orjson.dumps(e.model_extra).decode() if e.model_extra else None,
+                )
+                for (i, e), (ts, _) in zip(new, timed, strict=True)
+            ],
+        )
     upsert_rollups(conn, rollup_rows(timed))
     return StoreResult(len(events), len(new), len(events) - len(new))
+
+
+def _existing_ids(conn: Connection, table_name: str, ids: Sequence[str], chunk: int = 2000) -> set[str]:
+    ph = _placeholder(conn)
+    found: set[str] = set()
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        sql = f"SELECT id FROM {table_name} WHERE id IN ({', '.join([ph] * len(part))})"
+        found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(part)))
+    return found
 
 
 def prune_raw_logs(conn: Connection, before_ms: int) -> int:

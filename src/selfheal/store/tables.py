@@ -68,11 +68,6 @@ class LogEventRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (
-        Index("ix_log_events_event_ts", "event", "ts_ms"),
-        Index("ix_log_events_correlation", "correlation_id"),
-    )
-
 
 class LogRollupRow(Base):
     """Per-minute counts by (merchant, stage, source, endpoint, status class) with a latency histogram."""

@@ -7,14 +7,16 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from selfheal.act.model import Action
 from selfheal.api.deps import Services, require, services
+from selfheal.api.routers.audit_trail import audit_view
 from selfheal.auth import Principal, Role
 from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.records import ms_to_dt, utcnow
 from selfheal.signals import UtcDatetime
-from selfheal.store import incidents_repo
+from selfheal.store import actions_repo, audit_repo, incidents_repo
 
 router = APIRouter(tags=["cycle"])
 
@@ -78,9 +80,15 @@ def list_incidents(
 def get_incident(
     incident_id: str, svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
 ) -> dict[str, Any]:
-    """One incident, whole: assessment, findings, observation summary, timeline."""
+    """One incident, whole: assessment, findings, observation summary, timeline, its actions and its
+    audit trail (records about the incident and about its actions, oldest first)."""
     with svc.store.read() as conn:
-        return _incident_view(incidents_repo.get_incident(conn, incident_id))
+        view = _incident_view(incidents_repo.get_incident(conn, incident_id))
+        actions = actions_repo.list_actions(conn, incident_id=incident_id, limit=1000)
+        trail = audit_repo.for_targets(conn, [incident_id, *(a["id"] for a in actions)])
+    view["actions"] = [Action.from_row(a).model_dump(mode="json") for a in actions]
+    view["audit"] = [audit_view(r).model_dump(mode="json") for r in trail]
+    return view
 
 
 def _aware(value: datetime) -> datetime:

@@ -102,8 +102,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("log_events", schema=None) as batch_op:
-        batch_op.create_index("ix_log_events_correlation", ["correlation_id"], unique=False)
-        batch_op.create_index("ix_log_events_event_ts", ["event", "ts_ms"], unique=False)
         batch_op.create_index(batch_op.f("ix_log_events_ts_ms"), ["ts_ms"], unique=False)
 
     op.create_table(
@@ -204,8 +202,6 @@ def downgrade() -> None:
     op.drop_table("log_rollups")
     with op.batch_alter_table("log_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_log_events_ts_ms"))
-        batch_op.drop_index("ix_log_events_event_ts")
-        batch_op.drop_index("ix_log_events_correlation")
 
     op.drop_table("log_events")
     with op.batch_alter_table("incidents", schema=None) as batch_op:

@@ -1,0 +1,503 @@
+"""Turn an Observation (window + history) into Anomaly findings: hard, soft and business failures.
+
+Every rate is tested as a count against its baseline (binomial or Poisson), so small merchants do not
+raise alarms for one failure; platform-wide per-minute series also go through the streaming `robust` detector
+(the one measured on NAB). Findings below `threshold` are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from selfheal.observe.history_model import DetectionHistory
+from selfheal.observe.model import Observation
+from selfheal.reason.detect.base import make_detector
+from selfheal.reason.detect.counts import (
+    binomial_excess_pvalue,
+    poisson_pvalue,
+    pvalue_to_score,
+)
+from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
+from selfheal.records import dt_to_ms
+
+ERROR_CLASSES = ("4xx", "5xx")
+PRIOR_ERROR_RATE = 0.005
+PRIOR_WEIGHT = 200.0
+MIN_LIFT = 2.0
+MIN_EXCESS = 0.01
+MIN_ORDER_DROP = 0.3
+ONSET_SPAN = 5
+
+
+def severity_for(score: float, excess: float, rate: float | None) -> Severity:
+    """Severity from the evidence (score) and the size of the effect (excess events, observed rate).
+
+    A tiny sample cannot be critical however odd it looks: critical needs at least 25 excess events.
+    """
+    big_rate = rate is None or rate >= 0.2
+    if score >= 0.9 and excess >= 25 and big_rate:
+        return Severity.critical
+    if score >= 0.75 and excess >= 10:
+        return Severity.high
+    if score >= 0.6 and excess >= 3:
+        return Severity.medium
+    return Severity.low
+
+
+def quantile_from_hist(hist: np.ndarray, q: float, bounds: tuple[float, ...], max_value: float) -> float:
+    """A quantile from latency bucket counts, interpolating inside the bucket."""
+    total = float(hist.sum())
+    if total <= 0:
+        return 0.0
+    target, seen = q * total, 0.0
+    for i, n in enumerate(hist):
+        if n and seen + n >= target:
+            lo = bounds[i - 1] if i > 0 else 0.0
+            hi = bounds[i] if i < len(bounds) else max(max_value, lo)
+            return float(lo + (hi - lo) * (target - seen) / n)
+        seen += float(n)
+    return float(max_value)
+
+
+def _anomaly_id(*parts: object) -> str:
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
+    return f"anm_{digest}"
+
+
+def _rate(k: float, n: float) -> float:
+    return k / n if n else 0.0
+
+
+@dataclass
+class _Cell:
+    """Counts of one key in the window, per minute and per merchant."""
+
+    failures: int = 0
+    trials: int = 0
+    per_minute: dict[datetime, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    per_merchant: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    stages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, minute: datetime, merchant: str, stage: str, failures: int, trials: int) -> None:
+        self.failures += failures
+        self.trials += trials
+        for slot in (self.per_minute[minute], self.per_merchant[merchant], self.stages[stage]):
+            slot[0] += failures
+            slot[1] += trials
+
+
+def _onset(cell: _Cell, p0: float) -> datetime | None:
+    """First minute from which the next few minutes' failures are significant against `p0`."""
+    minutes = sorted(cell.per_minute)
+    f = np.array([cell.per_minute[m][0] for m in minutes], dtype=float)
+    n = np.array([cell.per_minute[m][1] for m in minutes], dtype=float)
+    for i, minute in enumerate(minutes):
+        k, t = f[i : i + ONSET_SPAN].sum(), n[i : i + ONSET_SPAN].sum()
+        if (
+            f[i] > 0
+            and _material(k, t, p0)
+            and binomial_excess_pvalue(np.array([k]), np.array([t]), p0)[0] < 0.01
+        ):
+            return minute
+    return None
+
+
+def _since(cell: _Cell, onset: datetime) -> tuple[int, int]:
+    """Failures and trials from `onset` to the end of the window."""
+    f = n = 0
+    for minute, (k, t) in cell.per_minute.items():
+        if minute >= onset:
+            f += k
+            n += t
+    return f, n
+
+
+def _material(k: float, n: float, p0: float) -> bool:
+    r = _rate(k, n)
+    return r > p0 * MIN_LIFT and r > p0 + MIN_EXCESS
+
+
+def _affected(cell: _Cell, p0: float, key: str = "merchants") -> tuple[str, ...]:
+    groups = cell.per_merchant if key == "merchants" else cell.stages
+    hits = [
+        (g, v[0])
+        for g, v in groups.items()
+        if v[0] > 0
+        and _material(v[0], v[1], p0)
+        and binomial_excess_pvalue(np.array([v[0]]), np.array([v[1]]), p0)[0] < 0.05
+    ]
+    return tuple(g for g, _ in sorted(hits, key=lambda gv: (-gv[1], gv[0])))
+
+
+def _baseline_rate(failures: float, trials: float) -> float:
+    return (failures + PRIOR_ERROR_RATE * PRIOR_WEIGHT) / (trials + PRIOR_WEIGHT)
+
+
+def _rate_anomaly(
+    *,
+    kind: AnomalyKind,
+    metric: str,
+    series: str,
+    key: tuple[str, ...],
+    cell: _Cell,
+    p0: float,
+    threshold: float,
+    window_start: datetime,
+    dims: Dimensions,
+    detail: str,
+) -> Anomaly | None:
+    if cell.trials == 0:
+        return None
+    # Judge the counts since the change began when one is visible, else the whole window.
+    found = _onset(cell, p0) if len(cell.per_minute) > 1 else None
+    onset = found or window_start
+    failures, trials = _since(cell, onset) if found else (cell.failures, cell.trials)
+    if not _material(failures, trials, p0):
+        return None
+    score = float(pvalue_to_score(binomial_excess_pvalue(np.array([failures]), np.array([trials]), p0))[0])
+    if score < threshold:
+        return None
+    observed = _rate(failures, trials)
+    excess = failures - p0 * trials
+    return Anomaly(
+        id=_anomaly_id(metric, *key, onset.isoformat()),
+        kind=kind,
+        severity=severity_for(score, excess, observed),
+        score=round(score, 4),
+        method="binomial test vs baseline rate",
+        series=series,
+        metric=metric,
+        onset=onset,
+        observed=round(observed, 4),
+        expected=round(p0, 4),
+        expected_high=round(min(1.0, p0 * MIN_LIFT + MIN_EXCESS), 4),
+        dimensions=dims.model_copy(
+            update={"merchants": _affected(cell, p0), "stages": dims.stages or _affected(cell, p0, "stages")}
+        ),
+        detail=f"{failures} of {trials} {detail} since {onset:%H:%M} (expected about {p0 * trials:.1f})",
+    )
+
+
+def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
+    """Error rates per (source, endpoint, status class) and slow-request rates per (source, endpoint)."""
+    history = obs.history
+    requests: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
+    errors: dict[tuple[str, str, str], _Cell] = defaultdict(_Cell)
+    hists: dict[tuple[str, str], list[tuple[datetime, str, str, tuple[int, ...], float]]] = defaultdict(list)
+    for r in obs.rollups:
+        requests[(r.source, r.endpoint)].add(r.minute, r.merchant_id, r.migration_stage, 0, r.count)
+        if r.latency_count:
+            hists[(r.source, r.endpoint)].append(
+                (r.minute, r.merchant_id, r.migration_stage, r.latency_hist, r.latency_max)
+            )
+    totals = {k: {m: v[1] for m, v in c.per_minute.items()} for k, c in requests.items()}
+    merchant_totals = {k: {m: v[1] for m, v in c.per_merchant.items()} for k, c in requests.items()}
+    stage_totals = {k: {m: v[1] for m, v in c.stages.items()} for k, c in requests.items()}
+    for r in obs.rollups:
+        if r.status_class in ERROR_CLASSES:
+            errors[(r.source, r.endpoint, r.status_class)].add(
+                r.minute, r.merchant_id, r.migration_stage, r.count, 0
+            )
+    base_req: dict[tuple[str, str], int] = defaultdict(int)
+    base_err: dict[tuple[str, str, str], int] = defaultdict(int)
+    base_hist: dict[tuple[str, str], np.ndarray] = {}
+    for b in history.endpoints if history else ():
+        base_req[(b.source, b.endpoint)] += b.requests
+        base_err[(b.source, b.endpoint, "4xx")] += b.errors_4xx
+        base_err[(b.source, b.endpoint, "5xx")] += b.errors_5xx
+        h = base_hist.setdefault((b.source, b.endpoint), np.zeros(len(b.latency_hist)))
+        h += np.asarray(b.latency_hist)
+    out: list[Anomaly] = []
+    for (source, endpoint, klass), cell in errors.items():
+        # Trials are the requests of the same endpoint in the same minute / merchant / stage.
+        cell.trials = sum(totals[(source, endpoint)].values())
+        for merchant, slot in cell.per_merchant.items():
+            slot[1] = merchant_totals[(source, endpoint)].get(merchant, 0)
+        for stage, slot in cell.stages.items():
+            slot[1] = stage_totals[(source, endpoint)].get(stage, 0)
+        for minute, n in totals[(source, endpoint)].items():
+            cell.per_minute[minute][1] = n
+        p0 = _baseline_rate(base_err[(source, endpoint, klass)], base_req[(source, endpoint)])
+        anomaly = _rate_anomaly(
+            kind=AnomalyKind.hard,
+            metric="error_rate",
+            series=f"error rate {source} {endpoint} {klass}",
+            key=(source, endpoint, klass),
+            cell=cell,
+            p0=p0,
+            threshold=threshold,
+            window_start=obs.window_start,
+            dims=Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,)),
+            detail=f"{source} {endpoint} requests answered {klass}",
+        )
+        if anomaly:
+            out.append(anomaly)
+    for (source, endpoint), rows in hists.items():
+        anomaly = _latency_anomaly(source, endpoint, rows, base_hist.get((source, endpoint)), obs, threshold)
+        if anomaly:
+            out.append(anomaly)
+    return out
+
+
+def _latency_anomaly(
+    source: str,
+    endpoint: str,
+    rows: list[tuple[datetime, str, str, tuple[int, ...], float]],
+    baseline: np.ndarray | None,
+    obs: Observation,
+    threshold: float,
+) -> Anomaly | None:
+    """Requests slower than the baseline's p95 bucket, tested as a count (about 5 % expected)."""
+    bounds = obs.history.latency_buckets_ms if obs.history else ()
+    if baseline is None or baseline.sum() < 100 or not bounds:
+        return None
+    cum = np.cumsum(baseline) / baseline.sum()
+    cut = int(np.searchsorted(cum, 0.95, side="left"))
+    if cut >= len(bounds):
+        return None
+    p0 = max(float(1.0 - cum[cut]), 0.01)
+    cell = _Cell()
+    window_hist = np.zeros(len(baseline))
+    latency_max = 0.0
+    for minute, merchant, stage, hist, mx in rows:
+        h = np.asarray(hist)
+        window_hist += h
+        latency_max = max(latency_max, mx)
+        cell.add(minute, merchant, stage, int(h[cut + 1 :].sum()), int(h.sum()))
+    anomaly = _rate_anomaly(
+        kind=AnomalyKind.hard,
+        metric="slow_request_rate",
+        series=f"share of {source} {endpoint} requests slower than {bounds[cut]:.0f} ms",
+        key=(source, endpoint, "latency"),
+        cell=cell,
+        p0=p0,
+        threshold=threshold,
+        window_start=obs.window_start,
+        dims=Dimensions(sources=(source,), endpoints=(endpoint,)),
+        detail=f"{source} {endpoint} requests slower than {bounds[cut]:.0f} ms",
+    )
+    if anomaly is None:
+        return None
+    p95_now = quantile_from_hist(window_hist, 0.95, bounds, latency_max)
+    p95_base = quantile_from_hist(baseline, 0.95, bounds, bounds[-1])
+    return anomaly.model_copy(
+        update={
+            "metric": "latency_p95",
+            "observed": round(p95_now, 1),
+            "expected": round(p95_base, 1),
+            "expected_low": None,
+            "expected_high": None,
+            "detail": anomaly.detail + f"; p95 {p95_now:.0f} ms vs baseline {p95_base:.0f} ms",
+        }
+    )
+
+
+def soft_failures(gaps: tuple[SoftFailureGap, ...], obs: Observation, threshold: float) -> list[Anomaly]:
+    """Payments without orders, per stage, against a small prior rate of unpaired payments."""
+    by_stage: dict[str, _Cell] = defaultdict(_Cell)
+    first: dict[str, datetime] = {}
+    for g in gaps:
+        by_stage[g.migration_stage].add(
+            obs.window_start, g.merchant_id, g.migration_stage, g.missing_orders, g.payments
+        )
+        if g.first_missing_at and (
+            g.migration_stage not in first or g.first_missing_at < first[g.migration_stage]
+        ):
+            first[g.migration_stage] = g.first_missing_at
+    out = []
+    for stage, cell in by_stage.items():
+        anomaly = _rate_anomaly(
+            kind=AnomalyKind.soft,
+            metric="payments_without_order_rate",
+            series=f"payments without order.created, stage {stage}",
+            key=("soft", stage),
+            cell=cell,
+            p0=PRIOR_ERROR_RATE,
+            threshold=threshold,
+            window_start=first.get(stage, obs.window_start),
+            dims=Dimensions(stages=(stage,), endpoints=("payment.succeeded", "order.created")),
+            detail="successful payments with no order.created after the grace period",
+        )
+        if anomaly:
+            out.append(anomaly.model_copy(update={"onset": first.get(stage, anomaly.onset)}))
+    return out
+
+
+def business_failures(obs: Observation, threshold: float) -> list[Anomaly]:
+    """Checkout success rate (binomial) and orders (Poisson vs same window yesterday / last week) per stage."""
+    history = obs.history
+    checkout: dict[str, _Cell] = defaultdict(_Cell)
+    orders: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    conversions: dict[str, _Cell] = defaultdict(_Cell)
+    window_minutes = obs.window_minutes
+    for m in obs.metrics:
+        failed = max(m.checkout_attempts - m.orders, 0)
+        checkout[m.migration_stage].add(m.ts, m.merchant_id, m.migration_stage, failed, m.checkout_attempts)
+        orders[m.migration_stage][0] += m.orders
+        if m.sessions is not None:
+            conversions[m.migration_stage].add(
+                m.ts, m.merchant_id, m.migration_stage, max(m.sessions - m.orders, 0), m.sessions
+            )
+    base = {v.merchant_id: v for v in history.merchants} if history else {}
+    stage_of = obs.merchant_stages
+    base_fail: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    base_conv: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for merchant, v in base.items():
+        stage = stage_of.get(merchant, "")
+        base_fail[stage][0] += max(v.checkout_attempts - v.orders, 0)
+        base_fail[stage][1] += v.checkout_attempts
+        if v.sessions:
+            base_conv[stage][0] += max(v.sessions - v.orders, 0)
+            base_conv[stage][1] += v.sessions
+        orders[stage][1] += _expected_orders(v.orders, v.minutes, v.orders_1d, v.orders_7d, window_minutes)
+    out: list[Anomaly] = []
+    for stage, cell in checkout.items():
+        f, n = base_fail[stage]
+        if n < 50:
+            continue
+        anomaly = _rate_anomaly(
+            kind=AnomalyKind.business,
+            metric="checkout_failure_rate",
+            series=f"checkouts without an order, stage {stage}",
+            key=("checkout", stage),
+            cell=cell,
+            p0=f / n,
+            threshold=threshold,
+            window_start=obs.window_start,
+            dims=Dimensions(stages=(stage,)),
+            detail="checkout attempts ended without an order",
+        )
+        if anomaly:
+            out.append(anomaly)
+    for stage, cell in conversions.items():
+        f, n = base_conv[stage]
+        if n < 50:
+            continue
+        anomaly = _rate_anomaly(
+            kind=AnomalyKind.business,
+            metric="non_conversion_rate",
+            series=f"sessions without an order, stage {stage}",
+            key=("conversion", stage),
+            cell=cell,
+            p0=f / n,
+            threshold=threshold,
+            window_start=obs.window_start,
+            dims=Dimensions(stages=(stage,)),
+            detail="sessions ended without an order",
+        )
+        if anomaly:
+            out.append(anomaly)
+    for stage, (observed, expected) in orders.items():
+        if expected < 5 or observed >= expected * (1 - MIN_ORDER_DROP):
+            continue
+        score = float(pvalue_to_score(poisson_pvalue(np.array([observed]), np.array([expected]), "drop"))[0])
+        if score < threshold:
+            continue
+        out.append(
+            Anomaly(
+                id=_anomaly_id("orders", stage, obs.window_start.isoformat()),
+                kind=AnomalyKind.business,
+                severity=severity_for(score, expected - observed, None),
+                score=round(score, 4),
+                method="Poisson test vs same window yesterday / last week",
+                series=f"orders, stage {stage}",
+                metric="orders",
+                onset=obs.window_start,
+                observed=observed,
+                expected=round(expected, 2),
+                dimensions=Dimensions(stages=(stage,)),
+                detail=f"{observed:.0f} orders vs about {expected:.0f} expected",
+            )
+        )
+    return out
+
+
+def _expected_orders(
+    orders: int, minutes: int, orders_1d: int | None, orders_7d: int | None, window_minutes: int
+) -> float:
+    """Same window yesterday and last week when known (seasonality), else the baseline rate."""
+    seasonal = [x for x in (orders_1d, orders_7d) if x is not None]
+    if seasonal:
+        return float(np.mean(seasonal))
+    return orders / minutes * window_minutes if minutes else 0.0
+
+
+def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
+    """Platform-wide orders per minute and error share through the streaming `robust` detector."""
+    history = obs.history
+    if history is None or len(history.minutes) < 60:
+        return []
+    window: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for m in obs.metrics:
+        window[m.ts.replace(second=0, microsecond=0)][0] += m.orders
+    for r in obs.rollups:
+        window[r.minute][1] += r.count
+        if r.status_class in ERROR_CLASSES:
+            window[r.minute][2] += r.count
+    if not window:
+        return []
+    minutes = sorted(window)
+    series: dict[str, tuple[list[float], list[float], AnomalyKind, str]] = {
+        "orders": (
+            [float(p.orders) for p in history.minutes],
+            [window[m][0] for m in minutes],
+            AnomalyKind.business,
+            "orders per minute, all merchants",
+        ),
+        "error_share": (
+            [_rate(p.errors, p.requests) for p in history.minutes],
+            [_rate(window[m][2], window[m][1]) for m in minutes],
+            AnomalyKind.hard,
+            "share of requests failing per minute, all merchants",
+        ),
+    }
+    out = []
+    hist_ts = np.array([dt_to_ms(p.minute) for p in history.minutes]).astype("datetime64[ms]")
+    win_ts = np.array([dt_to_ms(m) for m in minutes]).astype("datetime64[ms]")
+    for metric, (past, now, kind, name) in series.items():
+        det = make_detector("robust").fit(past, timestamps=hist_ts)
+        scores = det.score(now, timestamps=win_ts)
+        expected = det.expected()
+        hits = np.flatnonzero(scores >= max(threshold, det.default_threshold))
+        if not len(hits):
+            continue
+        i = int(hits[0])
+        out.append(
+            Anomaly(
+                id=_anomaly_id("robust", metric, minutes[i].isoformat()),
+                kind=kind,
+                severity=severity_for(float(scores.max()), 0.0, None),
+                score=round(float(scores.max()), 4),
+                method="robust streaming detector (rolling median/IQR, daily seasonality, likelihood)",
+                series=name,
+                metric=f"{metric}_per_minute",
+                onset=minutes[i],
+                observed=round(float(now[i]), 4),
+                expected=round(float(expected[i]), 4),
+                detail=f"{len(hits)} of {len(minutes)} minutes above the detector's threshold",
+            )
+        )
+    return out
+
+
+def detect_anomalies(
+    obs: Observation, gaps: tuple[SoftFailureGap, ...], threshold: float = 0.5
+) -> tuple[Anomaly, ...]:
+    """All anomalies of the window, most severe and most certain first."""
+    found = [
+        *hard_failures(obs, threshold),
+        *soft_failures(gaps, obs, threshold),
+        *business_failures(obs, threshold),
+        *streaming_failures(obs, threshold),
+    ]
+    rank = {Severity.low: 0, Severity.medium: 1, Severity.high: 2, Severity.critical: 3}
+    found.sort(key=lambda a: (-rank[a.severity], -a.score, a.series))
+    return tuple(found)
+
+
+__all__ = ["DetectionHistory", "detect_anomalies", "severity_for"]

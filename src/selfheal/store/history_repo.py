@@ -1,0 +1,88 @@
+"""Baseline queries for detection: hourly aggregates (cacheable), same-window volumes, per-minute totals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from selfheal.store.tables import HIST_COLUMNS, LogRollupRow, MetricPointRow, table
+
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+
+
+def hourly_endpoint_totals(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """Per (hour, stage, source, endpoint, status class): request count and latency histogram sums."""
+    r = table(LogRollupRow)
+    hour = (r.c.minute_ms - r.c.minute_ms % HOUR_MS).label("hour_ms")
+    rows = conn.execute(
+        select(
+            hour,
+            r.c.migration_stage,
+            r.c.source,
+            r.c.endpoint,
+            r.c.status_class,
+            func.sum(r.c.count).label("count"),
+            *(func.sum(r.c[h]).label(h) for h in HIST_COLUMNS),
+        )
+        .where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms)
+        .group_by(hour, r.c.migration_stage, r.c.source, r.c.endpoint, r.c.status_class)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def hourly_merchant_totals(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """Per (hour, merchant): KPI sums."""
+    m = table(MetricPointRow)
+    hour = (m.c.ts_ms - m.c.ts_ms % HOUR_MS).label("hour_ms")
+    rows = conn.execute(
+        select(
+            hour,
+            m.c.merchant_id,
+            func.sum(m.c.interval_seconds).label("seconds"),
+            func.sum(m.c.checkout_attempts).label("checkout_attempts"),
+            func.sum(m.c.orders).label("orders"),
+            func.sum(m.c.revenue).label("revenue"),
+            func.sum(m.c.sessions).label("sessions"),
+            func.count(m.c.sessions).label("session_points"),
+        )
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(hour, m.c.merchant_id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def merchant_window_totals(conn: Connection, start_ms: int, end_ms: int) -> dict[str, tuple[int, float]]:
+    """Orders and revenue per merchant in `[start_ms, end_ms)` (for same-time-yesterday / last-week)."""
+    m = table(MetricPointRow)
+    rows = conn.execute(
+        select(m.c.merchant_id, func.sum(m.c.orders), func.sum(m.c.revenue))
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(m.c.merchant_id)
+    )
+    return {r[0]: (int(r[1] or 0), float(r[2] or 0.0)) for r in rows}
+
+
+def minute_totals(conn: Connection, start_ms: int, end_ms: int) -> dict[int, list[int]]:
+    """Platform-wide `[attempts, orders, requests, errors]` per minute."""
+    out: dict[int, list[int]] = {}
+    m = table(MetricPointRow)
+    minute = (m.c.ts_ms - m.c.ts_ms % MINUTE_MS).label("minute_ms")
+    for row in conn.execute(
+        select(minute, func.sum(m.c.checkout_attempts), func.sum(m.c.orders))
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(minute)
+    ):
+        slot = out.setdefault(int(row[0]), [0, 0, 0, 0])
+        slot[0], slot[1] = int(row[1] or 0), int(row[2] or 0)
+    r = table(LogRollupRow)
+    errors = func.sum(r.c.count).filter(r.c.status_class.in_(("4xx", "5xx")))
+    for row in conn.execute(
+        select(r.c.minute_ms, func.sum(r.c.count), errors)
+        .where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms)
+        .group_by(r.c.minute_ms)
+    ):
+        slot = out.setdefault(int(row[0]), [0, 0, 0, 0])
+        slot[2], slot[3] = int(row[1] or 0), int(row[2] or 0)
+    return out

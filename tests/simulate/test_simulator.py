@@ -1,0 +1,70 @@
+"""The simulator: deterministic, chunk-independent, and faults show in every signal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from selfheal.simulate import FAULTS, FaultSpec, SimConfig, simulate
+from selfheal.simulate.cli_support import parse_fault
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def _run(minutes: int = 60, start: datetime = T0, faults: tuple[FaultSpec, ...] = (), **kw: object):  # type: ignore[no-untyped-def]
+    return simulate(SimConfig(seed=11, merchants=20, start=start, minutes=minutes, faults=faults, **kw))  # type: ignore[arg-type]
+
+
+def test_same_seed_same_data_and_chunks_agree() -> None:
+    a, b = _run(), _run()
+    assert [e.id for e in a.logs] == [e.id for e in b.logs]
+    assert a.metrics == b.metrics
+    halves = _run(30).metrics + _run(30, start=T0 + timedelta(minutes=30)).metrics
+    assert halves == a.metrics
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_every_fault_costs_orders_and_shows_in_logs_and_tickets(name: str) -> None:
+    fault = FaultSpec(
+        name=name, start=T0 + timedelta(minutes=60), duration_minutes=120, stages=("wave_1", "wave_2")
+    )
+    base = _run(180)
+    hit = _run(180, faults=(fault,))
+    truth = hit.truth.faults[0]
+    assert truth.category and truth.merchants
+    assert truth.lost_orders > 0 and truth.lost_revenue > 0
+    affected = set(truth.merchants)
+    orders = lambda r: sum(m.orders for m in r.metrics if m.merchant_id in affected and m.ts >= fault.start)
+    assert orders(base) - orders(hit) == pytest.approx(truth.lost_orders, abs=2)
+    errors = lambda r: sum(1 for e in r.logs if e.status_code >= 400 and e.merchant_id in affected)
+    if name != "checkout_latency":
+        assert errors(hit) > errors(base) + 20
+    assert any(t.tags == [truth.category] for t in hit.tickets)
+    assert all(m.merchant_id in affected for t in hit.tickets if t.tags == [truth.category] for m in [t])
+
+
+def test_webhook_fault_leaves_payments_without_orders() -> None:
+    fault = FaultSpec(name="webhook_403", start=T0, duration_minutes=60, stages=("wave_1",))
+    r = _run(60, faults=(fault,))
+    paid = {e.correlation_id for e in r.logs if e.event == "payment.succeeded"}
+    ordered = {e.correlation_id for e in r.logs if e.event == "order.created"}
+    assert len(paid - ordered) >= r.truth.faults[0].lost_orders * 0.9
+    assert any(e.status_code == 403 and e.source == "webhook" for e in r.logs)
+
+
+def test_low_traffic_merchants_have_zero_order_minutes() -> None:
+    r = _run(120)
+    small = [m for m in r.truth.merchants if m.attempts_per_minute < 0.1]
+    assert small
+    zero = [p for p in r.metrics if p.merchant_id == small[0].id and p.orders == 0]
+    assert len(zero) > 60
+
+
+def test_parse_fault() -> None:
+    spec = parse_fault("cart_sync_mismatch@30+45:wave_2,headless", T0)
+    assert spec.start == T0 + timedelta(minutes=30) and spec.duration_minutes == 45
+    assert spec.stages == ("wave_2", "headless")
+    assert parse_fault("webhook_500@0+5:#m001,m002", T0).merchants == ("m001", "m002")
+    with pytest.raises(ValueError, match="unknown fault"):
+        parse_fault("meteor@0+5", T0)
