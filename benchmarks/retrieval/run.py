@@ -30,7 +30,9 @@ from selfheal.store import Store, knowledge_repo
 
 
 def _kb(db_dir: Path, dense: bool) -> KnowledgeBase:
-    settings = Settings(data_dir=db_dir, database_url=f"sqlite:///{db_dir / 'bench.db'}", dense_embeddings=dense)
+    settings = Settings(
+        data_dir=db_dir, database_url=f"sqlite:///{db_dir / 'bench.db'}", dense_embeddings=dense
+    )
     store = Store.open(settings.resolved_database_url())
     return KnowledgeBase(store, settings, load_dense_embedder(True) if dense else None)
 
@@ -56,7 +58,9 @@ def metrics(rankings: list[list[str]], golds: list[set[str]]) -> dict[str, float
 
 
 def quality(dataset: Path, field: str) -> dict[str, Any]:
-    queries = [json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines() if line.strip()]
+    queries = [
+        json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines() if line.strip()
+    ]
     files = sorted(p for p in (dataset / "docs").iterdir() if p.is_file())
     with tempfile.TemporaryDirectory() as tmp:
         kb = _kb(Path(tmp), dense=True)
@@ -121,7 +125,11 @@ def query_speed(dataset: Path, chunks: int, repeats: int = 2) -> dict[str, Any]:
     rng = random.Random(2)
     nprng = np.random.default_rng(2)
     words = _vocabulary(dataset)
-    queries = [json.loads(line)["query"] for line in (dataset / "queries.jsonl").read_text().splitlines() if line.strip()]
+    queries = [
+        json.loads(line)["query"]
+        for line in (dataset / "queries.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     embedder = load_dense_embedder(True)
     per_doc = 10
     out: dict[str, Any] = {"chunks": chunks}
@@ -136,18 +144,40 @@ def query_speed(dataset: Path, chunks: int, repeats: int = 2) -> dict[str, Any]:
                 for c in range(per_doc):
                     vec = nprng.standard_normal(embedder.dim if embedder else 1).astype(np.float32)
                     vec /= np.linalg.norm(vec)
-                    rows.append({
-                        "id": f"{doc_id}:{c:05d}", "document_id": doc_id, "ordinal": c,
-                        "heading_path": [f"SyntheticRunbook{d}", rng.choice(["Meaning", "Diagnosis", "Mitigation"])],
-                        "page": None, "start_char": 0, "end_char": 0,
-                        "text": " ".join(rng.choices(words, k=60)),
-                        "embedding": vec.astype("<f4").tobytes() if embedder else None,
-                        "embedding_model": embedder.name if embedder else None,
-                    })
-                knowledge_repo.replace_document(conn, {
-                    "id": doc_id, "name": name, "title": f"SyntheticRunbook{d}", "kind": "markdown",
-                    "size_bytes": 0, "sha256": "", "pages": None, "chunk_count": per_doc,
-                    "created_ms": 0, "updated_ms": 0, "uploaded_by": "bench"}, rows)
+                    rows.append(
+                        {
+                            "id": f"{doc_id}:{c:05d}",
+                            "document_id": doc_id,
+                            "ordinal": c,
+                            "heading_path": [
+                                f"SyntheticRunbook{d}",
+                                rng.choice(["Meaning", "Diagnosis", "Mitigation"]),
+                            ],
+                            "page": None,
+                            "start_char": 0,
+                            "end_char": 0,
+                            "text": " ".join(rng.choices(words, k=60)),
+                            "embedding": vec.astype("<f4").tobytes() if embedder else None,
+                            "embedding_model": embedder.name if embedder else None,
+                        }
+                    )
+                knowledge_repo.replace_document(
+                    conn,
+                    {
+                        "id": doc_id,
+                        "name": name,
+                        "title": f"SyntheticRunbook{d}",
+                        "kind": "markdown",
+                        "size_bytes": 0,
+                        "sha256": "",
+                        "pages": None,
+                        "chunk_count": per_doc,
+                        "created_ms": 0,
+                        "updated_ms": 0,
+                        "uploaded_by": "bench",
+                    },
+                    rows,
+                )
             knowledge_repo.bump_generation(conn)
         out["store_seconds"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
@@ -173,7 +203,9 @@ def query_speed(dataset: Path, chunks: int, repeats: int = 2) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=("quality", "speed", "all"))
     parser.add_argument("--dataset", type=Path, required=True, help="folder with docs/ and queries.jsonl")
     parser.add_argument("--field", default="query", help="query field of queries.jsonl (default: query)")

@@ -41,7 +41,9 @@ def collect_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RUNBOOK_SUFFIXES))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RUNBOOK_SUFFIXES)
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -58,7 +60,9 @@ def _fail(exc: SelfhealError) -> None:
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively)")],
     db: DbOption = None,
-    skip_bad: Annotated[bool, typer.Option(help="Skip files that are refused instead of adding nothing")] = False,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Skip files that are refused instead of adding nothing")
+    ] = False,
 ) -> None:
     """Add runbooks (Markdown, text, PDF, HTML). Re-adding a file name replaces that document."""
     from selfheal.knowledge.loaders import load_document
@@ -117,7 +121,9 @@ def _read_queries(path: Path) -> list[tuple[str, str]]:
             item = json.loads(line)
             queries.append((str(item.get("qid", number)), str(item["query"])))
         except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-            raise typer.BadParameter(f"line {number}: expected {{\"qid\", \"query\"}} ({exc})", param_hint="--queries") from exc
+            raise typer.BadParameter(
+                f'line {number}: expected {{"qid", "query"}} ({exc})', param_hint="--queries"
+            ) from exc
     return queries
 
 
@@ -126,7 +132,9 @@ def search(
     query: Annotated[str | None, typer.Argument(help="What to look for")] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query")] = False,
-    queries: Annotated[Path | None, typer.Option(help="JSONL file of {\"qid\", \"query\"} to answer in turn")] = None,
+    queries: Annotated[
+        Path | None, typer.Option(help='JSONL file of {"qid", "query"} to answer in turn')
+    ] = None,
     mode: Annotated[SearchMode, typer.Option(help="hybrid, lexical or dense")] = SearchMode.hybrid,
     db: DbOption = None,
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 from selfheal.api.app import create_app
 from selfheal.auth import Role, hash_key, new_key
@@ -14,7 +15,6 @@ from selfheal.knowledge.base import document_id
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.settings import AuthMode, Settings
 from selfheal.store import Store, keys_repo
-from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 ADMIN = "admin-test-key"
 WEBHOOK = b"# Webhook 403\n\n## Meaning\n\n`POST /webhooks/order-created` fails with 403: signing secret mismatch.\n"
@@ -47,11 +47,16 @@ def _files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]
     return [("files", (name, data, "application/octet-stream")) for name, data in items]
 
 
-def test_upload_stats_search_list_delete_clear(env: tuple[TestClient, dict[Role, dict[str, str]], Store]) -> None:
+def test_upload_stats_search_list_delete_clear(
+    env: tuple[TestClient, dict[Role, dict[str, str]], Store],
+) -> None:
     client, h, _ = env
     pdf = make_pdf([["Payment provider errors"], ["POST /payments/authorize returns 503: fail over"]])
-    r = client.post("/rag/upload", files=_files(("webhook.md", WEBHOOK), ("auth.md", AUTH), ("psp.pdf", pdf)),
-                    headers=h[Role.operator])
+    r = client.post(
+        "/rag/upload",
+        files=_files(("webhook.md", WEBHOOK), ("auth.md", AUTH), ("psp.pdf", pdf)),
+        headers=h[Role.operator],
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert [d["kind"] for d in body["documents"]] == ["markdown", "markdown", "pdf"]
@@ -111,10 +116,16 @@ def test_reupload_replaces(env: tuple[TestClient, dict[Role, dict[str, str]], St
     ],
 )
 def test_bad_files_refuse_the_batch(
-    env: tuple[TestClient, dict[Role, dict[str, str]], Store], name: str, data: bytes, status: int, reason: str | None
+    env: tuple[TestClient, dict[Role, dict[str, str]], Store],
+    name: str,
+    data: bytes,
+    status: int,
+    reason: str | None,
 ) -> None:
     client, h, _ = env
-    r = client.post("/rag/upload", files=_files(("webhook.md", WEBHOOK), (name, data)), headers=h[Role.operator])
+    r = client.post(
+        "/rag/upload", files=_files(("webhook.md", WEBHOOK), (name, data)), headers=h[Role.operator]
+    )
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert error["details"]["file"] == name

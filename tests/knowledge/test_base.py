@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.knowledge.conftest import CountingEmbedder
+from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 from selfheal.embedding import DenseEmbedder
 from selfheal.errors import InvalidInput, NotFound, UnsupportedMediaType
@@ -9,8 +11,6 @@ from selfheal.knowledge.index import SearchMode
 from selfheal.knowledge.starter import load_starter_runbooks, starter_runbooks
 from selfheal.settings import Settings
 from selfheal.store import Store, knowledge_repo
-from tests.knowledge.conftest import CountingEmbedder
-from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 WEBHOOK = b"# WebhookSignatureRejected\n\n## Meaning\n\nDeliveries fail with 403: signing secret mismatch.\n"
 CART = b"# CartSyncMismatch\n\n## Meaning\n\nCarts come back empty with 409 conflicts.\n"

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from tests.knowledge.pdfgen import make_pdf
+
 from selfheal.knowledge.chunking import chunk_document
 from selfheal.knowledge.loaders import load_document
 from selfheal.knowledge.tokenize import tokenize
-from tests.knowledge.pdfgen import make_pdf
 
 
 def _md(sections: int, paragraphs: int, words: int) -> bytes:
@@ -58,8 +59,19 @@ def test_pdf_chunks_do_not_span_pages() -> None:
 
 def test_identifier_aware_tokens() -> None:
     tokens = tokenize("KubeAPIDown fired; signing_secret rotated for POST /webhooks/order-created")
-    for expected in ("kubeapidown", "kube", "api", "down", "kubeapi", "signingsecret", "sign", "secret",
-                     "webhook", "ordercreated", "order"):
+    for expected in (
+        "kubeapidown",
+        "kube",
+        "api",
+        "down",
+        "kubeapi",
+        "signingsecret",
+        "sign",
+        "secret",
+        "webhook",
+        "ordercreated",
+        "order",
+    ):
         assert expected in tokens
     assert "for" not in tokens
     assert tokenize("restarted restarts") == ["restart", "restart"]

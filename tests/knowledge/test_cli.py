@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import typer
+from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 from typer.testing import CliRunner
 
 from selfheal import cli_kb
-from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 app = typer.Typer()
 cli_kb.register(app)
@@ -39,7 +39,9 @@ def test_add_then_search_json(tmp_path: Path, monkeypatch) -> None:  # type: ign
 
     queries = tmp_path / "q.jsonl"
     queries.write_text(
-        json.dumps({"qid": "a", "query": "empty carts 409"}) + "\n" + json.dumps({"qid": "b", "query": "authorize 503"})
+        json.dumps({"qid": "a", "query": "empty carts 409"})
+        + "\n"
+        + json.dumps({"qid": "b", "query": "authorize 503"})
     )
     r = runner.invoke(app, ["kb", "search", "--queries", str(queries), "--json", "--top", "1", "--db", db])
     assert r.exit_code == 0, r.output

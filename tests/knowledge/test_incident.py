@@ -23,7 +23,9 @@ from selfheal.store import Store, signals_repo
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def _anomaly(endpoint: str, code: str, metric: str = "error_rate", severity: Severity = Severity.high) -> Anomaly:
+def _anomaly(
+    endpoint: str, code: str, metric: str = "error_rate", severity: Severity = Severity.high
+) -> Anomaly:
     return Anomaly(
         id=f"a-{endpoint}-{code}",
         kind=AnomalyKind.hard,
@@ -41,10 +43,16 @@ def _anomaly(endpoint: str, code: str, metric: str = "error_rate", severity: Sev
 
 def test_query_built_from_findings() -> None:
     findings = Findings(
-        anomalies=(_anomaly("POST /api/checkout", "401"), _anomaly("GET /api/cart", "409", severity=Severity.low)),
+        anomalies=(
+            _anomaly("POST /api/checkout", "401"),
+            _anomaly("GET /api/cart", "409", severity=Severity.low),
+        ),
         themes=(
             TicketTheme(
-                id="t1", label="cannot check out", top_terms=("unauthorized", "logged", "checkout"), size=12,
+                id="t1",
+                label="cannot check out",
+                top_terms=("unauthorized", "logged", "checkout"),
+                size=12,
                 representatives=(RepresentativeTicket(ticket_id="x", subject="s", body="b"),),
             ),
         ),
@@ -69,7 +77,11 @@ def test_attach_runbooks_picks_the_matching_runbook(kb: KnowledgeBase) -> None:
         ),
         "webhook-order-created-403.md": Findings(
             anomalies=(_anomaly("POST /webhooks/order-created", "403"),),
-            soft_failures=(SoftFailureGap(merchant_id="m1", migration_stage="wave_1", payments=10, missing_orders=9, rate=0.9),),
+            soft_failures=(
+                SoftFailureGap(
+                    merchant_id="m1", migration_stage="wave_1", payments=10, missing_orders=9, rate=0.9
+                ),
+            ),
         ),
     }
     for expected, findings in cases.items():
@@ -88,13 +100,31 @@ def test_cycle_attaches_runbook_context(kb: KnowledgeBase, store: Store, setting
     for i in range(20):
         ts = T0 - timedelta(minutes=50) + timedelta(minutes=i)
         cid = f"c{i}"
-        events.append(LogEvent(ts=ts, merchant_id="m1", source="payment", endpoint="POST /payments/capture",
-                               status_code=200, event="payment.succeeded", correlation_id=cid,
-                               migration_stage="wave_1"))
+        events.append(
+            LogEvent(
+                ts=ts,
+                merchant_id="m1",
+                source="payment",
+                endpoint="POST /payments/capture",
+                status_code=200,
+                event="payment.succeeded",
+                correlation_id=cid,
+                migration_stage="wave_1",
+            )
+        )
         if i % 4 == 0:
-            events.append(LogEvent(ts=ts + timedelta(seconds=5), merchant_id="m1", source="webhook",
-                                   endpoint="POST /webhooks/order-created", status_code=200,
-                                   event="order.created", correlation_id=cid, migration_stage="wave_1"))
+            events.append(
+                LogEvent(
+                    ts=ts + timedelta(seconds=5),
+                    merchant_id="m1",
+                    source="webhook",
+                    endpoint="POST /webhooks/order-created",
+                    status_code=200,
+                    event="order.created",
+                    correlation_id=cid,
+                    migration_stage="wave_1",
+                )
+            )
     with store.transaction() as conn:
         signals_repo.store_logs(conn, events)
     result = run_cycle(CycleDeps(store=store, settings=settings, retriever=kb), as_of=T0, window_minutes=60)

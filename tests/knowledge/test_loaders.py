@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 from selfheal.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from selfheal.knowledge.loaders import load_document, sniff_kind
 from selfheal.knowledge.model import DocumentKind
-from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 MD = b"""---
 title: Webhook 403
@@ -55,7 +55,11 @@ def test_plain_text() -> None:
     doc = load_document("notes", b"Checkout latency\n\nScale the pool.\nAdd timeouts.\n\nRoll back.", 10_000)
     assert doc.kind is DocumentKind.text
     assert doc.title == "Checkout latency"
-    assert [b.text for b in doc.blocks] == ["Checkout latency", "Scale the pool.\nAdd timeouts.", "Roll back."]
+    assert [b.text for b in doc.blocks] == [
+        "Checkout latency",
+        "Scale the pool.\nAdd timeouts.",
+        "Roll back.",
+    ]
 
 
 def test_html_headings_and_text() -> None:
@@ -73,7 +77,9 @@ def test_html_headings_and_text() -> None:
 
 
 def test_pdf_pages_and_offsets() -> None:
-    data = make_pdf([["Payment provider errors", "Authorisation fails with 503."], ["Fail over to the backup PSP."]])
+    data = make_pdf(
+        [["Payment provider errors", "Authorisation fails with 503."], ["Fail over to the backup PSP."]]
+    )
     doc = load_document("payments.md", data, 100_000)
     assert doc.kind is DocumentKind.pdf
     assert doc.pages == 2

@@ -147,7 +147,9 @@ class KnowledgeBase:
                     rows,
                 )
                 stored.append(
-                    StoredDocument(document_id(doc.name), doc.name, doc.title, doc.kind.value, len(rows), replaced)
+                    StoredDocument(
+                        document_id(doc.name), doc.name, doc.title, doc.kind.value, len(rows), replaced
+                    )
                 )
             knowledge_repo.bump_generation(conn)
         return UploadResult(tuple(stored), len(all_chunks), vectors is not None)
@@ -173,8 +175,18 @@ class KnowledgeBase:
                 }
             )
             item.indexed.append(
-                IndexedChunk(chunk_id, doc_id, doc.name, doc.title, chunk.ordinal, chunk.text,
-                             chunk.heading_path, chunk.start, chunk.end, chunk.page)
+                IndexedChunk(
+                    chunk_id,
+                    doc_id,
+                    doc.name,
+                    doc.title,
+                    chunk.ordinal,
+                    chunk.text,
+                    chunk.heading_path,
+                    chunk.start,
+                    chunk.end,
+                    chunk.page,
+                )
             )
         return item
 
@@ -250,8 +262,18 @@ class KnowledgeBase:
 
     def _build(self, rows: list[dict[str, Any]]) -> HybridIndex:
         chunks = [
-            IndexedChunk(r["id"], r["document_id"], r["name"], r["title"], r["ordinal"], r["text"],
-                         tuple(r["heading_path"] or ()), r["start_char"], r["end_char"], r["page"])
+            IndexedChunk(
+                r["id"],
+                r["document_id"],
+                r["name"],
+                r["title"],
+                r["ordinal"],
+                r["text"],
+                tuple(r["heading_path"] or ()),
+                r["start_char"],
+                r["end_char"],
+                r["page"],
+            )
             for r in rows
         ]
         vectors: npt.NDArray[np.float32] | None = None
@@ -273,10 +295,14 @@ class KnowledgeBase:
                 with self.store.transaction() as conn:
                     knowledge_repo.set_embeddings(
                         conn,
-                        [(chunks[i].chunk_id, fresh[j].astype("<f4").tobytes(), self.embedder.name)
-                         for j, i in enumerate(missing)],
+                        [
+                            (chunks[i].chunk_id, fresh[j].astype("<f4").tobytes(), self.embedder.name)
+                            for j, i in enumerate(missing)
+                        ],
                     )
-        return HybridIndex(chunks, vectors, self.embedder if rows else None, dense_weight=self.settings.kb_dense_weight)
+        return HybridIndex(
+            chunks, vectors, self.embedder if rows else None, dense_weight=self.settings.kb_dense_weight
+        )
 
     def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:
         if not query.strip():

@@ -25,7 +25,9 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0", "legacy Office document"),
     (b"\x7fELF", "executable"),
 )
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL
+)
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _MD_SIGNS = re.compile(r"^(#{1,6}[ \t]+\S|```|~~~|---\s*$|[-*+][ \t]+\S|\d+\.[ \t]+\S|>[ \t])", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
@@ -69,8 +71,10 @@ def load_document(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
         else:
             doc = _load_text(name, _decode(data), data)
     except (InvalidInput, UnsupportedMediaType) as exc:
-        raise type(exc)(exc.message if exc.message.startswith(name) else f"{name}: {exc.message}",
-                        {**details, **(exc.details or {})}) from exc
+        raise type(exc)(
+            exc.message if exc.message.startswith(name) else f"{name}: {exc.message}",
+            {**details, **(exc.details or {})},
+        ) from exc
     if not any(b.text.strip() for b in doc.blocks):
         raise InvalidInput(f"{name}: no text could be extracted", {**details, "reason": "no_text"})
     return doc
@@ -131,7 +135,9 @@ def markdown_blocks(text: str, start_at: int = 0) -> tuple[list[Block], str | No
     def flush() -> None:
         nonlocal para_start
         if para_start is not None and text[para_start:para_end].strip():
-            blocks.append(Block(text[para_start:para_end], para_start, para_end, tuple(h for _, h in headings)))
+            blocks.append(
+                Block(text[para_start:para_end], para_start, para_end, tuple(h for _, h in headings))
+            )
         para_start = None
 
     for offset, line in _lines(text):
@@ -207,9 +213,21 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except InvalidInput:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-            RecursionError, AssertionError, ZeroDivisionError) as exc:
-        raise InvalidInput(f"PDF could not be read ({type(exc).__name__}: {exc})", {"reason": "broken_pdf"}) from exc
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        RecursionError,
+        AssertionError,
+        ZeroDivisionError,
+    ) as exc:
+        raise InvalidInput(
+            f"PDF could not be read ({type(exc).__name__}: {exc})", {"reason": "broken_pdf"}
+        ) from exc
     if not page_texts:
         raise InvalidInput("PDF has no pages", {"reason": "broken_pdf"})
     parts: list[str] = []
@@ -227,8 +245,9 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
     size, digest = _meta(data)
     first_line = next((b.text.split("\n")[0].strip() for b in blocks if b.text.strip()), "")
     title = (str(meta_title).strip() if meta_title else "") or (first_line if len(first_line) <= 120 else "")
-    return LoadedDocument(name, DocumentKind.pdf, title or _stem(name), text, tuple(blocks), size, digest,
-                          pages=len(page_texts))
+    return LoadedDocument(
+        name, DocumentKind.pdf, title or _stem(name), text, tuple(blocks), size, digest, pages=len(page_texts)
+    )
 
 
 def _line_blocks(text: str, base: int, page: int) -> list[Block]:
@@ -243,8 +262,29 @@ def _line_blocks(text: str, base: int, page: int) -> list[Block]:
 
 # --- HTML ----------------------------------------------------------------------------------------
 
-_BLOCK_TAGS = frozenset("p div li ul ol pre table tr td th section article blockquote br dd dt header footer".split())
-_SKIP_TAGS = frozenset("script style noscript template svg head".split())
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "section",
+        "article",
+        "blockquote",
+        "br",
+        "dd",
+        "dt",
+        "header",
+        "footer",
+    ]
+)
+_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "svg", "head"])
 
 
 class _HtmlText(HTMLParser):

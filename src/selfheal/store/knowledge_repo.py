@@ -9,10 +9,11 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.store.knowledge_tables import KbChunkRow, KbDocumentRow, KbStateRow
+from selfheal.store.tables import table
 
-DOCS = KbDocumentRow.__table__
-CHUNKS = KbChunkRow.__table__
-STATE = KbStateRow.__table__
+DOCS = table(KbDocumentRow)
+CHUNKS = table(KbChunkRow)
+STATE = table(KbStateRow)
 
 DOCUMENT_COLUMNS = (
     "id",
@@ -50,9 +51,7 @@ def find_document_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
 
 
 def get_document(conn: Connection, document_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.id == document_id)
-    ).first()
+    row = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.id == document_id)).first()
     return dict(row._mapping) if row else None
 
 
