@@ -62,7 +62,7 @@ def test_query_built_from_findings() -> None:
     assert query.index("/api/checkout") < query.index("/api/cart")  # worst anomaly first
     for word in ("401", "unauthorized", "logged"):
         assert word in query
-    assert len(query.split()) == len(set(w.lower() for w in query.split()))
+    assert len(query.split()) == len({w.lower() for w in query.split()})
     assert build_incident_query(Findings()) == ""
 
 
