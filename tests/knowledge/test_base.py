@@ -142,3 +142,25 @@ def test_lexical_upload_backfilled_once_when_dense_arrives(
     again = CountingEmbedder(embedder)
     KnowledgeBase(store, settings, again).search("signature", 1)
     assert again.embedded == 1
+
+
+def test_coarse_lists_find_the_exact_neighbours() -> None:
+    import numpy as np
+
+    from selfheal.knowledge.index import CoarseLists
+
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((60, 32)).astype(np.float32)
+    vectors = centers[rng.integers(0, 60, 6000)] + 0.3 * rng.standard_normal((6000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    lists = CoarseLists.build(vectors)
+    assert lists.grouped.shape == vectors.shape
+    assert sorted(lists.order.tolist()) == list(range(6000))
+    recalls = []
+    for i in range(50):
+        q = vectors[i * 97] + 0.1 * rng.standard_normal(32).astype(np.float32)
+        q /= np.linalg.norm(q)
+        exact = set(np.argsort(-(vectors @ q))[:10].tolist())
+        approx = set(np.argsort(-lists.scores(q))[:10].tolist())
+        recalls.append(len(exact & approx) / 10)
+    assert float(np.mean(recalls)) >= 0.95

@@ -230,7 +230,7 @@ class KnowledgeBase:
             return knowledge_repo.list_documents(conn)
 
     def stats(self) -> dict[str, Any]:
-        self.index()
+        index = self.index()
         embedder = self.embedder
         with self.store.read() as conn:
             docs, chunks = knowledge_repo.counts(conn)
@@ -242,7 +242,9 @@ class KnowledgeBase:
             "index_kind": "hybrid: BM25F + dense (exact)" if embedder else "lexical: BM25F",
             "embedding_model": embedder.name if embedder else None,
             "embedded_chunks": sum(n for m, n in models.items() if m is not None),
-            "vector_search": "exact (in-process)",
+            "vector_search": "ivf (approximate, in-process)"
+            if index.ivf is not None
+            else "exact (in-process)",
             "pgvector_available": pgvector,
             "database": self.store.dialect,
             "generation": self._generation,

@@ -94,6 +94,7 @@ class HybridIndex:
         weights: FieldWeights = FieldWeights(),
         dense_weight: float = 0.5,
         candidates: int = 200,
+        ivf_min_chunks: int = 20_000,
     ) -> None:
         self.chunks = list(chunks)
         self.weights = weights
@@ -103,6 +104,11 @@ class HybridIndex:
         self.vectors = vectors if self.embedder is not None else None
         self._vocab: dict[str, int] = {}
         self._matrix = self._build_lexical()
+        self.ivf = (
+            CoarseLists.build(self.vectors)
+            if self.vectors is not None and len(self.vectors) >= ivf_min_chunks
+            else None
+        )
 
     @property
     def dense(self) -> bool:
@@ -179,7 +185,14 @@ class HybridIndex:
     def dense_scores(self, query: str) -> npt.NDArray[np.float32]:
         if self.embedder is None or self.vectors is None or not self.chunks:
             return np.zeros(len(self.chunks), dtype=np.float32)
-        q = self.embedder.embed([query])[0]
+        return self.vector_scores(self.embedder.embed([query])[0])
+
+    def vector_scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Cosine of every chunk with the unit vector `q`: exact, or through the coarse lists (chunks in
+        lists not probed score 0) on large indexes."""
+        assert self.vectors is not None
+        if self.ivf is not None:
+            return self.ivf.scores(q)
         return np.asarray(self.vectors @ q, dtype=np.float32)
 
     def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:
@@ -219,6 +232,51 @@ class HybridIndex:
             )
             for rank, j in enumerate(order, start=1)
         ]
+
+
+@dataclass(frozen=True)
+class CoarseLists:
+    """An inverted-file (IVF) layout for large indexes: vectors grouped by their nearest of ~sqrt(N)
+    spherical k-means centroids, stored contiguously per list; a query scans only the `probe` closest lists.
+    """
+
+    centroids: npt.NDArray[np.float32]
+    order: npt.NDArray[np.int64]  # chunk index of each row of `grouped`
+    bounds: npt.NDArray[np.int64]  # rows of list i: bounds[i]:bounds[i + 1]
+    grouped: npt.NDArray[np.float32]
+    probe: int
+
+    @classmethod
+    def build(cls, vectors: npt.NDArray[np.float32], iterations: int = 6, seed: int = 0) -> CoarseLists:
+        n = len(vectors)
+        n_lists = max(1, int(math.sqrt(n)))
+        rng = np.random.default_rng(seed)
+        sample = vectors[rng.choice(n, size=min(n, 50 * n_lists), replace=False)]
+        centroids = sample[rng.choice(len(sample), size=n_lists, replace=False)].copy()
+        for _ in range(iterations):
+            assign = np.argmax(sample @ centroids.T, axis=1)
+            for k in range(n_lists):
+                members = sample[assign == k]
+                if len(members):
+                    mean = members.sum(axis=0)
+                    centroids[k] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        labels = np.concatenate(
+            [np.argmax(vectors[i : i + 8192] @ centroids.T, axis=1) for i in range(0, n, 8192)]
+        )
+        order = np.argsort(labels, kind="stable").astype(np.int64)
+        counts = np.bincount(labels, minlength=n_lists)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        probe = max(8, n_lists // 8)
+        return cls(centroids, order, bounds, np.ascontiguousarray(vectors[order]), min(probe, n_lists))
+
+    def scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.zeros(len(self.order), dtype=np.float32)
+        nearest = np.argpartition(-(self.centroids @ q), self.probe - 1)[: self.probe]
+        for k in nearest:
+            a, b = int(self.bounds[k]), int(self.bounds[k + 1])
+            if b > a:
+                out[self.order[a:b]] = self.grouped[a:b] @ q
+        return out
 
 
 def _top_ids(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
