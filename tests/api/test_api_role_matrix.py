@@ -51,6 +51,13 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/keys"): ADM,
     ("GET", "/keys"): ADM,
     ("DELETE", "/keys/{key_id}"): ADM,
+    # runbook knowledge base
+    ("POST", "/rag/upload"): OP,
+    ("GET", "/rag/stats"): V,
+    ("GET", "/rag/documents"): V,
+    ("DELETE", "/rag/documents/{document_id}"): OP,
+    ("POST", "/rag/clear"): ADM,
+    ("GET", "/rag/search"): V,
 }
 
 
