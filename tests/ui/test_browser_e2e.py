@@ -184,7 +184,7 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
         page.get_by_role("button", name="Run agent cycle").click()
         expect(page.get_by_text("Cycle done in")).to_be_visible(timeout=120_000)
         settle()
-        expect(page.get_by_text("paid orders missing").first).to_be_visible()
+        expect(page.get_by_text("orders lost").first).to_be_visible()
         shot("run")
         incident_id = _latest_incident(live_api)
         ensure_action(live_api.database_url, live_api.url, incident_id)
