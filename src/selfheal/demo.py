@@ -90,6 +90,7 @@ class LiveFeed:
         self._check_healed(as_of)
 
     def _check_healed(self, now: datetime) -> None:
+        """The fault stops once an executed action's simulated effect heals its category."""
         if self.healed_at is not None:
             return
         response = self.client.get("/actions", params={"status": "succeeded"})
@@ -97,14 +98,11 @@ class LiveFeed:
             return
         category = CATEGORY_OF[self.fault.name]
         for action in response.json():
-            incident_id = action.get("incident_id")
-            if not incident_id:
-                continue
-            inc = self.client.get(f"/incidents/{incident_id}")
-            if inc.status_code == 200 and inc.json().get("category") == category:
+            effect = (action.get("result") or {}).get("effect") or {}
+            if effect.get("heals") and effect.get("category") == category:
                 self.healed_at = now
                 self.console.print(
-                    f"[green]{now:%H:%M} action {action.get('key')} executed: the fault is mitigated[/green]"
+                    f"[green]{now:%H:%M} action {action.get('key')} executed: the {category} fault is mitigated[/green]"
                 )
                 return
 
@@ -145,10 +143,15 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
         )
     )
     load_into(store, backfill, actor="demo")
+    from selfheal.knowledge.base import knowledge_base
+    from selfheal.knowledge.starter import load_starter_runbooks
+
+    loaded = load_starter_runbooks(knowledge_base(store, settings), actor="demo")
     store.dispose()
     console.print(
         f"backfilled {len(backfill.metrics):,} metric points, {len(backfill.logs):,} log events, "
-        f"{len(backfill.tickets):,} tickets in {time.time() - t0:.1f} s"
+        f"{len(backfill.tickets):,} tickets in {time.time() - t0:.1f} s; "
+        f"{len(loaded.documents)} starter runbooks ({loaded.chunks} chunks) in the knowledge base"
     )
 
     env = dict(os.environ)

@@ -11,8 +11,18 @@ from typing import Any
 
 from selfheal.act.executors.base import ExecutionRequest, ExecutionResult, Executor
 
-NON_REMEDIAL_PREFIXES = ("notify", "page", "escalate", "investigate", "monitor", "communicate", "open_")
-"""Action keys starting with these inform people; their effects do not heal anything."""
+NON_REMEDIAL_PREFIXES = (
+    "notify",
+    "page",
+    "escalate",
+    "investigate",
+    "monitor",
+    "communicate",
+    "open_",
+    "replay",
+)
+"""Action keys starting with these inform people or recover past losses (a replay re-creates the missing
+orders but does not stop new failures); their effects do not end the fault."""
 
 HEALING_BY_CATEGORY = {
     "webhook_delivery": "restore webhook delivery and replay failed order.created webhooks",
