@@ -1,6 +1,6 @@
 """Run a selfheal detector over the Numenta Anomaly Benchmark and score it with our own NAB scorer.
 
-    python -m benchmarks.nab.run --nab /path/to/nab [--detector robust] [--out results/nab]
+    python -m benchmarks.nab.run --nab /path/to/nab [--detector context] [--out results/nab]
 
 `--nab` is the NAB directory holding `data/`, `labels/combined_windows.json` and `config/profiles.json`.
 Per-file detections are written in NAB's results layout (`<out>/<detector>/<category>/<detector>_<file>.csv`
@@ -30,7 +30,7 @@ from benchmarks.nab.scorer import (
     score_at,
     window_index_bounds,
 )
-from selfheal.reason.detect import make_detector
+from selfheal.reason.detect import DEFAULT_DETECTOR, make_detector
 
 SCOREBOARD = {
     "ARTime": (74.9, 65.1, 80.4),
@@ -147,7 +147,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--nab", type=Path, required=True, help="NAB directory (data/, labels/, config/)")
-    parser.add_argument("--detector", default="robust")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR)
     parser.add_argument("--params", default="{}", help="JSON object of detector parameters")
     parser.add_argument(
         "--out", type=Path, default=None, help="write NAB-layout results and scores.json here"
