@@ -140,7 +140,8 @@ def test_context_flags_a_level_shift_and_not_the_daily_pattern() -> None:
     scores = det.score(values, timestamps=stamps)
     assert scores[2600:2605].max() >= det.default_threshold
     assert (scores[800:2600] >= det.default_threshold).sum() == 0
-    assert 0.0 <= scores.min() and scores.max() <= 1.0
+    assert scores.min() >= 0.0
+    assert scores.max() <= 1.0
     # One incident, one alarm: the refractory period silences the shifted level after the first alarm.
     assert (scores[2600 : 2600 + det.refractory] >= det.default_threshold).sum() == 1  # type: ignore[attr-defined]
 
