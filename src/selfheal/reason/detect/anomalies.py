@@ -16,12 +16,13 @@ import numpy as np
 
 from selfheal.observe.history_model import DetectionHistory
 from selfheal.observe.model import Observation
-from selfheal.reason.detect.base import DEFAULT_DETECTOR, make_detector
+from selfheal.reason.detect.base import DEFAULT_DETECTOR
 from selfheal.reason.detect.counts import (
     binomial_excess_pvalue,
     poisson_pvalue,
     pvalue_to_score,
 )
+from selfheal.reason.detect.state_cache import STREAMING_STATE
 from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
 from selfheal.records import dt_to_ms
 
@@ -483,10 +484,10 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         ),
     }
     out = []
-    hist_ts = np.array([dt_to_ms(p.minute) for p in history.minutes]).astype("datetime64[ms]")
+    hist_ms = np.array([dt_to_ms(p.minute) for p in history.minutes], dtype=np.int64)
     win_ts = np.array([dt_to_ms(m) for m in minutes]).astype("datetime64[ms]")
     for metric, (past, now, kind, name) in series.items():
-        det = make_detector(DEFAULT_DETECTOR).fit(past, timestamps=hist_ts)
+        det = STREAMING_STATE.fitted(metric, DEFAULT_DETECTOR, np.asarray(past, dtype=np.float64), hist_ms)
         scores = det.score(now, timestamps=win_ts)
         expected = det.expected()
         hits = np.flatnonzero(scores >= max(threshold, det.default_threshold))
