@@ -72,6 +72,9 @@ class HistoryCache:
         self.endpoints = HourCache(history_repo.hourly_endpoint_totals, lambda r: int(r["hour_ms"]))
         self.merchants = HourCache(history_repo.hourly_merchant_totals, lambda r: int(r["hour_ms"]))
         self.minutes = HourCache(history_repo.minute_totals, lambda r: int(r[0]) - int(r[0]) % HOUR_MS)
+        self.merchant_stages = HourCache(
+            history_repo.hourly_merchant_stage_totals, lambda r: int(r["hour_ms"])
+        )
 
 
 _CACHES: WeakKeyDictionary[Engine, HistoryCache] = WeakKeyDictionary()
@@ -176,3 +179,59 @@ def _merchant_volumes(
             )
         )
     return tuple(out)
+
+
+def load_merchant_baselines(
+    conn: Connection, cache: HistoryCache, baseline_start_ms: int, window_start_ms: int, window_end_ms: int
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Per-merchant totals over `[baseline_start, window_start)` and each merchant's latest reported stage
+    over `[baseline_start, window_end)`, from cached complete hours plus the partial hours at both ends.
+
+    The same figures as `window_repo.merchant_baselines` and `window_repo.latest_stages`, without scanning
+    a week of metric points every cycle.
+    """
+    first_hour = baseline_start_ms - baseline_start_ms % HOUR_MS
+    first_full = first_hour if first_hour == baseline_start_ms else first_hour + HOUR_MS
+    last_full = window_start_ms - window_start_ms % HOUR_MS
+    settled = window_end_ms - SETTLED_MS
+    rows: list[tuple[dict[str, Any], bool]] = []
+    if first_full < last_full:
+        rows += [(r, True) for r in cache.merchant_stages.get(conn, first_full, last_full, settled)]
+        head = (baseline_start_ms, first_full)
+        tail = (last_full, window_start_ms)
+    else:
+        head, tail = (baseline_start_ms, window_start_ms), (window_start_ms, window_start_ms)
+    for lo, hi in (head, tail):
+        if lo < hi:
+            rows += [(r, True) for r in history_repo.hourly_merchant_stage_totals(conn, lo, hi)]
+    rows += [
+        (r, False) for r in history_repo.hourly_merchant_stage_totals(conn, window_start_ms, window_end_ms)
+    ]
+    totals: dict[str, dict[str, Any]] = {}
+    latest: dict[str, tuple[int, str]] = {}
+    for r, in_baseline in rows:
+        merchant, stage = r["merchant_id"], r["migration_stage"]
+        if stage is not None and int(r["last_ms"]) >= latest.get(merchant, (-1, ""))[0]:
+            latest[merchant] = (int(r["last_ms"]), stage)
+        if not in_baseline:
+            continue
+        slot = totals.setdefault(
+            merchant,
+            {
+                "merchant_id": merchant,
+                "migration_stage": None,
+                "seconds": 0,
+                "checkout_attempts": 0,
+                "orders": 0,
+                "revenue": 0.0,
+                "currency": None,
+            },
+        )
+        slot["seconds"] += int(r["seconds"] or 0)
+        slot["checkout_attempts"] += int(r["checkout_attempts"] or 0)
+        slot["orders"] += int(r["orders"] or 0)
+        slot["revenue"] += float(r["revenue"] or 0.0)
+        for key in ("migration_stage", "currency"):
+            if r[key] is not None and (slot[key] is None or r[key] > slot[key]):
+                slot[key] = r[key]
+    return [totals[m] for m in sorted(totals)], {m: v[1] for m, v in latest.items()}
