@@ -57,7 +57,7 @@ def rollups(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]
         select(*cols).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms).order_by(r.c.minute_ms)
     )
     keys = tuple(rows.keys())
-    return [dict(zip(keys, row, strict=True)) for row in rows.tuples()]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
@@ -66,7 +66,7 @@ def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]
         select(m).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms).order_by(m.c.ts_ms, m.c.merchant_id)
     )
     keys = tuple(rows.keys())
-    return [dict(zip(keys, row, strict=True)) for row in rows.tuples()]
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
