@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_admin, cli_llm
+from selfheal import cli_admin, cli_bench_scenarios, cli_cluster, cli_detect, cli_llm
+from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, settings_table
 
 app = typer.Typer(
@@ -22,7 +23,10 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 cli_llm.register(app)
+cli_bench_scenarios.register(bench_app)
 cli_admin.register(app)
+cli_cluster.register(app)
+cli_detect.register(app)
 console = Console(stderr=True)
 
 
@@ -76,6 +80,8 @@ def ui(port: Annotated[int | None, typer.Option(help="Port (SELFHEAL_UI_PORT)")]
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     raise typer.Exit(subprocess.call(cmd))
 
@@ -93,7 +99,13 @@ def ingest(
     settings = Settings()
     if kind not in ("tickets", "logs", "metrics"):
         raise typer.BadParameter("kind must be tickets, logs or metrics")
-    totals = ingest_file(api_url or settings.api_url, settings.api_key, kind, file, batch_size, console)
+    try:
+        totals = ingest_file(api_url or settings.api_url, settings.api_key, kind, file, batch_size, console)
+    except SelfhealError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        if exc.details:
+            console.print_json(data=exc.details)
+        raise typer.Exit(1) from None
     console.print(f"[green]{kind}: {totals['stored']} stored, {totals['duplicates']} duplicates[/green]")
 
 
@@ -221,15 +233,6 @@ def bench_ingest(
 
     report = run_ingest_benchmark(events, batch_size, concurrency, api_url, database_url, console)
     typer.echo(json.dumps(report, indent=2))
-
-
-def _register_commands() -> None:
-    from selfheal import cli_detect
-
-    cli_detect.register(app)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
 from selfheal.store.signals_repo import prune_raw_logs
+from selfheal.themes_edge import prepare_themes, remember_themes
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,11 @@ def run_cycle(
     timings["observe"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    findings = reason(obs, ReasonContext(settings=deps.settings))
+    theme_input = prepare_themes(deps.store, obs.as_of, window, deps.settings)
+    timings["embed"] = (time.perf_counter() - t) * 1000
+
+    t = time.perf_counter()
+    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input))
     timings["reason"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
@@ -82,7 +87,9 @@ def run_cycle(
             summary=summary,
             actor=actor,
             settings=deps.settings,
+            obs=obs,
         )
+        remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["act"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         incidents_repo.insert_cycle_run(

@@ -71,8 +71,46 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="Anomaly score at or above which a finding is reported (0.5 = p 1e-4)."
     )
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
+    decide_min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A root cause below this confidence is reported as `unknown` (with the guess as an "
+        "alternative).",
+    )
+    decide_min_lost_orders: float = Field(
+        5.0,
+        ge=0,
+        description="An incident needs at least this many estimated lost orders in the window (and a "
+        "90% interval above zero).",
+    )
+    incident_resolve_cycles: int = Field(
+        3,
+        ge=1,
+        description="Consecutive cycles with normal signals after which an open incident is resolved.",
+    )
+    outcome_min_minutes: int = Field(
+        15,
+        ge=1,
+        description="Minutes of signals after an action executed before its outcome (worked / partial / no "
+        "effect) is judged.",
+    )
     dense_embeddings: bool = Field(
         True, description="Use the dense sentence model when the `embed` extra is installed (else lexical)."
+    )
+    theme_trend_windows: int = Field(
+        4,
+        ge=1,
+        le=48,
+        description="Ticket themes are found over this many windows (current + earlier) for trends.",
+    )
+    theme_memory_days: int = Field(
+        7, ge=1, le=365, description="A theme unseen for this long gets a new id when it comes back."
+    )
+    cluster_method: str = Field(
+        "ward",
+        pattern="^(ward|dbscan)$",
+        description="Ticket clustering method: `ward` (default) or `dbscan`.",
     )
 
     # --- act: policy and executors ----------------------------------------------------------------

@@ -33,6 +33,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/incidents"): V,
     ("GET", "/incidents/{incident_id}"): V,
     ("GET", "/anomalies"): V,
+    ("GET", "/incidents/{incident_id}/lifecycle"): V,
+    ("GET", "/clusters"): V,
     # --- actions --------------------------------------------------------------------------------
     ("GET", "/actions"): V,
     ("GET", "/actions/stale"): V,
@@ -50,6 +52,10 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/keys"): ADM,
     ("GET", "/keys"): ADM,
     ("DELETE", "/keys/{key_id}"): ADM,
+    # --- ui: who is calling, chart series -------------------------------------------------------
+    ("GET", "/whoami"): V,
+    ("GET", "/series/kpis"): V,
+    ("GET", "/series/errors"): V,
 }
 
 

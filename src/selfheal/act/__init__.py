@@ -9,17 +9,19 @@ from typing import Any
 from sqlalchemy import Connection
 
 from selfheal import audit
+from selfheal.act.incidents import track_incidents
 from selfheal.act.model import Action, ActionOutcome, Outcome
 from selfheal.act.policy import PolicyDecision, evaluate_action
 from selfheal.act.states import ActionStatus
 from selfheal.act.workflow import POLICY_ACTOR, Workflow
 from selfheal.decide.model import Assessment, ProposedAction
 from selfheal.errors import SelfhealError
+from selfheal.observe.model import Observation
 from selfheal.observe.summary import ObservationSummary
 from selfheal.reason.model import Findings
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.settings import Settings
-from selfheal.store import Store, actions_repo, incidents_repo
+from selfheal.store import Store, actions_repo
 
 
 def act(
@@ -30,41 +32,23 @@ def act(
     summary: ObservationSummary,
     actor: str,
     settings: Settings,
+    obs: Observation | None = None,
 ) -> Outcome:
-    """Store the assessment as an incident and its actions (inside the caller's transaction)."""
-    if assessment is None:
-        return Outcome(incident_id=None, incident_created=False)
-    now = dt_to_ms(utcnow())
-    row: dict[str, Any] = {
-        "created_ms": now,
-        "updated_ms": now,
-        "as_of_ms": dt_to_ms(summary.as_of),
-        "window_minutes": summary.window_minutes,
-        "status": "open",
-        "severity": assessment.severity.value,
-        "category": assessment.root_cause.category.value,
-        "title": assessment.title,
-        "assessment": assessment.model_dump(mode="json"),
-        "findings": findings.model_dump(mode="json"),
-        "observation": summary.model_dump(mode="json", exclude={"series"}),
-        "timeline": [{"at": now, "event": "opened", "as_of": summary.as_of.isoformat()}],
-    }
-    incident_id = incidents_repo.insert_incident(conn, row)
-    audit.record(
+    """Open or update the incident the assessment belongs to, move every open incident along its
+    lifecycle, and store the proposed actions (inside the caller's transaction)."""
+    incident_id, created = track_incidents(
         conn,
+        obs=obs,
+        assessment=assessment,
+        findings=findings,
+        summary=summary,
         actor=actor,
-        action="incident.open",
-        target_type="incident",
-        target_id=incident_id,
-        after={
-            "status": "open",
-            "category": row["category"],
-            "severity": row["severity"],
-            "title": row["title"],
-        },
+        settings=settings,
     )
+    if assessment is None or incident_id is None:
+        return Outcome(incident_id=None, incident_created=False)
     actions = store_actions(conn, incident_id, assessment.actions, actor, settings)
-    return Outcome(incident_id=incident_id, incident_created=True, actions=actions)
+    return Outcome(incident_id=incident_id, incident_created=created, actions=actions)
 
 
 def store_actions(

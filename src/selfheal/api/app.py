@@ -14,10 +14,14 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
+    clusters,
     cycles,
     health,
+    incident_lifecycle,
     ingest,
     keys,
+    series,
+    whoami,
 )
 from selfheal.settings import Settings
 from selfheal.store import Store
@@ -50,6 +54,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         actions,
         audit_trail,
         keys,
+        incident_lifecycle,
+        clusters,
+        whoami,
+        series,
     )
     for module in routers:
         app.include_router(module.router)

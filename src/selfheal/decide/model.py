@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +53,9 @@ class RootCause(Record):
         None,
         description="Plain-language explanation of the hypothesis, written by the optional narrative layer",
     )
+    score: float = Field(0.0, description="Evidence score behind the confidence (catalogue rule weights)")
+    stages: tuple[str, ...] = Field((), description="Stages the locating evidence of this cause points at")
+    onset: datetime | None = Field(None, description="Earliest onset among this cause's locating evidence")
 
 
 class Estimate(Record):
@@ -70,6 +74,11 @@ class MerchantImpact(Record):
     lost_orders: Estimate
     lost_revenue: Estimate
     traffic_share: float
+    basis: str = Field(
+        "direct",
+        description="`direct`: the merchant's own signals show the fault; `stage`: at risk because its "
+        "stage is affected",
+    )
 
 
 class BlastRadius(Record):
@@ -90,6 +99,9 @@ class RiskReport(Record):
     lost_orders_per_day: Estimate
     lost_revenue_per_day: Estimate
     text: str
+    onset: datetime | None = Field(None, description="Start of the loss used for the per-hour rate")
+    minutes_affected: int = Field(0, description="Minutes of the window since the onset")
+    confidence_level: float = Field(0.9, description="Coverage of every interval")
 
 
 class ProposedAction(Record):
@@ -116,6 +128,11 @@ class Assessment(Record):
     blast_radius: BlastRadius = BlastRadius()
     risk_report: RiskReport | None = None
     actions: tuple[ProposedAction, ...] = ()
+    concurrent_causes: tuple[RootCause, ...] = Field(
+        (),
+        description="Other root causes found at the same time on separate evidence (one incident, "
+        "several causes)",
+    )
     narrative_source: str = "deterministic"
     narrative_note: str | None = None
     narrative_citations: dict[str, tuple[str, ...]] = Field(

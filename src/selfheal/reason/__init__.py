@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from selfheal.observe.model import Observation
+from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.anomalies import detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
@@ -20,6 +21,9 @@ class ReasonContext:
     """What the reason stage may use besides the Observation."""
 
     settings: Settings
+    themes: ThemeInput | None = None
+    """Tickets of the recent windows with their stored vectors (see `selfheal.themes_edge`); without it the
+    window's tickets are clustered with the lexical fallback."""
 
 
 def reason(obs: Observation, ctx: ReasonContext) -> Findings:
@@ -30,7 +34,14 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
     anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold)
-    return Findings(anomalies=anomalies, soft_failures=tuple(g for g in gaps if g.missing_orders > 0))
+    themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
+    return Findings(
+        anomalies=anomalies,
+        soft_failures=tuple(g for g in gaps if g.missing_orders > 0),
+        themes=themes.themes,
+        unassigned_tickets=themes.unassigned_tickets,
+        embedding_model=themes.embedding_model,
+    )
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]

@@ -13,7 +13,7 @@ from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import Anomaly
 from selfheal.records import utcnow
-from selfheal.signals import _as_utc
+from selfheal.signals import as_utc
 
 router = APIRouter(tags=["anomalies"])
 
@@ -32,5 +32,5 @@ async def list_anomalies(
 ) -> list[Anomaly]:
     """Anomalies in `[as_of - window_minutes, as_of)`, most severe first, each with its series, method,
     score, observed vs expected values and affected dimensions."""
-    moment = _as_utc(as_of) if as_of else utcnow()
+    moment = as_utc(as_of) if as_of else utcnow()
     return list(await run_in_threadpool(_anomalies, svc, moment, window_minutes))

@@ -92,6 +92,6 @@ def get_incident(
 
 
 def _aware(value: datetime) -> datetime:
-    from selfheal.signals import _as_utc
+    from selfheal.signals import as_utc
 
-    return _as_utc(value)
+    return as_utc(value)

@@ -1,0 +1,63 @@
+"""Ticket themes of a window, and which embedding produced them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from selfheal.api.deps import Services, require, services
+from selfheal.auth import Principal, Role
+from selfheal.embedding import dense_available
+from selfheal.observe import observe
+from selfheal.reason import ReasonContext, reason
+from selfheal.reason.model import TicketTheme
+from selfheal.records import utcnow
+from selfheal.signals import as_utc
+from selfheal.themes_edge import prepare_themes
+
+router = APIRouter(tags=["themes"])
+
+
+class ClustersView(BaseModel):
+    as_of: datetime
+    window_minutes: int
+    embedding_model: str | None
+    dense_available: bool
+    """Whether the dense sentence model is installed (the `embed` extra)."""
+    dense_enabled: bool
+    tickets: int
+    unassigned_tickets: int
+    themes: list[TicketTheme]
+
+
+def _clusters(svc: Services, as_of: datetime, window_minutes: int) -> ClustersView:
+    obs = observe(svc.store, as_of, window_minutes, svc.settings)
+    theme_input = prepare_themes(svc.store, obs.as_of, window_minutes, svc.settings)
+    findings = reason(obs, ReasonContext(settings=svc.settings, themes=theme_input))
+    return ClustersView(
+        as_of=obs.as_of,
+        window_minutes=window_minutes,
+        embedding_model=findings.embedding_model,
+        dense_available=dense_available(),
+        dense_enabled=svc.settings.dense_embeddings,
+        tickets=len(obs.tickets),
+        unassigned_tickets=findings.unassigned_tickets,
+        themes=list(findings.themes),
+    )
+
+
+@router.get("/clusters")
+async def get_clusters(
+    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> ClustersView:
+    """Ticket themes of the window ending at `as_of` (with trend over the earlier windows and links to the
+    window's anomalies), how many tickets are unassigned, and which embedding is active. Theme ids are the
+    ones the cycles keep; this read does not change them (new tickets' vectors are stored, though)."""
+    moment = as_utc(as_of) if as_of else utcnow()
+    return await run_in_threadpool(_clusters, svc, moment, window_minutes)

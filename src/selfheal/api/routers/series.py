@@ -1,0 +1,51 @@
+"""Per-minute series of a window for charts: KPIs against baseline, and error rates of an endpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from selfheal.api.deps import Services, require, services
+from selfheal.auth import Principal, Role
+from selfheal.observe import observe
+from selfheal.observe.series import ErrorSeries, KpiSeries, error_series, kpi_series
+from selfheal.records import utcnow
+from selfheal.signals import _as_utc
+
+router = APIRouter(prefix="/series", tags=["series"])
+
+
+def _moment(as_of: datetime | None) -> datetime:
+    return _as_utc(as_of) if as_of else utcnow()
+
+
+@router.get("/kpis")
+async def get_kpi_series(
+    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
+    stage: str | None = Query(None, max_length=64, description="Only this migration stage"),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> KpiSeries:
+    """Orders, attempts and revenue per minute with expected orders (baseline success rate x attempts) and
+    the lost orders and revenue accumulating over the window."""
+    obs = await run_in_threadpool(observe, svc.store, _moment(as_of), window_minutes, svc.settings)
+    return kpi_series(obs, stage, svc.settings.currency)
+
+
+@router.get("/errors")
+async def get_error_series(
+    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
+    source: str | None = Query(None, max_length=64),
+    endpoint: str | None = Query(None, max_length=256, description="e.g. `POST /webhooks/order-created`"),
+    status_class: str | None = Query(None, pattern="^[1-5]xx$", description="4xx or 5xx; default both"),
+    stage: str | None = Query(None, max_length=64),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> ErrorSeries:
+    """Requests, errors and error rate per minute for the logs matching the filters."""
+    obs = await run_in_threadpool(observe, svc.store, _moment(as_of), window_minutes, svc.settings)
+    return error_series(obs, source, endpoint, status_class, stage)

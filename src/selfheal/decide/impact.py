@@ -1,0 +1,339 @@
+"""Business impact in orders and money, with uncertainty intervals.
+
+For each merchant at risk:
+    expected orders = baseline conversion (orders / checkout attempts) x checkout attempts in the window
+    lost orders     = expected orders - actual orders
+    lost revenue    = lost orders x baseline average order value (AOV)
+Variance of lost orders = A p (1 - p) (the counterfactual is binomial) + A^2 Var(p_hat) (the baseline is
+an estimate). Lost revenue adds the AOV estimate's and the lost orders' own value dispersion. Intervals are
+normal approximations at 90 %. Per hour divides by the minutes since onset; per day scales the loss per
+checkout attempt by the baseline's daily attempts (so a peak-hour window is not simply multiplied by 24).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from selfheal.decide.model import Estimate, MerchantImpact, RiskReport
+from selfheal.observe.model import MerchantBaseline, Observation
+
+Z90 = 1.6449
+PRIOR_ATTEMPTS = 20.0
+"""Pseudo-attempts at the stage's pooled conversion added to each merchant's baseline (shrinkage)."""
+MIN_BASELINE_ATTEMPTS = 50
+MIN_BASELINE_ORDERS = 20
+DEFAULT_VALUE_CV = 0.5
+"""Coefficient of variation of single order values when the window cannot estimate it."""
+MIN_RATE_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class MerchantWindow:
+    merchant_id: str
+    stage: str
+    attempts: int
+    orders: int
+    revenue: float
+    attempts_since_onset: int
+
+
+@dataclass
+class ImpactNotes:
+    """Assumptions and uncertainties the computation ran into, written from the data."""
+
+    assumptions: list[str]
+    uncertainties: list[str]
+
+
+def _est(value: float, sd: float) -> Estimate:
+    return Estimate(value=round(value, 2), low=round(value - Z90 * sd, 2), high=round(value + Z90 * sd, 2))
+
+
+def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, MerchantWindow]:
+    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0])
+    stage: dict[str, str] = {}
+    for m in obs.metrics:
+        slot = acc[m.merchant_id]
+        slot[0] += m.checkout_attempts
+        slot[1] += m.orders
+        slot[2] += m.revenue
+        if onset is None or m.ts >= onset.replace(second=0, microsecond=0):
+            slot[3] += m.checkout_attempts
+        stage[m.merchant_id] = m.migration_stage
+    return {
+        k: MerchantWindow(
+            merchant_id=k,
+            stage=obs.merchant_stages.get(k, stage[k]),
+            attempts=int(v[0]),
+            orders=int(v[1]),
+            revenue=float(v[2]),
+            attempts_since_onset=int(v[3]),
+        )
+        for k, v in acc.items()
+    }
+
+
+def value_cv(obs: Observation, aov: dict[str, float]) -> float | None:
+    """Dispersion of single order values, from per-minute revenue around orders x AOV."""
+    num = den = 0.0
+    for m in obs.metrics:
+        a = aov.get(m.merchant_id)
+        if a and m.orders > 0:
+            num += (m.revenue / a - m.orders) ** 2
+            den += m.orders
+    if den < 30:
+        return None
+    return math.sqrt(num / den)
+
+
+@dataclass(frozen=True)
+class Rates:
+    conversion: float
+    conversion_n: float
+    aov: float
+    aov_n: float
+    attempts_per_day: float
+
+
+def merchant_rates(
+    baselines: tuple[MerchantBaseline, ...], merchants: set[str], stage_of: dict[str, str], notes: ImpactNotes
+) -> dict[str, Rates]:
+    """Each merchant's baseline conversion and AOV, borrowing from its stage when its own history is thin."""
+    by_stage: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    platform = [0.0, 0.0, 0.0]
+    for b in baselines:
+        s = by_stage[stage_of.get(b.merchant_id, b.migration_stage)]
+        for slot in (s, platform):
+            slot[0] += b.checkout_attempts
+            slot[1] += b.orders
+            slot[2] += b.revenue
+    base = {b.merchant_id: b for b in baselines}
+    rates: dict[str, Rates] = {}
+    thin_conv: list[str] = []
+    thin_aov: list[str] = []
+    for merchant in sorted(merchants):
+        stage = stage_of.get(merchant, "")
+        pool = by_stage.get(stage) or platform
+        if pool[0] <= 0:
+            pool = platform
+        pool_conv = pool[1] / pool[0] if pool[0] else 0.0
+        pool_aov = pool[2] / pool[1] if pool[1] else 0.0
+        own = base.get(merchant)
+        attempts = own.checkout_attempts if own else 0
+        orders = own.orders if own else 0
+        conv = (orders + PRIOR_ATTEMPTS * pool_conv) / (attempts + PRIOR_ATTEMPTS)
+        if attempts < MIN_BASELINE_ATTEMPTS:
+            thin_conv.append(f"{merchant} ({attempts} attempts)")
+        if own and orders >= MIN_BASELINE_ORDERS:
+            aov, aov_n = own.revenue / orders, float(orders)
+        else:
+            aov, aov_n = pool_aov, max(pool[1], 1.0)
+            thin_aov.append(f"{merchant} ({orders} orders)")
+        per_day = attempts / own.minutes * 1440 if own and own.minutes else 0.0
+        rates[merchant] = Rates(conv, attempts + PRIOR_ATTEMPTS, aov, aov_n, per_day)
+    if thin_conv:
+        notes.assumptions.append(
+            f"Baseline conversion leans on the stage average for {len(thin_conv)} merchant(s) with under "
+            f"{MIN_BASELINE_ATTEMPTS} baseline checkout attempts: {', '.join(thin_conv[:5])}"
+            + (" ..." if len(thin_conv) > 5 else "")
+        )
+    if thin_aov:
+        notes.assumptions.append(
+            f"AOV taken from the stage's baseline for {len(thin_aov)} merchant(s) with under "
+            f"{MIN_BASELINE_ORDERS} baseline orders: {', '.join(thin_aov[:5])}"
+            + (" ..." if len(thin_aov) > 5 else "")
+        )
+    return rates
+
+
+@dataclass(frozen=True)
+class MerchantLossCalc:
+    impact: MerchantImpact
+    lost_var: float
+    revenue_var: float
+    attempts: int
+    attempts_since_onset: int
+    attempts_per_day: float
+
+
+def merchant_loss(
+    w: MerchantWindow, r: Rates, cv: float, traffic_share: float, basis: str
+) -> MerchantLossCalc:
+    p, a = r.conversion, w.attempts
+    expected = p * a
+    lost = expected - w.orders
+    var_p = p * (1 - p) / r.conversion_n
+    lost_var = a * p * (1 - p) + a * a * var_p
+    aov_var = (cv * r.aov) ** 2 / r.aov_n
+    revenue = lost * r.aov
+    revenue_var = lost_var * r.aov**2 + lost * lost * aov_var + max(lost, 0.0) * (cv * r.aov) ** 2
+    return MerchantLossCalc(
+        impact=MerchantImpact(
+            merchant_id=w.merchant_id,
+            migration_stage=w.stage,
+            expected_orders=round(expected, 2),
+            actual_orders=w.orders,
+            lost_orders=_est(lost, math.sqrt(lost_var)),
+            lost_revenue=_est(revenue, math.sqrt(revenue_var)),
+            traffic_share=round(traffic_share, 4),
+            basis=basis,
+        ),
+        lost_var=lost_var,
+        revenue_var=revenue_var,
+        attempts=a,
+        attempts_since_onset=w.attempts_since_onset,
+        attempts_per_day=r.attempts_per_day,
+    )
+
+
+def _exact(x: float) -> Estimate:
+    return Estimate(value=round(x, 2), low=round(x, 2), high=round(x, 2))
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency} {x:,.0f}"
+
+
+def risk_report(
+    obs: Observation,
+    calcs: list[MerchantLossCalc],
+    onset: datetime | None,
+    currency: str,
+    stages: tuple[str, ...],
+) -> RiskReport:
+    expected = sum(c.impact.expected_orders for c in calcs)
+    actual = sum(c.impact.actual_orders for c in calcs)
+    lost = expected - actual
+    lost_sd = math.sqrt(sum(c.lost_var for c in calcs))
+    revenue = sum(c.impact.lost_revenue.value for c in calcs)
+    revenue_sd = math.sqrt(sum(c.revenue_var for c in calcs))
+    start = max(onset, obs.window_start) if onset else obs.window_start
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    hour = 60 / max(minutes, MIN_RATE_MINUTES)
+    since = sum(c.attempts_since_onset for c in calcs)
+    per_day_attempts = sum(c.attempts_per_day for c in calcs)
+    day = per_day_attempts / since if since else 24 * hour
+    lost_w, rev_w = _est(lost, lost_sd), _est(revenue, revenue_sd)
+    lost_h, rev_h = _est(lost * hour, lost_sd * hour), _est(revenue * hour, revenue_sd * hour)
+    lost_d, rev_d = _est(lost * day, lost_sd * day), _est(revenue * day, revenue_sd * day)
+    top = sorted(calcs, key=lambda c: -c.impact.lost_revenue.value)[:3]
+    top_text = ", ".join(
+        f"{c.impact.merchant_id} ({_money(c.impact.lost_revenue.value, currency)})"
+        for c in top
+        if c.impact.lost_revenue.value > 0
+    )
+    text = (
+        f"In the {obs.window_minutes} minutes to {obs.as_of:%Y-%m-%d %H:%M} UTC, {len(calcs)} merchant(s) at risk"
+        f"{' in stage(s) ' + ', '.join(stages) if stages else ''} were expected to take about {expected:,.0f} "
+        f"orders and took {actual:,}: about {max(lost, 0):,.0f} orders lost (90% interval "
+        f"{max(lost_w.low, 0):,.0f}-{max(lost_w.high, 0):,.0f}), {_money(max(revenue, 0), currency)} in revenue "
+        f"({_money(max(rev_w.low, 0), currency)}-{_money(max(rev_w.high, 0), currency)}). "
+        f"Since {start:%H:%M} UTC that is {_money(max(rev_h.value, 0), currency)} per hour; if it persists, "
+        f"about {_money(max(rev_d.value, 0), currency)} per day."
+        + (f" Most affected: {top_text}." if top_text else "")
+    )
+    return RiskReport(
+        window_minutes=obs.window_minutes,
+        currency=currency,
+        expected_orders=round(expected, 2),
+        actual_orders=actual,
+        lost_orders=lost_w,
+        lost_revenue=rev_w,
+        lost_orders_per_hour=lost_h,
+        lost_revenue_per_hour=rev_h,
+        lost_orders_per_day=lost_d,
+        lost_revenue_per_day=rev_d,
+        text=text,
+        onset=start,
+        minutes_affected=minutes,
+    )
+
+
+@dataclass(frozen=True)
+class LossRate:
+    """Orders lost per hour at a set of merchants over the minutes since a moment."""
+
+    minutes: int
+    expected_orders: float
+    actual_orders: int
+    lost_orders_per_hour: float
+
+
+def loss_rate_since(obs: Observation, merchants: set[str], since: datetime) -> LossRate:
+    """Expected (baseline conversion x attempts) minus actual orders per hour, from `since` to `as_of`.
+
+    What the outcome check compares before and after an action executes.
+    """
+    start = max(since, obs.window_start)
+    notes = ImpactNotes(assumptions=[], uncertainties=[])
+    rates = merchant_rates(obs.baselines, merchants, obs.merchant_stages, notes)
+    expected = 0.0
+    actual = 0
+    for m in obs.metrics:
+        if m.merchant_id in rates and m.ts >= start.replace(second=0, microsecond=0):
+            expected += rates[m.merchant_id].conversion * m.checkout_attempts
+            actual += m.orders
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    return LossRate(
+        minutes=minutes,
+        expected_orders=round(expected, 2),
+        actual_orders=actual,
+        lost_orders_per_hour=round((expected - actual) * 60 / minutes, 2),
+    )
+
+
+def counted_loss_report(
+    obs: Observation,
+    missing_by_merchant: dict[str, int],
+    aov: dict[str, float],
+    onset: datetime | None,
+    currency: str,
+    stages: tuple[str, ...],
+) -> tuple[list[MerchantImpact], RiskReport]:
+    """Impact when no KPI metrics cover the merchants at risk: the lost orders are the counted payments
+    without order.created (exact), valued at the baseline AOV where one exists."""
+    start = max(onset, obs.window_start) if onset else obs.window_start
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    hour = 60 / max(minutes, MIN_RATE_MINUTES)
+    impacts = []
+    for merchant, missing in sorted(missing_by_merchant.items(), key=lambda kv: -kv[1]):
+        value = missing * aov.get(merchant, 0.0)
+        impacts.append(
+            MerchantImpact(
+                merchant_id=merchant,
+                migration_stage=obs.merchant_stages.get(merchant, ""),
+                expected_orders=float(missing),
+                actual_orders=0,
+                lost_orders=Estimate(value=missing, low=missing, high=missing),
+                lost_revenue=Estimate(value=round(value, 2), low=round(value, 2), high=round(value, 2)),
+                traffic_share=0.0,
+                basis="direct",
+            )
+        )
+    lost = float(sum(missing_by_merchant.values()))
+    revenue = sum(i.lost_revenue.value for i in impacts)
+    text = (
+        f"In the {obs.window_minutes} minutes to {obs.as_of:%Y-%m-%d %H:%M} UTC, {lost:.0f} successful payments at "
+        f"{len(impacts)} merchant(s){' in stage(s) ' + ', '.join(stages) if stages else ''} have no order: "
+        f"{_money(revenue, currency)} at baseline order values, {_money(revenue * hour, currency)} per hour. "
+        "No KPI metrics cover these merchants, so orders lost before payment are not counted."
+    )
+    report = RiskReport(
+        window_minutes=obs.window_minutes,
+        currency=currency,
+        expected_orders=lost,
+        actual_orders=0,
+        lost_orders=_exact(lost),
+        lost_revenue=_exact(revenue),
+        lost_orders_per_hour=_exact(lost * hour),
+        lost_revenue_per_hour=_exact(revenue * hour),
+        lost_orders_per_day=_exact(lost * hour * 24),
+        lost_revenue_per_day=_exact(revenue * hour * 24),
+        text=text,
+        onset=start,
+        minutes_affected=minutes,
+    )
+    return impacts, report

@@ -1,0 +1,48 @@
+"""Tables of the decide stage's incident lifecycle: what each open incident covers and how its actions fared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from selfheal.store.tables import Base
+
+
+class IncidentTrackingRow(Base):
+    """The lifecycle state of one incident: its causes and scope, quiet cycles, and the cost of waiting."""
+
+    __tablename__ = "incident_tracking"
+    incident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    categories: Mapped[list[Any]] = mapped_column(JSON)
+    stages: Mapped[list[Any]] = mapped_column(JSON)
+    merchants: Mapped[list[Any]] = mapped_column(JSON)
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    cycles: Mapped[int] = mapped_column(Integer, default=0)
+    quiet_cycles: Mapped[int] = mapped_column(Integer, default=0)
+    mitigating_since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_ms: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    lost_revenue_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    lost_orders_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    executed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Executed action id -> as_of (ms) of the first cycle that saw it executed."""
+
+
+class ActionOutcomeRow(Base):
+    """Whether an executed action brought its KPIs back, judged by a later cycle."""
+
+    __tablename__ = "action_outcomes"
+    action_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(128))
+    executed_ms: Mapped[int] = mapped_column(BigInteger)
+    judged_ms: Mapped[int] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))
+    before_per_hour: Mapped[float] = mapped_column(Float)
+    after_per_hour: Mapped[float] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text)

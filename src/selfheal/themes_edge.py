@@ -1,0 +1,141 @@
+"""The I/O edge of ticket themes: embed each ticket once and store its vector, load the tickets of the
+recent windows and the known theme identities for the (pure) reason stage, and remember the themes a cycle
+found so the next one keeps their ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Connection
+
+from selfheal.embedding import DenseEmbedder, load_dense_embedder
+from selfheal.reason.cluster import LEXICAL_MODEL, ClusterParams, KnownTheme, ThemeInput, ticket_text
+from selfheal.reason.cluster.algorithms import FloatArray, normalise_rows
+from selfheal.reason.model import TicketTheme
+from selfheal.records import dt_to_ms, ms_to_dt, utcnow
+from selfheal.settings import Settings
+from selfheal.signals import Ticket
+from selfheal.store import Store, cluster_repo, window_repo
+
+
+def active_embedder(settings: Settings) -> DenseEmbedder | None:
+    """The dense embedder when enabled and installed, else None (the lexical fallback is used)."""
+    return load_dense_embedder(settings.dense_embeddings)
+
+
+def active_model_name(settings: Settings) -> str:
+    embedder = active_embedder(settings)
+    return embedder.name if embedder is not None else LEXICAL_MODEL
+
+
+def ticket_vectors(
+    store: Store, embedder: DenseEmbedder, tickets: Sequence[Ticket]
+) -> tuple[FloatArray, int]:
+    """Vectors for `tickets` (one row each): stored ones are read, the rest embedded and stored.
+    Returns the matrix and how many tickets were embedded now."""
+    if not tickets:
+        return np.zeros((0, embedder.dim), dtype=np.float32), 0
+    ids = [t.id for t in tickets]
+    with store.read() as conn:
+        known = cluster_repo.get_vectors(conn, embedder.name, ids)
+    missing = list({t.id: t for t in tickets if t.id not in known}.values())
+    if missing:
+        fresh = embedder.embed([ticket_text(t) for t in missing])
+        new = {t.id: fresh[i] for i, t in enumerate(missing)}
+        with store.transaction() as conn:
+            cluster_repo.put_vectors(conn, embedder.name, new, dt_to_ms(utcnow()))
+        known.update(new)
+    return normalise_rows(np.stack([known[i] for i in ids])), len(missing)
+
+
+def recent_tickets(store: Store, as_of: datetime, window_minutes: int, windows: int) -> list[Ticket]:
+    """Tickets of the current window and the `windows - 1` before it, oldest first."""
+    end = dt_to_ms(as_of)
+    start = end - windows * window_minutes * 60_000
+    with store.read() as conn:
+        rows = window_repo.tickets(conn, start, end)
+    return [
+        Ticket(
+            id=r["id"],
+            created_at=ms_to_dt(r["created_ms"]),
+            merchant_id=r["merchant_id"],
+            subject=r["subject"],
+            body=r["body"],
+            migration_stage=r["migration_stage"],
+            channel=r["channel"],
+            priority=r["priority"],
+            tags=r["tags"] or [],
+        )
+        for r in rows
+    ]
+
+
+def known_themes(store: Store, as_of: datetime, settings: Settings) -> tuple[KnownTheme, ...]:
+    since = dt_to_ms(as_of - timedelta(days=settings.theme_memory_days))
+    with store.read() as conn:
+        rows = cluster_repo.recent_themes(conn, since)
+    return tuple(
+        KnownTheme(
+            id=r["id"],
+            model=r["model"],
+            label=r["label"],
+            centroid=r["centroid"],
+            members=frozenset(r["members"]),
+        )
+        for r in rows
+    )
+
+
+def prepare_themes(
+    store: Store,
+    as_of: datetime,
+    window_minutes: int,
+    settings: Settings,
+    embedder: DenseEmbedder | None = None,
+) -> ThemeInput:
+    """Everything `find_themes` needs for the window ending at `as_of`; embeds (and stores) new tickets.
+    `embedder` defaults to the active one (`active_embedder`); with none, the lexical fallback is used."""
+    tickets = recent_tickets(store, as_of, window_minutes, settings.theme_trend_windows)
+    embedder = embedder or active_embedder(settings)
+    vectors: FloatArray | None = None
+    if embedder is not None:
+        vectors, _ = ticket_vectors(store, embedder, tickets)
+    return ThemeInput(
+        tickets=tuple(tickets),
+        vectors=vectors,
+        model=embedder.name if embedder is not None else LEXICAL_MODEL,
+        as_of=as_of,
+        window_minutes=window_minutes,
+        trend_windows=settings.theme_trend_windows,
+        known=known_themes(store, as_of, settings),
+        params=ClusterParams(method="dbscan" if settings.cluster_method == "dbscan" else "ward"),
+    )
+
+
+def remember_themes(
+    conn: Connection, data: ThemeInput, themes: Sequence[TicketTheme], model: str | None
+) -> None:
+    """Store the identities of the themes a cycle reported: label, members, and (dense) centre."""
+    if not themes or model is None:
+        return
+    row_of = {t.id: i for i, t in enumerate(data.tickets)}
+    rows = []
+    for theme in themes:
+        centroid = None
+        if data.vectors is not None and model == data.model:
+            members = [row_of[i] for i in theme.ticket_ids if i in row_of]
+            if members:
+                centroid = normalise_rows(data.vectors[members].mean(axis=0, keepdims=True))[0]
+        rows.append(
+            {
+                "id": theme.id,
+                "model": model,
+                "label": theme.label,
+                "centroid": centroid,
+                "members": list(theme.ticket_ids),
+                "size": theme.size,
+            }
+        )
+    cluster_repo.upsert_themes(conn, rows, dt_to_ms(data.as_of))

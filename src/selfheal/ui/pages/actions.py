@@ -1,0 +1,140 @@
+"""Actions: what waits for a decision first; approve, reject or execute with a comment; see the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from selfheal.auth import Role
+from selfheal.ui import common as ui
+from selfheal.ui import format as fmt
+from selfheal.ui.client import ApiError
+
+ORDER = {
+    "proposed": 0,
+    "approved": 1,
+    "executing": 2,
+    "failed": 3,
+    "succeeded": 4,
+    "rejected": 5,
+    "cancelled": 6,
+}
+MOVES = {"approve": "/approve_action", "reject": "/reject_action", "execute": "/execute_action"}
+
+
+def _move(action: dict[str, Any], move: str) -> None:
+    comment = str(st.session_state.get(f"comment_{action['id']}") or "").strip() or None
+    try:
+        updated = ui.client().post(MOVES[move], {"action_id": action["id"], "comment": comment})
+    except ApiError as exc:
+        st.session_state["action_message"] = (
+            "error",
+            f"{move.capitalize()} {action['title']}: {exc.message}",
+            exc.hint,
+        )
+        return
+    st.session_state["action_message"] = (
+        "success",
+        f"{action['title']}: now {updated['status']}.",
+        "",
+    )
+
+
+def _card(action: dict[str, Any], may: bool, why: str) -> None:
+    status = action["status"]
+    approvals = action.get("approvals") or []
+    st.markdown(
+        f"#### {action['title']}\n"
+        f"{fmt.status_chip(status)} {fmt.risk_chip(action['risk'])} "
+        f"{fmt.chip('confidence ' + fmt.pct(action['confidence'], 0), 'gray')}"
+        + (f" {fmt.chip('auto-executed', 'blue')}" if action.get("auto_execute") else "")
+    )
+    st.write(action["description"])
+    st.markdown(f"**Why:** {action['rationale']}  \n**Expected effect:** {action['expected_effect']}")
+    st.caption(
+        f"`{action['key']}` · incident `{action.get('incident_id') or '—'}` · proposed by {action['requested_by']} "
+        f"{ui.when(action['created_at'])} · approvals {len(approvals)} of {action['required_approvals']}"
+        + "".join(f" · approved by {a['by']} {ui.when(a['at'])}" for a in approvals)
+    )
+    for c in action.get("comments") or []:
+        st.markdown(f"> _{c['by']} ({c['move']}, {ui.when(c['at'])}):_ {c['text']}")
+    if status in ("proposed", "approved"):
+        st.text_input("Comment (kept with the action and in the audit)", key=f"comment_{action['id']}")
+        cols = st.columns(3)
+        if status == "proposed":
+            cols[0].button(
+                "Approve",
+                key=f"approve_{action['id']}",
+                type="primary",
+                disabled=not may,
+                help=why or None,
+                on_click=_move,
+                args=(action, "approve"),
+            )
+            cols[1].button(
+                "Reject",
+                key=f"reject_{action['id']}",
+                disabled=not may,
+                help=why or None,
+                on_click=_move,
+                args=(action, "reject"),
+            )
+        else:
+            cols[0].button(
+                "Execute",
+                key=f"execute_{action['id']}",
+                type="primary",
+                disabled=not may,
+                help=why or None,
+                on_click=_move,
+                args=(action, "execute"),
+            )
+        if not may:
+            st.caption(f"Disabled: {why}")
+    if action.get("result") or action.get("error"):
+        if action.get("error"):
+            st.error(f"Execution failed: {action['error']}")
+        else:
+            st.success(
+                f"Executed by {action.get('executed_by') or '—'} with {action.get('executor') or '—'} "
+                f"{ui.when(action.get('finished_at'))}"
+            )
+        ui.raw_json("Execution result (JSON)", action.get("result") or {})
+
+
+def render() -> None:
+    st.title("Actions")
+    message = st.session_state.pop("action_message", None)
+    if message:
+        kind, text, hint = message
+        (st.success if kind == "success" else st.error)(text)
+        if hint:
+            st.caption(f"How to fix it: {hint}")
+    statuses = st.multiselect("Status", list(ORDER), default=[], key="actions_status", placeholder="all")
+    actions = ui.call(lambda: ui.client().get("/actions", limit=200), "Actions")
+    if actions is None:
+        return
+    if statuses:
+        actions = [a for a in actions if a["status"] in statuses]
+    if not actions:
+        st.info("No actions. Actions are proposed by agent cycles that find an incident (Run page).")
+        return
+    may, why = ui.permission(Role.approver)
+    actions.sort(key=lambda a: (ORDER.get(a["status"], 9), a["created_at"]), reverse=False)
+    waiting = [a for a in actions if a["status"] in ("proposed", "approved")]
+    done = [a for a in actions if a["status"] not in ("proposed", "approved")]
+    st.subheader(f"Waiting for a decision ({len(waiting)})")
+    if not waiting:
+        st.success("Nothing waits for approval.")
+    for action in waiting:
+        with st.container(border=True):
+            _card(action, may, why)
+    if done:
+        st.subheader(f"History ({len(done)})")
+        for action in done:
+            with st.container(border=True):
+                _card(action, may, why)
+
+
+render()

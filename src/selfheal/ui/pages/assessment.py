@@ -1,0 +1,201 @@
+"""Assessment: the agent's decision on one incident, with everything it rests on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from selfheal.ui import common as ui
+from selfheal.ui import format as fmt
+
+EVIDENCE_ICON = {
+    "anomaly": ":material/show_chart:",
+    "soft_failure": ":material/credit_card_off:",
+    "theme": ":material/forum:",
+    "runbook": ":material/menu_book:",
+    "metric": ":material/monitoring:",
+}
+
+
+def _sources(findings: dict[str, Any]) -> dict[str, str]:
+    """Evidence source id -> where it comes from, in words."""
+    out: dict[str, str] = {}
+    for a in findings.get("anomalies", []):
+        out[a["id"]] = f"anomaly: {a['series']} ({a['severity']}, since {ui.when(a['onset'])})"
+    for t in findings.get("themes", []):
+        out[t["id"]] = f"ticket cluster: {t['label']} ({t['size']} tickets)"
+    for p in findings.get("runbook_context", []):
+        page = f", page {p['page']}" if p.get("page") else ""
+        out[p["chunk_id"]] = f"runbook: {p['document']} § {p['section']}{page}"
+    for g in findings.get("soft_failures", []):
+        out[f"{g['merchant_id']}/{g['migration_stage']}"] = (
+            f"payments without order: {g['merchant_id']} ({g['migration_stage']}), {g['missing_orders']} of {g['payments']}"
+        )
+    return out
+
+
+def _root_cause(a: dict[str, Any]) -> None:
+    rc = a["root_cause"]
+    st.subheader("Root cause")
+    c1, c2 = st.columns([3, 1])
+    c1.markdown(f"**{rc['hypothesis']}**  \ncategory `{rc['category']}`")
+    if rc.get("explanation"):
+        c1.write(rc["explanation"])
+    c2.metric("Confidence", fmt.pct(rc["confidence"], 0))
+    c2.progress(float(rc["confidence"]))
+    alternatives = a.get("alternatives") or []
+    if alternatives:
+        st.markdown("**Alternatives considered**")
+        st.dataframe(
+            [
+                {
+                    "hypothesis": x["hypothesis"],
+                    "category": x["category"],
+                    "confidence": fmt.pct(x["confidence"], 0),
+                }
+                for x in alternatives
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _evidence(a: dict[str, Any], findings: dict[str, Any]) -> None:
+    evidence = a.get("evidence") or []
+    st.subheader(f"Evidence ({len(evidence)})")
+    if not evidence:
+        st.caption("No evidence items.")
+    sources = _sources(findings)
+    for item in evidence:
+        icon = EVIDENCE_ICON.get(item["kind"], ":material/circle:")
+        source = sources.get(item["source_id"], f"{item['kind']} `{item['source_id']}`")
+        supports = f" · supports `{item['supports']}`" if item.get("supports") else ""
+        st.markdown(f"{icon} {item['text']}  \n:gray[source: {source}{supports}]")
+
+
+def _blast_radius(a: dict[str, Any], currency: str) -> None:
+    br = a.get("blast_radius") or {}
+    merchants = br.get("merchants") or []
+    st.subheader("Blast radius")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Stages", ", ".join(br.get("stages") or []) or "n/a")
+    c2.metric("Merchants at risk", len(merchants))
+    c3.metric("Share of traffic", fmt.pct(br.get("traffic_share")))
+    if merchants:
+        st.dataframe(
+            [
+                {
+                    "merchant": m["merchant_id"],
+                    "stage": m["migration_stage"],
+                    "expected orders": fmt.count(m["expected_orders"]),
+                    "actual orders": fmt.count(m["actual_orders"]),
+                    "lost orders": fmt.estimate(m["lost_orders"]),
+                    "lost revenue": fmt.estimate(m["lost_revenue"], "money", currency),
+                    "traffic share": fmt.pct(m["traffic_share"]),
+                }
+                for m in merchants
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _risk(a: dict[str, Any]) -> str:
+    report = a.get("risk_report")
+    if not report:
+        return "USD"
+    cur: str = report.get("currency", "USD")
+    st.subheader("Business impact")
+    cols = st.columns(3)
+    cols[0].metric(
+        f"Revenue lost ({fmt.minutes(report['window_minutes'])})",
+        fmt.estimate(report["lost_revenue"], "money", cur),
+    )
+    cols[1].metric("Per hour", fmt.estimate(report["lost_revenue_per_hour"], "money", cur))
+    cols[2].metric("Projected per day", fmt.estimate(report["lost_revenue_per_day"], "money", cur))
+    st.caption(report.get("text") or "")
+    return cur
+
+
+def _rag(findings: dict[str, Any]) -> None:
+    passages = findings.get("runbook_context") or []
+    st.subheader(f"Runbook context ({len(passages)})")
+    if findings.get("retrieval_query"):
+        st.caption(f"Query: {findings['retrieval_query']}")
+    if not passages:
+        st.caption("No runbook passages were retrieved (the knowledge base may be empty).")
+    for p in passages:
+        page = f", page {p['page']}" if p.get("page") else ""
+        with st.expander(
+            f":material/menu_book: {p['document']} § {p['section']}{page} · score {p['score']:.3f}"
+        ):
+            st.write(p["text"])
+
+
+def render() -> None:
+    st.title("Assessment")
+    incidents = ui.call(lambda: ui.client().get("/incidents", limit=50), "Incidents")
+    if incidents is None:
+        return
+    if not incidents:
+        st.info("No incidents yet. Run an agent cycle on the Run page.")
+        return
+    ids = [i["id"] for i in incidents]
+    wanted = st.session_state.get("incident_id")
+    choice = st.selectbox(
+        "Incident",
+        ids,
+        index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: next(
+            f"{x['severity'].upper()} · {x['title']} · {x['status']} · {ui.when(x.get('created_at'))}"
+            for x in incidents
+            if x["id"] == i
+        ),
+    )
+    incident = ui.call(lambda: ui.client().get(f"/incidents/{choice}"), "Incident")
+    if incident is None:
+        return
+    a = incident.get("assessment") or {}
+    findings = incident.get("findings") or {}
+    st.markdown(
+        f"## {fmt.severity_chip(incident['severity'])} {incident['title']}\n"
+        f"{fmt.status_chip(incident['status'])} · window {fmt.minutes(incident['window_minutes'])} to "
+        f"{ui.when(incident.get('as_of'))} · `{incident['id']}`"
+    )
+    if a.get("summary"):
+        st.info(a["summary"])
+    if a.get("narrative_note") or a.get("narrative_source") not in (None, "deterministic"):
+        st.caption(f"Narrative: {a.get('narrative_source')} {a.get('narrative_note') or ''}")
+    if not a:
+        ui.raw_json("Raw incident (JSON)", incident)
+        return
+    currency = _risk(a)
+    _root_cause(a)
+    _evidence(a, findings)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Assumptions")
+        for x in a.get("assumptions") or ["None recorded."]:
+            st.markdown(f"- {x}")
+    with right:
+        st.subheader("Uncertainties")
+        for x in a.get("uncertainties") or ["None recorded."]:
+            st.markdown(f"- {x}")
+    _blast_radius(a, currency)
+    _rag(findings)
+    if a.get("actions"):
+        st.subheader("Proposed actions")
+        for act in a["actions"]:
+            st.markdown(f"- {fmt.risk_chip(act['risk'])} **{act['title']}**: {act['description']}")
+        st.page_link(
+            "pages/actions.py", label="Approve or reject them on the Actions page", icon=":material/task_alt:"
+        )
+    timeline = incident.get("timeline") or []
+    if timeline:
+        with st.expander(f"Timeline ({len(timeline)} entries)"):
+            st.json(timeline, expanded=False)
+    ui.raw_json("Raw incident (JSON)", incident)
+
+
+render()

@@ -1,0 +1,71 @@
+"""Clusters: what customers are writing about, as readable themes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from selfheal.ui import common as ui
+from selfheal.ui import format as fmt
+
+TREND = {
+    "new": ("new", "violet"),
+    "growing": ("growing ↑", "red"),
+    "stable": ("stable", "gray"),
+    "shrinking": ("shrinking ↓", "green"),
+}
+
+
+def _card(theme: dict[str, Any]) -> None:
+    label, color = TREND.get(theme.get("trend", ""), (theme.get("trend", ""), "gray"))
+    st.markdown(
+        f"#### {theme['label']}\n{fmt.chip(fmt.count(theme['size'], 'ticket' if theme['size'] == 1 else 'tickets'), 'blue')} {fmt.chip(label, color)}"
+    )
+    terms = theme.get("top_terms") or []
+    if terms:
+        st.markdown("**Top terms:** " + " · ".join(f"`{t}`" for t in terms[:8]))
+    merchants = theme.get("merchants") or []
+    stages = theme.get("stages") or []
+    st.markdown(
+        f"**Stages:** {', '.join(stages) or 'n/a'}  \n"
+        f"**Merchants ({len(merchants)}):** {', '.join(merchants[:8])}{' …' if len(merchants) > 8 else ''}"
+    )
+    if theme.get("anomaly_ids"):
+        st.caption(f"Seen together with {len(theme['anomaly_ids'])} anomalies in this window.")
+    for ticket in (theme.get("representatives") or [])[:3]:
+        body = ticket["body"]
+        st.markdown(f"> **{ticket['subject']}**  \n> {body[:240]}{'…' if len(body) > 240 else ''}")
+
+
+def render() -> None:
+    st.title("Clusters")
+    view = ui.call(
+        lambda: ui.client().get("/clusters", window_minutes=ui.window(), as_of=ui.as_of()), "Ticket clusters"
+    )
+    if view is None:
+        return
+    model = view.get("embedding_model") or "none"
+    dense = (
+        "dense sentence embeddings"
+        if view.get("dense_enabled") and view.get("dense_available")
+        else "TF-IDF fallback"
+    )
+    st.caption(
+        f"{fmt.count(view['tickets'], 'tickets')} in {fmt.minutes(view['window_minutes'])} to {ui.when(view['as_of'])}"
+        f" · {fmt.count(view['unassigned_tickets'])} unassigned · embedding: {model} ({dense})"
+    )
+    themes = view.get("themes") or []
+    if not themes:
+        st.success("No ticket themes in this window.")
+        return
+    order = {"growing": 0, "new": 1, "stable": 2, "shrinking": 3}
+    themes = sorted(themes, key=lambda t: (order.get(t.get("trend", ""), 4), -t["size"]))
+    cols = st.columns(2)
+    for i, theme in enumerate(themes):
+        with cols[i % 2].container(border=True):
+            _card(theme)
+    ui.raw_json("Raw clusters (JSON)", view)
+
+
+render()

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from selfheal.errors import InvalidInput
+from selfheal.reason.cluster import UNASSIGNED, ClusterParams, cluster_vectors
+
+
+def blobs(
+    n: int, k: int = 6, dim: int = 32, spread: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`n` unit vectors around `k` random directions, with their true theme."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dim))
+    truth = rng.integers(0, k, size=n)
+    points = centres[truth] / np.linalg.norm(centres[truth], axis=1, keepdims=True)
+    points = points + rng.normal(scale=spread / np.sqrt(dim), size=points.shape) * 1.0
+    return points / np.linalg.norm(points, axis=1, keepdims=True), truth
+
+
+@pytest.mark.parametrize("n", [300, 1200, 4000])
+def test_finds_the_themes_without_being_told_k_at_any_batch_size(n: int) -> None:
+    vectors, truth = blobs(n)
+    result = cluster_vectors(vectors)
+    assert result.n_themes == 6
+    assigned = result.labels != UNASSIGNED
+    assert assigned.mean() > 0.9
+    assert adjusted_rand_score(truth[assigned], result.labels[assigned]) > 0.95
+
+
+def test_labels_are_numbered_largest_theme_first_and_centres_are_unit() -> None:
+    vectors, _ = blobs(500)
+    result = cluster_vectors(vectors)
+    sizes = [int(np.count_nonzero(result.labels == t)) for t in range(result.n_themes)]
+    assert sizes == sorted(sizes, reverse=True)
+    assert np.allclose(np.linalg.norm(result.centroids, axis=1), 1.0, atol=1e-5)
+    assert result.similarity.shape == (500,)
+
+
+def test_a_far_away_ticket_is_left_unassigned() -> None:
+    vectors, _ = blobs(400)
+    stray = np.random.default_rng(9).normal(size=(1, vectors.shape[1]))
+    result = cluster_vectors(np.vstack([vectors, stray / np.linalg.norm(stray)]))
+    assert result.labels[-1] == UNASSIGNED
+    assert result.unassigned < 0.1 * 401
+
+
+def test_without_an_outlier_rule_every_ticket_is_assigned() -> None:
+    vectors, _ = blobs(400)
+    result = cluster_vectors(vectors, ClusterParams(min_similarity_ratio=0.0, min_size=1))
+    assert result.unassigned == 0
+
+
+def test_dbscan_stays_selectable_and_marks_noise() -> None:
+    vectors, truth = blobs(600, spread=0.15)
+    noise = np.random.default_rng(3).normal(size=(5, vectors.shape[1]))
+    data = np.vstack([vectors, noise / np.linalg.norm(noise, axis=1, keepdims=True)])
+    result = cluster_vectors(data, ClusterParams(method="dbscan", dbscan_eps=0.2))
+    assert result.n_themes == 6
+    assert (result.labels[-5:] == UNASSIGNED).all()
+    assert adjusted_rand_score(truth, result.labels[:600]) > 0.95
+
+
+def test_identical_tickets_form_one_theme() -> None:
+    result = cluster_vectors(np.ones((10, 4)))
+    assert result.n_themes == 1
+    assert result.unassigned == 0
+
+
+def test_tiny_and_empty_batches() -> None:
+    assert cluster_vectors(np.zeros((0, 8))).n_themes == 0
+    single = cluster_vectors(np.ones((1, 8)))
+    assert single.labels.tolist() == [UNASSIGNED]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"method": "kmeans"}, "method"),
+        ({"ward_tau": 0}, "ward_tau"),
+        ({"min_similarity_ratio": -0.1}, "min_similarity_ratio"),
+        ({"min_size": 0}, "min_size"),
+        ({"dbscan_eps": 3.0}, "dbscan_eps"),
+    ],
+)
+def test_bad_parameters_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        ClusterParams(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.details["field"] == field
+
+
+def test_bad_vectors_are_rejected() -> None:
+    with pytest.raises(InvalidInput):
+        cluster_vectors(np.array([[np.nan, 1.0], [1.0, 0.0]]))
+    with pytest.raises(InvalidInput):
+        cluster_vectors(np.ones(5))

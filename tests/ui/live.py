@@ -1,0 +1,137 @@
+"""A real selfheal API over HTTP for the UI tests: uvicorn in a thread, a temp SQLite file, simulated data."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from selfheal.api.app import create_app
+from selfheal.auth import Role, hash_key
+from selfheal.records import dt_to_ms
+from selfheal.settings import AuthMode, Settings
+from selfheal.simulate import FaultSpec, SimConfig, load_into, simulate
+from selfheal.store import Store, keys_repo
+
+ADMIN_KEY = "shk_test_admin_key_for_the_ui_tests"
+VIEWER_KEY = "shk_test_viewer_key_for_the_ui_tests"
+OPERATOR_KEY = "shk_test_operator_key_for_the_ui_tests"
+APPROVER_KEY = "shk_test_approver_key_for_the_ui_tests"
+
+END = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)
+"""as_of of the tests: the simulated span ends here, with a webhook 403 fault in its last 45 minutes."""
+HISTORY = timedelta(days=2)
+FAULT_MINUTES = 45
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed_database(path: Path, merchants: int = 20, seed: int = 11) -> str:
+    """Simulate two days with a webhook_403 fault on wave_1 ending at END; store them and the test keys."""
+    url = f"sqlite:///{path}"
+    store = Store.open(url)
+    start = END - HISTORY
+    fault = FaultSpec(
+        name="webhook_403",
+        start=END - timedelta(minutes=FAULT_MINUTES),
+        duration_minutes=FAULT_MINUTES + 60,
+        stages=("wave_1",),
+    )
+    result = simulate(
+        SimConfig(
+            seed=seed,
+            merchants=merchants,
+            start=start,
+            minutes=int(HISTORY.total_seconds() // 60),
+            faults=(fault,),
+            logs_from=END - timedelta(hours=3),
+        )
+    )
+    load_into(store, result, actor="test")
+    with store.transaction() as conn:
+        now = dt_to_ms(datetime.now(UTC))
+        keys_repo.insert_key(conn, "vera", Role.viewer.value, hash_key(VIEWER_KEY), now)
+        keys_repo.insert_key(conn, "otto", Role.operator.value, hash_key(OPERATOR_KEY), now)
+        keys_repo.insert_key(conn, "alice", Role.approver.value, hash_key(APPROVER_KEY), now)
+    store.dispose()
+    return url
+
+
+@dataclass
+class LiveApi:
+    url: str
+    database_url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def start_api(database_url: str, data_dir: Path, auth_mode: AuthMode = AuthMode.closed) -> LiveApi:
+    """Serve create_app over the database on a free port and wait until /health answers."""
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, auth_mode=auth_mode, admin_key=ADMIN_KEY
+    )
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return LiveApi(url=url, database_url=database_url, server=server, thread=thread)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.should_exit = True
+    raise RuntimeError(f"the test API on {url} did not start")
+
+
+def ensure_action(
+    database_url: str, api_url: str, incident_id: str, key: str = "replay_failed_webhooks"
+) -> None:
+    """Make sure the incident has an action waiting for approval.
+
+    When the server's decide stage proposed one, nothing is done. Otherwise one catalogue-style proposal
+    is stored through the act stage's own `store_actions` (policy, audit and all), as a cycle would."""
+    answer = httpx.get(
+        f"{api_url}/actions", params={"incident": incident_id}, headers={"x-api-key": ADMIN_KEY}, timeout=30
+    )
+    answer.raise_for_status()
+    if any(a["status"] == "proposed" and a["key"] == key for a in answer.json()):
+        return
+    from selfheal.act import store_actions
+    from selfheal.decide.model import ProposedAction, Risk
+
+    proposal = ProposedAction(
+        key=key,
+        title="Replay failed order webhooks",
+        description="Re-send the order.created webhooks that failed with 403 for the affected merchants.",
+        risk=Risk.medium,
+        confidence=0.82,
+        requires_approval=True,
+        rationale="Payments succeeded without order.created on stage wave_1 since the webhook 403s began.",
+        expected_effect="The missing orders are created; the payment/order gap closes.",
+        params={"stage": "wave_1"},
+    )
+    store = Store.open(database_url)
+    try:
+        with store.transaction() as conn:
+            store_actions(conn, incident_id, (proposal,), "agent", Settings(database_url=database_url))
+    finally:
+        store.dispose()

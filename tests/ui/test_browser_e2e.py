@@ -1,0 +1,275 @@
+"""End to end in a real headless chromium: API and UI on temp ports over simulated data; run a cycle,
+look at every page, approve an action, and save screenshots (docs/screenshots/ with SELFHEAL_SCREENSHOTS=docs).
+
+Debian's chromium at /usr/bin/chromium, driven by Playwright (never a browser download). Without it the test
+skips and says so; CI sets SELFHEAL_REQUIRE_BROWSER=1 to fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.ui.live import (
+    ADMIN_KEY,
+    APPROVER_KEY,
+    END,
+    OPERATOR_KEY,
+    LiveApi,
+    ensure_action,
+    free_port,
+    seed_database,
+    start_api,
+)
+
+CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+APP = Path(__file__).resolve().parents[2] / "src" / "selfheal" / "ui" / "app.py"
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"chromium not found at {CHROMIUM}; install Debian's package: apt-get install -y chromium"
+    if os.environ.get("SELFHEAL_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """An API of its own (not shared with the AppTest tests), so the browser sees only its own actions."""
+    _require_browser()
+    folder = tmp_path_factory.mktemp("browser-db")
+    api = start_api(seed_database(folder / "selfheal.db"), folder)
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def ui_url(browser_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    live_api = browser_api
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "SELFHEAL_API_URL": live_api.url,
+            "SELFHEAL_API_KEY": OPERATOR_KEY,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
+        }
+    )
+    log = tmp_path_factory.mktemp("ui-log") / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--client.toolbarMode",
+                "viewer",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
+            time.sleep(0.25)
+        else:
+            pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _shots_dir(tmp_path: Path) -> Path:
+    target = os.environ.get("SELFHEAL_SCREENSHOTS")
+    path = (REPO / "docs" / "screenshots") if target == "docs" else Path(target) if target else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi, tmp_path: Path) -> None:
+    """An operator runs a cycle and reads every page; an approver approves and executes the action."""
+    live_api = browser_api
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    shots = _shots_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1300}, timezone_id="Europe/Berlin")
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+
+        def settle() -> None:
+            page.wait_for_timeout(300)
+            page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=90_000)
+            page.wait_for_timeout(700)
+
+        def goto(title: str) -> None:
+            page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+            settle()
+
+        def shot(name: str) -> None:
+            page.mouse.move(5, 1200)  # no hover tooltip over the page
+            page.wait_for_timeout(200)
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+        page.goto(ui_url)
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        settle()
+        as_of = page.get_by_label("As of", exact=True)
+        as_of.fill(END.isoformat())
+        as_of.press("Enter")
+        settle()
+        expect(page.get_by_text("Signed in as otto")).to_be_visible()
+
+        has_rag = _has_route(live_api, "/rag/upload")
+        if has_rag:  # the runbook the cycle will cite
+            httpx.post(f"{live_api.url}/rag/clear", headers={"x-api-key": ADMIN_KEY}, timeout=60)
+            runbook = tmp_path / "webhook-delivery.md"
+            runbook.write_text(RUNBOOK)
+            goto("Knowledge")
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(runbook))
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Add to knowledge base").click()
+            settle()
+            expect(page.get_by_text("Uploaded 1 file(s).")).to_be_visible()
+
+        goto("Run")
+        page.get_by_role("button", name="Run agent cycle").click()
+        expect(page.get_by_text("Cycle done in")).to_be_visible(timeout=120_000)
+        settle()
+        expect(page.get_by_text("paid orders missing").first).to_be_visible()
+        shot("run")
+        incident_id = _latest_incident(live_api)
+        ensure_action(live_api.database_url, live_api.url, incident_id)
+
+        goto("Overview")
+        expect(page.locator(".js-plotly-plot")).to_have_count(3)
+        page.wait_for_timeout(1000)
+        shot("overview")
+
+        goto("Assessment")
+        expect(page.get_by_role("heading", name="Root cause")).to_be_visible()
+        shot("assessment")
+
+        if has_rag:
+            expect(page.get_by_text("webhook-delivery.md").first).to_be_visible()
+        for title in ("Anomalies", "Clusters", "Knowledge"):
+            goto(title)
+            expect(page.get_by_role("heading", name=title)).to_be_visible()
+            page.wait_for_timeout(500)
+            shot(title.lower())
+
+        goto("Audit")
+        page.get_by_role("button", name="Verify the chain").click()
+        settle()
+        expect(page.get_by_text("The audit chain is intact")).to_be_visible()
+        shot("audit")
+
+        goto("Actions")
+        expect(page.get_by_text("Your role is operator; this needs approver").first).to_be_visible()
+        expect(page.get_by_role("button", name="Approve").first).to_be_disabled()
+        shot("actions_operator")
+
+        page.get_by_test_id("stSidebar").get_by_text("Connection").click()
+        key = page.get_by_role("textbox", name="API key")
+        key.fill(APPROVER_KEY)
+        key.press("Enter")
+        settle()
+        expect(page.get_by_text("Signed in as alice")).to_be_visible()
+        page.get_by_label("Comment (kept with the action and in the audit)").first.fill(
+            "approved in the e2e test"
+        )
+        page.get_by_label("Comment (kept with the action and in the audit)").first.press("Enter")
+        settle()
+        page.get_by_role("button", name="Approve").first.click()
+        settle()
+        expect(page.get_by_text("now approved")).to_be_visible()
+        page.get_by_role("button", name="Execute").first.click()
+        settle()
+        expect(page.get_by_text("now succeeded")).to_be_visible()
+        shot("actions")
+        context.close()
+        browser.close()
+
+    actions = httpx.get(
+        f"{live_api.url}/actions",
+        params={"incident": incident_id},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    ).json()
+    done = [a for a in actions if a["status"] == "succeeded"]
+    assert done and done[0]["executed_by"] == "alice"
+    assert any(c["text"] == "approved in the e2e test" for c in done[0]["comments"])
+
+
+RUNBOOK = """# Webhook delivery failures
+
+## Symptoms
+Payments succeed but `POST /webhooks/order-created` answers 403; order.created is missing and orders drop
+while checkout attempts hold.
+
+## Fix
+1. Rotate the webhook signing secret and re-share it with the affected merchants.
+2. Replay the failed webhooks for the affected orders.
+3. Notify the merchants whose orders were delayed.
+"""
+
+
+def _has_route(live_api: LiveApi, path: str) -> bool:
+    spec = httpx.get(f"{live_api.url}/openapi.json", timeout=30).json()
+    return path in spec["paths"]
+
+
+def _latest_incident(live_api: LiveApi) -> str:
+    rows = httpx.get(
+        f"{live_api.url}/incidents", params={"limit": 1}, headers={"x-api-key": ADMIN_KEY}, timeout=30
+    )
+    rows.raise_for_status()
+    return str(rows.json()[0]["id"])

@@ -1,0 +1,305 @@
+"""Every page through Streamlit's AppTest, against the live test API over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+from tests.ui.live import (
+    ADMIN_KEY,
+    APPROVER_KEY,
+    END,
+    OPERATOR_KEY,
+    VIEWER_KEY,
+    LiveApi,
+    ensure_action,
+    free_port,
+)
+
+APP = str(Path(__file__).resolve().parents[2] / "src" / "selfheal" / "ui" / "app.py")
+TIMEOUT = 120
+
+AppFactory = Callable[..., AppTest]
+
+
+@pytest.fixture(scope="module")
+def incident_id(live_api: LiveApi) -> str:
+    """One agent cycle over the simulated fault, run by the operator; its incident id."""
+    answer = httpx.post(
+        f"{live_api.url}/run_cycle",
+        json={"as_of": END.isoformat(), "window_minutes": 60},
+        headers={"x-api-key": OPERATOR_KEY},
+        timeout=TIMEOUT,
+    )
+    answer.raise_for_status()
+    incident = answer.json()["outcome"]["incident_id"]
+    assert incident, "the simulated webhook fault should open an incident"
+    return str(incident)
+
+
+@pytest.fixture
+def open_page(live_api: LiveApi) -> AppFactory:
+    """An AppTest on `page` (e.g. "run"), connected to the live API with `key`, window ending at END."""
+
+    def make(page: str, key: str | None = ADMIN_KEY, api_url: str | None = None, **state: Any) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.session_state["api_url"] = live_api.url if api_url is None else api_url
+        if key is not None:
+            at.session_state["api_key"] = key
+        at.session_state["as_of"] = END.isoformat()
+        at.session_state["tz"] = "Europe/Berlin"
+        for name, value in state.items():
+            at.session_state[name] = value
+        at.run()
+        if page != "overview":
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        bugs = [str(e.value) for e in at.error if "unexpected error" in str(e.value)]
+        assert not bugs, bugs
+        return at
+
+    return make
+
+
+def has_route(live_api: LiveApi, path: str) -> bool:
+    spec = httpx.get(f"{live_api.url}/openapi.json", timeout=30).json()
+    return path in spec["paths"]
+
+
+def texts(at: AppTest) -> str:
+    """Everything a person reads on the page, as one string."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "success",
+        "error",
+        "warning",
+    ):
+        parts.extend(str(e.value) for e in at.get(kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(parts)
+
+
+def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, incident_id: str) -> None:
+    at = open_page("overview")
+    page = texts(at)
+    assert "Orders (1 h)" in page
+    assert "$" in next(m.value for m in at.metric if m.label.startswith("Revenue"))
+    assert "paid orders missing" in page  # the open incident
+    assert "CET" in page  # times in the viewer's zone, not UTC
+    assert len(at.get("plotly_chart")) == 3  # orders vs expected, conversion vs baseline, loss accumulating
+    assert "Lost so far" in page
+
+
+def test_overview_says_what_waits_for_approval(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    latest = httpx.get(
+        f"{live_api.url}/incidents", params={"limit": 1}, headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()[0]["id"]  # the incident the overview shows
+    ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
+    at = open_page("overview")
+    assert any("wait for approval" in str(w.value) for w in at.warning)
+
+
+def test_address_and_key_from_the_environment(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Empty sidebar fields use SELFHEAL_API_URL / SELFHEAL_API_KEY, and the page's calls share one client."""
+    monkeypatch.setenv("SELFHEAL_API_URL", live_api.url)
+    monkeypatch.setenv("SELFHEAL_API_KEY", OPERATOR_KEY)
+    at = open_page("overview", key=None, api_url="")
+    assert len(at.get("plotly_chart")) == 3
+    assert "Signed in as **otto**" in texts(at)
+
+
+def test_run_observe_and_cycle(open_page: AppFactory) -> None:
+    at = open_page("run", key=OPERATOR_KEY)
+    at.button[0].click().run()  # Observe
+    assert not at.exception
+    assert any("Error rates by endpoint" in str(m.value) for m in at.markdown)
+    table = at.dataframe[0].value
+    assert "POST /webhooks/order-created" in set(table["endpoint"])
+    run = next(b for b in at.button if b.label == "Run agent cycle")
+    assert not run.disabled
+    run.click().run()
+    page = texts(at)
+    assert "paid orders missing" in page
+    assert "Incident" in page and "opened" in page
+    assert at.session_state["incident_id"].startswith("inc-")
+
+
+def test_run_is_disabled_for_a_viewer_with_the_reason(open_page: AppFactory) -> None:
+    at = open_page("run", key=VIEWER_KEY)
+    run = next(b for b in at.button if b.label == "Run agent cycle")
+    assert run.disabled
+    assert "Your role is viewer; this needs operator" in texts(at)
+
+
+def test_anomalies_page(open_page: AppFactory, live_api: LiveApi, incident_id: str) -> None:
+    at = open_page("anomalies")
+    page = texts(at)
+    if not has_route(live_api, "/anomalies"):
+        assert "this capability is not available on this server" in page
+        return
+    assert "Anomalies" in page
+    if at.radio:
+        assert at.get("plotly_chart") or "no per-minute chart" in page
+        at.multiselect(key="anomaly_severity").set_value([]).run()
+        assert "No anomaly matches these filters." in texts(at)
+
+
+def test_clusters_page(open_page: AppFactory, live_api: LiveApi) -> None:
+    at = open_page("clusters")
+    page = texts(at)
+    if not has_route(live_api, "/clusters"):
+        assert "this capability is not available on this server" in page
+        return
+    assert "tickets in 1 h" in page
+    assert "embedding:" in page
+
+
+def test_assessment_page(open_page: AppFactory, incident_id: str) -> None:
+    at = open_page("assessment", incident_id=incident_id)
+    page = texts(at)
+    assert at.selectbox[0].value == incident_id
+    for heading in ("Root cause", "Assumptions", "Uncertainties", "Blast radius", "Runbook context"):
+        assert heading in page
+    assert "Evidence (" in page
+    assert "payments without order" in page  # evidence resolved to its source
+    assert any(e.label.startswith("Raw incident") for e in at.expander)
+
+
+RUNBOOK = b"""# Webhook delivery failures
+
+## Symptoms
+Payments succeed but order.created webhooks fail with 403; orders are missing in the admin.
+
+## Fix
+Rotate the webhook signing secret and re-share it with the merchant, then replay the failed webhooks.
+"""
+
+
+def test_knowledge_page(open_page: AppFactory, live_api: LiveApi) -> None:
+    viewer = open_page("knowledge", key=VIEWER_KEY)
+    page = texts(viewer)
+    if not has_route(live_api, "/rag/stats"):
+        assert "this capability is not available on this server" in page
+        assert "How to fix it" in page
+        return
+    assert "Upload is disabled: Your role is viewer" in page
+    headers = {"x-api-key": ADMIN_KEY}
+    httpx.post(f"{live_api.url}/rag/clear", headers=headers, timeout=60).raise_for_status()
+    httpx.post(
+        f"{live_api.url}/rag/upload",
+        files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
+        headers=headers,
+        timeout=120,
+    ).raise_for_status()
+
+    at = open_page("knowledge", key=ADMIN_KEY)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "1"
+    assert any("webhooks.md" in str(m.value) for m in at.markdown)
+    at.text_input(key="kb_query").set_value("rotate the signing secret").run()
+    assert "Webhook delivery failures" in texts(at)  # the hit names its document and section
+    assert "Fix" in texts(at)
+    delete = next(b for b in at.button if b.label == "Delete")
+    delete.click().run()
+    assert "Deleted webhooks.md" in texts(at)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "0"
+
+    httpx.post(
+        f"{live_api.url}/rag/upload",
+        files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
+        headers=headers,
+        timeout=120,
+    ).raise_for_status()
+    at = open_page("knowledge", key=ADMIN_KEY)
+    clear = next(b for b in at.button if b.label == "Clear knowledge base")
+    assert clear.disabled  # not before the confirmation
+    at.checkbox(key="kb_clear_sure").check().run()
+    next(b for b in at.button if b.label == "Clear knowledge base").click().run()
+    assert "The knowledge base is empty." in texts(at)
+    assert next(m.value for m in at.metric if m.label == "Documents") == "0"
+
+
+def test_actions_approve_then_execute(open_page: AppFactory, live_api: LiveApi, incident_id: str) -> None:
+    ensure_action(_db_url(live_api), live_api.url, incident_id)
+    viewer = open_page("actions", key=VIEWER_KEY)
+    assert "Waiting for a decision" in texts(viewer)
+    approve = next(b for b in viewer.button if b.label == "Approve")
+    assert approve.disabled
+    assert "Your role is viewer; this needs approver" in texts(viewer)
+
+    at = open_page("actions", key=APPROVER_KEY)
+    action_id = next(b.key for b in at.button if b.label == "Approve").removeprefix("approve_")
+    at.text_input(key=f"comment_{action_id}").set_value("webhooks look safe to replay")
+    next(b for b in at.button if b.key == f"approve_{action_id}").click().run()
+    assert "now approved" in texts(at)
+    next(b for b in at.button if b.key == f"execute_{action_id}").click().run()
+    assert "now succeeded" in texts(at)
+    action = httpx.get(
+        f"{live_api.url}/actions/{action_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()
+    assert action["status"] == "succeeded"
+    assert any(c["text"] == "webhooks look safe to replay" for c in action["comments"])
+    assert "Executed by alice" in texts(at)
+
+
+def test_actions_conflict_is_a_message_not_a_trace(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    ensure_action(_db_url(live_api), live_api.url, incident_id, key="notify_affected_merchants")
+    at = open_page("actions", key=APPROVER_KEY)
+    key = next(b.key for b in at.button if b.label == "Approve")
+    action_id = key.removeprefix("approve_")
+    # Someone else rejects it meanwhile; our approve then meets a 409.
+    httpx.post(
+        f"{live_api.url}/reject_action",
+        json={"action_id": action_id, "comment": "not now"},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    ).raise_for_status()
+    next(b for b in at.button if b.key == key).click().run()
+    assert not at.exception
+    assert any("already rejected" in str(e.value) for e in at.error)
+    assert "reload the page" in texts(at)
+
+
+def test_audit_page_filters_and_verifies(open_page: AppFactory, incident_id: str) -> None:
+    at = open_page("audit")
+    assert at.dataframe, "the audit trail has records (ingest, cycle, incident)"
+    next(b for b in at.button if b.label == "Verify the chain").click().run()
+    assert "The audit chain is intact" in texts(at)
+    at.text_input(key="audit_action").set_value("incident.").run()
+    actions = set(at.dataframe[0].value["action"])
+    assert actions and all(a.startswith("incident.") for a in actions)
+
+
+def test_unreachable_api_says_how_to_fix_it(open_page: AppFactory) -> None:
+    port = free_port()  # nothing listens here
+    for page in ("overview", "anomalies", "actions", "audit"):
+        at = open_page(page, api_url=f"http://127.0.0.1:{port}")
+        page_text = texts(at)
+        assert "cannot be reached" in page_text
+        assert "selfheal api" in page_text
+
+
+def test_bad_key_says_how_to_fix_it(open_page: AppFactory) -> None:
+    at = open_page("overview", key="shk_wrong")
+    page = texts(at)
+    assert "unknown or revoked API key" in page.lower() or "Unknown or revoked API key" in page
+    assert "selfheal keys create" in page
+
+
+def _db_url(live_api: LiveApi) -> str:
+    return str(live_api.database_url)
