@@ -12,13 +12,13 @@ from selfheal.auth import Principal, Role
 from selfheal.observe import observe
 from selfheal.observe.series import ErrorSeries, KpiSeries, error_series, kpi_series
 from selfheal.records import utcnow
-from selfheal.signals import _as_utc
+from selfheal.signals import as_utc
 
 router = APIRouter(prefix="/series", tags=["series"])
 
 
 def _moment(as_of: datetime | None) -> datetime:
-    return _as_utc(as_of) if as_of else utcnow()
+    return as_utc(as_of) if as_of else utcnow()
 
 
 @router.get("/kpis")
