@@ -7,6 +7,10 @@ value in a bin never visited scores 1, a familiar value after a familiar one sco
 transition (a familiar value after a neighbour it has never followed) falls between. Because novelty is
 monotone in the order, "at least three of four patterns new" means "this transition has never happened".
 
+A new transition alone is common in a noisy series; the novelty channel alarms once `confirm` new transitions
+fall within `confirm_window` points (by default 2 within 10), which costs a detection a few points of delay
+and removes most isolated false alarms.
+
 A second channel, the `robust` detector's magnitude score (rolling median/IQR, daily seasonality, likelihood),
 catches large deviations that stay inside familiar bins. A point alarms when the transition is new or the
 magnitude score is extreme; after an alarm the next `refractory` points are silenced, so one incident gives
@@ -44,6 +48,8 @@ class ContextDetector(Detector):
         refractory: int = 150,
         magnitude_threshold: float = 0.8,
         max_bins: int = 24,
+        confirm: int = 2,
+        confirm_window: int = 10,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -51,6 +57,8 @@ class ContextDetector(Detector):
         self.refractory = refractory
         self.magnitude_threshold = magnitude_threshold
         self.max_bins = max_bins
+        self.confirm = confirm
+        self.confirm_window = confirm_window
         self.reset()
 
     def reset(self) -> None:
@@ -60,6 +68,8 @@ class ContextDetector(Detector):
         self.recent_: list[int] = []
         self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range(self.orders + 1)]
         self.since_alarm_ = 10**9
+        self.n_ = 0
+        self.novel_at_: list[int] = []
         self.magnitude_ = RobustDetector(refractory=0)
         self.expected_: FloatArray = np.zeros(0)
 
@@ -114,6 +124,15 @@ class ContextDetector(Detector):
                     self.buffer_ = []
             else:
                 novelty = self._novelty(self._bin(x))
+            # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
+            # a lone new transition in a noisy series is common, a burst of them is a changed shape.
+            self.n_ += 1
+            if novelty >= NOVEL_TRANSITION:
+                self.novel_at_.append(self.n_)
+            while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
+                del self.novel_at_[0]
+            confirmed = len(self.novel_at_) >= self.confirm
+            novelty = max(novelty, NOVEL_TRANSITION) if confirmed else min(novelty, 0.9 * NOVEL_TRANSITION)
             score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
             self.since_alarm_ += 1
             if self.since_alarm_ <= self.refractory:
