@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal import cli_admin, cli_bench_scenarios, cli_cluster, cli_detect, cli_llm
+from selfheal import cli_admin, cli_bench_scenarios, cli_cluster, cli_detect, cli_kb, cli_llm
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, settings_table
 
@@ -27,6 +27,7 @@ cli_bench_scenarios.register(bench_app)
 cli_admin.register(app)
 cli_cluster.register(app)
 cli_detect.register(app)
+cli_kb.register(app)
 console = Console(stderr=True)
 
 

@@ -14,6 +14,8 @@ from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.knowledge.base import knowledge_base
+from selfheal.knowledge.incident import RunbookRetriever
 from selfheal.narrate import narrate
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
@@ -30,6 +32,8 @@ from selfheal.themes_edge import prepare_themes, remember_themes
 class CycleDeps:
     store: Store
     settings: Settings
+    retriever: RunbookRetriever | None = None
+    """Runbook retriever for the reason stage; None: the store's own knowledge base."""
 
 
 class CycleResult(Record):
@@ -65,7 +69,8 @@ def run_cycle(
     timings["embed"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()
-    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input))
+    retriever = deps.retriever or knowledge_base(deps.store, deps.settings)
+    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input, retriever=retriever))
     timings["reason"] = (time.perf_counter() - t) * 1000
 
     t = time.perf_counter()

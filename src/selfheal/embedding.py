@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+SMALL_BATCH = 4
+"""Batches up to this size (queries) are encoded on one thread."""
 
 
 class DenseEmbedder(Protocol):
@@ -47,10 +49,19 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         with self._lock:
-            vectors = self._model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
+            # A single query runs fastest on one thread; several threads only contend on a busy machine.
+            threads = torch.get_num_threads()
+            if len(texts) <= SMALL_BATCH:
+                torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode(
+                    texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+                )
+            finally:
+                torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -173,6 +173,18 @@ class Settings(BaseSettings):
         description="Per-request network timeout; on expiry the deterministic text is kept.",
     )
 
+    # --- runbook knowledge base ------------------------------------------------------------------
+    kb_max_file_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest runbook file accepted by upload (413 above)."
+    )
+    kb_chunk_chars: int = Field(
+        1200, ge=200, le=20000, description="Upper bound of a runbook chunk in characters."
+    )
+    kb_dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Share of the dense score in hybrid runbook retrieval (rest: BM25F)."
+    )
+    kb_incident_top: int = Field(5, ge=0, le=50, description="Runbook passages attached to each incident.")
+
     # --- demo ------------------------------------------------------------------------------------
     demo_merchants: int = Field(50, ge=1, description="Merchants in the demo simulation.")
     demo_speed: float = Field(

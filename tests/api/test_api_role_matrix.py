@@ -56,6 +56,13 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/whoami"): V,
     ("GET", "/series/kpis"): V,
     ("GET", "/series/errors"): V,
+    # runbook knowledge base
+    ("POST", "/rag/upload"): OP,
+    ("GET", "/rag/stats"): V,
+    ("GET", "/rag/documents"): V,
+    ("DELETE", "/rag/documents/{document_id}"): OP,
+    ("POST", "/rag/clear"): ADM,
+    ("GET", "/rag/search"): V,
 }
 
 

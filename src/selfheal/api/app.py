@@ -20,6 +20,7 @@ from selfheal.api.routers import (
     incident_lifecycle,
     ingest,
     keys,
+    rag,
     series,
     whoami,
 )
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         clusters,
         whoami,
         series,
+        rag,
     )
     for module in routers:
         app.include_router(module.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from selfheal.knowledge.incident import RunbookRetriever, attach_runbooks
 from selfheal.observe.model import Observation
 from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.anomalies import detect_anomalies
@@ -24,6 +25,8 @@ class ReasonContext:
     themes: ThemeInput | None = None
     """Tickets of the recent windows with their stored vectors (see `selfheal.themes_edge`); without it the
     window's tickets are clustered with the lexical fallback."""
+    retriever: RunbookRetriever | None = None
+    """Runbook retriever; with it, Findings carry `runbook_context` and `retrieval_query`."""
 
 
 def reason(obs: Observation, ctx: ReasonContext) -> Findings:
@@ -35,13 +38,14 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
     )
     anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold)
     themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
-    return Findings(
+    findings = Findings(
         anomalies=anomalies,
         soft_failures=tuple(g for g in gaps if g.missing_orders > 0),
         themes=themes.themes,
         unassigned_tickets=themes.unassigned_tickets,
         embedding_model=themes.embedding_model,
     )
+    return attach_runbooks(findings, ctx.retriever, ctx.settings.kb_incident_top)
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]

@@ -1,0 +1,233 @@
+"""Runbook retrieval benchmark: quality on a labelled runbook set, speed on a synthetic corpus.
+
+    python benchmarks/retrieval/run.py quality --dataset PATH   # PATH has docs/ and queries.jsonl
+    python benchmarks/retrieval/run.py speed --dataset PATH --chunks 100000 --docs 1000
+    python benchmarks/retrieval/run.py all --dataset PATH
+
+Everything goes through the product path (loaders, chunking, SQLite storage, KnowledgeBase.search).
+Quality is doc-level: a query's ranking is its chunk ranking with repeated documents dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from selfheal.embedding import load_dense_embedder
+from selfheal.knowledge.base import KnowledgeBase, document_id
+from selfheal.knowledge.index import SearchMode
+from selfheal.settings import Settings
+from selfheal.store import Store, knowledge_repo
+
+
+def _kb(db_dir: Path, dense: bool) -> KnowledgeBase:
+    settings = Settings(
+        data_dir=db_dir, database_url=f"sqlite:///{db_dir / 'bench.db'}", dense_embeddings=dense
+    )
+    store = Store.open(settings.resolved_database_url())
+    return KnowledgeBase(store, settings, load_dense_embedder(True) if dense else None)
+
+
+def doc_ranking(kb: KnowledgeBase, query: str, mode: SearchMode, depth: int = 100) -> list[str]:
+    seen: list[str] = []
+    for hit in kb.search(query, depth, mode):
+        if hit.chunk.document not in seen:
+            seen.append(hit.chunk.document)
+    return seen
+
+
+def metrics(rankings: list[list[str]], golds: list[set[str]]) -> dict[str, float]:
+    r1 = r5 = mrr = 0.0
+    for ranking, gold in zip(rankings, golds, strict=True):
+        rank = next((i for i, d in enumerate(ranking, start=1) if d in gold), None)
+        if rank is not None:
+            r1 += rank == 1
+            r5 += rank <= 5
+            mrr += 1 / rank if rank <= 10 else 0
+    n = len(golds)
+    return {"R@1": round(r1 / n, 3), "R@5": round(r5 / n, 3), "MRR@10": round(mrr / n, 3), "queries": n}
+
+
+def quality(dataset: Path, field: str) -> dict[str, Any]:
+    queries = [
+        json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines() if line.strip()
+    ]
+    files = sorted(p for p in (dataset / "docs").iterdir() if p.is_file())
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = _kb(Path(tmp), dense=True)
+        t = time.perf_counter()
+        result = kb.add_files([(p.name, p.read_bytes()) for p in files])
+        index_s = time.perf_counter() - t
+        out: dict[str, Any] = {
+            "dataset": str(dataset),
+            "documents": len(result.documents),
+            "chunks": result.chunks,
+            "query_field": field,
+            "index_seconds": round(index_s, 2),
+            "embedding_model": kb.embedder.name if kb.embedder else None,
+        }
+        golds = [set(q["gold"]) for q in queries]
+        for mode in (SearchMode.hybrid, SearchMode.lexical, SearchMode.dense):
+            rankings = [doc_ranking(kb, q[field], mode) for q in queries]
+            out[mode.value] = metrics(rankings, golds)
+        kb.store.dispose()
+    return out
+
+
+def _vocabulary(dataset: Path) -> list[str]:
+    words: list[str] = []
+    for p in sorted((dataset / "docs").iterdir()):
+        words.extend(w for w in p.read_text(errors="ignore").split() if w.isascii() and len(w) < 30)
+    return words
+
+
+def _synthetic_doc(rng: random.Random, words: list[str], number: int, sections: int, words_per: int) -> bytes:
+    parts = [f"# SyntheticRunbook{number}"]
+    for s in range(sections):
+        parts.append(f"## {rng.choice(['Meaning', 'Impact', 'Diagnosis', 'Mitigation'])} {s}")
+        parts.append(" ".join(rng.choices(words, k=words_per)))
+    return "\n\n".join(parts).encode()
+
+
+def index_speed(dataset: Path, docs: int) -> dict[str, Any]:
+    """Time to load, chunk, embed and store `docs` runbook-sized documents (about 1 KB, 4 sections)."""
+    rng = random.Random(1)
+    words = _vocabulary(dataset)
+    files = [(f"synthetic-{i:05d}.md", _synthetic_doc(rng, words, i, 4, 40)) for i in range(docs)]
+    out: dict[str, Any] = {"documents": docs}
+    with tempfile.TemporaryDirectory() as tmp:
+        for dense in (False, True):
+            kb = _kb(Path(tmp) / ("dense" if dense else "lexical"), dense)
+            t = time.perf_counter()
+            result = kb.add_files(files)
+            kb.index()
+            out["hybrid" if dense else "lexical"] = {
+                "seconds": round(time.perf_counter() - t, 2),
+                "chunks": result.chunks,
+            }
+            kb.store.dispose()
+    return out
+
+
+def query_speed(dataset: Path, chunks: int, repeats: int = 2) -> dict[str, Any]:
+    """Query latency at `chunks` chunks. Chunk texts are drawn from the runbook vocabulary; their stored
+    vectors are random unit vectors (latency does not depend on their values), queries are real alert texts
+    embedded by the real model at query time."""
+    rng = random.Random(2)
+    nprng = np.random.default_rng(2)
+    words = _vocabulary(dataset)
+    queries = [
+        json.loads(line)["query"]
+        for line in (dataset / "queries.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    embedder = load_dense_embedder(True)
+    per_doc = 10
+    out: dict[str, Any] = {"chunks": chunks}
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = _kb(Path(tmp), dense=embedder is not None)
+        t = time.perf_counter()
+        with kb.store.transaction() as conn:
+            for d in range(chunks // per_doc):
+                name = f"synthetic-{d:06d}.md"
+                doc_id = document_id(name)
+                rows = []
+                for c in range(per_doc):
+                    vec = nprng.standard_normal(embedder.dim if embedder else 1).astype(np.float32)
+                    vec /= np.linalg.norm(vec)
+                    rows.append(
+                        {
+                            "id": f"{doc_id}:{c:05d}",
+                            "document_id": doc_id,
+                            "ordinal": c,
+                            "heading_path": [
+                                f"SyntheticRunbook{d}",
+                                rng.choice(["Meaning", "Diagnosis", "Mitigation"]),
+                            ],
+                            "page": None,
+                            "start_char": 0,
+                            "end_char": 0,
+                            "text": " ".join(rng.choices(words, k=60)),
+                            "embedding": vec.astype("<f4").tobytes() if embedder else None,
+                            "embedding_model": embedder.name if embedder else None,
+                        }
+                    )
+                knowledge_repo.replace_document(
+                    conn,
+                    {
+                        "id": doc_id,
+                        "name": name,
+                        "title": f"SyntheticRunbook{d}",
+                        "kind": "markdown",
+                        "size_bytes": 0,
+                        "sha256": "",
+                        "pages": None,
+                        "chunk_count": per_doc,
+                        "created_ms": 0,
+                        "updated_ms": 0,
+                        "uploaded_by": "bench",
+                    },
+                    rows,
+                )
+            knowledge_repo.bump_generation(conn)
+        out["store_seconds"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        kb.index()
+        out["load_index_seconds"] = round(time.perf_counter() - t, 1)
+        for mode in (SearchMode.hybrid, SearchMode.lexical):
+            kb.search(queries[0], 10, mode)  # warm-up
+            times: list[float] = []
+            for _ in range(repeats):
+                for q in queries:
+                    t = time.perf_counter()
+                    kb.search(q, 10, mode)
+                    times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            out[mode.value] = {
+                "queries": len(times),
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+                "max_ms": round(times[-1], 1),
+            }
+        kb.store.dispose()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=("quality", "speed", "all"))
+    parser.add_argument("--dataset", type=Path, required=True, help="folder with docs/ and queries.jsonl")
+    parser.add_argument("--field", default="query", help="query field of queries.jsonl (default: query)")
+    parser.add_argument("--chunks", type=int, default=100_000, help="corpus size for query latency")
+    parser.add_argument("--docs", type=int, default=1_000, help="documents for the indexing time")
+    parser.add_argument("--out", type=Path, help="also write the JSON result here")
+    args = parser.parse_args(argv)
+    if not (args.dataset / "queries.jsonl").is_file() or not (args.dataset / "docs").is_dir():
+        parser.error(f"{args.dataset} needs docs/ and queries.jsonl")
+    report: dict[str, Any] = {}
+    if args.what in ("quality", "all"):
+        report["quality"] = quality(args.dataset, args.field)
+        print(json.dumps({"quality": report["quality"]}), flush=True)
+    if args.what in ("speed", "all"):
+        report["index_speed"] = index_speed(args.dataset, args.docs)
+        print(json.dumps({"index_speed": report["index_speed"]}), flush=True)
+        report["query_speed"] = query_speed(args.dataset, args.chunks)
+        print(json.dumps({"query_speed": report["query_speed"]}), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

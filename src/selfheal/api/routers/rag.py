@@ -1,0 +1,200 @@
+"""Runbook knowledge base: upload, list, delete, clear, stats and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from selfheal.api.deps import Services, require, services
+from selfheal.auth import Principal, Role
+from selfheal.errors import InvalidInput, PayloadTooLarge
+from selfheal.knowledge.base import KnowledgeBase, knowledge_base
+from selfheal.knowledge.index import SearchMode
+from selfheal.knowledge.model import SearchHit
+from selfheal.records import ms_to_dt
+
+router = APIRouter(prefix="/rag", tags=["runbooks"])
+
+
+class StoredDocumentView(BaseModel):
+    id: str
+    name: str
+    title: str
+    kind: str
+    chunks: int
+    replaced: bool
+
+
+class UploadResponse(BaseModel):
+    documents: list[StoredDocumentView]
+    chunks: int
+    embedded: bool
+
+
+class SearchHitView(BaseModel):
+    rank: int
+    score: float
+    scores: dict[str, float]
+    chunk_id: str
+    document_id: str
+    document: str
+    title: str
+    section: str
+    page: int | None
+    start: int
+    end: int
+    text: str
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    hits: list[SearchHitView]
+
+
+def _kb(svc: Services) -> KnowledgeBase:
+    return knowledge_base(svc.store, svc.settings)
+
+
+def hit_view(hit: SearchHit) -> SearchHitView:
+    c = hit.chunk
+    return SearchHitView(
+        rank=hit.rank,
+        score=round(hit.score, 6),
+        scores={k: round(v, 6) for k, v in hit.parts.items()},
+        chunk_id=c.chunk_id,
+        document_id=c.document_id,
+        document=c.document,
+        title=c.title,
+        section=c.section or c.title,
+        page=c.page,
+        start=c.start,
+        end=c.end,
+        text=c.text,
+    )
+
+
+async def _read_files(request: Request, svc: Services) -> list[tuple[str | None, bytes]]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > svc.settings.max_body_bytes:
+        raise PayloadTooLarge(
+            f"body of {declared} bytes exceeds the limit of {svc.settings.max_body_bytes}",
+            {"limit": svc.settings.max_body_bytes},
+        )
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise InvalidInput(
+            "upload files as multipart/form-data in the field `files`",
+            {"field": "files", "reason": "not_multipart"},
+        )
+    try:
+        form = await request.form(max_files=1000)
+    except Exception as exc:  # starlette raises its own parse errors for malformed multipart
+        raise InvalidInput(f"malformed multipart body: {exc}", {"field": "files"}) from exc
+    uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
+    if not uploads:
+        raise InvalidInput("no files in the field `files`", {"field": "files", "reason": "empty"})
+    limit = svc.settings.kb_max_file_bytes
+    files: list[tuple[str | None, bytes]] = []
+    try:
+        for upload in uploads:
+            data = await upload.read(limit + 1)
+            if len(data) > limit:
+                raise PayloadTooLarge(
+                    f"{upload.filename}: file exceeds the per-file limit of {limit} bytes",
+                    {"file": upload.filename, "limit": limit},
+                )
+            files.append((upload.filename, data))
+    finally:
+        await form.close()
+    return files
+
+
+@router.post(
+    "/upload",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        },
+                        "required": ["files"],
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload(
+    request: Request, svc: Services = Depends(services), who: Principal = Depends(require(Role.operator))
+) -> UploadResponse:
+    """Add runbooks (Markdown, text, PDF, HTML; type sniffed from content) as one atomic batch.
+
+    A file with a name already stored replaces that document. Any bad file (empty, too large, broken or
+    encrypted PDF, unsupported type) refuses the whole batch with a 4xx naming the file."""
+    files = await _read_files(request, svc)
+    result = await run_in_threadpool(_kb(svc).add_files, files, who.name)
+    return UploadResponse(
+        documents=[StoredDocumentView(**vars(d)) for d in result.documents],
+        chunks=result.chunks,
+        embedded=result.embedded,
+    )
+
+
+@router.get("/stats")
+async def stats(
+    svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
+) -> dict[str, Any]:
+    """Documents, chunks, index kind and embedding model."""
+    return await run_in_threadpool(_kb(svc).stats)
+
+
+@router.get("/documents")
+async def documents(
+    svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
+) -> list[dict[str, Any]]:
+    """Stored runbooks, by name."""
+    rows = await run_in_threadpool(_kb(svc).documents)
+    for row in rows:
+        row["created_at"] = ms_to_dt(row.pop("created_ms"))
+        row["updated_at"] = ms_to_dt(row.pop("updated_ms"))
+        row["chunks"] = row.pop("chunk_count")
+    return rows
+
+
+@router.delete("/documents/{document_id}")
+async def delete_document(
+    document_id: str, svc: Services = Depends(services), _: Principal = Depends(require(Role.operator))
+) -> dict[str, Any]:
+    """Remove one runbook and its chunks."""
+    removed = await run_in_threadpool(_kb(svc).delete, document_id)
+    return {"deleted": document_id, "chunks": removed}
+
+
+@router.post("/clear")
+async def clear(
+    svc: Services = Depends(services), _: Principal = Depends(require(Role.admin))
+) -> dict[str, int]:
+    """Remove every runbook."""
+    docs, chunks = await run_in_threadpool(_kb(svc).clear)
+    return {"documents": docs, "chunks": chunks}
+
+
+@router.get("/search")
+async def search(
+    q: str = Query(..., min_length=1, max_length=4000, description="What to look for"),
+    top: int = Query(10, ge=1, le=100),
+    mode: SearchMode = Query(SearchMode.hybrid, description="hybrid, lexical or dense"),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> SearchResponse:
+    """Ranked runbook chunks with their document, section, page, offsets and scores."""
+    hits = await run_in_threadpool(_kb(svc).search, q, top, mode)
+    return SearchResponse(query=q, mode=mode, hits=[hit_view(h) for h in hits])

@@ -1,0 +1,339 @@
+"""The knowledge base service: upload, list, delete, clear and search runbooks stored in the database.
+
+The database is the source of truth (documents, chunks, vectors). Each process keeps an in-memory
+`HybridIndex` and rebuilds it, without re-embedding, when the stored generation moves on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from selfheal.embedding import DenseEmbedder, load_dense_embedder
+from selfheal.errors import InvalidInput, NotFound
+from selfheal.knowledge.chunking import chunk_document
+from selfheal.knowledge.index import HybridIndex, SearchMode, dense_text
+from selfheal.knowledge.loaders import load_document
+from selfheal.knowledge.model import IndexedChunk, LoadedDocument, SearchHit
+from selfheal.reason.model import RunbookPassage
+from selfheal.records import dt_to_ms, utcnow
+from selfheal.settings import Settings
+from selfheal.store import Store, knowledge_repo
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def document_id(name: str) -> str:
+    """Stable id of a document name: re-uploading a name replaces the same document."""
+    return "doc_" + hashlib.sha256(name.encode()).hexdigest()[:20]
+
+
+def clean_name(raw: str | None) -> str:
+    name = PurePath((raw or "").replace("\\", "/")).name.strip()
+    if not name or name in {".", ".."}:
+        raise InvalidInput("every file needs a file name", {"field": "files", "reason": "missing_name"})
+    if len(name) > 255:
+        raise InvalidInput(f"file name too long: {name[:40]}...", {"field": "files", "file": name[:255]})
+    return name
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: str
+    name: str
+    title: str
+    kind: str
+    chunks: int
+    replaced: bool
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    documents: tuple[StoredDocument, ...]
+    chunks: int
+    embedded: bool
+
+
+@dataclass
+class _Prepared:
+    doc: LoadedDocument
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    indexed: list[IndexedChunk] = field(default_factory=list)
+
+
+class KnowledgeBase:
+    """Runbooks in `store`, searchable with BM25F + (optional) dense vectors."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        embedder: DenseEmbedder | None = None,
+        embedder_loader: Callable[[], DenseEmbedder | None] | None = None,
+    ) -> None:
+        """`embedder_loader`, when given, is called on first need instead of passing `embedder` (so an empty
+        knowledge base never loads the model)."""
+        self.store = store
+        self.settings = settings
+        self._embedder = embedder
+        self._embedder_loader = embedder_loader
+        self._lock = threading.RLock()
+        self._index: HybridIndex | None = None
+        self._generation = -1
+
+    @property
+    def embedder(self) -> DenseEmbedder | None:
+        if self._embedder_loader is not None:
+            self._embedder = self._embedder_loader()
+            self._embedder_loader = None
+        return self._embedder
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def add_files(
+        self,
+        files: Sequence[tuple[str | None, bytes]],
+        actor: str = "system",
+        progress: ProgressCallback | None = None,
+    ) -> UploadResult:
+        """Load, chunk, embed and store `files` as one batch: any bad file refuses the whole batch."""
+        if not files:
+            raise InvalidInput("no files given", {"field": "files", "reason": "empty"})
+        names = [clean_name(name) for name, _ in files]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise InvalidInput(
+                f"the batch names the same file twice: {', '.join(duplicates)}",
+                {"field": "files", "duplicates": duplicates},
+            )
+        prepared = [self._prepare(name, data) for name, (_, data) in zip(names, files, strict=True)]
+        all_chunks = [c for p in prepared for c in p.indexed]
+        vectors = self._embed(all_chunks, progress)
+        now = dt_to_ms(utcnow())
+        offset = 0
+        stored: list[StoredDocument] = []
+        with self.store.transaction() as conn:
+            for item in prepared:
+                rows = item.rows
+                if vectors is not None and self.embedder is not None:
+                    for j, row in enumerate(rows):
+                        row["embedding"] = vectors[offset + j].astype("<f4").tobytes()
+                        row["embedding_model"] = self.embedder.name
+                offset += len(rows)
+                doc = item.doc
+                replaced = knowledge_repo.replace_document(
+                    conn,
+                    {
+                        "id": document_id(doc.name),
+                        "name": doc.name,
+                        "title": doc.title,
+                        "kind": doc.kind.value,
+                        "size_bytes": doc.size_bytes,
+                        "sha256": doc.sha256,
+                        "pages": doc.pages,
+                        "chunk_count": len(rows),
+                        "created_ms": now,
+                        "updated_ms": now,
+                        "uploaded_by": actor,
+                    },
+                    rows,
+                )
+                stored.append(
+                    StoredDocument(
+                        document_id(doc.name), doc.name, doc.title, doc.kind.value, len(rows), replaced
+                    )
+                )
+            knowledge_repo.bump_generation(conn)
+        return UploadResult(tuple(stored), len(all_chunks), vectors is not None)
+
+    def _prepare(self, name: str, data: bytes) -> _Prepared:
+        doc = load_document(name, data, self.settings.kb_max_file_bytes)
+        doc_id = document_id(doc.name)
+        item = _Prepared(doc)
+        for chunk in chunk_document(doc, self.settings.kb_chunk_chars):
+            chunk_id = f"{doc_id}:{chunk.ordinal:05d}"
+            item.rows.append(
+                {
+                    "id": chunk_id,
+                    "document_id": doc_id,
+                    "ordinal": chunk.ordinal,
+                    "heading_path": list(chunk.heading_path),
+                    "page": chunk.page,
+                    "start_char": chunk.start,
+                    "end_char": chunk.end,
+                    "text": chunk.text,
+                    "embedding": None,
+                    "embedding_model": None,
+                }
+            )
+            item.indexed.append(
+                IndexedChunk(
+                    chunk_id,
+                    doc_id,
+                    doc.name,
+                    doc.title,
+                    chunk.ordinal,
+                    chunk.text,
+                    chunk.heading_path,
+                    chunk.start,
+                    chunk.end,
+                    chunk.page,
+                )
+            )
+        return item
+
+    def _embed(
+        self, chunks: Sequence[IndexedChunk], progress: ProgressCallback | None = None, batch: int = 64
+    ) -> npt.NDArray[np.float32] | None:
+        if self.embedder is None:
+            if progress:
+                progress(len(chunks), len(chunks))
+            return None
+        texts = [dense_text(c) for c in chunks]
+        parts: list[npt.NDArray[np.float32]] = []
+        for start in range(0, len(texts), batch):
+            parts.append(self.embedder.embed(texts[start : start + batch], batch_size=batch))
+            if progress:
+                progress(min(start + batch, len(texts)), len(texts))
+        if not parts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.vstack(parts)
+
+    def delete(self, doc_id: str) -> int:
+        """Remove one document; returns the number of chunks removed."""
+        with self.store.transaction() as conn:
+            removed = knowledge_repo.delete_document(conn, doc_id)
+            if removed < 0:
+                raise NotFound(f"no document with id {doc_id!r}", {"field": "id", "id": doc_id})
+            knowledge_repo.bump_generation(conn)
+        return removed
+
+    def clear(self) -> tuple[int, int]:
+        """Remove every document; returns (documents, chunks) removed."""
+        with self.store.transaction() as conn:
+            removed = knowledge_repo.clear(conn)
+            knowledge_repo.bump_generation(conn)
+        return removed
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def documents(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return knowledge_repo.list_documents(conn)
+
+    def stats(self) -> dict[str, Any]:
+        index = self.index()
+        embedder = self.embedder
+        with self.store.read() as conn:
+            docs, chunks = knowledge_repo.counts(conn)
+            models = knowledge_repo.embedding_models(conn)
+            pgvector = knowledge_repo.pgvector_available(conn)
+        return {
+            "documents": docs,
+            "chunks": chunks,
+            "index_kind": "hybrid: BM25F + dense (exact)" if embedder else "lexical: BM25F",
+            "embedding_model": embedder.name if embedder else None,
+            "embedded_chunks": sum(n for m, n in models.items() if m is not None),
+            "vector_search": "ivf (approximate, in-process)"
+            if index.ivf is not None
+            else "exact (in-process)",
+            "pgvector_available": pgvector,
+            "database": self.store.dialect,
+            "generation": self._generation,
+        }
+
+    def index(self) -> HybridIndex:
+        """The in-memory index, rebuilt from the database if another write happened since it was built."""
+        with self._lock:
+            with self.store.read() as conn:
+                current = knowledge_repo.generation(conn)
+                if self._index is not None and current == self._generation:
+                    return self._index
+                rows = list(knowledge_repo.iter_chunks(conn))
+            self._index = self._build(rows)
+            self._generation = current
+            return self._index
+
+    def _build(self, rows: list[dict[str, Any]]) -> HybridIndex:
+        chunks = [
+            IndexedChunk(
+                r["id"],
+                r["document_id"],
+                r["name"],
+                r["title"],
+                r["ordinal"],
+                r["text"],
+                tuple(r["heading_path"] or ()),
+                r["start_char"],
+                r["end_char"],
+                r["page"],
+            )
+            for r in rows
+        ]
+        vectors: npt.NDArray[np.float32] | None = None
+        if rows and self.embedder is not None:
+            dim = self.embedder.dim
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            missing: list[int] = []
+            for i, r in enumerate(rows):
+                blob = r["embedding"]
+                if r["embedding_model"] == self.embedder.name and blob and len(blob) == 4 * dim:
+                    vectors[i] = np.frombuffer(blob, dtype="<f4")
+                else:
+                    missing.append(i)
+            if missing:
+                # Chunks stored without vectors (uploaded lexical-only) or by another model: embed once, keep.
+                fresh = self._embed([chunks[i] for i in missing])
+                assert fresh is not None
+                vectors[missing] = fresh
+                with self.store.transaction() as conn:
+                    knowledge_repo.set_embeddings(
+                        conn,
+                        [
+                            (chunks[i].chunk_id, fresh[j].astype("<f4").tobytes(), self.embedder.name)
+                            for j, i in enumerate(missing)
+                        ],
+                    )
+        return HybridIndex(
+            chunks, vectors, self.embedder if rows else None, dense_weight=self.settings.kb_dense_weight
+        )
+
+    def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:
+        if not query.strip():
+            raise InvalidInput("the query is empty", {"field": "q", "reason": "empty"})
+        return self.index().search(query, top, mode)
+
+    def passages(self, query: str, top: int) -> tuple[RunbookPassage, ...]:
+        """Search results as citable passages (the per-incident retriever interface)."""
+        return tuple(to_passage(hit) for hit in self.search(query, top))
+
+
+def to_passage(hit: SearchHit) -> RunbookPassage:
+    c = hit.chunk
+    section = c.section or c.title
+    return RunbookPassage(
+        chunk_id=c.chunk_id, document=c.document, section=section, page=c.page, text=c.text, score=hit.score
+    )
+
+
+_REGISTRY: weakref.WeakKeyDictionary[Store, KnowledgeBase] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def knowledge_base(store: Store, settings: Settings) -> KnowledgeBase:
+    """The process-wide knowledge base of `store` (one in-memory index per store)."""
+    with _REGISTRY_LOCK:
+        kb = _REGISTRY.get(store)
+        if kb is None:
+            enabled = settings.dense_embeddings
+            kb = KnowledgeBase(store, settings, embedder_loader=lambda: load_dense_embedder(enabled))
+            _REGISTRY[store] = kb
+        return kb

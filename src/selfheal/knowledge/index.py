@@ -1,0 +1,292 @@
+"""The in-memory retrieval index: BM25F over (title, heading, body) fused with dense cosine similarity.
+
+Lexical side: each chunk has three fields (its document's title, its heading path, its text). Term
+frequencies are length-normalised per field, weighted and summed before BM25 saturation (BM25F), so a query
+word in a title counts more than one in the body. Weights per (term, chunk) are precomputed into a sparse
+matrix: a query is a column slice and a row sum.
+
+Dense side: one L2-normalised vector per chunk (title and section prefixed to the text); a query is one
+matrix-vector product (exact search).
+
+Fusion: both score lists are min-max normalised over their top candidates and mixed with a fixed weight
+(`dense_weight`); with no embedder the ranking is lexical only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from selfheal.embedding import DenseEmbedder
+from selfheal.knowledge.model import IndexedChunk, SearchHit
+from selfheal.knowledge.tokenize import tokenize
+
+
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    lexical = "lexical"
+    dense = "dense"
+
+
+@dataclass(frozen=True)
+class FieldWeights:
+    """BM25F parameters: a weight and a length-normalisation strength per field."""
+
+    title: float = 2.0
+    heading: float = 1.5
+    body: float = 1.0
+    b_title: float = 0.3
+    b_heading: float = 0.3
+    b_body: float = 0.75
+    k1: float = 1.2
+
+
+_PLACEHOLDER = re.compile(r"<[^<>\s]{1,64}>|\{\{.*?\}\}|\$\{[^}]*\}")
+
+
+def clean_query(query: str) -> str:
+    """Drop template placeholders (`<pod>`, `{{ $labels.job }}`, `${VAR}`): alert texts rendered from rules
+    carry them, and they name a slot, not the problem."""
+    return " ".join(_PLACEHOLDER.sub(" ", query).split())
+
+
+_IDENTIFIER_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def humanize(identifier: str) -> str:
+    """`KubeAPIDown` -> `Kube API Down`, `order_created` -> `order created`: the dense model reads words."""
+    return _IDENTIFIER_BREAK.sub(" ", identifier).replace("_", " ")
+
+
+def dense_text(chunk: IndexedChunk) -> str:
+    """What the dense model reads for a chunk: its (humanised) title and section give it context."""
+    section = " > ".join(humanize(h) for h in chunk.heading_path if h != chunk.title)
+    title = humanize(chunk.title)
+    head = f"{title}. {section}." if section else f"{title}."
+    return f"{head}\n{chunk.text}"
+
+
+def title_text(chunk: IndexedChunk) -> str:
+    stem = chunk.document.rsplit(".", 1)[0]
+    return chunk.title if stem.lower() == chunk.title.lower() else f"{chunk.title} {stem}"
+
+
+def heading_text(chunk: IndexedChunk) -> str:
+    return " ".join(h for h in chunk.heading_path if h != chunk.title)
+
+
+class HybridIndex:
+    """Immutable once built; rebuild (cheaply, no re-embedding) when the knowledge base changes."""
+
+    def __init__(
+        self,
+        chunks: Sequence[IndexedChunk],
+        vectors: npt.NDArray[np.float32] | None = None,
+        embedder: DenseEmbedder | None = None,
+        weights: FieldWeights = FieldWeights(),
+        dense_weight: float = 0.5,
+        candidates: int = 200,
+        ivf_min_chunks: int = 20_000,
+    ) -> None:
+        self.chunks = list(chunks)
+        self.weights = weights
+        self.dense_weight = dense_weight
+        self.candidates = candidates
+        self.embedder = embedder if vectors is not None and len(vectors) == len(self.chunks) else None
+        self.vectors = vectors if self.embedder is not None else None
+        self._vocab: dict[str, int] = {}
+        self._matrix = self._build_lexical()
+        self.ivf = (
+            CoarseLists.build(self.vectors)
+            if self.vectors is not None and len(self.vectors) >= ivf_min_chunks
+            else None
+        )
+
+    @property
+    def dense(self) -> bool:
+        return self.embedder is not None
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    # --- building -----------------------------------------------------------------------------
+
+    def _build_lexical(self) -> sparse.csc_matrix:
+        w = self.weights
+        n = len(self.chunks)
+        fields = (
+            (title_text, w.title, w.b_title),
+            (heading_text, w.heading, w.b_heading),
+            (lambda c: c.text, w.body, w.b_body),
+        )
+        per_field: list[list[Counter[str]]] = []
+        lengths = np.zeros((len(fields), max(n, 1)), dtype=np.float64)
+        title_cache: dict[str, Counter[str]] = {}
+        for f, (extract, _, _) in enumerate(fields):
+            counts: list[Counter[str]] = []
+            for i, chunk in enumerate(self.chunks):
+                if f == 0:
+                    key = chunk.document_id
+                    if key not in title_cache:
+                        title_cache[key] = Counter(tokenize(extract(chunk)))
+                    counter = title_cache[key]
+                else:
+                    counter = Counter(tokenize(extract(chunk)))
+                counts.append(counter)
+                lengths[f, i] = sum(counter.values())
+            per_field.append(counts)
+        avg = np.maximum(lengths[:, :n].mean(axis=1) if n else np.ones(len(fields)), 1e-9)
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        df: Counter[int] = Counter()
+        vocab = self._vocab
+        for i in range(n):
+            combined: dict[int, float] = {}
+            for f, (_, weight, b) in enumerate(fields):
+                norm = 1.0 - b + b * lengths[f, i] / avg[f]
+                for term, tf in per_field[f][i].items():
+                    tid = vocab.setdefault(term, len(vocab))
+                    combined[tid] = combined.get(tid, 0.0) + weight * tf / norm
+            for tid, tf_tilde in combined.items():
+                rows.append(i)
+                cols.append(tid)
+                vals.append(tf_tilde * (w.k1 + 1.0) / (tf_tilde + w.k1))
+                df[tid] += 1
+        idf = np.zeros(len(vocab), dtype=np.float64)
+        for tid, count in df.items():
+            idf[tid] = math.log(1.0 + (n - count + 0.5) / (count + 0.5))
+        col_idx = np.asarray(cols, dtype=np.int64)
+        data = np.asarray(vals, dtype=np.float64) * idf[col_idx] if vals else np.zeros(0)
+        return sparse.csc_matrix(
+            (data.astype(np.float32), (np.asarray(rows, dtype=np.int64), col_idx)),
+            shape=(n, max(len(vocab), 1)),
+        )
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def lexical_scores(self, query: str) -> npt.NDArray[np.float32]:
+        terms = Counter(t for t in tokenize(query) if t in self._vocab)
+        if not terms or not self.chunks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        ids = np.fromiter((self._vocab[t] for t in terms), dtype=np.int64)
+        qtf = np.fromiter(terms.values(), dtype=np.float32)
+        scores = self._matrix[:, ids] @ qtf
+        return np.asarray(scores, dtype=np.float32).ravel()
+
+    def dense_scores(self, query: str) -> npt.NDArray[np.float32]:
+        if self.embedder is None or self.vectors is None or not self.chunks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return self.vector_scores(self.embedder.embed([query])[0])
+
+    def vector_scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Cosine of every chunk with the unit vector `q`: exact, or through the coarse lists (chunks in
+        lists not probed score 0) on large indexes."""
+        assert self.vectors is not None
+        if self.ivf is not None:
+            return self.ivf.scores(q)
+        return np.asarray(self.vectors @ q, dtype=np.float32)
+
+    def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:
+        """The `top` best chunks for `query`, best first."""
+        query = clean_query(query)
+        if not self.chunks or not query or top <= 0:
+            return []
+        use_dense = self.dense and mode is not SearchMode.lexical
+        use_lexical = mode is not SearchMode.dense or not self.dense
+        lex = self.lexical_scores(query) if use_lexical else None
+        den = self.dense_scores(query) if use_dense else None
+        pool = min(len(self.chunks), max(self.candidates, top))
+        candidate_ids: npt.NDArray[np.int64] = np.unique(
+            np.concatenate([_top_ids(s, pool) for s in (lex, den) if s is not None])
+        )
+        fused = np.zeros(len(candidate_ids), dtype=np.float64)
+        parts: dict[str, npt.NDArray[np.float64]] = {}
+        if lex is not None:
+            parts["lexical"] = lex[candidate_ids].astype(np.float64)
+        if den is not None:
+            parts["dense"] = den[candidate_ids].astype(np.float64)
+        if lex is not None and den is not None:
+            fused = (1 - self.dense_weight) * _minmax(parts["lexical"]) + self.dense_weight * _minmax(
+                parts["dense"]
+            )
+        else:
+            fused = next(iter(parts.values()))
+        if lex is not None and den is None and not np.any(parts["lexical"] > 0):
+            return []
+        order = np.argsort(-fused, kind="stable")[:top]
+        return [
+            SearchHit(
+                chunk=self.chunks[int(candidate_ids[j])],
+                score=float(fused[j]),
+                rank=rank,
+                parts={name: float(values[j]) for name, values in parts.items()},
+            )
+            for rank, j in enumerate(order, start=1)
+        ]
+
+
+@dataclass(frozen=True)
+class CoarseLists:
+    """An inverted-file (IVF) layout for large indexes: vectors grouped by their nearest of ~sqrt(N)
+    spherical k-means centroids, stored contiguously per list; a query scans only the `probe` closest lists.
+    """
+
+    centroids: npt.NDArray[np.float32]
+    order: npt.NDArray[np.int64]  # chunk index of each row of `grouped`
+    bounds: npt.NDArray[np.int64]  # rows of list i: bounds[i]:bounds[i + 1]
+    grouped: npt.NDArray[np.float32]
+    probe: int
+
+    @classmethod
+    def build(cls, vectors: npt.NDArray[np.float32], iterations: int = 6, seed: int = 0) -> CoarseLists:
+        n = len(vectors)
+        n_lists = max(1, int(math.sqrt(n)))
+        rng = np.random.default_rng(seed)
+        sample = vectors[rng.choice(n, size=min(n, 50 * n_lists), replace=False)]
+        centroids = sample[rng.choice(len(sample), size=n_lists, replace=False)].copy()
+        for _ in range(iterations):
+            assign = np.argmax(sample @ centroids.T, axis=1)
+            for k in range(n_lists):
+                members = sample[assign == k]
+                if len(members):
+                    mean = members.sum(axis=0)
+                    centroids[k] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        labels = np.concatenate(
+            [np.argmax(vectors[i : i + 8192] @ centroids.T, axis=1) for i in range(0, n, 8192)]
+        )
+        order = np.argsort(labels, kind="stable").astype(np.int64)
+        counts = np.bincount(labels, minlength=n_lists)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        probe = max(8, n_lists // 8)
+        return cls(centroids, order, bounds, np.ascontiguousarray(vectors[order]), min(probe, n_lists))
+
+    def scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.zeros(len(self.order), dtype=np.float32)
+        nearest = np.argpartition(-(self.centroids @ q), self.probe - 1)[: self.probe]
+        for k in nearest:
+            a, b = int(self.bounds[k]), int(self.bounds[k + 1])
+            if b > a:
+                out[self.order[a:b]] = self.grouped[a:b] @ q
+        return out
+
+
+def _top_ids(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    if k >= len(scores):
+        return np.arange(len(scores), dtype=np.int64)
+    return np.argpartition(-scores, k - 1)[:k].astype(np.int64)
+
+
+def _minmax(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-12:
+        return np.zeros_like(values) if high <= 0 else np.ones_like(values)
+    return (values - low) / (high - low)

@@ -1,0 +1,358 @@
+"""Turn uploaded bytes into a `LoadedDocument`: the type is sniffed from the content, never the extension.
+
+Markdown, plain text, PDF (pypdf) and HTML are read. A file is refused with a clear error, before anything is
+stored, when it is empty, over the size limit, not text/PDF/HTML, a broken or encrypted PDF, or yields no text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import PurePath
+
+from selfheal.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from selfheal.knowledge.model import Block, DocumentKind, LoadedDocument
+
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (e.g. DOCX)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"\xd0\xcf\x11\xe0", "legacy Office document"),
+    (b"\x7fELF", "executable"),
+)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL
+)
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_MD_SIGNS = re.compile(r"^(#{1,6}[ \t]+\S|```|~~~|---\s*$|[-*+][ \t]+\S|\d+\.[ \t]+\S|>[ \t])", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.MULTILINE)
+
+
+def sniff_kind(data: bytes) -> DocumentKind:
+    """The document type from the first bytes; raises UnsupportedMediaType for anything else."""
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return DocumentKind.pdf
+    for magic, what in _BINARY_MAGIC:
+        if head.startswith(magic):
+            raise UnsupportedMediaType(f"file looks like a {what}; expected Markdown, text, PDF or HTML")
+    if b"\x00" in data[:65536]:
+        raise UnsupportedMediaType("file is binary (NUL bytes); expected Markdown, text, PDF or HTML")
+    if _HTML_START.match(head):
+        return DocumentKind.html
+    text = _decode(data)
+    return DocumentKind.markdown if len(_MD_SIGNS.findall(text[:20000])) >= 1 else DocumentKind.text
+
+
+def load_document(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
+    """Read one file. Errors carry the file name in `details.file`."""
+    details = {"file": name}
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"{name}: {len(data)} bytes exceeds the per-file limit of {max_bytes}",
+            {**details, "limit": max_bytes, "size": len(data)},
+        )
+    if not data.strip():
+        raise InvalidInput(f"{name}: file is empty", {**details, "reason": "empty"})
+    try:
+        kind = sniff_kind(data)
+        if kind is DocumentKind.pdf:
+            doc = _load_pdf(name, data)
+        elif kind is DocumentKind.html:
+            doc = _load_html(name, _decode(data), data)
+        elif kind is DocumentKind.markdown:
+            doc = _load_markdown(name, _decode(data), data)
+        else:
+            doc = _load_text(name, _decode(data), data)
+    except (InvalidInput, UnsupportedMediaType) as exc:
+        raise type(exc)(
+            exc.message if exc.message.startswith(name) else f"{name}: {exc.message}",
+            {**details, **(exc.details or {})},
+        ) from exc
+    if not any(b.text.strip() for b in doc.blocks):
+        raise InvalidInput(f"{name}: no text could be extracted", {**details, "reason": "no_text"})
+    return doc
+
+
+def _decode(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMediaType(
+            f"file is not UTF-8 text (byte {exc.start}); expected Markdown, text, PDF or HTML",
+            {"reason": "encoding"},
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _meta(data: bytes) -> tuple[int, str]:
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def _stem(name: str) -> str:
+    return PurePath(name).stem or name
+
+
+# --- Markdown / text ------------------------------------------------------------------------------
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line without newline) for each line."""
+    pos = 0
+    for line in text.split("\n"):
+        yield pos, line
+        pos += len(line) + 1
+
+
+def _front_matter_end(text: str) -> tuple[int, str | None]:
+    """Offset just past a leading YAML front matter block, and its `title:` if any."""
+    if not text.startswith("---\n"):
+        return 0, None
+    close = text.find("\n---", 3)
+    if close < 0:
+        return 0, None
+    end_line = text.find("\n", close + 4)
+    end = len(text) if end_line < 0 else end_line + 1
+    match = _FRONT_TITLE.search(text[4:close])
+    return end, (match.group(1).strip() or None) if match else None
+
+
+def markdown_blocks(text: str, start_at: int = 0) -> tuple[list[Block], str | None]:
+    """Paragraph blocks with their heading path; fenced code stays whole. Returns (blocks, first H1)."""
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    first_h1: str | None = None
+    para_start: int | None = None
+    para_end = 0
+    in_fence = False
+
+    def flush() -> None:
+        nonlocal para_start
+        if para_start is not None and text[para_start:para_end].strip():
+            blocks.append(
+                Block(text[para_start:para_end], para_start, para_end, tuple(h for _, h in headings))
+            )
+        para_start = None
+
+    for offset, line in _lines(text):
+        if offset < start_at:
+            continue
+        if _FENCE.match(line):
+            if not in_fence:
+                flush()
+                para_start = offset
+            in_fence = not in_fence
+            para_end = offset + len(line)
+            if not in_fence:
+                flush()
+            continue
+        if in_fence:
+            para_end = offset + len(line)
+            continue
+        heading = _MD_HEADING.match(line)
+        if heading:
+            flush()
+            level, title = len(heading.group(1)), heading.group(2).strip()
+            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, title)]
+            if level == 1 and first_h1 is None:
+                first_h1 = title
+            continue
+        if not line.strip():
+            flush()
+            continue
+        if para_start is None:
+            para_start = offset
+        para_end = offset + len(line)
+    flush()
+    return blocks, first_h1
+
+
+def _load_markdown(name: str, text: str, data: bytes) -> LoadedDocument:
+    body_start, fm_title = _front_matter_end(text)
+    blocks, h1 = markdown_blocks(text, body_start)
+    size, digest = _meta(data)
+    title = h1 or fm_title or _stem(name)
+    return LoadedDocument(name, DocumentKind.markdown, title, text, tuple(blocks), size, digest)
+
+
+def paragraph_blocks(text: str, base: int = 0, page: int | None = None) -> list[Block]:
+    """Blocks separated by blank lines; `base` shifts offsets when `text` is a slice of a larger text."""
+    blocks: list[Block] = []
+    for match in re.finditer(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", text):
+        raw = match.group().rstrip()
+        start = base + match.start()
+        blocks.append(Block(raw, start, start + len(raw), (), page))
+    return blocks
+
+
+def _load_text(name: str, text: str, data: bytes) -> LoadedDocument:
+    size, digest = _meta(data)
+    first_line = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    title = first_line if 0 < len(first_line) <= 120 else _stem(name)
+    return LoadedDocument(name, DocumentKind.text, title, text, tuple(paragraph_blocks(text)), size, digest)
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+
+def _load_pdf(name: str, data: bytes) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise InvalidInput("PDF is encrypted; upload an unencrypted copy", {"reason": "encrypted"})
+        page_texts = [(page.extract_text() or "") for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or None
+    except InvalidInput:
+        raise
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        RecursionError,
+        AssertionError,
+        ZeroDivisionError,
+    ) as exc:
+        raise InvalidInput(
+            f"PDF could not be read ({type(exc).__name__}: {exc})", {"reason": "broken_pdf"}
+        ) from exc
+    if not page_texts:
+        raise InvalidInput("PDF has no pages", {"reason": "broken_pdf"})
+    parts: list[str] = []
+    blocks: list[Block] = []
+    pos = 0
+    for number, raw in enumerate(page_texts, start=1):
+        page_text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        page_blocks = paragraph_blocks(page_text, pos, number)
+        if len(page_blocks) == 1 and len(page_blocks[0].text) > 1500:
+            page_blocks = _line_blocks(page_text, pos, number)
+        blocks.extend(page_blocks)
+        parts.append(page_text)
+        pos += len(page_text) + 2
+    text = "\n\n".join(parts)
+    size, digest = _meta(data)
+    first_line = next((b.text.split("\n")[0].strip() for b in blocks if b.text.strip()), "")
+    title = (str(meta_title).strip() if meta_title else "") or (first_line if len(first_line) <= 120 else "")
+    return LoadedDocument(
+        name, DocumentKind.pdf, title or _stem(name), text, tuple(blocks), size, digest, pages=len(page_texts)
+    )
+
+
+def _line_blocks(text: str, base: int, page: int) -> list[Block]:
+    """One block per non-empty line (PDF text often has no blank lines between paragraphs)."""
+    out: list[Block] = []
+    for offset, line in _lines(text):
+        stripped = line.rstrip()
+        if stripped.strip():
+            out.append(Block(stripped, base + offset, base + offset + len(stripped), (), page))
+    return out
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "section",
+        "article",
+        "blockquote",
+        "br",
+        "dd",
+        "dt",
+        "header",
+        "footer",
+    ]
+)
+_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "svg", "head"])
+
+
+class _HtmlText(HTMLParser):
+    """Collects (heading level or 0, text) segments from HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.segments: list[tuple[int, str]] = []
+        self._buf: list[str] = []
+        self._level = 0
+        self._skip = 0
+        self.title: str | None = None
+        self._in_title = False
+
+    def _flush(self) -> None:
+        text = re.sub(r"[ \t\r\f\v]+", " ", "".join(self._buf)).strip()
+        text = re.sub(r"\n\s*", "\n", text)
+        if text:
+            self.segments.append((self._level, text))
+        self._buf = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif re.fullmatch(r"h[1-6]", tag):
+            self._flush()
+            self._level = int(tag[1])
+        elif tag in _BLOCK_TAGS:
+            self._flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif re.fullmatch(r"h[1-6]", tag):
+            self._flush()
+            self._level = 0
+        elif tag in _BLOCK_TAGS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title and self.title is None and data.strip():
+            self.title = data.strip()
+        if not self._skip:
+            self._buf.append(data)
+
+
+def _load_html(name: str, html: str, data: bytes) -> LoadedDocument:
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    parts: list[str] = []
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    first_h1: str | None = None
+    pos = 0
+    for level, segment in parser.segments:
+        if level:
+            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, segment)]
+            first_h1 = first_h1 or (segment if level == 1 else None)
+        else:
+            blocks.append(Block(segment, pos, pos + len(segment), tuple(h for _, h in headings)))
+        parts.append(segment)
+        pos += len(segment) + 2
+    size, digest = _meta(data)
+    title = first_h1 or parser.title or _stem(name)
+    return LoadedDocument(name, DocumentKind.html, title, "\n\n".join(parts), tuple(blocks), size, digest)

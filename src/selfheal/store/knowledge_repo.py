@@ -1,0 +1,146 @@
+"""Repository of the runbook knowledge base. Every write bumps `kb_state.generation` in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+
+from selfheal.records import dt_to_ms, utcnow
+from selfheal.store.knowledge_tables import KbChunkRow, KbDocumentRow, KbStateRow
+from selfheal.store.tables import table
+
+DOCS = table(KbDocumentRow)
+CHUNKS = table(KbChunkRow)
+STATE = table(KbStateRow)
+
+DOCUMENT_COLUMNS = (
+    "id",
+    "name",
+    "title",
+    "kind",
+    "size_bytes",
+    "sha256",
+    "pages",
+    "chunk_count",
+    "created_ms",
+    "updated_ms",
+    "uploaded_by",
+)
+
+
+def generation(conn: Connection) -> int:
+    value = conn.execute(select(STATE.c.generation).where(STATE.c.id == 1)).scalar()
+    return int(value or 0)
+
+
+def bump_generation(conn: Connection) -> int:
+    now = dt_to_ms(utcnow())
+    current = conn.execute(select(STATE.c.generation).where(STATE.c.id == 1)).scalar()
+    if current is None:
+        conn.execute(insert(STATE).values(id=1, generation=1, updated_ms=now))
+        return 1
+    conn.execute(update(STATE).where(STATE.c.id == 1).values(generation=int(current) + 1, updated_ms=now))
+    return int(current) + 1
+
+
+def find_document_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
+    row = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.name == name)).first()
+    return dict(row._mapping) if row else None
+
+
+def get_document(conn: Connection, document_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.id == document_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def list_documents(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).order_by(DOCS.c.name))
+    return [dict(r._mapping) for r in rows]
+
+
+def replace_document(conn: Connection, document: dict[str, Any], chunks: Sequence[dict[str, Any]]) -> bool:
+    """Insert `document` with `chunks`, replacing any document of the same name and its chunks.
+
+    Returns True when a document was replaced. The caller owns the transaction.
+    """
+    existing = find_document_by_name(conn, document["name"])
+    if existing is not None:
+        conn.execute(delete(CHUNKS).where(CHUNKS.c.document_id == existing["id"]))
+        conn.execute(delete(DOCS).where(DOCS.c.id == existing["id"]))
+        document = {**document, "created_ms": existing["created_ms"]}
+    conn.execute(insert(DOCS), [document])
+    for start in range(0, len(chunks), 1000):
+        conn.execute(insert(CHUNKS), list(chunks[start : start + 1000]))
+    return existing is not None
+
+
+def delete_document(conn: Connection, document_id: str) -> int:
+    """Delete a document and its chunks; returns the number of chunks removed (-1 if there was none)."""
+    if get_document(conn, document_id) is None:
+        return -1
+    removed = conn.execute(delete(CHUNKS).where(CHUNKS.c.document_id == document_id)).rowcount
+    conn.execute(delete(DOCS).where(DOCS.c.id == document_id))
+    return int(removed or 0)
+
+
+def clear(conn: Connection) -> tuple[int, int]:
+    """Delete everything; returns (documents, chunks) removed."""
+    docs, chunks = counts(conn)
+    conn.execute(delete(CHUNKS))
+    conn.execute(delete(DOCS))
+    return docs, chunks
+
+
+def counts(conn: Connection) -> tuple[int, int]:
+    docs = conn.execute(select(func.count()).select_from(DOCS)).scalar() or 0
+    chunks = conn.execute(select(func.count()).select_from(CHUNKS)).scalar() or 0
+    return int(docs), int(chunks)
+
+
+def embedding_models(conn: Connection) -> dict[str | None, int]:
+    """How many chunks carry vectors of each model (None: no vector)."""
+    rows = conn.execute(select(CHUNKS.c.embedding_model, func.count()).group_by(CHUNKS.c.embedding_model))
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def iter_chunks(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every chunk joined with its document's name and title, in (document name, ordinal) order."""
+    query = (
+        select(
+            CHUNKS.c.id,
+            CHUNKS.c.document_id,
+            DOCS.c.name,
+            DOCS.c.title,
+            CHUNKS.c.ordinal,
+            CHUNKS.c.text,
+            CHUNKS.c.heading_path,
+            CHUNKS.c.page,
+            CHUNKS.c.start_char,
+            CHUNKS.c.end_char,
+            CHUNKS.c.embedding,
+            CHUNKS.c.embedding_model,
+        )
+        .join(DOCS, DOCS.c.id == CHUNKS.c.document_id)
+        .order_by(DOCS.c.name, CHUNKS.c.ordinal)
+    )
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+    for row in result:
+        yield dict(row._mapping)
+
+
+def set_embeddings(conn: Connection, vectors: Sequence[tuple[str, bytes, str]]) -> None:
+    """Store (chunk id, float32 bytes, model) for existing chunks."""
+    for chunk_id, blob, model in vectors:
+        conn.execute(
+            update(CHUNKS).where(CHUNKS.c.id == chunk_id).values(embedding=blob, embedding_model=model)
+        )
+
+
+def pgvector_available(conn: Connection) -> bool:
+    """Whether the PostgreSQL server offers the `vector` extension (always False elsewhere)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    found = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
+    return found is not None

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
+from typer.testing import CliRunner
+
+from selfheal import cli_kb
+
+app = typer.Typer()
+cli_kb.register(app)
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "runbooks"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "webhook.md").write_text("# Webhook 403\n\nSigning secret mismatch rejects deliveries.\n")
+    (folder / "nested" / "cart.txt").write_text("Cart sync\n\nCarts come back empty with 409.\n")
+    (folder / "psp.pdf").write_bytes(make_pdf([["Payment provider"], ["authorize fails with 503"]]))
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # not a runbook suffix: ignored
+    return folder
+
+
+def test_add_then_search_json(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SELFHEAL_DENSE_EMBEDDINGS", "false")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    r = runner.invoke(app, ["kb", "add", str(_folder(tmp_path)), "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "added 3 documents" in r.output
+
+    r = runner.invoke(app, ["kb", "search", "signing secret", "--top", "2", "--json", "--db", db])
+    assert r.exit_code == 0, r.output
+    line = json.loads(r.stdout.strip().splitlines()[-1])
+    assert line["hits"][0]["document"] == "webhook.md"
+    assert line["hits"][0]["rank"] == 1
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        json.dumps({"qid": "a", "query": "empty carts 409"})
+        + "\n"
+        + json.dumps({"qid": "b", "query": "authorize 503"})
+    )
+    r = runner.invoke(app, ["kb", "search", "--queries", str(queries), "--json", "--top", "1", "--db", db])
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(x) for x in r.stdout.strip().splitlines()]
+    assert [(x["qid"], x["hits"][0]["document"]) for x in lines] == [("a", "cart.txt"), ("b", "psp.pdf")]
+    assert lines[1]["hits"][0]["page"] == 2
+
+    r = runner.invoke(app, ["kb", "stats", "--db", db])
+    assert json.loads(r.stdout)["documents"] == 3
+
+
+def test_bad_file_refuses_batch_unless_skipped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SELFHEAL_DENSE_EMBEDDINGS", "false")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    folder = _folder(tmp_path)
+    (folder / "locked.pdf").write_bytes(encrypt_pdf(make_pdf([["x"]])))
+    runner = CliRunner()
+    r = runner.invoke(app, ["kb", "add", str(folder), "--db", db])
+    assert r.exit_code == 2
+    assert "encrypted" in r.output
+    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 0
+    r = runner.invoke(app, ["kb", "add", str(folder), "--db", db, "--skip-bad"])
+    assert r.exit_code == 0, r.output
+    assert "skipped" in r.output
+    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 3
+    r = runner.invoke(app, ["kb", "clear", "--yes", "--db", db])
+    assert r.exit_code == 0
+    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 0
+
+
+def test_search_needs_query_or_file(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["kb", "search", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert r.exit_code == 2
