@@ -1,6 +1,6 @@
 """Run a selfheal detector over the Numenta Anomaly Benchmark and score it with our own NAB scorer.
 
-    python -m benchmarks.nab.run --nab /path/to/nab [--detector robust] [--out results/nab]
+    python -m benchmarks.nab.run --nab /path/to/nab [--detector context] [--out results/nab]
 
 `--nab` is the NAB directory holding `data/`, `labels/combined_windows.json` and `config/profiles.json`.
 Per-file detections are written in NAB's results layout (`<out>/<detector>/<category>/<detector>_<file>.csv`
@@ -30,7 +30,7 @@ from benchmarks.nab.scorer import (
     score_at,
     window_index_bounds,
 )
-from selfheal.reason.detect import make_detector
+from selfheal.reason.detect import DEFAULT_DETECTOR, make_detector
 
 SCOREBOARD = {
     "ARTime": (74.9, 65.1, 80.4),
@@ -63,7 +63,14 @@ def _job(args: tuple[Path, str, dict[str, Any]]) -> tuple[Path, pd.DataFrame, fl
     return path, frame, seconds
 
 
-def run(nab: Path, detector: str, params: dict[str, Any], out: Path | None, jobs: int) -> dict[str, Any]:
+def run(
+    nab: Path,
+    detector: str,
+    params: dict[str, Any],
+    out: Path | None,
+    jobs: int,
+    categories: tuple[str, ...] = (),
+) -> dict[str, Any]:
     data_dir = nab / "data"
     windows = json.loads((nab / "labels" / "combined_windows.json").read_text())
     profiles_path = nab / "config" / "profiles.json"
@@ -71,7 +78,8 @@ def run(nab: Path, detector: str, params: dict[str, Any], out: Path | None, jobs
         profiles_from_config(json.loads(profiles_path.read_text())) if profiles_path.exists() else PROFILES
     )
     threshold = make_detector(detector, **params).default_threshold
-    paths = sorted(data_dir / name for name in windows)
+    names = [n for n in windows if not categories or n.split("/")[0] in categories]
+    paths = sorted(data_dir / name for name in names)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else _Serial() as pool:
         results = list(pool.map(_job, [(p, detector, params) for p in paths]))
@@ -96,6 +104,7 @@ def run(nab: Path, detector: str, params: dict[str, Any], out: Path | None, jobs
     best = {p.name: optimise(files, p) for p in profiles}
     report = {
         "detector": detector,
+        "categories": list(categories) or "all",
         "params": make_detector(detector, **params).get_params(),
         "files": len(files),
         "rows": int(sum(len(f.scores) for f in files)),
@@ -147,14 +156,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--nab", type=Path, required=True, help="NAB directory (data/, labels/, config/)")
-    parser.add_argument("--detector", default="robust")
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR)
     parser.add_argument("--params", default="{}", help="JSON object of detector parameters")
     parser.add_argument(
         "--out", type=Path, default=None, help="write NAB-layout results and scores.json here"
     )
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--categories", default="", help="comma-separated NAB categories to score (default: all)"
+    )
     args = parser.parse_args()
-    report = run(args.nab, args.detector, json.loads(args.params), args.out, args.jobs)
+    categories = tuple(c for c in args.categories.split(",") if c)
+    report = run(args.nab, args.detector, json.loads(args.params), args.out, args.jobs, categories)
     print(render(report))
     for key in ("honest", "optimised"):
         print(key, {k: v["threshold"] for k, v in report[key].items()})

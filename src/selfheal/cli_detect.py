@@ -16,7 +16,7 @@ def score_csv(
     out: Path,
     time_column: str = "timestamp",
     value_column: str = "value",
-    detector: str = "robust",
+    detector: str = "context",
     params: str = "{}",
 ) -> int:
     """Write `path`'s rows plus `anomaly_score` and `is_anomaly` to `out`; returns the anomaly count.
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="Where to write the scored CSV")],
         time_column: Annotated[str, typer.Option(help="Name of the time column")] = "timestamp",
         value_column: Annotated[str, typer.Option(help="Name of the value column")] = "value",
-        detector: Annotated[str, typer.Option(help="Registered detector name")] = "robust",
+        detector: Annotated[str, typer.Option(help="Registered detector name")] = "context",
         params: Annotated[str, typer.Option(help="Detector parameters as a JSON object")] = "{}",
     ) -> None:
         """Score a KPI series: one row in, one row out with `anomaly_score` and `is_anomaly`."""

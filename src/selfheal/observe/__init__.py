@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from selfheal.observe.history import cache_for, load_history
+from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.model import (
     MerchantBaseline,
     MetricRow,
@@ -36,9 +36,9 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         metric_rows = window_repo.metrics(conn, start, end)
         ticket_rows = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
-        baseline_rows = window_repo.merchant_baselines(conn, baseline_start, start)
-        stages = window_repo.latest_stages(conn, baseline_start, end)
-        history = load_history(conn, cache_for(store), start, end, settings.detect_history_days)
+        cache = cache_for(store)
+        baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
+        history = load_history(conn, cache, start, end, settings.detect_history_days)
 
     return Observation(
         as_of=ms_to_dt(end),
@@ -46,8 +46,10 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
         counts=counts,
+        # The window's rows come from typed columns written by validated ingest: build them without
+        # re-validating (tens of thousands of rows per cycle at scale).
         rollups=tuple(
-            RollupRow(
+            RollupRow.model_construct(
                 minute=ms_to_dt(r["minute_ms"]),
                 merchant_id=r["merchant_id"],
                 migration_stage=r["migration_stage"] or stages.get(r["merchant_id"], ""),
@@ -63,7 +65,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
             for r in rollup_rows
         ),
         metrics=tuple(
-            MetricRow(
+            MetricRow.model_construct(
                 ts=ms_to_dt(m["ts_ms"]),
                 merchant_id=m["merchant_id"],
                 migration_stage=m["migration_stage"] or stages.get(m["merchant_id"], ""),

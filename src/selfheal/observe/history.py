@@ -36,8 +36,10 @@ class HourCache:
         self._hours: dict[int, list[Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: Connection, start_ms: int, end_ms: int, settled_before_ms: int) -> list[Any]:
-        """Rows for the hours in `[start_ms, end_ms)` (both hour-aligned)."""
+    def get(
+        self, conn: Connection, start_ms: int, end_ms: int, settled_before_ms: int, evict: bool = True
+    ) -> list[Any]:
+        """Rows for the hours in `[start_ms, end_ms)` (both hour-aligned); `evict` drops hours long before."""
         hours = range(start_ms, end_ms, HOUR_MS)
         with self._lock:
             missing = [h for h in hours if h not in self._hours]
@@ -54,7 +56,7 @@ class HourCache:
                     if h + HOUR_MS <= settled_before_ms:
                         self._hours[h] = rows
                 out.extend(rows)
-            for h in [h for h in self._hours if h < start_ms - 8 * 24 * HOUR_MS]:
+            for h in [h for h in self._hours if evict and h < start_ms - 8 * 24 * HOUR_MS]:
                 del self._hours[h]
         return out
 
@@ -72,6 +74,35 @@ class HistoryCache:
         self.endpoints = HourCache(history_repo.hourly_endpoint_totals, lambda r: int(r["hour_ms"]))
         self.merchants = HourCache(history_repo.hourly_merchant_totals, lambda r: int(r["hour_ms"]))
         self.minutes = HourCache(history_repo.minute_totals, lambda r: int(r[0]) - int(r[0]) % HOUR_MS)
+        self.merchant_stages = HourCache(
+            history_repo.hourly_merchant_stage_totals, lambda r: int(r["hour_ms"])
+        )
+        self.folds: dict[str, tuple[tuple[int, int], Any]] = {}
+        """Per kind: the settled hour range last folded and its fold (sums), reused until the range moves."""
+        self.lock = threading.Lock()
+
+    def folded(
+        self,
+        kind: str,
+        hours: HourCache,
+        conn: Connection,
+        span: tuple[int, int],
+        settled: int,
+        fold: Callable[[list[Any]], Any],
+        merge: Callable[[Any, Any], Any],
+    ) -> Any:
+        """`fold` over the rows of the hours in `span`, reusing the fold of the settled part between cycles."""
+        start, end = span
+        settled_end = max(start, min(end, settled - settled % HOUR_MS))
+        key = (start, settled_end)
+        with self.lock:
+            memo = self.folds.get(kind)
+        if memo is None or memo[0] != key:
+            memo = (key, fold(hours.get(conn, start, settled_end, settled)))
+            with self.lock:
+                self.folds[kind] = memo
+        rest = fold(hours.get(conn, settled_end, end, settled, evict=False)) if settled_end < end else None
+        return memo[1] if rest is None else merge(memo[1], rest)
 
 
 _CACHES: WeakKeyDictionary[Engine, HistoryCache] = WeakKeyDictionary()
@@ -93,8 +124,12 @@ def load_history(
     end = window_start_ms - window_start_ms % HOUR_MS
     start = end - history_days * 24 * HOUR_MS
     settled = window_end_ms - SETTLED_MS
-    endpoint_rows = cache.endpoints.get(conn, start, end, settled)
-    merchant_rows = cache.merchants.get(conn, start, end, settled)
+    endpoint_acc = cache.folded(
+        "endpoints", cache.endpoints, conn, (start, end), settled, _fold_endpoints, _merge_sums
+    )
+    merchant_acc = cache.folded(
+        "merchants", cache.merchants, conn, (start, end), settled, _fold_merchants, _merge_sums
+    )
     minute_start = max(start, end - MINUTE_HISTORY_MS)
     minute_rows = cache.minutes.get(conn, minute_start, end, settled)
     day, week = 86_400_000, 7 * 86_400_000
@@ -109,8 +144,8 @@ def load_history(
     return DetectionHistory(
         start=ms_to_dt(start),
         end=ms_to_dt(end),
-        endpoints=_endpoint_baselines(endpoint_rows),
-        merchants=_merchant_volumes(merchant_rows, one_day, one_week),
+        endpoints=_endpoint_baselines(endpoint_acc),
+        merchants=_merchant_volumes(merchant_acc, one_day, one_week),
         minutes=tuple(
             MinuteTotals(minute=ms_to_dt(ms), checkout_attempts=v[0], orders=v[1], requests=v[2], errors=v[3])
             for ms, v in sorted([*minute_rows, *tail.items()])
@@ -119,7 +154,16 @@ def load_history(
     )
 
 
-def _endpoint_baselines(rows: list[dict[str, Any]]) -> tuple[EndpointBaseline, ...]:
+def _merge_sums(a: dict[Any, list[Any]], b: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
+    """Element-wise sums of two folds (neither is modified)."""
+    out = {k: list(v) for k, v in a.items()}
+    for k, v in b.items():
+        slot = out.get(k)
+        out[k] = list(v) if slot is None else [x + y for x, y in zip(slot, v, strict=True)]
+    return out
+
+
+def _fold_endpoints(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[int]]:
     acc: dict[tuple[str, str, str], list[int]] = {}
     for r in rows:
         key = (r["migration_stage"] or "", r["source"], r["endpoint"])
@@ -132,6 +176,10 @@ def _endpoint_baselines(rows: list[dict[str, Any]]) -> tuple[EndpointBaseline, .
             slot[2] += n
         for i, h in enumerate(HIST_COLUMNS):
             slot[3 + i] += int(r[h] or 0)
+    return acc
+
+
+def _endpoint_baselines(acc: dict[tuple[str, str, str], list[int]]) -> tuple[EndpointBaseline, ...]:
     return tuple(
         EndpointBaseline(
             migration_stage=k[0],
@@ -146,9 +194,7 @@ def _endpoint_baselines(rows: list[dict[str, Any]]) -> tuple[EndpointBaseline, .
     )
 
 
-def _merchant_volumes(
-    rows: list[dict[str, Any]], one_day: dict[str, tuple[int, float]], one_week: dict[str, tuple[int, float]]
-) -> tuple[MerchantVolume, ...]:
+def _fold_merchants(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
     acc: dict[str, list[float]] = {}
     for r in rows:
         slot = acc.setdefault(r["merchant_id"], [0, 0, 0, 0.0, 0, 0])
@@ -158,6 +204,12 @@ def _merchant_volumes(
         slot[3] += float(r["revenue"] or 0.0)
         slot[4] += float(r["sessions"] or 0)
         slot[5] += float(r["session_points"] or 0)
+    return acc
+
+
+def _merchant_volumes(
+    acc: dict[str, list[float]], one_day: dict[str, tuple[int, float]], one_week: dict[str, tuple[int, float]]
+) -> tuple[MerchantVolume, ...]:
     out = []
     for merchant, v in sorted(acc.items()):
         d, w = one_day.get(merchant), one_week.get(merchant)
@@ -176,3 +228,94 @@ def _merchant_volumes(
             )
         )
     return tuple(out)
+
+
+def load_merchant_baselines(
+    conn: Connection, cache: HistoryCache, baseline_start_ms: int, window_start_ms: int, window_end_ms: int
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Per-merchant totals over `[baseline_start, window_start)` and each merchant's latest reported stage
+    over `[baseline_start, window_end)`, from cached complete hours plus the partial hours at both ends.
+
+    The same figures as `window_repo.merchant_baselines` and `window_repo.latest_stages`, without scanning
+    a week of metric points every cycle.
+    """
+    first_hour = baseline_start_ms - baseline_start_ms % HOUR_MS
+    first_full = first_hour if first_hour == baseline_start_ms else first_hour + HOUR_MS
+    last_full = window_start_ms - window_start_ms % HOUR_MS
+    settled = window_end_ms - SETTLED_MS
+    if first_full < last_full:
+        fold = cache.folded(
+            "merchant_stages",
+            cache.merchant_stages,
+            conn,
+            (first_full, last_full),
+            settled,
+            _fold_stage_rows,
+            _merge_stage_folds,
+        )
+        edges = [(baseline_start_ms, first_full), (last_full, window_start_ms)]
+    else:
+        fold = ({}, {})
+        edges = [(baseline_start_ms, window_start_ms)]
+    for lo, hi in edges:
+        if lo < hi:
+            part = _fold_stage_rows(history_repo.hourly_merchant_stage_totals(conn, lo, hi))
+            fold = _merge_stage_folds(fold, part)
+    totals, latest = fold
+    window = _fold_stage_rows(history_repo.hourly_merchant_stage_totals(conn, window_start_ms, window_end_ms))
+    latest = _merge_stage_folds(({}, latest), ({}, window[1]))[1]
+    rows = [
+        {
+            "merchant_id": m,
+            "migration_stage": v[4],
+            "seconds": v[0],
+            "checkout_attempts": v[1],
+            "orders": v[2],
+            "revenue": v[3],
+            "currency": v[5],
+        }
+        for m, v in sorted(totals.items())
+    ]
+    return rows, {m: v[1] for m, v in latest.items()}
+
+
+StageFold = tuple[dict[str, list[Any]], dict[str, tuple[int, str]]]
+"""Per merchant [seconds, attempts, orders, revenue, max stage, max currency], and (latest ms, its stage)."""
+
+
+def _max_text(a: str | None, b: str | None) -> str | None:
+    return b if a is None or (b is not None and b > a) else a
+
+
+def _fold_stage_rows(rows: list[dict[str, Any]]) -> StageFold:
+    totals: dict[str, list[Any]] = {}
+    latest: dict[str, tuple[int, str]] = {}
+    for r in rows:
+        merchant, stage = r["merchant_id"], r["migration_stage"]
+        if stage is not None and int(r["last_ms"]) >= latest.get(merchant, (-1, ""))[0]:
+            latest[merchant] = (int(r["last_ms"]), stage)
+        slot = totals.setdefault(merchant, [0, 0, 0, 0.0, None, None])
+        slot[0] += int(r["seconds"] or 0)
+        slot[1] += int(r["checkout_attempts"] or 0)
+        slot[2] += int(r["orders"] or 0)
+        slot[3] += float(r["revenue"] or 0.0)
+        slot[4] = _max_text(slot[4], stage)
+        slot[5] = _max_text(slot[5], r["currency"])
+    return totals, latest
+
+
+def _merge_stage_folds(a: StageFold, b: StageFold) -> StageFold:
+    """The fold of both parts (neither is modified)."""
+    totals = {k: list(v) for k, v in a[0].items()}
+    for k, v in b[0].items():
+        slot = totals.get(k)
+        if slot is None:
+            totals[k] = list(v)
+        else:
+            totals[k] = [*(x + y for x, y in zip(slot[:4], v[:4], strict=True)), _max_text(slot[4], v[4])]
+            totals[k].append(_max_text(slot[5], v[5]))
+    latest = dict(a[1])
+    for k, (ms, stage) in b[1].items():
+        if ms >= latest.get(k, (-1, ""))[0]:
+            latest[k] = (ms, stage)
+    return totals, latest

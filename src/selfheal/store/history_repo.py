@@ -53,6 +53,31 @@ def hourly_merchant_totals(conn: Connection, start_ms: int, end_ms: int) -> list
     return [dict(row._mapping) for row in rows]
 
 
+def hourly_merchant_stage_totals(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """Per (hour, merchant, reported stage): KPI sums, the latest timestamp and the largest currency code.
+
+    Enough to rebuild a merchant's baseline totals and its most recently reported stage from cached hours.
+    """
+    m = table(MetricPointRow)
+    hour = (m.c.ts_ms - m.c.ts_ms % HOUR_MS).label("hour_ms")
+    rows = conn.execute(
+        select(
+            hour,
+            m.c.merchant_id,
+            m.c.migration_stage,
+            func.sum(m.c.interval_seconds).label("seconds"),
+            func.sum(m.c.checkout_attempts).label("checkout_attempts"),
+            func.sum(m.c.orders).label("orders"),
+            func.sum(m.c.revenue).label("revenue"),
+            func.max(m.c.currency).label("currency"),
+            func.max(m.c.ts_ms).label("last_ms"),
+        )
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(hour, m.c.merchant_id, m.c.migration_stage)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
 def merchant_window_totals(conn: Connection, start_ms: int, end_ms: int) -> dict[str, tuple[int, float]]:
     """Orders and revenue per merchant in `[start_ms, end_ms)` (for same-time-yesterday / last-week)."""
     m = table(MetricPointRow)

@@ -56,7 +56,8 @@ def rollups(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]
     rows = conn.execute(
         select(*cols).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms).order_by(r.c.minute_ms)
     )
-    return [dict(row._mapping) for row in rows]
+    keys = tuple(rows.keys())
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
@@ -64,7 +65,8 @@ def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]
     rows = conn.execute(
         select(m).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms).order_by(m.c.ts_ms, m.c.merchant_id)
     )
-    return [dict(row._mapping) for row in rows]
+    keys = tuple(rows.keys())
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:

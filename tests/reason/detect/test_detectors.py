@@ -112,3 +112,43 @@ def test_poisson_drop_detector_flags_a_collapse_only() -> None:
     assert scores[0] == 0.0
     assert scores[1] == 0.0
     assert scores[2] == 1.0
+
+
+def test_context_is_the_default_and_scores_causally_in_chunks() -> None:
+    from selfheal.reason.detect import DEFAULT_DETECTOR
+
+    assert DEFAULT_DETECTOR == "context"
+    values, stamps = _series()
+    values[2600:] += 40
+    whole = make_detector("context").score(values, timestamps=stamps)
+    # Fit on a prefix shorter than the warm-up, then score in odd-sized chunks: the same scores.
+    det = make_detector("context").fit(values[:150], timestamps=stamps[:150])
+    chunked = np.concatenate(
+        [det.score(values[i : i + 113], timestamps=stamps[i : i + 113]) for i in range(150, 3000, 113)]
+    )
+    np.testing.assert_allclose(chunked, whole[150:], atol=1e-12)
+    changed = values.copy()
+    changed[2000:] -= 500
+    again = make_detector("context").score(changed, timestamps=stamps)
+    np.testing.assert_allclose(again[:2000], whole[:2000])
+
+
+def test_context_flags_a_level_shift_and_not_the_daily_pattern() -> None:
+    values, stamps = _series()
+    values[2600:] += 40
+    det = make_detector("context")
+    scores = det.score(values, timestamps=stamps)
+    assert scores[2600:2605].max() >= det.default_threshold
+    assert (scores[800:2600] >= det.default_threshold).sum() == 0
+    assert scores.min() >= 0.0
+    assert scores.max() <= 1.0
+    # One incident, one alarm: the refractory period silences the shifted level after the first alarm.
+    assert (scores[2600 : 2600 + det.refractory] >= det.default_threshold).sum() == 1  # type: ignore[attr-defined]
+
+
+def test_context_flags_a_new_shape_inside_the_familiar_range() -> None:
+    values, stamps = _series()
+    # A square wave replaces the sine for a while: every value stays inside the usual range.
+    values[2600:2700] = np.where(np.arange(100) % 4 < 2, 90.0, 110.0)
+    scores = make_detector("context").score(values, timestamps=stamps)
+    assert scores[2600:2610].max() >= 0.5

@@ -1,8 +1,8 @@
 """Turn an Observation (window + history) into Anomaly findings: hard, soft and business failures.
 
 Every rate is tested as a count against its baseline (binomial or Poisson), so small merchants do not
-raise alarms for one failure; platform-wide per-minute series also go through the streaming `robust` detector
-(the one measured on NAB). Findings below `threshold` are dropped.
+raise alarms for one failure; platform-wide per-minute series also go through the default streaming detector
+(`context`, the one measured on NAB). Findings below `threshold` are dropped.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import numpy as np
 
 from selfheal.observe.history_model import DetectionHistory
 from selfheal.observe.model import Observation
-from selfheal.reason.detect.base import make_detector
+from selfheal.reason.detect.base import DEFAULT_DETECTOR
 from selfheal.reason.detect.counts import (
     binomial_excess_pvalue,
     poisson_pvalue,
     pvalue_to_score,
 )
+from selfheal.reason.detect.state_cache import STREAMING_STATE
 from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
 from selfheal.records import dt_to_ms
 
@@ -32,6 +33,13 @@ MIN_LIFT = 2.0
 MIN_EXCESS = 0.01
 MIN_ORDER_DROP = 0.3
 ONSET_SPAN = 5
+THIN_BASELINE_TRIALS = 1000
+"""A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
+THIN_HISTORY_SURE_RATE = 0.5
+"""With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
+
+
+SEVERITY_RANK = {Severity.low: 0, Severity.medium: 1, Severity.high: 2, Severity.critical: 3}
 
 
 def severity_for(score: float, excess: float, rate: float | None) -> Severity:
@@ -150,7 +158,13 @@ def _rate_anomaly(
     window_start: datetime,
     dims: Dimensions,
     detail: str,
+    baseline_trials: float | None = None,
 ) -> Anomaly | None:
+    """A binomial finding for `cell` against `p0`; `baseline_trials` is how much history `p0` rests on.
+
+    With a thin baseline (fewer than THIN_BASELINE_TRIALS, None = p0 is not learned from history) the normal
+    rate is unknown, so the severity is capped at low (medium when most requests fail) and the detail says so.
+    """
     if cell.trials == 0:
         return None
     # Judge the counts since the change began when one is visible, else the whole window.
@@ -164,10 +178,21 @@ def _rate_anomaly(
         return None
     observed = _rate(failures, trials)
     excess = failures - p0 * trials
+    severity = severity_for(score, excess, observed)
+    caveat = ""
+    if baseline_trials is not None and baseline_trials < THIN_BASELINE_TRIALS:
+        cap = Severity.medium if observed >= THIN_HISTORY_SURE_RATE else Severity.low
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[cap]:
+            severity = cap
+        caveat = (
+            f"; uncertain: the baseline has only {baseline_trials:.0f} requests (fewer than "
+            f"{THIN_BASELINE_TRIALS}), so the expected rate {p0:.2%} leans on a prior and the severity is "
+            f"capped at {cap.value}"
+        )
     return Anomaly(
         id=_anomaly_id(metric, *key, onset.isoformat()),
         kind=kind,
-        severity=severity_for(score, excess, observed),
+        severity=severity,
         score=round(score, 4),
         method="binomial test vs baseline rate",
         series=series,
@@ -179,7 +204,8 @@ def _rate_anomaly(
         dimensions=dims.model_copy(
             update={"merchants": _affected(cell, p0), "stages": dims.stages or _affected(cell, p0, "stages")}
         ),
-        detail=f"{failures} of {trials} {detail} since {onset:%H:%M} (expected about {p0 * trials:.1f})",
+        detail=f"{failures} of {trials} {detail} since {onset:%H:%M} (expected about {p0 * trials:.1f})"
+        + caveat,
     )
 
 
@@ -234,6 +260,7 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
             window_start=obs.window_start,
             dims=Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,)),
             detail=f"{source} {endpoint} requests answered {klass}",
+            baseline_trials=base_req[(source, endpoint)],
         )
         if anomaly:
             out.append(anomaly)
@@ -428,7 +455,7 @@ def _expected_orders(
 
 
 def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
-    """Platform-wide orders per minute and error share through the streaming `robust` detector."""
+    """Platform-wide orders per minute and error share through the default streaming detector."""
     history = obs.history
     if history is None or len(history.minutes) < 60:
         return []
@@ -457,10 +484,10 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         ),
     }
     out = []
-    hist_ts = np.array([dt_to_ms(p.minute) for p in history.minutes]).astype("datetime64[ms]")
+    hist_ms = np.array([dt_to_ms(p.minute) for p in history.minutes], dtype=np.int64)
     win_ts = np.array([dt_to_ms(m) for m in minutes]).astype("datetime64[ms]")
     for metric, (past, now, kind, name) in series.items():
-        det = make_detector("robust").fit(past, timestamps=hist_ts)
+        det = STREAMING_STATE.fitted(metric, DEFAULT_DETECTOR, np.asarray(past, dtype=np.float64), hist_ms)
         scores = det.score(now, timestamps=win_ts)
         expected = det.expected()
         hits = np.flatnonzero(scores >= max(threshold, det.default_threshold))
@@ -469,11 +496,11 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         i = int(hits[0])
         out.append(
             Anomaly(
-                id=_anomaly_id("robust", metric, minutes[i].isoformat()),
+                id=_anomaly_id(DEFAULT_DETECTOR, metric, minutes[i].isoformat()),
                 kind=kind,
                 severity=severity_for(float(scores.max()), 0.0, None),
                 score=round(float(scores.max()), 4),
-                method="robust streaming detector (rolling median/IQR, daily seasonality, likelihood)",
+                method=f"{DEFAULT_DETECTOR} streaming detector (novel shape or extreme robust deviation)",
                 series=name,
                 metric=f"{metric}_per_minute",
                 onset=minutes[i],

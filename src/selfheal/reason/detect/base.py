@@ -85,6 +85,9 @@ class Detector(ABC):
         return v, t, n
 
 
+DEFAULT_DETECTOR = "context"
+"""The detector used by the cycle's streaming checks, `selfheal detect` and the NAB benchmark by default."""
+
 D = TypeVar("D", bound=type[Detector])
 REGISTRY: dict[str, type[Detector]] = {}
 

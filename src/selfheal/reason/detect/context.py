@@ -1,0 +1,143 @@
+"""A contextual detector: how new is the recent shape of the series, compared with everything seen before?
+
+Values are quantised onto a coarse grid (`levels` steps spanning the first `warmup` points; values outside that
+range get bins of their own). Each point then forms, for every order k = 0..`orders`, the pattern of its own bin
+and the k bins before it. The raw novelty of the point is the share of those patterns never seen before: a
+value in a bin never visited scores 1, a familiar value after a familiar one scores 0, and an unusual
+transition (a familiar value after a neighbour it has never followed) falls between. Because novelty is
+monotone in the order, "at least three of four patterns new" means "this transition has never happened".
+
+A new transition alone is common in a noisy series; the novelty channel alarms once `confirm` new transitions
+fall within `confirm_window` points (by default 2 within 10), which costs a detection a few points of delay
+and removes most isolated false alarms.
+
+A second channel, the `robust` detector's magnitude score (rolling median/IQR, daily seasonality, likelihood),
+catches large deviations that stay inside familiar bins. A point alarms when the transition is new or the
+magnitude score is extreme; after an alarm the next `refractory` points are silenced, so one incident gives
+one alarm (as a live monitor and NAB's scoring both want: only the first detection of an incident counts).
+
+Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from selfheal.reason.detect.base import Detector, FloatArray, register
+from selfheal.reason.detect.robust import RobustDetector
+
+NOVEL_TRANSITION = 0.75
+"""Raw novelty at which a point alarms: with orders >= 2, this means its transition was never seen."""
+
+
+@register
+class ContextDetector(Detector):
+    """Novelty of the quantised recent shape, plus extreme robust deviations, with a refractory period."""
+
+    name = "context"
+    default_threshold = 0.5
+
+    def __init__(
+        self,
+        levels: int = 6,
+        orders: int = 3,
+        warmup: int = 400,
+        refractory: int = 150,
+        magnitude_threshold: float = 0.8,
+        max_bins: int = 24,
+        confirm: int = 2,
+        confirm_window: int = 10,
+    ) -> None:
+        self.levels = levels
+        self.orders = orders
+        self.warmup = warmup
+        self.refractory = refractory
+        self.magnitude_threshold = magnitude_threshold
+        self.max_bins = max_bins
+        self.confirm = confirm
+        self.confirm_window = confirm_window
+        self.reset()
+
+    def reset(self) -> None:
+        self.buffer_: list[float] = []
+        self.lo_: float | None = None
+        self.step_: float = 1.0
+        self.recent_: list[int] = []
+        self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range(self.orders + 1)]
+        self.since_alarm_ = 10**9
+        self.n_ = 0
+        self.novel_at_: list[int] = []
+        self.magnitude_ = RobustDetector(refractory=0)
+        self.expected_: FloatArray = np.zeros(0)
+
+    def _bin(self, x: float) -> int:
+        assert self.lo_ is not None
+        b = math.floor((x - self.lo_) / self.step_) if math.isfinite(x) else -1
+        return int(min(max(b, -self.max_bins), self.levels + self.max_bins))
+
+    def _set_grid(self) -> None:
+        w = np.asarray(self.buffer_, dtype=np.float64)
+        w = w[np.isfinite(w)]
+        lo = float(w.min()) if len(w) else 0.0
+        hi = float(w.max()) if len(w) else 0.0
+        span = hi - lo
+        if span <= 0:
+            span = max(abs(lo), 1.0)
+        self.lo_ = lo
+        self.step_ = span / (self.levels - 1)
+
+    def _novelty(self, b: int) -> float:
+        """Share of this point's patterns (orders 0..k) never seen before; records them as seen."""
+        self.recent_.append(b)
+        if len(self.recent_) > self.orders + 1:
+            del self.recent_[0]
+        novel = 0
+        count = 0
+        for k in range(min(self.orders + 1, len(self.recent_))):
+            key = tuple(self.recent_[-1 - k :])
+            if key not in self.seen_[k]:
+                novel += 1
+                self.seen_[k].add(key)
+            count += 1
+        return novel / count
+
+    def _update(
+        self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
+    ) -> FloatArray:
+        magnitude = self.magnitude_.score(values, timestamps=timestamps)
+        self.expected_ = self.magnitude_.expected()
+        out = np.zeros(len(values))
+        scale_novelty = self.default_threshold / NOVEL_TRANSITION
+        scale_magnitude = self.default_threshold / self.magnitude_threshold
+        for i, x in enumerate(values.tolist()):
+            novelty = 0.0
+            if self.lo_ is None:
+                self.buffer_.append(x)
+                if len(self.buffer_) >= self.warmup:
+                    # The grid is fixed; the warm-up points become the known patterns (they score 0).
+                    self._set_grid()
+                    for y in self.buffer_:
+                        self._novelty(self._bin(y))
+                    self.buffer_ = []
+            else:
+                novelty = self._novelty(self._bin(x))
+            # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
+            # a lone new transition in a noisy series is common, a burst of them is a changed shape.
+            self.n_ += 1
+            if novelty >= NOVEL_TRANSITION:
+                self.novel_at_.append(self.n_)
+            while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
+                del self.novel_at_[0]
+            confirmed = len(self.novel_at_) >= self.confirm
+            novelty = max(novelty, NOVEL_TRANSITION) if confirmed else min(novelty, 0.9 * NOVEL_TRANSITION)
+            score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
+            self.since_alarm_ += 1
+            if self.since_alarm_ <= self.refractory:
+                continue
+            out[i] = score
+            if score >= self.default_threshold:
+                self.since_alarm_ = 0
+        return out
