@@ -42,14 +42,17 @@ class ContextDetector(Detector):
 
     def __init__(
         self,
-        levels: int = 6,
+        levels: int = 10,
         orders: int = 3,
         warmup: int = 400,
-        refractory: int = 150,
+        refractory: int = 100,
         magnitude_threshold: float = 0.8,
         max_bins: int = 24,
         confirm: int = 2,
         confirm_window: int = 10,
+        overlap: int = 2,
+        novel: float = NOVEL_TRANSITION,
+        learn_silently: bool = True,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -59,24 +62,33 @@ class ContextDetector(Detector):
         self.max_bins = max_bins
         self.confirm = confirm
         self.confirm_window = confirm_window
+        self.overlap = overlap
+        self.novel = novel
+        self.learn_silently = learn_silently
         self.reset()
 
     def reset(self) -> None:
         self.buffer_: list[float] = []
         self.lo_: float | None = None
         self.step_: float = 1.0
-        self.recent_: list[int] = []
-        self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range(self.orders + 1)]
+        self.recent_: list[tuple[int, ...]] = []
+        self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range((self.orders + 1) * self.overlap)]
         self.since_alarm_ = 10**9
         self.n_ = 0
         self.novel_at_: list[int] = []
         self.magnitude_ = RobustDetector(refractory=0)
         self.expected_: FloatArray = np.zeros(0)
 
-    def _bin(self, x: float) -> int:
+    def _bin(self, x: float) -> tuple[int, ...]:
+        """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
         assert self.lo_ is not None
-        b = math.floor((x - self.lo_) / self.step_) if math.isfinite(x) else -1
-        return int(min(max(b, -self.max_bins), self.levels + self.max_bins))
+        if not math.isfinite(x):
+            return (-1,) * self.overlap
+        pos = (x - self.lo_) / self.step_
+        return tuple(
+            int(min(max(math.floor(pos + r / self.overlap), -self.max_bins), self.levels + self.max_bins))
+            for r in range(self.overlap)
+        )
 
     def _set_grid(self) -> None:
         w = np.asarray(self.buffer_, dtype=np.float64)
@@ -89,19 +101,21 @@ class ContextDetector(Detector):
         self.lo_ = lo
         self.step_ = span / (self.levels - 1)
 
-    def _novelty(self, b: int) -> float:
-        """Share of this point's patterns (orders 0..k) never seen before; records them as seen."""
+    def _novelty(self, b: tuple[int, ...]) -> float:
+        """Share of this point's patterns (orders 0..k, every grid) never seen before; records them as seen."""
         self.recent_.append(b)
         if len(self.recent_) > self.orders + 1:
             del self.recent_[0]
         novel = 0
         count = 0
-        for k in range(min(self.orders + 1, len(self.recent_))):
-            key = tuple(self.recent_[-1 - k :])
-            if key not in self.seen_[k]:
-                novel += 1
-                self.seen_[k].add(key)
-            count += 1
+        for r in range(self.overlap):
+            for k in range(min(self.orders + 1, len(self.recent_))):
+                key = tuple(p[r] for p in self.recent_[-1 - k :])
+                seen = self.seen_[r * (self.orders + 1) + k]
+                if key not in seen:
+                    novel += 1
+                    seen.add(key)
+                count += 1
         return novel / count
 
     def _update(
@@ -110,11 +124,12 @@ class ContextDetector(Detector):
         magnitude = self.magnitude_.score(values, timestamps=timestamps)
         self.expected_ = self.magnitude_.expected()
         out = np.zeros(len(values))
-        scale_novelty = self.default_threshold / NOVEL_TRANSITION
+        scale_novelty = self.default_threshold / self.novel
         scale_magnitude = self.default_threshold / self.magnitude_threshold
         for i, x in enumerate(values.tolist()):
             novelty = 0.0
-            if self.lo_ is None:
+            learning = self.lo_ is None
+            if learning:
                 self.buffer_.append(x)
                 if len(self.buffer_) >= self.warmup:
                     # The grid is fixed; the warm-up points become the known patterns (they score 0).
@@ -127,15 +142,15 @@ class ContextDetector(Detector):
             # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
             # a lone new transition in a noisy series is common, a burst of them is a changed shape.
             self.n_ += 1
-            if novelty >= NOVEL_TRANSITION:
+            if novelty >= self.novel:
                 self.novel_at_.append(self.n_)
             while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
                 del self.novel_at_[0]
             confirmed = len(self.novel_at_) >= self.confirm
-            novelty = max(novelty, NOVEL_TRANSITION) if confirmed else min(novelty, 0.9 * NOVEL_TRANSITION)
+            novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
             self.since_alarm_ += 1
-            if self.since_alarm_ <= self.refractory:
+            if self.since_alarm_ <= self.refractory or (learning and self.learn_silently):
                 continue
             out[i] = score
             if score >= self.default_threshold:
