@@ -52,7 +52,7 @@ class ContextDetector(Detector):
         confirm_window: int = 10,
         overlap: int = 2,
         novel: float = NOVEL_TRANSITION,
-        learn_silently: bool = True,
+        quiet: int = 100,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -64,7 +64,7 @@ class ContextDetector(Detector):
         self.confirm_window = confirm_window
         self.overlap = overlap
         self.novel = novel
-        self.learn_silently = learn_silently
+        self.quiet = quiet
         self.reset()
 
     def reset(self) -> None:
@@ -150,7 +150,7 @@ class ContextDetector(Detector):
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
             self.since_alarm_ += 1
-            if self.since_alarm_ <= self.refractory or (learning and self.learn_silently):
+            if self.since_alarm_ <= self.refractory or self.n_ <= self.quiet:
                 continue
             out[i] = score
             if score >= self.default_threshold:
