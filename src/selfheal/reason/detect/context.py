@@ -53,6 +53,7 @@ class ContextDetector(Detector):
         overlap: int = 2,
         novel: float = NOVEL_TRANSITION,
         quiet: int = 100,
+        early: tuple[int, ...] = (),
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -65,11 +66,13 @@ class ContextDetector(Detector):
         self.overlap = overlap
         self.novel = novel
         self.quiet = quiet
+        self.early = tuple(early)
         self.reset()
 
     def reset(self) -> None:
         self.buffer_: list[float] = []
         self.lo_: float | None = None
+        self.final_grid_ = False
         self.step_: float = 1.0
         self.recent_: list[tuple[int, ...]] = []
         self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range((self.orders + 1) * self.overlap)]
@@ -128,17 +131,22 @@ class ContextDetector(Detector):
         scale_magnitude = self.default_threshold / self.magnitude_threshold
         for i, x in enumerate(values.tolist()):
             novelty = 0.0
-            learning = self.lo_ is None
-            if learning:
+            if self.final_grid_:
+                novelty = self._novelty(self._bin(x))
+            else:
+                if self.lo_ is not None:
+                    novelty = self._novelty(self._bin(x))  # on the provisional grid
                 self.buffer_.append(x)
-                if len(self.buffer_) >= self.warmup:
-                    # The grid is fixed; the warm-up points become the known patterns (they score 0).
+                if len(self.buffer_) >= self.warmup or len(self.buffer_) in self.early:
+                    # A grid from the points so far; they become the known patterns (they score 0).
+                    self.final_grid_ = len(self.buffer_) >= self.warmup
                     self._set_grid()
+                    self.recent_ = []
+                    self.seen_ = [set() for _ in self.seen_]
                     for y in self.buffer_:
                         self._novelty(self._bin(y))
-                    self.buffer_ = []
-            else:
-                novelty = self._novelty(self._bin(x))
+                    if self.final_grid_:
+                        self.buffer_ = []
             # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
             # a lone new transition in a noisy series is common, a burst of them is a changed shape.
             self.n_ += 1
