@@ -1,20 +1,24 @@
 """A contextual detector: how new is the recent shape of the series, compared with everything seen before?
 
-Values are quantised onto a coarse grid (`levels` steps spanning the first `warmup` points; values outside that
-range get bins of their own). Each point then forms, for every order k = 0..`orders`, the pattern of its own bin
-and the k bins before it. The raw novelty of the point is the share of those patterns never seen before: a
-value in a bin never visited scores 1, a familiar value after a familiar one scores 0, and an unusual
-transition (a familiar value after a neighbour it has never followed) falls between. Because novelty is
-monotone in the order, "at least three of four patterns new" means "this transition has never happened".
+Values are quantised onto `overlap` coarse grids (`levels` steps spanning the first `warmup` points, each grid
+shifted by 1/`overlap` of a step, so nearby values share a bucket on at least one grid; values outside that
+range get buckets of their own). On every grid, each point forms, for every order k = 0..`orders`, the pattern
+of its own bucket and the k buckets before it. The raw novelty of the point is the share of all those patterns
+never seen before: a value in a bucket never visited scores 1, a familiar value after a familiar one scores 0,
+and an unusual transition (a familiar value after a neighbour it has never followed) falls between. With one
+grid, "at least three of four patterns new" means "this transition has never happened"; with two grids the
+same 0.75 means it is new on both, so a value that merely crosses one grid's bucket edge does not count.
 
 A new transition alone is common in a noisy series; the novelty channel alarms once `confirm` new transitions
-fall within `confirm_window` points (by default 2 within 10), which costs a detection a few points of delay
+fall within `confirm_window` points (by default 2 within 6), which costs a detection a few points of delay
 and removes most isolated false alarms.
 
 A second channel, the `robust` detector's magnitude score (rolling median/IQR, daily seasonality, likelihood),
-catches large deviations that stay inside familiar bins. A point alarms when the transition is new or the
+catches large deviations that stay inside familiar buckets. A point alarms when the transition is new or the
 magnitude score is extreme; after an alarm the next `refractory` points are silenced, so one incident gives
 one alarm (as a live monitor and NAB's scoring both want: only the first detection of an incident counts).
+The first `quiet` points never alarm (the magnitude channel's baseline is still forming). `early` lists
+point counts at which a provisional grid is drawn before the warm-up ends (off by default).
 
 Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
 """
