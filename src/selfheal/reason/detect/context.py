@@ -57,7 +57,8 @@ class ContextDetector(Detector):
         overlap: int = 2,
         novel: float = NOVEL_TRANSITION,
         quiet: int = 100,
-        early: tuple[int, ...] = (),
+        early: tuple[int, ...] = (200,),
+        early_coarsening: float = 2.0,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -71,6 +72,7 @@ class ContextDetector(Detector):
         self.novel = novel
         self.quiet = quiet
         self.early = tuple(early)
+        self.early_coarsening = early_coarsening
         self.reset()
 
     def reset(self) -> None:
@@ -145,6 +147,8 @@ class ContextDetector(Detector):
                     # A grid from the points so far; they become the known patterns (they score 0).
                     self.final_grid_ = len(self.buffer_) >= self.warmup
                     self._set_grid()
+                    if not self.final_grid_:
+                        self.step_ *= self.early_coarsening
                     self.recent_ = []
                     self.seen_ = [set() for _ in self.seen_]
                     for y in self.buffer_:
