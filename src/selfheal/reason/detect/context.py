@@ -17,8 +17,11 @@ A second channel, the `robust` detector's magnitude score (rolling median/IQR, d
 catches large deviations that stay inside familiar buckets. A point alarms when the transition is new or the
 magnitude score is extreme; after an alarm the next `refractory` points are silenced, so one incident gives
 one alarm (as a live monitor and NAB's scoring both want: only the first detection of an incident counts).
-The first `quiet` points never alarm (the magnitude channel's baseline is still forming). `early` lists
-point counts at which a provisional grid is drawn before the warm-up ends (off by default).
+The first `quiet` points never alarm (the magnitude channel's baseline is still forming). Before the warm-up
+ends, a provisional grid is drawn at each point count in `early` (by default at 200) from the points so far,
+`early_coarsening` times coarser than the final one (a short sample underestimates the range, and a fine grid
+over it would find every later tail value new); at the end of the warm-up the final grid replaces it and the
+patterns are learned again from all warm-up points.
 
 Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
 """
