@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.knowledge.conftest import CountingEmbedder
+from tests.knowledge.conftest import CountingEmbedder, store_url
 from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 from selfheal.embedding import DenseEmbedder
@@ -77,7 +77,7 @@ def test_delete_and_clear(kb: KnowledgeBase, store: Store) -> None:
 
 def test_other_process_sees_changes(store: Store, settings: Settings) -> None:
     writer = KnowledgeBase(store, settings)
-    reader = KnowledgeBase(Store.open(settings.resolved_database_url()), settings)
+    reader = KnowledgeBase(Store.open(store_url(store)), settings)
     assert reader.search("carts empty", 3) == []
     writer.add_files([("cart.md", CART)])
     assert reader.search("carts empty", 3)[0].chunk.document == "cart.md"
@@ -111,9 +111,9 @@ def test_starter_runbooks_cover_failure_modes(kb: KnowledgeBase) -> None:
         assert kb.search(query, 1)[0].chunk.document == document, query
 
 
-def test_vectors_persist_across_restart(settings: Settings, embedder: DenseEmbedder) -> None:
+def test_vectors_persist_across_restart(store: Store, settings: Settings, embedder: DenseEmbedder) -> None:
     counting = CountingEmbedder(embedder)
-    first_store = Store.open(settings.resolved_database_url())
+    first_store = Store.open(store_url(store))
     kb = KnowledgeBase(first_store, settings, counting)
     result = kb.add_files([("webhook.md", WEBHOOK), ("cart.md", CART)])
     assert result.embedded is True
@@ -123,7 +123,7 @@ def test_vectors_persist_across_restart(settings: Settings, embedder: DenseEmbed
     first_store.dispose()
 
     restarted = CountingEmbedder(embedder)
-    kb2 = KnowledgeBase(Store.open(settings.resolved_database_url()), settings, restarted)
+    kb2 = KnowledgeBase(Store.open(store_url(store)), settings, restarted)
     hits = kb2.search("shopping basket lost its items", 2, SearchMode.dense)
     assert restarted.embedded == 1  # only the query: stored chunk vectors were reused
     assert hits[0].chunk.document == "cart.md"
