@@ -49,7 +49,7 @@ def _files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]
 def test_upload_stats_search_list_delete_clear(
     env: tuple[TestClient, dict[Role, dict[str, str]], Store],
 ) -> None:
-    client, h, _ = env
+    client, h, store = env
     pdf = make_pdf([["Payment provider errors"], ["POST /payments/authorize returns 503: fail over"]])
     r = client.post(
         "/rag/upload",
@@ -66,6 +66,11 @@ def test_upload_stats_search_list_delete_clear(
     assert stats["chunks"] == body["chunks"]
     assert stats["index_kind"] == "lexical: BM25F"
     assert stats["embedding_model"] is None
+    assert stats["vector_index"] == "none"
+    assert stats["pgvector_used"] is False
+    assert stats["database"] == store.dialect
+    if store.dialect == "sqlite":
+        assert stats["pgvector_available"] is False
 
     r = client.get("/rag/search", params={"q": "checkout 401 key rotation", "top": 2}, headers=h[Role.viewer])
     assert r.status_code == 200
@@ -112,6 +117,7 @@ def test_reupload_replaces(env: tuple[TestClient, dict[Role, dict[str, str]], St
         ("empty.md", b"", 422, "empty"),
         ("big.md", b"# big\n\n" + b"x " * 3000, 413, None),
         ("photo.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00", 415, None),
+        ("late-nul.md", b"# notes\n\n" + b"a " * 1500 + b"\x00", 415, None),
     ],
 )
 def test_bad_files_refuse_the_batch(
