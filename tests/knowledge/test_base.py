@@ -77,10 +77,14 @@ def test_delete_and_clear(kb: KnowledgeBase, store: Store) -> None:
 
 def test_other_process_sees_changes(store: Store, settings: Settings) -> None:
     writer = KnowledgeBase(store, settings)
-    reader = KnowledgeBase(Store.open(store_url(store)), settings)
-    assert reader.search("carts empty", 3) == []
-    writer.add_files([("cart.md", CART)])
-    assert reader.search("carts empty", 3)[0].chunk.document == "cart.md"
+    reader_store = Store.open(store_url(store))
+    reader = KnowledgeBase(reader_store, settings)
+    try:
+        assert reader.search("carts empty", 3) == []
+        writer.add_files([("cart.md", CART)])
+        assert reader.search("carts empty", 3)[0].chunk.document == "cart.md"
+    finally:
+        reader_store.dispose()
 
 
 def test_pdf_upload_keeps_page(kb: KnowledgeBase) -> None:
