@@ -99,6 +99,7 @@ def run_ingest_benchmark(
     api_url: str | None,
     database_url: str | None,
     console: Console,
+    workers: int = 1,
 ) -> dict[str, Any]:
     server: subprocess.Popen[bytes] | None = None
     tmp = tempfile.mkdtemp(prefix="selfheal-bench-")
@@ -121,6 +122,8 @@ def run_ingest_benchmark(
                 str(port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(workers),
             ],
             env=env,
         )
@@ -155,6 +158,7 @@ def run_ingest_benchmark(
             "stored": stored,
             "batch_size": batch_size,
             "concurrency": concurrency,
+            "api_workers": workers if server else None,
             "seconds": round(elapsed, 2),
             "events_per_second": round(events / elapsed),
             "api_rss_start_mb": round(rss_start / 2**20, 1),
