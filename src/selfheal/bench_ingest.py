@@ -164,6 +164,13 @@ def run_ingest_benchmark(
             "api_rss_start_mb": round(rss_start / 2**20, 1),
             "api_rss_peak_mb": round(watch.peak / 2**20, 1) if watch else None,
             "api_rss_end_mb": round(watch.samples[-1] / 2**20, 1) if watch and watch.samples else None,
+            # RSS at each quarter of the run: flat means the API streams batches instead of holding them.
+            "api_rss_by_quarter_mb": [
+                round(watch.samples[min(len(watch.samples) - 1, len(watch.samples) * q // 4)] / 2**20, 1)
+                for q in (1, 2, 3, 4)
+            ]
+            if watch and watch.samples
+            else None,
             "cpu_count": os.cpu_count(),
         }
         return report
