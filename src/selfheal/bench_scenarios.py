@@ -221,6 +221,8 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
     step = max(step_minutes, 2 * WINDOW)
     cycles = 0
     flagged: list[str] = []
+    serious: list[str] = []
+    anomalies = 0
     block = START + timedelta(days=1)
     end = START + timedelta(days=days + 1)
     while block + timedelta(minutes=step) <= end:
@@ -241,6 +243,12 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
         cycles += 1
         if c.assessment is not None:
             flagged.append(f"{as_of:%a %H:%M} {c.assessment.title}")
+        anomalies += len(c.findings.anomalies)
+        serious.extend(
+            f"{as_of:%a %H:%M} {a.severity.value} {a.series}"
+            for a in c.findings.anomalies
+            if a.severity.value in ("high", "critical")
+        )
         block = as_of
     with store.read() as conn:
         incidents = incidents_repo.count_incidents(conn)
@@ -252,6 +260,9 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
         "cycles": cycles,
         "incidents": incidents,
         "flagged_cycles": flagged[:20],
+        "anomalies": anomalies,
+        "high_or_critical_anomalies": len(serious),
+        "high_or_critical_examples": serious[:20],
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -295,6 +306,7 @@ def summarize(
         "concurrent_both_found": f"{sum(c['both_found'] for c in concurrent)}/{len(concurrent)}",
         "concurrent_incidents": [c["incidents"] for c in concurrent],
         "quiet_week_incidents": quiet.get("incidents"),
+        "quiet_week_high_or_critical_anomalies": quiet.get("high_or_critical_anomalies"),
         "quiet_week_cycles": quiet.get("cycles"),
     }
 
