@@ -46,7 +46,7 @@ class SentenceTransformerEmbedder:
         )
         self.dim = int(get_dim() or 384)
         self._lock = threading.Lock()
-        self._single: Any = None  # traced encoder for one text, see `_trace_single`
+        self._single: Any = None  # traced encoder for one text, see `_single_encoder`
         self._single_tried = False
 
     def embed(self, texts: list[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
