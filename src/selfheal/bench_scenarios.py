@@ -105,11 +105,22 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]
     early = _cycle(deps, onset).outcome.incident_id is not None  # the window before onset: no incident
+    # Cycles every minute after onset: the first anomaly on the fault's merchants or stage (detection delay)
+    # and the first incident (decision delay).
     delay = None
-    for k in range(1, FAULT_MINUTES // STEP + 1):
-        cycle = _cycle(deps, onset + timedelta(minutes=k * STEP))
-        if cycle.assessment is not None:
-            delay = k * STEP
+    anomaly_delay = None
+    affected = set(truth.merchants)
+    for k in range(1, FAULT_MINUTES + 1):
+        cycle = _cycle(deps, onset + timedelta(minutes=k))
+        if anomaly_delay is None and any(
+            a.severity.value != "low"
+            and (stage in a.dimensions.stages or affected & set(a.dimensions.merchants))
+            for a in cycle.findings.anomalies
+        ):
+            anomaly_delay = k
+        if delay is None and cycle.assessment is not None:
+            delay = k
+        if delay is not None and anomaly_delay is not None:
             break
     final = _cycle(deps, onset + timedelta(minutes=FAULT_MINUTES))
     a = final.assessment
@@ -146,6 +157,7 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
             if a and a.risk_report
             else None,
             "incidents": incidents,
+            "anomaly_delay_min": anomaly_delay,
             "alternatives": [(x.category.value, x.confidence) for x in a.alternatives] if a else [],
         },
     )
@@ -273,6 +285,9 @@ def summarize(
     correct = [r.predicted == r.truth_category for r in faults]
     errors = [r.revenue_rel_error for r in faults if r.revenue_rel_error is not None]
     delays = [r.detection_delay_min for r in faults if r.detection_delay_min is not None]
+    anomaly_delays = [
+        r.extra["anomaly_delay_min"] for r in faults if r.extra.get("anomaly_delay_min") is not None
+    ]
     conf = [(r.confidence or 0.0, r.predicted == r.truth_category) for r in faults]
     per_fault: dict[str, dict[str, Any]] = {}
     for name in sorted({r.fault for r in faults}):
@@ -288,8 +303,12 @@ def summarize(
                 3,
             ),
             "detected": sum(r.detected for r in rs),
-            "median_delay_min": statistics.median(
+            "median_incident_delay_min": statistics.median(
                 [r.detection_delay_min for r in rs if r.detection_delay_min is not None] or [float("nan")]
+            ),
+            "median_anomaly_delay_min": statistics.median(
+                [r.extra["anomaly_delay_min"] for r in rs if r.extra.get("anomaly_delay_min") is not None]
+                or [float("nan")]
             ),
         }
     return {
@@ -298,7 +317,9 @@ def summarize(
         "merchant_f1_mean": round(statistics.mean(r.merchant_f1 for r in faults), 4) if faults else None,
         "revenue_median_abs_rel_error": round(statistics.median(errors), 4) if errors else None,
         "detected": f"{sum(r.detected for r in faults)}/{len(faults)}",
-        "median_detection_delay_min": statistics.median(delays) if delays else None,
+        "median_incident_delay_min": statistics.median(delays) if delays else None,
+        "anomaly_detected": f"{len(anomaly_delays)}/{len(faults)}",
+        "median_anomaly_delay_min": statistics.median(anomaly_delays) if anomaly_delays else None,
         "incidents_before_onset": sum(r.early_incident for r in faults),
         "mean_confidence": round(statistics.mean(c for c, _ in conf), 4) if conf else None,
         "brier": round(statistics.mean((c - float(ok)) ** 2 for c, ok in conf), 4) if conf else None,
