@@ -99,6 +99,7 @@ def run_ingest_benchmark(
     api_url: str | None,
     database_url: str | None,
     console: Console,
+    workers: int = 1,
 ) -> dict[str, Any]:
     server: subprocess.Popen[bytes] | None = None
     tmp = tempfile.mkdtemp(prefix="selfheal-bench-")
@@ -121,6 +122,8 @@ def run_ingest_benchmark(
                 str(port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(workers),
             ],
             env=env,
         )
@@ -155,11 +158,19 @@ def run_ingest_benchmark(
             "stored": stored,
             "batch_size": batch_size,
             "concurrency": concurrency,
+            "api_workers": workers if server else None,
             "seconds": round(elapsed, 2),
             "events_per_second": round(events / elapsed),
             "api_rss_start_mb": round(rss_start / 2**20, 1),
             "api_rss_peak_mb": round(watch.peak / 2**20, 1) if watch else None,
             "api_rss_end_mb": round(watch.samples[-1] / 2**20, 1) if watch and watch.samples else None,
+            # RSS at each quarter of the run: flat means the API streams batches instead of holding them.
+            "api_rss_by_quarter_mb": [
+                round(watch.samples[min(len(watch.samples) - 1, len(watch.samples) * q // 4)] / 2**20, 1)
+                for q in (1, 2, 3, 4)
+            ]
+            if watch and watch.samples
+            else None,
             "cpu_count": os.cpu_count(),
         }
         return report

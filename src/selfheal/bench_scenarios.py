@@ -105,11 +105,22 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]
     early = _cycle(deps, onset).outcome.incident_id is not None  # the window before onset: no incident
+    # Cycles every minute after onset: the first anomaly on the fault's merchants or stage (detection delay)
+    # and the first incident (decision delay).
     delay = None
-    for k in range(1, FAULT_MINUTES // STEP + 1):
-        cycle = _cycle(deps, onset + timedelta(minutes=k * STEP))
-        if cycle.assessment is not None:
-            delay = k * STEP
+    anomaly_delay = None
+    affected = set(truth.merchants)
+    for k in range(1, FAULT_MINUTES + 1):
+        cycle = _cycle(deps, onset + timedelta(minutes=k))
+        if anomaly_delay is None and any(
+            a.severity.value != "low"
+            and (stage in a.dimensions.stages or affected & set(a.dimensions.merchants))
+            for a in cycle.findings.anomalies
+        ):
+            anomaly_delay = k
+        if delay is None and cycle.assessment is not None:
+            delay = k
+        if delay is not None and anomaly_delay is not None:
             break
     final = _cycle(deps, onset + timedelta(minutes=FAULT_MINUTES))
     a = final.assessment
@@ -146,6 +157,7 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
             if a and a.risk_report
             else None,
             "incidents": incidents,
+            "anomaly_delay_min": anomaly_delay,
             "alternatives": [(x.category.value, x.confidence) for x in a.alternatives] if a else [],
         },
     )
@@ -221,6 +233,8 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
     step = max(step_minutes, 2 * WINDOW)
     cycles = 0
     flagged: list[str] = []
+    serious: list[str] = []
+    anomalies = 0
     block = START + timedelta(days=1)
     end = START + timedelta(days=days + 1)
     while block + timedelta(minutes=step) <= end:
@@ -241,6 +255,12 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
         cycles += 1
         if c.assessment is not None:
             flagged.append(f"{as_of:%a %H:%M} {c.assessment.title}")
+        anomalies += len(c.findings.anomalies)
+        serious.extend(
+            f"{as_of:%a %H:%M} {a.severity.value} {a.series}"
+            for a in c.findings.anomalies
+            if a.severity.value in ("high", "critical")
+        )
         block = as_of
     with store.read() as conn:
         incidents = incidents_repo.count_incidents(conn)
@@ -252,6 +272,9 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
         "cycles": cycles,
         "incidents": incidents,
         "flagged_cycles": flagged[:20],
+        "anomalies": anomalies,
+        "high_or_critical_anomalies": len(serious),
+        "high_or_critical_examples": serious[:20],
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -262,6 +285,9 @@ def summarize(
     correct = [r.predicted == r.truth_category for r in faults]
     errors = [r.revenue_rel_error for r in faults if r.revenue_rel_error is not None]
     delays = [r.detection_delay_min for r in faults if r.detection_delay_min is not None]
+    anomaly_delays = [
+        r.extra["anomaly_delay_min"] for r in faults if r.extra.get("anomaly_delay_min") is not None
+    ]
     conf = [(r.confidence or 0.0, r.predicted == r.truth_category) for r in faults]
     per_fault: dict[str, dict[str, Any]] = {}
     for name in sorted({r.fault for r in faults}):
@@ -277,8 +303,12 @@ def summarize(
                 3,
             ),
             "detected": sum(r.detected for r in rs),
-            "median_delay_min": statistics.median(
+            "median_incident_delay_min": statistics.median(
                 [r.detection_delay_min for r in rs if r.detection_delay_min is not None] or [float("nan")]
+            ),
+            "median_anomaly_delay_min": statistics.median(
+                [r.extra["anomaly_delay_min"] for r in rs if r.extra.get("anomaly_delay_min") is not None]
+                or [float("nan")]
             ),
         }
     return {
@@ -287,7 +317,9 @@ def summarize(
         "merchant_f1_mean": round(statistics.mean(r.merchant_f1 for r in faults), 4) if faults else None,
         "revenue_median_abs_rel_error": round(statistics.median(errors), 4) if errors else None,
         "detected": f"{sum(r.detected for r in faults)}/{len(faults)}",
-        "median_detection_delay_min": statistics.median(delays) if delays else None,
+        "median_incident_delay_min": statistics.median(delays) if delays else None,
+        "anomaly_detected": f"{len(anomaly_delays)}/{len(faults)}",
+        "median_anomaly_delay_min": statistics.median(anomaly_delays) if anomaly_delays else None,
         "incidents_before_onset": sum(r.early_incident for r in faults),
         "mean_confidence": round(statistics.mean(c for c, _ in conf), 4) if conf else None,
         "brier": round(statistics.mean((c - float(ok)) ** 2 for c, ok in conf), 4) if conf else None,
@@ -295,6 +327,7 @@ def summarize(
         "concurrent_both_found": f"{sum(c['both_found'] for c in concurrent)}/{len(concurrent)}",
         "concurrent_incidents": [c["incidents"] for c in concurrent],
         "quiet_week_incidents": quiet.get("incidents"),
+        "quiet_week_high_or_critical_anomalies": quiet.get("high_or_critical_anomalies"),
         "quiet_week_cycles": quiet.get("cycles"),
     }
 

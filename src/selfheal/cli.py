@@ -228,11 +228,12 @@ def bench_ingest(
     database_url: Annotated[
         str | None, typer.Option(help="Database for the API the benchmark starts")
     ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of the API the benchmark starts")] = 1,
 ) -> None:
     """Post log events through the HTTP API; report events/s and the API's peak memory."""
     from selfheal.bench_ingest import run_ingest_benchmark
 
-    report = run_ingest_benchmark(events, batch_size, concurrency, api_url, database_url, console)
+    report = run_ingest_benchmark(events, batch_size, concurrency, api_url, database_url, console, workers)
     typer.echo(json.dumps(report, indent=2))
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,14 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'kb.db'}", dense_embeddings=False)
 
 
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
-    store = Store.open(settings.resolved_database_url())
-    yield store
-    store.dispose()
+def store_url(store: Store) -> str:
+    """The URL of `store` (with its PostgreSQL schema), to open a second store as another process would."""
+    return store.engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
 def kb(store: Store, settings: Settings) -> KnowledgeBase:
-    """A lexical-only knowledge base on a real SQLite file."""
+    """A lexical-only knowledge base on the shared `store` fixture (a SQLite file, then a PostgreSQL schema)."""
     return KnowledgeBase(store, settings)
 
 

@@ -1,4 +1,4 @@
-"""The /rag endpoints through FastAPI's TestClient (real HTTP semantics) against a real SQLite file."""
+"""The /rag endpoints through FastAPI's TestClient (real HTTP semantics) on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.knowledge.conftest import store_url
 from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 
 from selfheal.api.app import create_app
@@ -22,16 +23,15 @@ AUTH = b"# API auth\n\n## Meaning\n\n`POST /api/checkout` returns 401 after a ke
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[tuple[TestClient, dict[Role, dict[str, str]], Store]]:
+def env(tmp_path: Path, store: Store) -> Iterator[tuple[TestClient, dict[Role, dict[str, str]], Store]]:
     settings = Settings(
         data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        database_url=store_url(store),
         auth_mode=AuthMode.closed,
         admin_key=ADMIN,
         dense_embeddings=False,
         kb_max_file_bytes=4096,
     )
-    store = Store.open(settings.resolved_database_url())
     headers: dict[Role, dict[str, str]] = {Role.admin: {"X-API-Key": ADMIN}}
     with store.transaction() as conn:
         for role in (Role.viewer, Role.operator):
@@ -40,7 +40,6 @@ def env(tmp_path: Path) -> Iterator[tuple[TestClient, dict[Role, dict[str, str]]
             headers[role] = {"X-API-Key": key}
     with TestClient(create_app(settings, store)) as client:
         yield client, headers, store
-    store.dispose()
 
 
 def _files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -50,7 +49,7 @@ def _files(*items: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]
 def test_upload_stats_search_list_delete_clear(
     env: tuple[TestClient, dict[Role, dict[str, str]], Store],
 ) -> None:
-    client, h, _ = env
+    client, h, store = env
     pdf = make_pdf([["Payment provider errors"], ["POST /payments/authorize returns 503: fail over"]])
     r = client.post(
         "/rag/upload",
@@ -67,6 +66,11 @@ def test_upload_stats_search_list_delete_clear(
     assert stats["chunks"] == body["chunks"]
     assert stats["index_kind"] == "lexical: BM25F"
     assert stats["embedding_model"] is None
+    assert stats["vector_index"] == "none"
+    assert stats["pgvector_used"] is False
+    assert stats["database"] == store.dialect
+    if store.dialect == "sqlite":
+        assert stats["pgvector_available"] is False
 
     r = client.get("/rag/search", params={"q": "checkout 401 key rotation", "top": 2}, headers=h[Role.viewer])
     assert r.status_code == 200
@@ -113,6 +117,7 @@ def test_reupload_replaces(env: tuple[TestClient, dict[Role, dict[str, str]], St
         ("empty.md", b"", 422, "empty"),
         ("big.md", b"# big\n\n" + b"x " * 3000, 413, None),
         ("photo.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00", 415, None),
+        ("late-nul.md", b"# notes\n\n" + b"a " * 1500 + b"\x00", 415, None),
     ],
 )
 def test_bad_files_refuse_the_batch(

@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 
 import typer
+from tests.knowledge.conftest import store_url
 from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 from typer.testing import CliRunner
 
 from selfheal import cli_kb
+from selfheal.store import Store
 
 app = typer.Typer()
 cli_kb.register(app)
@@ -23,9 +25,9 @@ def _folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_add_then_search_json(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_add_then_search_json(tmp_path: Path, store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SELFHEAL_DENSE_EMBEDDINGS", "false")
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = store_url(store)  # a SQLite file, then a PostgreSQL schema
     runner = CliRunner()
     r = runner.invoke(app, ["kb", "add", str(_folder(tmp_path)), "--db", db])
     assert r.exit_code == 0, r.output
@@ -53,9 +55,11 @@ def test_add_then_search_json(tmp_path: Path, monkeypatch) -> None:  # type: ign
     assert json.loads(r.stdout)["documents"] == 3
 
 
-def test_bad_file_refuses_batch_unless_skipped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bad_file_refuses_batch_unless_skipped(  # type: ignore[no-untyped-def]
+    tmp_path: Path, store: Store, monkeypatch
+) -> None:
     monkeypatch.setenv("SELFHEAL_DENSE_EMBEDDINGS", "false")
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = store_url(store)
     folder = _folder(tmp_path)
     (folder / "locked.pdf").write_bytes(encrypt_pdf(make_pdf([["x"]])))
     runner = CliRunner()

@@ -4,7 +4,7 @@ A hypothesis names a root-cause category and lists evidence rules. Each rule mat
 the Findings (an anomaly, the soft-failure count, a ticket theme, a runbook passage) by their attributes,
 and adds its weight (negative: the fact contradicts the hypothesis) times the fact's strength to the
 hypothesis' score. Adding a root cause is adding one `Hypothesis` entry and its `ActionTemplate`s;
-`docs/readme/decide.md` documents the format.
+`docs/guide/decide.md` documents the format.
 """
 
 from __future__ import annotations

@@ -40,9 +40,27 @@ def clean_name(raw: str | None) -> str:
     name = PurePath((raw or "").replace("\\", "/")).name.strip()
     if not name or name in {".", ".."}:
         raise InvalidInput("every file needs a file name", {"field": "files", "reason": "missing_name"})
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise InvalidInput(
+            "file names cannot hold control characters", {"field": "files", "reason": "control_character"}
+        )
     if len(name) > 255:
         raise InvalidInput(f"file name too long: {name[:40]}...", {"field": "files", "file": name[:255]})
     return name
+
+
+INDEX_KINDS = {
+    "none": "lexical: BM25F",
+    "exact": "hybrid: BM25F + dense (exact)",
+    "ivf": "hybrid: BM25F + dense (ivf, approximate)",
+}
+VECTOR_SEARCH = {
+    "none": "none (lexical only)",
+    "exact": "exact (in-process matrix-vector product)",
+    "ivf": "ivf (in-process coarse lists, approximate)",
+}
+"""What `/rag/stats` reports for each vector index. Vectors are searched in process on every database: the
+server's pgvector extension, when present, is reported (`pgvector_available`) but not used."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,7 @@ class KnowledgeBase:
         offset = 0
         stored: list[StoredDocument] = []
         with self.store.transaction() as conn:
+            knowledge_repo.lock_for_write(conn)
             for item in prepared:
                 rows = item.rows
                 if vectors is not None and self.embedder is not None:
@@ -210,6 +229,7 @@ class KnowledgeBase:
     def delete(self, doc_id: str) -> int:
         """Remove one document; returns the number of chunks removed."""
         with self.store.transaction() as conn:
+            knowledge_repo.lock_for_write(conn)
             removed = knowledge_repo.delete_document(conn, doc_id)
             if removed < 0:
                 raise NotFound(f"no document with id {doc_id!r}", {"field": "id", "id": doc_id})
@@ -219,6 +239,7 @@ class KnowledgeBase:
     def clear(self) -> tuple[int, int]:
         """Remove every document; returns (documents, chunks) removed."""
         with self.store.transaction() as conn:
+            knowledge_repo.lock_for_write(conn)
             removed = knowledge_repo.clear(conn)
             knowledge_repo.bump_generation(conn)
         return removed
@@ -236,16 +257,17 @@ class KnowledgeBase:
             docs, chunks = knowledge_repo.counts(conn)
             models = knowledge_repo.embedding_models(conn)
             pgvector = knowledge_repo.pgvector_available(conn)
+        vector_index = "none" if embedder is None else ("ivf" if index.ivf is not None else "exact")
         return {
             "documents": docs,
             "chunks": chunks,
-            "index_kind": "hybrid: BM25F + dense (exact)" if embedder else "lexical: BM25F",
+            "index_kind": INDEX_KINDS[vector_index],
             "embedding_model": embedder.name if embedder else None,
             "embedded_chunks": sum(n for m, n in models.items() if m is not None),
-            "vector_search": "ivf (approximate, in-process)"
-            if index.ivf is not None
-            else "exact (in-process)",
+            "vector_index": vector_index,
+            "vector_search": VECTOR_SEARCH[vector_index],
             "pgvector_available": pgvector,
+            "pgvector_used": False,
             "database": self.store.dialect,
             "generation": self._generation,
         }
@@ -253,7 +275,7 @@ class KnowledgeBase:
     def index(self) -> HybridIndex:
         """The in-memory index, rebuilt from the database if another write happened since it was built."""
         with self._lock:
-            with self.store.read() as conn:
+            with self.store.snapshot() as conn:
                 current = knowledge_repo.generation(conn)
                 if self._index is not None and current == self._generation:
                     return self._index

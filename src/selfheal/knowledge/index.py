@@ -6,9 +6,10 @@ word in a title counts more than one in the body. Weights per (term, chunk) are 
 matrix: a query is a column slice and a row sum.
 
 Dense side: one L2-normalised vector per chunk (title and section prefixed to the text); a query is one
-matrix-vector product (exact search).
+matrix-vector product (exact search), or on large indexes a scan of the closest coarse lists (IVF).
 
-Fusion: both score lists are min-max normalised over their top candidates and mixed with a fixed weight
+Fusion: each side proposes its top candidates; both sides score their union (the dense side exactly),
+and both score lists are min-max normalised over it and mixed with a fixed weight
 (`dense_weight`); with no embedder the ranking is lexical only.
 """
 
@@ -183,45 +184,59 @@ class HybridIndex:
         return np.asarray(scores, dtype=np.float32).ravel()
 
     def dense_scores(self, query: str) -> npt.NDArray[np.float32]:
+        """Cosine of every chunk with `query` (exact; for inspection, `search` scores candidates only)."""
         if self.embedder is None or self.vectors is None or not self.chunks:
             return np.zeros(len(self.chunks), dtype=np.float32)
-        return self.vector_scores(self.embedder.embed([query])[0])
+        return np.asarray(self.vectors @ self.embedder.embed([query])[0], dtype=np.float32)
 
-    def vector_scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Cosine of every chunk with the unit vector `q`: exact, or through the coarse lists (chunks in
-        lists not probed score 0) on large indexes."""
+    def dense_candidates(self, q: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+        """The (about) `k` chunks closest to the unit vector `q`: an exact scan, or on large indexes a scan
+        of the coarse lists closest to `q` only."""
         assert self.vectors is not None
         if self.ivf is not None:
-            return self.ivf.scores(q)
-        return np.asarray(self.vectors @ q, dtype=np.float32)
+            ids, scores = self.ivf.probe_scores(q)
+            return ids[_top_ids(scores, k)]
+        return _top_ids(np.asarray(self.vectors @ q, dtype=np.float32), k)
 
     def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:
-        """The `top` best chunks for `query`, best first."""
+        """The `top` best chunks for `query`, best first.
+
+        Each side proposes its best `candidates` chunks; the union is scored on both sides (lexical from the
+        precomputed scores, dense as the exact cosine of just those chunks' vectors), min-max normalised
+        over the union and mixed. Nothing is scored or sorted per chunk of the whole index beyond the
+        lexical sparse product and the dense scan (exact, or of the probed coarse lists).
+        """
         query = clean_query(query)
         if not self.chunks or not query or top <= 0:
             return []
         use_dense = self.dense and mode is not SearchMode.lexical
         use_lexical = mode is not SearchMode.dense or not self.dense
-        lex = self.lexical_scores(query) if use_lexical else None
-        den = self.dense_scores(query) if use_dense else None
         pool = min(len(self.chunks), max(self.candidates, top))
-        candidate_ids: npt.NDArray[np.int64] = np.unique(
-            np.concatenate([_top_ids(s, pool) for s in (lex, den) if s is not None])
-        )
-        fused = np.zeros(len(candidate_ids), dtype=np.float64)
+        proposed: list[npt.NDArray[np.int64]] = []
+        lex: npt.NDArray[np.float32] | None = None
+        q: npt.NDArray[np.float32] | None = None
+        if use_lexical:
+            lex = self.lexical_scores(query)
+            if not use_dense and not np.any(lex > 0):
+                return []
+            proposed.append(_top_ids(lex, pool))
+        if use_dense:
+            assert self.embedder is not None
+            q = self.embedder.embed([query])[0]
+            proposed.append(self.dense_candidates(q, pool))
+        candidate_ids = np.unique(np.concatenate(proposed)) if len(proposed) > 1 else np.sort(proposed[0])
         parts: dict[str, npt.NDArray[np.float64]] = {}
         if lex is not None:
             parts["lexical"] = lex[candidate_ids].astype(np.float64)
-        if den is not None:
-            parts["dense"] = den[candidate_ids].astype(np.float64)
-        if lex is not None and den is not None:
+        if q is not None:
+            assert self.vectors is not None
+            parts["dense"] = (self.vectors[candidate_ids] @ q).astype(np.float64)
+        if lex is not None and q is not None:
             fused = (1 - self.dense_weight) * _minmax(parts["lexical"]) + self.dense_weight * _minmax(
                 parts["dense"]
             )
         else:
             fused = next(iter(parts.values()))
-        if lex is not None and den is None and not np.any(parts["lexical"] > 0):
-            return []
         order = np.argsort(-fused, kind="stable")[:top]
         return [
             SearchHit(
@@ -269,13 +284,27 @@ class CoarseLists:
         probe = max(8, n_lists // 8)
         return cls(centroids, order, bounds, np.ascontiguousarray(vectors[order]), min(probe, n_lists))
 
-    def scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        out = np.zeros(len(self.order), dtype=np.float32)
+    def probe_scores(
+        self, q: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """(chunk indexes, cosines) of the chunks in the `probe` lists whose centroids are closest to `q`."""
         nearest = np.argpartition(-(self.centroids @ q), self.probe - 1)[: self.probe]
-        for k in nearest:
-            a, b = int(self.bounds[k]), int(self.bounds[k + 1])
-            if b > a:
-                out[self.order[a:b]] = self.grouped[a:b] @ q
+        sizes = self.bounds[nearest + 1] - self.bounds[nearest]
+        ids = np.empty(int(sizes.sum()), dtype=np.int64)
+        scores = np.empty(len(ids), dtype=np.float32)
+        at = 0
+        for k, size in zip(nearest.tolist(), sizes.tolist(), strict=True):
+            a = int(self.bounds[k])
+            ids[at : at + size] = self.order[a : a + size]
+            np.matmul(self.grouped[a : a + size], q, out=scores[at : at + size])
+            at += size
+        return ids, scores
+
+    def scores(self, q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Cosine of every chunk with `q`; chunks in lists not probed score 0."""
+        out = np.zeros(len(self.order), dtype=np.float32)
+        ids, scores = self.probe_scores(q)
+        out[ids] = scores
         return out
 
 

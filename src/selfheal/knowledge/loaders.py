@@ -42,7 +42,7 @@ def sniff_kind(data: bytes) -> DocumentKind:
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise UnsupportedMediaType(f"file looks like a {what}; expected Markdown, text, PDF or HTML")
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:  # anywhere: PostgreSQL text cannot hold NUL, and text files have none
         raise UnsupportedMediaType("file is binary (NUL bytes); expected Markdown, text, PDF or HTML")
     if _HTML_START.match(head):
         return DocumentKind.html
@@ -244,7 +244,9 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
     text = "\n\n".join(parts)
     size, digest = _meta(data)
     first_line = next((b.text.split("\n")[0].strip() for b in blocks if b.text.strip()), "")
-    title = (str(meta_title).strip() if meta_title else "") or (first_line if len(first_line) <= 120 else "")
+    title = (str(meta_title).replace("\x00", "").strip() if meta_title else "") or (
+        first_line if len(first_line) <= 120 else ""
+    )
     return LoadedDocument(
         name, DocumentKind.pdf, title or _stem(name), text, tuple(blocks), size, digest, pages=len(page_texts)
     )

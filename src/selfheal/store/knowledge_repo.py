@@ -1,11 +1,18 @@
-"""Repository of the runbook knowledge base. Every write bumps `kb_state.generation` in the same transaction."""
+"""Repository of the runbook knowledge base.
+
+Writers call `lock_for_write` first and `bump_generation` last, in one transaction: the lock on the single
+`kb_state` row serialises knowledge-base writers on PostgreSQL (SQLite's `BEGIN IMMEDIATE` already does), so
+a replace-by-name never races another upload of the same name into a unique-key error, and no generation
+bump is lost to a concurrent writer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.store.knowledge_tables import KbChunkRow, KbDocumentRow, KbStateRow
@@ -35,14 +42,30 @@ def generation(conn: Connection) -> int:
     return int(value or 0)
 
 
+def lock_for_write(conn: Connection) -> int:
+    """Take the knowledge base's write lock for the rest of the transaction; returns the current generation.
+
+    Creates the state row if needed (a concurrent creator is not an error), then locks it (`FOR UPDATE`, a
+    no-op on SQLite, whose writers are serialised by `BEGIN IMMEDIATE`).
+    """
+    values = {"id": 1, "generation": 0, "updated_ms": dt_to_ms(utcnow())}
+    if conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(STATE).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sqlite.insert(STATE).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif conn.execute(select(STATE.c.id).where(STATE.c.id == 1)).first() is None:
+        conn.execute(insert(STATE).values(values))
+    current = conn.execute(select(STATE.c.generation).where(STATE.c.id == 1).with_for_update()).scalar()
+    return int(current or 0)
+
+
 def bump_generation(conn: Connection) -> int:
+    """Advance the generation (atomically, in SQL); call after `lock_for_write` in the same transaction."""
     now = dt_to_ms(utcnow())
-    current = conn.execute(select(STATE.c.generation).where(STATE.c.id == 1)).scalar()
-    if current is None:
-        conn.execute(insert(STATE).values(id=1, generation=1, updated_ms=now))
-        return 1
-    conn.execute(update(STATE).where(STATE.c.id == 1).values(generation=int(current) + 1, updated_ms=now))
-    return int(current) + 1
+    conn.execute(
+        update(STATE).where(STATE.c.id == 1).values(generation=STATE.c.generation + 1, updated_ms=now)
+    )
+    return generation(conn)
 
 
 def find_document_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
@@ -131,11 +154,17 @@ def iter_chunks(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]
 
 
 def set_embeddings(conn: Connection, vectors: Sequence[tuple[str, bytes, str]]) -> None:
-    """Store (chunk id, float32 bytes, model) for existing chunks."""
-    for chunk_id, blob, model in vectors:
-        conn.execute(
-            update(CHUNKS).where(CHUNKS.c.id == chunk_id).values(embedding=blob, embedding_model=model)
-        )
+    """Store (chunk id, float32 bytes, model) for existing chunks (ids no longer stored are skipped)."""
+    if not vectors:
+        return
+    statement = (
+        update(CHUNKS)
+        .where(CHUNKS.c.id == bindparam("chunk_id"))
+        .values(embedding=bindparam("blob"), embedding_model=bindparam("model"))
+    )
+    params = [{"chunk_id": c, "blob": b, "model": m} for c, b, m in vectors]
+    for start in range(0, len(params), 1000):
+        conn.execute(statement, params[start : start + 1000])
 
 
 def pgvector_available(conn: Connection) -> bool:

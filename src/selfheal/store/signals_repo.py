@@ -6,6 +6,7 @@ import bisect
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -147,6 +148,10 @@ def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
             if lat > slot[3]:
                 slot[3] = lat
             slot[4][_bucket(lat)] += 1
+    return _rollup_dicts(acc)
+
+
+def _rollup_dicts(acc: dict[tuple[int, str, str, str, str, str], list[Any]]) -> list[dict[str, Any]]:
     rows = []
     for (minute, merchant, stage, source, endpoint, sclass), (n, lc, ls, lm, hist) in acc.items():
         row: dict[str, Any] = {
@@ -205,38 +210,64 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = True) -> StoreResult:
-    """Store new events (by id or content hash) and add exactly those to the per-minute rollups."""
+    """Store new events (by id or content hash) and add exactly those to the per-minute rollups.
+
+    One pass over the new events builds both the raw rows and the rollup accumulators (this is the ingest
+    hot path: every attribute is read once).
+    """
     unique: dict[str, LogEvent] = {}
     for e in events:
         unique.setdefault(log_event_id(e), e)
     existing = _existing_ids(conn, "log_events", list(unique))
-    new = [(i, e) for i, e in unique.items() if i not in existing]
-    timed = [(dt_to_ms(e.ts), e) for _, e in new]
-    if new and keep_raw:
-        ph = _placeholder(conn)
-        sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
-        conn.exec_driver_sql(
-            sql,
-            [
+    raw: list[tuple[Any, ...]] = []
+    acc: dict[tuple[int, str, str, str, str, str], list[Any]] = {}
+    n_b = len(HIST_COLUMNS)
+    bounds = LATENCY_BUCKETS_MS
+    for i, e in unique.items():
+        if i in existing:
+            continue
+        ts = e.ts
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        ts_ms = int(ts.timestamp() * 1000)
+        merchant, source, endpoint, status = e.merchant_id, e.source, e.endpoint, e.status_code
+        stage, lat = e.migration_stage, e.latency_ms
+        if keep_raw:
+            extra = e.__pydantic_extra__
+            raw.append(
                 (
                     i,
-                    ts,
-                    e.merchant_id,
-                    e.source,
-                    e.endpoint,
-                    e.status_code,
-                    e.latency_ms,
+                    ts_ms,
+                    merchant,
+                    source,
+                    endpoint,
+                    status,
+                    lat,
                     e.event,
                     e.correlation_id,
-                    e.migration_stage,
+                    stage,
                     e.message,
-                    orjson.dumps(e.model_extra).decode() if e.model_extra else None,
+                    orjson.dumps(extra).decode() if extra else None,
                 )
-                for (i, e), (ts, _) in zip(new, timed, strict=True)
-            ],
-        )
-    upsert_rollups(conn, rollup_rows(timed))
-    return StoreResult(len(events), len(new), len(events) - len(new))
+            )
+        key = (ts_ms - ts_ms % 60_000, merchant, stage or "", source, endpoint, f"{status // 100}xx")
+        slot = acc.get(key)
+        if slot is None:
+            slot = acc[key] = [0, 0, 0.0, 0.0, [0] * n_b]
+        slot[0] += 1
+        if lat is not None:
+            slot[1] += 1
+            slot[2] += lat
+            if lat > slot[3]:
+                slot[3] = lat
+            slot[4][bisect.bisect_left(bounds, lat)] += 1
+    if raw:
+        ph = _placeholder(conn)
+        sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
+        conn.exec_driver_sql(sql, raw)
+    upsert_rollups(conn, _rollup_dicts(acc))
+    stored = sum(slot[0] for slot in acc.values())
+    return StoreResult(len(events), stored, len(events) - stored)
 
 
 def _existing_ids(conn: Connection, table_name: str, ids: Sequence[str], chunk: int = 2000) -> set[str]:
