@@ -43,6 +43,11 @@ class LoadedDocument:
     pages: int | None = None
 
 
+def section_of(heading_path: tuple[str, ...]) -> str:
+    """The citation form of a heading path: `Runbook > Section > Subsection`."""
+    return " > ".join(heading_path)
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable passage. `heading_path` gives the section for a citation; offsets point into the
@@ -57,7 +62,7 @@ class Chunk:
 
     @property
     def section(self) -> str:
-        return " > ".join(self.heading_path)
+        return section_of(self.heading_path)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class IndexedChunk:
 
     @property
     def section(self) -> str:
-        return " > ".join(self.heading_path)
+        return section_of(self.heading_path)
 
 
 @dataclass(frozen=True)

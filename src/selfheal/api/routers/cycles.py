@@ -15,7 +15,7 @@ from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.records import ms_to_dt, utcnow
-from selfheal.signals import UtcDatetime
+from selfheal.signals import UtcDatetime, as_utc
 from selfheal.store import actions_repo, audit_repo, incidents_repo
 
 router = APIRouter(tags=["cycle"])
@@ -37,7 +37,7 @@ def get_observe(
     _: Principal = Depends(require(Role.viewer)),
 ) -> ObservationSummary:
     """Counts, error rates per source/endpoint, KPI totals and per-minute series for the window."""
-    moment = _aware(as_of) if as_of else utcnow()
+    moment = as_utc(as_of) if as_of else utcnow()
     return summarize(observe(svc.store, moment, window_minutes, svc.settings))
 
 
@@ -89,9 +89,3 @@ def get_incident(
     view["actions"] = [Action.from_row(a).model_dump(mode="json") for a in actions]
     view["audit"] = [audit_view(r).model_dump(mode="json") for r in trail]
     return view
-
-
-def _aware(value: datetime) -> datetime:
-    from selfheal.signals import as_utc
-
-    return as_utc(value)
