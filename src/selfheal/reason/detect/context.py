@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import RobustDetector
+from selfheal.reason.detect.weekly import WeeklyDetector
 
 NOVEL_TRANSITION = 0.75
 """Raw novelty at which a point alarms: with orders >= 2, this means its transition was never seen."""
@@ -62,6 +63,12 @@ class ContextDetector(Detector):
         quiet: int = 100,
         early: tuple[int, ...] = (200,),
         early_coarsening: float = 2.0,
+        regrid: tuple[int, ...] = (),
+        chain: int = 0,
+        chain_refractory: int = 0,
+        transition_confirm: int = 0,
+        weeks: int = 0,
+        weekly: bool = True,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -76,6 +83,12 @@ class ContextDetector(Detector):
         self.quiet = quiet
         self.early = tuple(early)
         self.early_coarsening = early_coarsening
+        self.regrid = tuple(regrid)
+        self.chain = chain
+        self.chain_refractory = chain_refractory
+        self.transition_confirm = transition_confirm
+        self.weeks = weeks
+        self.weekly = weekly
         self.reset()
 
     def reset(self) -> None:
@@ -86,9 +99,13 @@ class ContextDetector(Detector):
         self.recent_: list[tuple[int, ...]] = []
         self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range((self.orders + 1) * self.overlap)]
         self.since_alarm_ = 10**9
+        self.hold_ = self.refractory
+        self.all_: list[float] = []
         self.n_ = 0
         self.novel_at_: list[int] = []
-        self.magnitude_ = RobustDetector(refractory=0)
+        self.novel_kind_: list[bool] = []
+        self.magnitude_ = RobustDetector(refractory=0, weeks=self.weeks)
+        self.weekly_ = WeeklyDetector()
         self.expected_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
@@ -135,13 +152,25 @@ class ContextDetector(Detector):
     ) -> FloatArray:
         magnitude = self.magnitude_.score(values, timestamps=timestamps)
         self.expected_ = self.magnitude_.expected()
+        if self.weekly:
+            magnitude = np.maximum(magnitude, self.weekly_.score(values, timestamps=timestamps) / self.weekly_.default_threshold * self.magnitude_threshold)
         out = np.zeros(len(values))
         scale_novelty = self.default_threshold / self.novel
         scale_magnitude = self.default_threshold / self.magnitude_threshold
         for i, x in enumerate(values.tolist()):
             novelty = 0.0
+            if self.regrid and len(self.all_) < max(self.regrid):
+                self.all_.append(x)
             if self.final_grid_:
                 novelty = self._novelty(self._bin(x))
+                if len(self.all_) in self.regrid and self.n_ + 1 == len(self.all_):
+                    self.buffer_ = self.all_
+                    self._set_grid()
+                    self.recent_ = []
+                    self.seen_ = [set() for _ in self.seen_]
+                    for y in self.buffer_:
+                        self._novelty(self._bin(y))
+                    self.buffer_ = []
             else:
                 if self.lo_ is not None:
                     novelty = self._novelty(self._bin(x))  # on the provisional grid
@@ -163,15 +192,23 @@ class ContextDetector(Detector):
             self.n_ += 1
             if novelty >= self.novel:
                 self.novel_at_.append(self.n_)
+                self.novel_kind_.append(novelty > self.novel)
             while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
                 del self.novel_at_[0]
+                del self.novel_kind_[0]
             confirmed = len(self.novel_at_) >= self.confirm
+            if confirmed and self.transition_confirm and not any(self.novel_kind_):
+                confirmed = len(self.novel_at_) >= self.transition_confirm
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
             self.since_alarm_ += 1
-            if self.since_alarm_ <= self.refractory or self.n_ <= self.quiet:
+            if self.since_alarm_ <= self.hold_ or self.n_ <= self.quiet:
                 continue
             out[i] = score
             if score >= self.default_threshold:
+                if self.chain and self.since_alarm_ <= self.hold_ + self.chain:
+                    self.hold_ = self.chain_refractory
+                else:
+                    self.hold_ = self.refractory
                 self.since_alarm_ = 0
         return out

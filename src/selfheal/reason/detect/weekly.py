@@ -1,0 +1,107 @@
+"""A weekly-seasonal detector: is the series departing, for a while, from the same time last week?
+
+Commerce KPIs (orders, checkouts, revenue) and most traffic follow a week: a Saturday looks like last Saturday,
+not like Friday. A holiday, a marketing e-mail or an outage breaks that for hours. This detector only speaks on
+series the week explains well, and only on sustained departures:
+
+1. Residual: `x - median(x one week ago, two weeks ago, ...)` (`weeks` lags; the first lag is enough to start).
+2. Surprise: `|residual - rolling median| / rolling scale` over the previous `window_days` of residuals.
+3. Sustained: the mean surprise over the last `short` points, as a z-score against its own distribution over the
+   previous `long` points (as in Numenta's anomaly likelihood), so a series whose weekly fit is always loose does
+   not alarm, and a departure that lasts does.
+4. Fit gate: the residual's spread must be below `fit` times the series' own spread over the same past window;
+   on series the week does not explain (spiky, trending, too short), the score is 0.
+
+The score maps the z-score linearly so that `default_threshold` (0.5) means `z_alarm` standard deviations.
+Needs evenly spaced timestamps whose step divides a day; scores 0 until one week (plus `min_points`) is seen.
+Causal and incremental: chunked scoring equals whole-series scoring.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from selfheal.reason.detect.base import Detector, FloatArray, register
+from selfheal.reason.detect.robust import daily_period
+
+
+@register
+class WeeklyDetector(Detector):
+    """Sustained departure from the same time in previous weeks, on series the week explains."""
+
+    name = "weekly"
+    default_threshold = 0.5
+
+    def __init__(
+        self,
+        weeks: int = 2,
+        window_days: float = 14.0,
+        short: int = 8,
+        long: int = 2000,
+        z_alarm: float = 5.0,
+        fit: float = 0.4,
+        min_points: int = 100,
+    ) -> None:
+        self.weeks = weeks
+        self.window_days = window_days
+        self.short = short
+        self.long = long
+        self.z_alarm = z_alarm
+        self.fit = fit
+        self.min_points = min_points
+        self.reset()
+
+    def reset(self) -> None:
+        self.values_: FloatArray = np.zeros(0)
+        self.surprise_: FloatArray = np.zeros(0)
+        self.period_: int = 0
+        self.expected_: FloatArray = np.zeros(0)
+
+    def _window(self) -> int:
+        return max(int(self.window_days * self.period_), self.min_points)
+
+    def _update(
+        self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
+    ) -> FloatArray:
+        m = len(values)
+        if not self.period_ and timestamps is not None and len(timestamps) > 1:
+            self.period_ = daily_period(timestamps)
+        if not self.period_:
+            self.expected_ = values.copy()
+            return np.zeros(m)
+        week = 7 * self.period_
+        window = self._window()
+        series = pd.Series(np.concatenate([self.values_, values]))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lagged = np.column_stack([series.shift(k * week).to_numpy() for k in range(1, self.weeks + 1)])
+            base = np.nanmedian(lagged, axis=1)
+            resid = pd.Series(series.to_numpy() - base)
+            prev = resid.shift(1).rolling(window, min_periods=self.min_points)
+            r_med = prev.median()
+            r_iqr = prev.quantile(0.75) - prev.quantile(0.25)
+            level = series.shift(1).rolling(window, min_periods=self.min_points)
+            x_iqr = level.quantile(0.75) - level.quantile(0.25)
+            z = ((resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)).to_numpy()[-m:]
+            good = (r_iqr < self.fit * x_iqr).to_numpy()[-m:]
+        surprise = np.where(np.isfinite(z), z, np.nan)
+        self.expected_ = np.where(np.isfinite(base[-m:]), base[-m:], values)
+        out = self._sustained(surprise)
+        out = np.where(good & np.isfinite(out), out, 0.0)
+        keep = week * self.weeks + window + 1
+        self.values_ = series.to_numpy()[-keep:]
+        return out
+
+    def _sustained(self, surprise: FloatArray) -> FloatArray:
+        m = len(surprise)
+        s = pd.Series(np.concatenate([self.surprise_, surprise]))
+        short_mean = s.rolling(self.short, min_periods=self.short).mean()
+        hist = short_mean.shift(self.short).rolling(self.long, min_periods=self.min_points)
+        with np.errstate(all="ignore"):
+            lz = ((short_mean - hist.mean()) / hist.std()).to_numpy()[-m:]
+        self.surprise_ = s.to_numpy()[-(self.long + 2 * self.short) :]
+        return np.clip(lz / (2.0 * self.z_alarm), 0.0, 1.0)
