@@ -69,6 +69,12 @@ class ContextDetector(Detector):
         transition_confirm: int = 0,
         weeks: int = 0,
         weekly: bool = True,
+        regrid_share: float = 0.0,
+        regrid_growth: float = 0.0,
+        escalate: float = 0.0,
+        magnitude_record: float = 0.0,
+        coarse: int = 0,
+        coarse_params: dict | None = None,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -89,6 +95,12 @@ class ContextDetector(Detector):
         self.transition_confirm = transition_confirm
         self.weeks = weeks
         self.weekly = weekly
+        self.regrid_share = regrid_share
+        self.regrid_growth = regrid_growth
+        self.escalate = escalate
+        self.magnitude_record = magnitude_record
+        self.coarse = coarse
+        self.coarse_params = dict(coarse_params or {})
         self.reset()
 
     def reset(self) -> None:
@@ -104,8 +116,14 @@ class ContextDetector(Detector):
         self.n_ = 0
         self.novel_at_: list[int] = []
         self.novel_kind_: list[bool] = []
-        self.magnitude_ = RobustDetector(refractory=0, weeks=self.weeks)
+        self.magnitude_ = RobustDetector(refractory=0, weeks=self.weeks, record=self.magnitude_record)
         self.weekly_ = WeeklyDetector()
+        self.block_: list[float] = []
+        self.coarse_ = (
+            ContextDetector(**{"weekly": False, "magnitude_threshold": 99.0, **self.coarse_params})
+            if self.coarse
+            else None
+        )
         self.expected_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
@@ -118,6 +136,12 @@ class ContextDetector(Detector):
             int(min(max(math.floor(pos + r / self.overlap), -self.max_bins), self.levels + self.max_bins))
             for r in range(self.overlap)
         )
+
+    def _wants_regrid(self) -> bool:
+        assert self.lo_ is not None
+        a = np.asarray(self.all_)
+        hi = self.lo_ + self.step_ * (self.levels - 1)
+        return bool(np.mean((a < self.lo_) | (a > hi)) >= self.regrid_share)
 
     def _set_grid(self) -> None:
         w = np.asarray(self.buffer_, dtype=np.float64)
@@ -159,13 +183,17 @@ class ContextDetector(Detector):
         scale_magnitude = self.default_threshold / self.magnitude_threshold
         for i, x in enumerate(values.tolist()):
             novelty = 0.0
+            self.last_nov_ = 0.0
             if self.regrid and len(self.all_) < max(self.regrid):
                 self.all_.append(x)
             if self.final_grid_:
                 novelty = self._novelty(self._bin(x))
-                if len(self.all_) in self.regrid and self.n_ + 1 == len(self.all_):
+                if len(self.all_) in self.regrid and self.n_ + 1 == len(self.all_) and self._wants_regrid():
                     self.buffer_ = self.all_
+                    old = self.step_
                     self._set_grid()
+                    if self.regrid_growth:
+                        self.step_ = min(self.step_, old * self.regrid_growth)
                     self.recent_ = []
                     self.seen_ = [set() for _ in self.seen_]
                     for y in self.buffer_:
@@ -190,6 +218,7 @@ class ContextDetector(Detector):
             # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
             # a lone new transition in a noisy series is common, a burst of them is a changed shape.
             self.n_ += 1
+            self.last_nov_ = novelty
             if novelty >= self.novel:
                 self.novel_at_.append(self.n_)
                 self.novel_kind_.append(novelty > self.novel)
@@ -201,9 +230,19 @@ class ContextDetector(Detector):
                 confirmed = len(self.novel_at_) >= self.transition_confirm
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
+            if self.coarse_ is not None:
+                self.block_.append(x)
+                if len(self.block_) >= self.coarse:
+                    c = float(self.coarse_.score(np.array([float(np.mean(self.block_))]))[0])
+                    self.block_ = []
+                    score = max(score, c)
             self.since_alarm_ += 1
-            if self.since_alarm_ <= self.hold_ or self.n_ <= self.quiet:
+            raw_novelty = novelty
+            if self.n_ <= self.quiet:
                 continue
+            if self.since_alarm_ <= self.hold_:
+                if not (self.escalate and confirmed and self.novel_kind_ and self.novel_kind_[-1] and self.novel_at_[-1] == self.n_ and self.last_nov_ >= self.escalate):
+                    continue
             out[i] = score
             if score >= self.default_threshold:
                 if self.chain and self.since_alarm_ <= self.hold_ + self.chain:

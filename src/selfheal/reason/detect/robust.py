@@ -57,6 +57,7 @@ class RobustDetector(Detector):
         season_fit: float = 0.6,
         weeks: int = 0,
         week_min: int = 1,
+        record: float = 0.0,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -69,6 +70,7 @@ class RobustDetector(Detector):
         self.season_fit = season_fit
         self.weeks = weeks
         self.week_min = week_min
+        self.record = record
         self.reset()
 
     def reset(self) -> None:
@@ -168,6 +170,9 @@ class RobustDetector(Detector):
         mu = hist.mean().to_numpy()[-m:]
         sd = np.maximum(hist.std().to_numpy()[-m:], 0.02)
         z = (short_mean.to_numpy()[-m:] - mu) / sd
+        if self.record:
+            top = hist.max().to_numpy()[-m:]
+            z = np.where(short_mean.to_numpy()[-m:] > self.record * top, z, np.minimum(z, 3.0))
         return np.asarray(np.where(np.isfinite(z), ndtr(z), 0.0), dtype=np.float64)
 
     def _refract(self, likelihood: FloatArray) -> FloatArray:

@@ -45,6 +45,7 @@ class WeeklyDetector(Detector):
         z_alarm: float = 5.0,
         fit: float = 0.4,
         min_points: int = 100,
+        days: int = 7,
     ) -> None:
         self.weeks = weeks
         self.window_days = window_days
@@ -53,6 +54,7 @@ class WeeklyDetector(Detector):
         self.z_alarm = z_alarm
         self.fit = fit
         self.min_points = min_points
+        self.days = days
         self.reset()
 
     def reset(self) -> None:
@@ -73,7 +75,7 @@ class WeeklyDetector(Detector):
         if not self.period_:
             self.expected_ = values.copy()
             return np.zeros(m)
-        week = 7 * self.period_
+        week = self.days * self.period_
         window = self._window()
         series = pd.Series(np.concatenate([self.values_, values]))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
