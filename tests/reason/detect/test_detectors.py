@@ -155,12 +155,12 @@ def test_context_flags_a_new_shape_inside_the_familiar_range() -> None:
 
 
 def test_context_watches_a_short_series_before_its_warm_up_ends() -> None:
-    # 260 points of a fast sine, then a square wave inside the same range: the final grid needs 400 points,
-    # the provisional coarse grid (from point 200) already sees the new shape.
+    # 260 points of a fast sine, then a jagged saw (high, low, middle) inside the same range: the final grid
+    # needs 400 points, the provisional coarse grid (from point 200) already sees the new shape.
     rng = np.random.default_rng(0)
     t = np.arange(400)
     values = 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 0.3, 400)
-    values[260:300] = np.where(np.arange(40) % 4 < 2, 9.5, -9.5)
+    values[260:300] = np.resize([9.5, -9.5, 0.0], 40)
     stamps = (np.datetime64("2024-01-01T00:00") + t * np.timedelta64(5, "m")).astype("datetime64[ms]")
     scores = make_detector("context").score(values, timestamps=stamps)
     assert (scores[:260] >= 0.5).sum() == 0

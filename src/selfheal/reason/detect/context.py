@@ -9,19 +9,30 @@ and an unusual transition (a familiar value after a neighbour it has never follo
 grid, "at least three of four patterns new" means "this transition has never happened"; with two grids the
 same 0.75 means it is new on both, so a value that merely crosses one grid's bucket edge does not count.
 
-A new transition alone is common in a noisy series; the novelty channel alarms once `confirm` new transitions
-fall within `confirm_window` points (by default 2 within 6), which costs a detection a few points of delay
-and removes most isolated false alarms.
+Four channels; a point alarms when any of them speaks:
 
-A second channel, the `robust` detector's magnitude score (rolling median/IQR, daily seasonality, likelihood),
-catches large deviations that stay inside familiar buckets. A point alarms when the transition is new or the
-magnitude score is extreme; after an alarm the next `refractory` points are silenced, so one incident gives
-one alarm (as a live monitor and NAB's scoring both want: only the first detection of an incident counts).
-The first `quiet` points never alarm (the magnitude channel's baseline is still forming). Before the warm-up
-ends, a provisional grid is drawn at each point count in `early` (by default at 200) from the points so far,
-`early_coarsening` times coarser than the final one (a short sample underestimates the range, and a fine grid
-over it would find every later tail value new); at the end of the warm-up the final grid replaces it and the
-patterns are learned again from all warm-up points.
+* Novelty, confirmed: a new transition alone is common in a noisy series, so the channel alarms once `confirm`
+  new transitions fall within `confirm_window` points (by default 2 within 6), or `transition_confirm` (3) when
+  none of them reached a bucket never visited (new jumps between familiar values are weaker evidence than a
+  new value).
+* Coarse novelty: the same detector, run on the means of consecutive blocks of `coarse` points (by default 8),
+  with a stricter confirmation (3 new patterns within 6 blocks). It sees slow, sustained changes (a slide to a
+  level never held for long, a change of rhythm) that a quick excursion through the same values hides at the
+  point scale, and it is blind to single-point spikes.
+* Magnitude: the `robust` detector's score (rolling median/IQR, daily seasonality, likelihood) when extreme
+  (>= `magnitude_threshold`), for large deviations that stay inside familiar buckets.
+* Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
+  explains well), so a holiday or an outage on a weekly-seasonal KPI is seen even when every value is familiar.
+
+After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
+and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
+alarm (the magnitude channel's baseline is still forming). Before the warm-up ends, a provisional grid is drawn
+at each point count in `early` (by default at 200) from the points so far, `early_coarsening` times coarser
+than the final one (a short sample underestimates the range, and a fine grid over it would find every later
+tail value new); at the end of the warm-up the final grid replaces it and the patterns are learned again from
+all warm-up points. At `regrid` points (by default 1,600) the grid is drawn once more from all points so far
+when at least `regrid_share` of them fell outside the warm-up grid (a series whose range the warm-up did not
+cover, such as a spiky volume, would otherwise find a new bucket in every larger spike).
 
 Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
 """
@@ -40,10 +51,24 @@ from selfheal.reason.detect.weekly import WeeklyDetector
 NOVEL_TRANSITION = 0.75
 """Raw novelty at which a point alarms: with orders >= 2, this means its transition was never seen."""
 
+COARSE_CHANNEL = {
+    "warmup": 200,
+    "early": (100,),
+    "quiet": 50,
+    "refractory": 12,
+    "confirm": 3,
+    "transition_confirm": 3,
+    "regrid": 0,
+    "magnitude": False,
+    "weekly": False,
+    "coarse": 0,
+}
+"""Parameters of the coarse channel's own detector (counted in blocks, not points)."""
+
 
 @register
 class ContextDetector(Detector):
-    """Novelty of the quantised recent shape, plus extreme robust deviations, with a refractory period."""
+    """Novelty of the quantised recent shape at two time scales, extreme robust or weekly deviations."""
 
     name = "context"
     default_threshold = 0.5
@@ -54,27 +79,21 @@ class ContextDetector(Detector):
         orders: int = 3,
         warmup: int = 400,
         refractory: int = 100,
-        magnitude_threshold: float = 0.9,
+        magnitude_threshold: float = 0.95,
         max_bins: int = 24,
         confirm: int = 2,
         confirm_window: int = 6,
+        transition_confirm: int = 3,
         overlap: int = 2,
         novel: float = NOVEL_TRANSITION,
         quiet: int = 100,
         early: tuple[int, ...] = (200,),
         early_coarsening: float = 2.0,
-        regrid: tuple[int, ...] = (),
-        chain: int = 0,
-        chain_refractory: int = 0,
-        transition_confirm: int = 0,
-        weeks: int = 0,
+        regrid: int = 1600,
+        regrid_share: float = 0.01,
+        coarse: int = 8,
+        magnitude: bool = True,
         weekly: bool = True,
-        regrid_share: float = 0.0,
-        regrid_growth: float = 0.0,
-        escalate: float = 0.0,
-        magnitude_record: float = 0.0,
-        coarse: int = 0,
-        coarse_params: dict | None = None,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -84,46 +103,35 @@ class ContextDetector(Detector):
         self.max_bins = max_bins
         self.confirm = confirm
         self.confirm_window = confirm_window
+        self.transition_confirm = transition_confirm
         self.overlap = overlap
         self.novel = novel
         self.quiet = quiet
         self.early = tuple(early)
         self.early_coarsening = early_coarsening
-        self.regrid = tuple(regrid)
-        self.chain = chain
-        self.chain_refractory = chain_refractory
-        self.transition_confirm = transition_confirm
-        self.weeks = weeks
-        self.weekly = weekly
+        self.regrid = regrid
         self.regrid_share = regrid_share
-        self.regrid_growth = regrid_growth
-        self.escalate = escalate
-        self.magnitude_record = magnitude_record
         self.coarse = coarse
-        self.coarse_params = dict(coarse_params or {})
+        self.magnitude = magnitude
+        self.weekly = weekly
         self.reset()
 
     def reset(self) -> None:
         self.buffer_: list[float] = []
+        self.history_: list[float] = []
         self.lo_: float | None = None
         self.final_grid_ = False
         self.step_: float = 1.0
         self.recent_: list[tuple[int, ...]] = []
         self.seen_: list[set[tuple[int, ...]]] = [set() for _ in range((self.orders + 1) * self.overlap)]
         self.since_alarm_ = 10**9
-        self.hold_ = self.refractory
-        self.all_: list[float] = []
         self.n_ = 0
         self.novel_at_: list[int] = []
-        self.novel_kind_: list[bool] = []
-        self.magnitude_ = RobustDetector(refractory=0, weeks=self.weeks, record=self.magnitude_record)
-        self.weekly_ = WeeklyDetector()
+        self.novel_value_: list[bool] = []
+        self.magnitude_ = RobustDetector(refractory=0) if self.magnitude else None
+        self.weekly_ = WeeklyDetector() if self.weekly else None
         self.block_: list[float] = []
-        self.coarse_ = (
-            ContextDetector(**{"weekly": False, "magnitude_threshold": 99.0, **self.coarse_params})
-            if self.coarse
-            else None
-        )
+        self.coarse_ = ContextDetector(**COARSE_CHANNEL) if self.coarse > 1 else None  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
@@ -137,14 +145,8 @@ class ContextDetector(Detector):
             for r in range(self.overlap)
         )
 
-    def _wants_regrid(self) -> bool:
-        assert self.lo_ is not None
-        a = np.asarray(self.all_)
-        hi = self.lo_ + self.step_ * (self.levels - 1)
-        return bool(np.mean((a < self.lo_) | (a > hi)) >= self.regrid_share)
-
-    def _set_grid(self) -> None:
-        w = np.asarray(self.buffer_, dtype=np.float64)
+    def _set_grid(self, points: list[float]) -> None:
+        w = np.asarray(points, dtype=np.float64)
         w = w[np.isfinite(w)]
         lo = float(w.min()) if len(w) else 0.0
         hi = float(w.max()) if len(w) else 0.0
@@ -153,6 +155,19 @@ class ContextDetector(Detector):
             span = max(abs(lo), 1.0)
         self.lo_ = lo
         self.step_ = span / (self.levels - 1)
+
+    def _learn(self, points: list[float]) -> None:
+        """Forget the known patterns and learn them again from `points` on the current grid."""
+        self.recent_ = []
+        self.seen_ = [set() for _ in self.seen_]
+        for y in points:
+            self._novelty(self._bin(y))
+
+    def _outside_share(self, points: list[float]) -> float:
+        assert self.lo_ is not None
+        a = np.asarray(points, dtype=np.float64)
+        hi = self.lo_ + self.step_ * (self.levels - 1)
+        return float(np.mean((a < self.lo_) | (a > hi)))
 
     def _novelty(self, b: tuple[int, ...]) -> float:
         """Share of this point's patterns (orders 0..k, every grid) never seen before; records them as seen."""
@@ -171,83 +186,94 @@ class ContextDetector(Detector):
                 count += 1
         return novel / count
 
+    def _point_novelty(self, x: float) -> float:
+        """Raw novelty of the next point, growing or redrawing the grid when its time comes."""
+        novelty = 0.0
+        if self.regrid and len(self.history_) < self.regrid:
+            self.history_.append(x)
+        if self.final_grid_:
+            novelty = self._novelty(self._bin(x))
+            if self.n_ + 1 == self.regrid == len(self.history_):
+                if self._outside_share(self.history_) >= self.regrid_share:
+                    self._set_grid(self.history_)
+                    self._learn(self.history_)
+                self.history_ = []
+            return novelty
+        if self.lo_ is not None:
+            novelty = self._novelty(self._bin(x))  # on the provisional grid
+        self.buffer_.append(x)
+        if len(self.buffer_) >= self.warmup or len(self.buffer_) in self.early:
+            # A grid from the points so far; they become the known patterns (they score 0).
+            self.final_grid_ = len(self.buffer_) >= self.warmup
+            self._set_grid(self.buffer_)
+            if not self.final_grid_:
+                self.step_ *= self.early_coarsening
+            self._learn(self.buffer_)
+            if self.final_grid_:
+                self.buffer_ = []
+        return novelty
+
+    def _confirmed(self, novelty: float) -> bool:
+        """Record a new pattern at this point; True once enough fall within the confirmation window."""
+        if novelty >= self.novel:
+            self.novel_at_.append(self.n_)
+            self.novel_value_.append(novelty > self.novel)  # a bucket never visited, on some grid
+        while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
+            del self.novel_at_[0]
+            del self.novel_value_[0]
+        needed = self.confirm
+        if self.transition_confirm and not any(self.novel_value_):
+            needed = max(needed, self.transition_confirm)
+        return len(self.novel_at_) >= needed
+
+    def _coarse_scores(self, values: FloatArray) -> FloatArray:
+        """The coarse channel's score at each point that completes a block (0 elsewhere)."""
+        out = np.zeros(len(values))
+        if self.coarse_ is None:
+            return out
+        ends: list[int] = []
+        means: list[float] = []
+        for i, x in enumerate(values.tolist()):
+            self.block_.append(x)
+            if len(self.block_) >= self.coarse:
+                ends.append(i)
+                means.append(float(np.mean(self.block_)))
+                self.block_ = []
+        if ends:
+            out[ends] = self.coarse_.score(np.asarray(means))
+        return out
+
+    def _channels(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
+        """Magnitude and weekly scores, rescaled so that each channel's own alarm level is the threshold."""
+        level = np.zeros(len(values))
+        self.expected_ = values.copy()
+        if self.magnitude_ is not None:
+            magnitude = self.magnitude_.score(values, timestamps=timestamps)
+            self.expected_ = self.magnitude_.expected()
+            level = np.maximum(level, magnitude * (self.default_threshold / self.magnitude_threshold))
+        if self.weekly_ is not None:
+            weekly = self.weekly_.score(values, timestamps=timestamps)
+            level = np.maximum(level, weekly * (self.default_threshold / self.weekly_.default_threshold))
+        return np.maximum(level, self._coarse_scores(values))
+
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
     ) -> FloatArray:
-        magnitude = self.magnitude_.score(values, timestamps=timestamps)
-        self.expected_ = self.magnitude_.expected()
-        if self.weekly:
-            magnitude = np.maximum(magnitude, self.weekly_.score(values, timestamps=timestamps) / self.weekly_.default_threshold * self.magnitude_threshold)
+        others = self._channels(values, timestamps)
         out = np.zeros(len(values))
         scale_novelty = self.default_threshold / self.novel
-        scale_magnitude = self.default_threshold / self.magnitude_threshold
         for i, x in enumerate(values.tolist()):
-            novelty = 0.0
-            self.last_nov_ = 0.0
-            if self.regrid and len(self.all_) < max(self.regrid):
-                self.all_.append(x)
-            if self.final_grid_:
-                novelty = self._novelty(self._bin(x))
-                if len(self.all_) in self.regrid and self.n_ + 1 == len(self.all_) and self._wants_regrid():
-                    self.buffer_ = self.all_
-                    old = self.step_
-                    self._set_grid()
-                    if self.regrid_growth:
-                        self.step_ = min(self.step_, old * self.regrid_growth)
-                    self.recent_ = []
-                    self.seen_ = [set() for _ in self.seen_]
-                    for y in self.buffer_:
-                        self._novelty(self._bin(y))
-                    self.buffer_ = []
-            else:
-                if self.lo_ is not None:
-                    novelty = self._novelty(self._bin(x))  # on the provisional grid
-                self.buffer_.append(x)
-                if len(self.buffer_) >= self.warmup or len(self.buffer_) in self.early:
-                    # A grid from the points so far; they become the known patterns (they score 0).
-                    self.final_grid_ = len(self.buffer_) >= self.warmup
-                    self._set_grid()
-                    if not self.final_grid_:
-                        self.step_ *= self.early_coarsening
-                    self.recent_ = []
-                    self.seen_ = [set() for _ in self.seen_]
-                    for y in self.buffer_:
-                        self._novelty(self._bin(y))
-                    if self.final_grid_:
-                        self.buffer_ = []
-            # The novelty channel speaks once `confirm` new transitions fall within `confirm_window` points:
-            # a lone new transition in a noisy series is common, a burst of them is a changed shape.
+            novelty = self._point_novelty(x)
             self.n_ += 1
-            self.last_nov_ = novelty
-            if novelty >= self.novel:
-                self.novel_at_.append(self.n_)
-                self.novel_kind_.append(novelty > self.novel)
-            while self.novel_at_ and self.novel_at_[0] <= self.n_ - self.confirm_window:
-                del self.novel_at_[0]
-                del self.novel_kind_[0]
-            confirmed = len(self.novel_at_) >= self.confirm
-            if confirmed and self.transition_confirm and not any(self.novel_kind_):
-                confirmed = len(self.novel_at_) >= self.transition_confirm
+            # The novelty channel speaks once enough new transitions fall within `confirm_window` points:
+            # a lone new transition in a noisy series is common, a burst of them is a changed shape.
+            confirmed = self._confirmed(novelty)
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
-            score = min(1.0, max(novelty * scale_novelty, float(magnitude[i]) * scale_magnitude))
-            if self.coarse_ is not None:
-                self.block_.append(x)
-                if len(self.block_) >= self.coarse:
-                    c = float(self.coarse_.score(np.array([float(np.mean(self.block_))]))[0])
-                    self.block_ = []
-                    score = max(score, c)
+            score = min(1.0, max(novelty * scale_novelty, float(others[i])))
             self.since_alarm_ += 1
-            raw_novelty = novelty
-            if self.n_ <= self.quiet:
+            if self.since_alarm_ <= self.refractory or self.n_ <= self.quiet:
                 continue
-            if self.since_alarm_ <= self.hold_:
-                if not (self.escalate and confirmed and self.novel_kind_ and self.novel_kind_[-1] and self.novel_at_[-1] == self.n_ and self.last_nov_ >= self.escalate):
-                    continue
             out[i] = score
             if score >= self.default_threshold:
-                if self.chain and self.since_alarm_ <= self.hold_ + self.chain:
-                    self.hold_ = self.chain_refractory
-                else:
-                    self.hold_ = self.refractory
                 self.since_alarm_ = 0
         return out

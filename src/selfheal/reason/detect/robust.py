@@ -55,9 +55,6 @@ class RobustDetector(Detector):
         novelty_weight: float = 1.0,
         seasons: int = 3,
         season_fit: float = 0.6,
-        weeks: int = 0,
-        week_min: int = 1,
-        record: float = 0.0,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -68,9 +65,6 @@ class RobustDetector(Detector):
         self.novelty_weight = novelty_weight
         self.seasons = seasons
         self.season_fit = season_fit
-        self.weeks = weeks
-        self.week_min = week_min
-        self.record = record
         self.reset()
 
     def reset(self) -> None:
@@ -98,25 +92,14 @@ class RobustDetector(Detector):
         return out
 
     def _keep(self) -> int:
-        return self.window + max(self.seasons, 7 * self.weeks) * self.period_ + 1
+        return self.window + self.seasons * self.period_ + 1
 
     def _seasonal_surprise(self, series: pd.Series, level_iqr: FloatArray, m: int) -> FloatArray:
         """|x - same time on previous days| in robust units, where the daily pattern explains the series."""
         p = self.period_
         if not p or self.seasons < 1:
             return np.zeros(m)
-        daily = self._lag_surprise(series, level_iqr, m, [k * p for k in range(1, self.seasons + 1)])
-        if not self.weeks:
-            return daily
-        weekly = self._lag_surprise(series, level_iqr, m, [7 * k * p for k in range(1, self.weeks + 1)], self.week_min)
-        return np.where(np.isnan(weekly), daily, np.minimum(daily, np.nan_to_num(weekly)))
-
-    def _lag_surprise(
-        self, series: pd.Series, level_iqr: FloatArray, m: int, lags: list[int], min_lags: int = 1
-    ) -> FloatArray:
-        lagged = np.column_stack([series.shift(k).to_numpy() for k in lags])
-        if min_lags > 1:
-            lagged[np.isfinite(lagged).sum(axis=1) < min_lags] = np.nan
+        lagged = np.column_stack([series.shift(k * p).to_numpy() for k in range(1, self.seasons + 1)])
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             resid = pd.Series(series.to_numpy() - np.nanmedian(lagged, axis=1) if lagged.size else series * 0)
@@ -126,8 +109,7 @@ class RobustDetector(Detector):
         scale = np.maximum(iqr / 1.349, 1e-9)
         z = np.abs(resid.to_numpy()[-m:] - med) / scale
         good = iqr < self.season_fit * level_iqr
-        out = np.where(good & np.isfinite(z), _tail_score(np.nan_to_num(z, nan=0.0)), 0.0)
-        return np.where(np.isfinite(z), out, np.nan)
+        return np.where(good & np.isfinite(z), _tail_score(np.nan_to_num(z, nan=0.0)), 0.0)
 
     def _raw(self, values: FloatArray) -> FloatArray:
         m = len(values)
@@ -153,7 +135,7 @@ class RobustDetector(Detector):
             )
         raw = _tail_score(np.nan_to_num(z, nan=0.0))
         raw = np.maximum(raw, np.minimum(1.0, self.novelty_weight * 4 * novelty))
-        raw = np.maximum(raw, np.nan_to_num(self._seasonal_surprise(series, q3 - q1, m)))
+        raw = np.maximum(raw, self._seasonal_surprise(series, q3 - q1, m))
         seen = self.seen_n_ + np.arange(m)
         raw = np.where(seen >= self.min_points, raw, 0.0)
         self.expected_ = np.where(np.isfinite(med), med, values)
@@ -170,9 +152,6 @@ class RobustDetector(Detector):
         mu = hist.mean().to_numpy()[-m:]
         sd = np.maximum(hist.std().to_numpy()[-m:], 0.02)
         z = (short_mean.to_numpy()[-m:] - mu) / sd
-        if self.record:
-            top = hist.max().to_numpy()[-m:]
-            z = np.where(short_mean.to_numpy()[-m:] > self.record * top, z, np.minimum(z, 3.0))
         return np.asarray(np.where(np.isfinite(z), ndtr(z), 0.0), dtype=np.float64)
 
     def _refract(self, likelihood: FloatArray) -> FloatArray:
