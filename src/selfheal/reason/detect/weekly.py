@@ -9,7 +9,7 @@ series the week explains well, and only on sustained departures:
 3. Sustained: the mean surprise over the last `short` points, as a z-score against its own distribution over the
    previous `long` points (as in Numenta's anomaly likelihood), so a series whose weekly fit is always loose does
    not alarm, and a departure that lasts does.
-4. Fit gate: the residual's spread must be below `fit` times the series' own spread over the same past window;
+4. Fit gate: the residual's spread must be below `fit_ratio` times the series' own spread over the same past window;
    on series the week does not explain (spiky, trending, too short), the score is 0.
 
 The score maps the z-score linearly so that `default_threshold` (0.5) means `z_alarm` standard deviations.
@@ -43,7 +43,7 @@ class WeeklyDetector(Detector):
         short: int = 8,
         long: int = 2000,
         z_alarm: float = 5.0,
-        fit: float = 0.4,
+        fit_ratio: float = 0.4,
         min_points: int = 100,
         days: int = 7,
     ) -> None:
@@ -52,7 +52,7 @@ class WeeklyDetector(Detector):
         self.short = short
         self.long = long
         self.z_alarm = z_alarm
-        self.fit = fit
+        self.fit_ratio = fit_ratio
         self.min_points = min_points
         self.days = days
         self.reset()
@@ -88,8 +88,9 @@ class WeeklyDetector(Detector):
             r_iqr = prev.quantile(0.75) - prev.quantile(0.25)
             level = series.shift(1).rolling(window, min_periods=self.min_points)
             x_iqr = level.quantile(0.75) - level.quantile(0.25)
-            z = ((resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)).to_numpy()[-m:]
-            good = (r_iqr < self.fit * x_iqr).to_numpy()[-m:]
+            scaled = (resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)
+            z: FloatArray = np.asarray(scaled.to_numpy()[-m:], dtype=np.float64)
+            good = (r_iqr < self.fit_ratio * x_iqr).to_numpy()[-m:]
         surprise = np.where(np.isfinite(z), z, np.nan)
         self.expected_ = np.where(np.isfinite(base[-m:]), base[-m:], values)
         out = self._sustained(surprise)
