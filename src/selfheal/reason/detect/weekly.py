@@ -88,7 +88,7 @@ class WeeklyDetector(Detector):
             r_iqr = prev.quantile(0.75) - prev.quantile(0.25)
             level = series.shift(1).rolling(window, min_periods=self.min_points)
             x_iqr = level.quantile(0.75) - level.quantile(0.25)
-            scaled = (resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)
+            scaled: pd.Series = (resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)
             z: FloatArray = np.asarray(scaled.to_numpy()[-m:], dtype=np.float64)
             good = (r_iqr < self.fit_ratio * x_iqr).to_numpy()[-m:]
         surprise = np.where(np.isfinite(z), z, np.nan)
