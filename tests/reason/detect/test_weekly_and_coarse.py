@@ -1,0 +1,108 @@
+"""The weekly-seasonal detector and the context detector's coarse and weekly channels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from selfheal.reason.detect import make_detector
+
+HALF_HOURS_PER_DAY = 48
+
+
+def _weekly_series(weeks: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Half-hourly orders: busy weekdays, quiet weekends, the same every week, plus noise."""
+    rng = np.random.default_rng(seed)
+    n = weeks * 7 * HALF_HOURS_PER_DAY
+    t = np.arange(n)
+    day = (t // HALF_HOURS_PER_DAY) % 7
+    shape = _day_shape(t % HALF_HOURS_PER_DAY)
+    values = np.where(day < 5, 100 + 400 * shape, 100 + 150 * shape) + rng.normal(0, 10, n)
+    stamps = (np.datetime64("2024-01-01T00:00") + t * np.timedelta64(30, "m")).astype("datetime64[ms]")
+    return values, stamps
+
+
+def _day_shape(slot: np.ndarray) -> np.ndarray:
+    return np.asarray(np.clip(np.sin(np.pi * (slot / 2 - 6) / 16), 0, None))
+
+
+def _with_holiday(values: np.ndarray) -> tuple[np.ndarray, slice]:
+    """The Wednesday of week four looks like a Sunday (every value is familiar)."""
+    start = 3 * 7 * HALF_HOURS_PER_DAY + 2 * HALF_HOURS_PER_DAY
+    holiday = slice(start, start + HALF_HOURS_PER_DAY)
+    out = values.copy()
+    rng = np.random.default_rng(1)
+    out[holiday] = (
+        100 + 150 * _day_shape(np.arange(HALF_HOURS_PER_DAY)) + rng.normal(0, 10, HALF_HOURS_PER_DAY)
+    )
+    return out, holiday
+
+
+def test_weekly_flags_a_holiday_and_nothing_on_ordinary_weeks() -> None:
+    values, stamps = _weekly_series()
+    changed, holiday = _with_holiday(values)
+    det = make_detector("weekly")
+    scores = det.score(changed, timestamps=stamps)
+    alarms = np.flatnonzero(scores >= det.default_threshold)
+    assert len(alarms) and all(holiday.start <= i < holiday.stop for i in alarms)
+    assert (make_detector("weekly").score(values, timestamps=stamps) >= 0.5).sum() == 0
+    # Nothing before a week of history exists.
+    assert scores[: 7 * HALF_HOURS_PER_DAY].max() == 0.0
+
+
+def test_weekly_stays_silent_where_the_week_explains_nothing() -> None:
+    _, stamps = _weekly_series()
+    noise = np.random.default_rng(2).normal(100, 10, len(stamps))
+    assert make_detector("weekly").score(noise, timestamps=stamps).max() == 0.0
+    # Without evenly spaced timestamps there is no week to compare with.
+    assert make_detector("weekly").score(noise).max() == 0.0
+
+
+def test_weekly_scores_causally_in_chunks() -> None:
+    values, stamps = _weekly_series()
+    changed, _ = _with_holiday(values)
+    whole = make_detector("weekly").score(changed, timestamps=stamps)
+    det = make_detector("weekly").fit(changed[:500], timestamps=stamps[:500])
+    chunked = np.concatenate(
+        [det.score(changed[i : i + 97], timestamps=stamps[i : i + 97]) for i in range(500, len(changed), 97)]
+    )
+    np.testing.assert_allclose(chunked, whole[500:], atol=1e-12)
+
+
+def test_context_sees_the_holiday_through_its_weekly_channel() -> None:
+    values, stamps = _weekly_series()
+    changed, holiday = _with_holiday(values)
+    with_weekly = make_detector("context").score(changed, timestamps=stamps)
+    without = make_detector("context", weekly=False).score(changed, timestamps=stamps)
+    assert with_weekly[holiday].max() >= 0.5
+    assert without[holiday].max() < 0.5
+
+
+def test_context_sees_a_slow_slide_to_a_level_only_a_quick_dip_visited() -> None:
+    # A daily sine around 80; early on a quick dip passes through 30-80 (so every bucket is familiar at the
+    # point scale); later the series slides slowly to 35 and stays there. Only the coarse channel (block
+    # means) finds a level the series never held for long.
+    rng = np.random.default_rng(3)
+    n = 3200
+    t = np.arange(n)
+    values = 80 + 5 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 0.8, n)
+    values[700:712] = np.linspace(80, 30, 12)
+    values[712:724] = np.linspace(30, 80, 12)
+    values[2000:2600] = np.linspace(80, 35, 600) + 5 * np.sin(2 * np.pi * t[2000:2600] / 288)
+    values[2000:2600] += rng.normal(0, 0.8, 600)
+    values[2600:] = 35 + rng.normal(0, 0.8, n - 2600)
+    stamps = (np.datetime64("2024-01-01T00:00") + t * np.timedelta64(5, "m")).astype("datetime64[ms]")
+    scores = make_detector("context").score(values, timestamps=stamps)
+    assert scores[2000:2600].max() >= 0.5
+    assert scores[800:2000].max() < 0.5
+    assert make_detector("context", coarse=0).score(values, timestamps=stamps)[2000:2600].max() < 0.5
+
+
+def test_context_with_both_new_channels_scores_causally_in_chunks() -> None:
+    values, stamps = _weekly_series()
+    changed, _ = _with_holiday(values)
+    whole = make_detector("context").score(changed, timestamps=stamps)
+    det = make_detector("context").fit(changed[:333], timestamps=stamps[:333])
+    chunked = np.concatenate(
+        [det.score(changed[i : i + 61], timestamps=stamps[i : i + 61]) for i in range(333, len(changed), 61)]
+    )
+    np.testing.assert_allclose(chunked, whole[333:], atol=1e-12)
