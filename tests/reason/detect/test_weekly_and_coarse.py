@@ -94,7 +94,7 @@ def test_context_sees_a_slow_slide_to_a_level_only_a_quick_dip_visited() -> None
     scores = make_detector("context").score(values, timestamps=stamps)
     assert scores[2000:2600].max() >= 0.5
     assert scores[800:2000].max() < 0.5
-    assert make_detector("context", coarse=0).score(values, timestamps=stamps)[2000:2600].max() < 0.5
+    assert make_detector("context", coarse=()).score(values, timestamps=stamps)[2000:2600].max() < 0.5
 
 
 def test_context_with_both_new_channels_scores_causally_in_chunks() -> None:

@@ -15,10 +15,10 @@ Four channels; a point alarms when any of them speaks:
   new transitions fall within `confirm_window` points (by default 2 within 6), or `transition_confirm` (3) when
   none of them reached a bucket never visited (new jumps between familiar values are weaker evidence than a
   new value).
-* Coarse novelty: the same detector, run on the means of consecutive blocks of `coarse` points (by default 8),
-  with a stricter confirmation (3 new patterns within 6 blocks). It sees slow, sustained changes (a slide to a
-  level never held for long, a change of rhythm) that a quick excursion through the same values hides at the
-  point scale, and it is blind to single-point spikes.
+* Coarse novelty: the same detector, run on the means of consecutive blocks of points (one run per block size
+  in `coarse`, by default 6 and 24), with a stricter confirmation (3 new patterns within 6 blocks). It sees
+  slow, sustained changes (a slide to a level never held for long, a change of rhythm) that a quick excursion
+  through the same values hides at the point scale, and it is blind to single-point spikes.
 * Magnitude: the `robust` detector's score (rolling median/IQR, daily seasonality, likelihood) when extreme
   (>= `magnitude_threshold`), for large deviations that stay inside familiar buckets.
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
@@ -61,7 +61,7 @@ COARSE_CHANNEL = {
     "regrid": 0,
     "magnitude": False,
     "weekly": False,
-    "coarse": 0,
+    "coarse": (),
 }
 """Parameters of the coarse channel's own detector (counted in blocks, not points)."""
 
@@ -91,7 +91,7 @@ class ContextDetector(Detector):
         early_coarsening: float = 2.0,
         regrid: int = 1600,
         regrid_share: float = 0.01,
-        coarse: int = 8,
+        coarse: tuple[int, ...] = (6, 24),
         magnitude: bool = True,
         weekly: bool = True,
     ) -> None:
@@ -111,7 +111,7 @@ class ContextDetector(Detector):
         self.early_coarsening = early_coarsening
         self.regrid = regrid
         self.regrid_share = regrid_share
-        self.coarse = coarse
+        self.coarse = tuple(coarse)
         self.magnitude = magnitude
         self.weekly = weekly
         self.reset()
@@ -130,8 +130,8 @@ class ContextDetector(Detector):
         self.novel_value_: list[bool] = []
         self.magnitude_ = RobustDetector(refractory=0) if self.magnitude else None
         self.weekly_ = WeeklyDetector() if self.weekly else None
-        self.block_: list[float] = []
-        self.coarse_ = ContextDetector(**COARSE_CHANNEL) if self.coarse > 1 else None  # type: ignore[arg-type]
+        self.blocks_: list[list[float]] = [[] for _ in self.coarse]
+        self.coarse_ = [ContextDetector(**COARSE_CHANNEL) for _ in self.coarse]  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
@@ -227,20 +227,20 @@ class ContextDetector(Detector):
         return len(self.novel_at_) >= needed
 
     def _coarse_scores(self, values: FloatArray) -> FloatArray:
-        """The coarse channel's score at each point that completes a block (0 elsewhere)."""
+        """The coarse channels' score at each point that completes a block (0 elsewhere)."""
         out = np.zeros(len(values))
-        if self.coarse_ is None:
-            return out
-        ends: list[int] = []
-        means: list[float] = []
-        for i, x in enumerate(values.tolist()):
-            self.block_.append(x)
-            if len(self.block_) >= self.coarse:
-                ends.append(i)
-                means.append(float(np.mean(self.block_)))
-                self.block_ = []
-        if ends:
-            out[ends] = self.coarse_.score(np.asarray(means))
+        points = values.tolist()
+        for size, block, detector in zip(self.coarse, self.blocks_, self.coarse_, strict=True):
+            ends: list[int] = []
+            means: list[float] = []
+            for i, x in enumerate(points):
+                block.append(x)
+                if len(block) >= size:
+                    ends.append(i)
+                    means.append(float(np.mean(block)))
+                    block.clear()
+            if ends:
+                out[ends] = np.maximum(out[ends], detector.score(np.asarray(means)))
         return out
 
     def _channels(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
