@@ -18,7 +18,7 @@ Four channels; a point alarms when any of them speaks:
 * Coarse novelty: the same detector, run on the means of consecutive blocks of points (one run per block size
   in `coarse`, by default 6 and 24), with a stricter confirmation (3 new patterns within 6 blocks). It sees
   slow, sustained changes (a slide to a level never held for long, a change of rhythm) that a quick excursion
-  through the same values hides at the point scale, and it is blind to single-point spikes.
+  through the same values hides at the point scale; a lone spike is diluted by the block size.
 * Magnitude: the `robust` detector's score (rolling median/IQR, daily seasonality, likelihood) when extreme
   (>= `magnitude_threshold`), for large deviations that stay inside familiar buckets.
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
