@@ -77,6 +77,21 @@ def test_context_sees_the_holiday_through_its_weekly_channel() -> None:
     assert without[holiday].max() < 0.5
 
 
+def test_context_says_which_channel_spoke_and_what_was_expected() -> None:
+    values, stamps = _weekly_series()
+    changed, holiday = _with_holiday(values)
+    det = make_detector("context")
+    scores = det.score(changed, timestamps=stamps)
+    reasons = det.reasons()
+    assert len(reasons) == len(changed)
+    first = holiday.start + int(np.flatnonzero(scores[holiday] >= 0.5)[0])
+    assert "previous weeks" in reasons[first]
+    # Expected is last weeks' Wednesday (busy: what an ordinary week gives here), not the quiet value observed.
+    assert det.expected()[first] - changed[first] > 50
+    assert abs(det.expected()[first] - values[first]) < 40
+    assert all(r == "" for r, s in zip(reasons, scores, strict=True) if s < 0.5)
+
+
 def test_context_sees_a_slow_slide_to_a_level_only_a_quick_dip_visited() -> None:
     # A daily sine around 80; early on a quick dip passes through 30-80 (so every bucket is familiar at the
     # point scale); later the series slides slowly to 35 and stays there. Only the coarse channel (block
@@ -91,9 +106,12 @@ def test_context_sees_a_slow_slide_to_a_level_only_a_quick_dip_visited() -> None
     values[2000:2600] += rng.normal(0, 0.8, 600)
     values[2600:] = 35 + rng.normal(0, 0.8, n - 2600)
     stamps = (np.datetime64("2024-01-01T00:00") + t * np.timedelta64(5, "m")).astype("datetime64[ms]")
-    scores = make_detector("context").score(values, timestamps=stamps)
+    det = make_detector("context")
+    scores = det.score(values, timestamps=stamps)
     assert scores[2000:2600].max() >= 0.5
     assert scores[800:2000].max() < 0.5
+    first = 2000 + int(np.flatnonzero(scores[2000:2600] >= 0.5)[0])
+    assert "blocks" in det.reasons()[first]
     assert make_detector("context", coarse=()).score(values, timestamps=stamps)[2000:2600].max() < 0.5
 
 

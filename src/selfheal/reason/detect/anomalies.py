@@ -490,6 +490,7 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         det = STREAMING_STATE.fitted(metric, DEFAULT_DETECTOR, np.asarray(past, dtype=np.float64), hist_ms)
         scores = det.score(now, timestamps=win_ts)
         expected = det.expected()
+        reasons = det.reasons()
         hits = np.flatnonzero(scores >= max(threshold, det.default_threshold))
         if not len(hits):
             continue
@@ -500,7 +501,7 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
                 kind=kind,
                 severity=severity_for(float(scores.max()), 0.0, None),
                 score=round(float(scores.max()), 4),
-                method=f"{DEFAULT_DETECTOR} streaming detector (novel shape or extreme robust deviation)",
+                method=f"{DEFAULT_DETECTOR} streaming detector: {reasons[i] if i < len(reasons) and reasons[i] else 'score above threshold'}",
                 series=name,
                 metric=f"{metric}_per_minute",
                 onset=minutes[i],

@@ -54,6 +54,10 @@ class Detector(ABC):
         """Expected values (the baseline) of the points scored last, for explaining a finding."""
         return getattr(self, "expected_", np.zeros(0))
 
+    def reasons(self) -> list[str]:
+        """Why each point scored last raised an alarm, in words ('' where it did not); empty if not told."""
+        return list(getattr(self, "reasons_", []))
+
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 

@@ -133,6 +133,8 @@ class ContextDetector(Detector):
         self.blocks_: list[list[float]] = [[] for _ in self.coarse]
         self.coarse_ = [ContextDetector(**COARSE_CHANNEL) for _ in self.coarse]  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
+        self.reasons_: list[str] = []
+        self.spoke_: dict[str, FloatArray] = {}
 
     def _bin(self, x: float) -> tuple[int, ...]:
         """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
@@ -226,11 +228,12 @@ class ContextDetector(Detector):
             needed = max(needed, self.transition_confirm)
         return len(self.novel_at_) >= needed
 
-    def _coarse_scores(self, values: FloatArray) -> FloatArray:
-        """The coarse channels' score at each point that completes a block (0 elsewhere)."""
-        out = np.zeros(len(values))
+    def _coarse_scores(self, values: FloatArray) -> dict[str, FloatArray]:
+        """Each coarse channel's score at the points that complete one of its blocks (0 elsewhere)."""
+        out: dict[str, FloatArray] = {}
         points = values.tolist()
         for size, block, detector in zip(self.coarse, self.blocks_, self.coarse_, strict=True):
+            scores = np.zeros(len(values))
             ends: list[int] = []
             means: list[float] = []
             for i, x in enumerate(points):
@@ -240,27 +243,44 @@ class ContextDetector(Detector):
                     means.append(float(np.mean(block)))
                     block.clear()
             if ends:
-                out[ends] = np.maximum(out[ends], detector.score(np.asarray(means)))
+                scores[ends] = detector.score(np.asarray(means))
+            out[f"a slow change: a new pattern in the means of {size}-point blocks"] = scores
         return out
 
     def _channels(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
-        """Magnitude and weekly scores, rescaled so that each channel's own alarm level is the threshold."""
-        level = np.zeros(len(values))
+        """The non-novelty channels' scores, each rescaled so that its own alarm level is the threshold.
+
+        Keeps each channel's scores (`spoke_`) to say afterwards which one raised an alarm, and the expected
+        values: the robust baseline, or last weeks' values where the weekly channel spoke.
+        """
+        self.spoke_ = {}
         self.expected_ = values.copy()
         if self.magnitude_ is not None:
             magnitude = self.magnitude_.score(values, timestamps=timestamps)
             self.expected_ = self.magnitude_.expected()
-            level = np.maximum(level, magnitude * (self.default_threshold / self.magnitude_threshold))
+            self.spoke_["an extreme deviation from the rolling median (robust)"] = magnitude * (
+                self.default_threshold / self.magnitude_threshold
+            )
         if self.weekly_ is not None:
-            weekly = self.weekly_.score(values, timestamps=timestamps)
-            level = np.maximum(level, weekly * (self.default_threshold / self.weekly_.default_threshold))
-        return np.maximum(level, self._coarse_scores(values))
+            weekly = self.weekly_.score(values, timestamps=timestamps) * (
+                self.default_threshold / self.weekly_.default_threshold
+            )
+            self.spoke_["a sustained departure from the same time in previous weeks"] = weekly
+            self.expected_ = np.where(
+                weekly >= self.default_threshold, self.weekly_.expected(), self.expected_
+            )
+        self.spoke_.update(self._coarse_scores(values))
+        level = np.zeros(len(values))
+        for scores in self.spoke_.values():
+            level = np.maximum(level, scores)
+        return level
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
     ) -> FloatArray:
         others = self._channels(values, timestamps)
         out = np.zeros(len(values))
+        self.reasons_ = [""] * len(values)
         scale_novelty = self.default_threshold / self.novel
         for i, x in enumerate(values.tolist()):
             novelty = self._point_novelty(x)
@@ -276,4 +296,10 @@ class ContextDetector(Detector):
             out[i] = score
             if score >= self.default_threshold:
                 self.since_alarm_ = 0
+                self.reasons_[i] = self._reason(i, confirmed)
         return out
+
+    def _reason(self, i: int, novel_shape: bool) -> str:
+        said = ["a new shape: transitions between value levels never seen before"] if novel_shape else []
+        said += [name for name, scores in self.spoke_.items() if scores[i] >= self.default_threshold]
+        return "; ".join(said)
