@@ -77,12 +77,22 @@ class WeeklyDetector(Detector):
             return np.zeros(m)
         week = self.days * self.period_
         window = self._window()
-        series = pd.Series(np.concatenate([self.values_, values]))
+        every = np.concatenate([self.values_, values])
+        # Only the last `window + m` points need residuals: each new point's statistics cover the `window`
+        # residuals before it. Lagged values reach further back into the kept history.
+        n = len(every)
+        at = np.arange(max(0, n - window - m), n)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            lagged = np.column_stack([series.shift(k * week).to_numpy() for k in range(1, self.weeks + 1)])
+            lagged = np.column_stack(
+                [
+                    np.where(at >= k * week, every[np.maximum(at - k * week, 0)], np.nan)
+                    for k in range(1, self.weeks + 1)
+                ]
+            )
             base = np.nanmedian(lagged, axis=1)
-            resid = pd.Series(series.to_numpy() - base)
+            series = pd.Series(every[at])
+            resid = pd.Series(every[at] - base)
             prev = resid.shift(1).rolling(window, min_periods=self.min_points)
             r_med = prev.median()
             r_iqr = prev.quantile(0.75) - prev.quantile(0.25)
@@ -95,8 +105,7 @@ class WeeklyDetector(Detector):
         self.expected_ = np.where(np.isfinite(base[-m:]), base[-m:], values)
         out = self._sustained(surprise)
         out = np.where(good & np.isfinite(out), out, 0.0)
-        keep = week * self.weeks + window + 1
-        self.values_ = series.to_numpy()[-keep:]
+        self.values_ = every[-(week * self.weeks + window + 1) :]
         return out
 
     def _sustained(self, surprise: FloatArray) -> FloatArray:
