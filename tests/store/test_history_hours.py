@@ -5,9 +5,12 @@ On SQLite and PostgreSQL. "Cold" is a new `HistoryCache` (what a new process sta
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+import pytest
+from sqlalchemy import delete, func, select, text
 
 from selfheal.ingest import store_batch
 from selfheal.observe import observe
@@ -170,3 +173,46 @@ def test_storing_hours_already_stored_is_ignored(store: Store) -> None:
     # A second cold process reads what the first stored and stores nothing new.
     assert _load(store, HistoryCache()) == first
     assert count() == stored
+
+
+@pytest.mark.postgres
+def test_on_postgresql_late_data_waits_for_a_cycle_storing_hours_then_deletes_them(pg_url: str) -> None:
+    """The race the advisory lock closes: an ingest that commits after the cycle's aggregation read."""
+    store = Store.open(pg_url)
+    try:
+        _fill(store)
+        end = dt_to_ms(AS_OF)
+        late_hour = dt_to_ms(START) + 3 * HOUR_MS
+        point = MetricPoint(
+            merchant_id="late",
+            ts=START + timedelta(hours=3, minutes=1),
+            checkout_attempts=1,
+            orders=1,
+            revenue=1.0,
+        )
+        done: list[int] = []
+        ingest = threading.Thread(target=lambda: done.append(store_batch(store, "metrics", [point]).stored))
+        with store.engine.connect() as cycle:
+            # The cycle aggregates and stores the settled hours, and has not committed yet.
+            load_history(cycle, HistoryCache(), end - 60 * 60_000, end, history_days=1)
+            ingest.start()
+            waiting = 0
+            for _ in range(200):
+                with store.read() as conn:
+                    waiting = conn.execute(
+                        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    ).scalar_one()
+                if waiting:
+                    break
+                time.sleep(0.05)
+            waited = bool(waiting) and not done
+            cycle.commit()
+        ingest.join(timeout=30)
+        assert waited  # the ingest waited for the cycle's commit
+        assert done == [1]
+        stored = _stored(store)
+        assert late_hour not in stored["merchants"] and late_hour in stored["endpoints"]
+        merchants = {m.merchant_id for m in _load(store, HistoryCache()).merchants}
+        assert "late" in merchants
+    finally:
+        store.dispose()

@@ -94,7 +94,11 @@ def store_hours(conn: Connection, kind: str, hours: Mapping[int, Sequence[Any]],
 
 
 def invalidate(conn: Connection, kinds: Sequence[str], timestamps_ms: Iterable[int]) -> None:
-    """Delete the stored hours of `kinds` that any of `timestamps_ms` falls in (call in the ingest transaction)."""
+    """Delete the stored hours of `kinds` that any of `timestamps_ms` falls in.
+
+    Call in the ingest transaction before its first write: on PostgreSQL the shared lock taken here is then
+    held before any row lock, so a cycle waiting for it never waits on an ingest that waits on that cycle.
+    """
     hours = sorted({ts - ts % HOUR_MS for ts in timestamps_ms})
     if not hours:
         return

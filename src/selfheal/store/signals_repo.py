@@ -115,10 +115,10 @@ def store_metrics(conn: Connection, points: Sequence[MetricPoint]) -> StoreResul
         if (m, ts) not in existing
     ]
     if new_rows:
-        conn.execute(tbl.insert(), new_rows)
         # Late points for an hour whose aggregate is stored: drop it so detection re-aggregates the hour.
         new_ts = (ts for m, ts in unique if (m, ts) not in existing)
         history_hours_repo.invalidate(conn, history_hours_repo.METRIC_KINDS, new_ts)
+        conn.execute(tbl.insert(), new_rows)
     return StoreResult(len(points), len(new_rows), len(points) - len(new_rows))
 
 
@@ -213,8 +213,8 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
         f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}, "
         f"latency_max = {biggest}(log_rollups.latency_max, excluded.latency_max)"
     )
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
     history_hours_repo.invalidate(conn, history_hours_repo.ROLLUP_KINDS, (r["minute_ms"] for r in rows))
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
 def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = True) -> StoreResult:
@@ -269,11 +269,12 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
             if lat > slot[3]:
                 slot[3] = lat
             slot[4][bisect.bisect_left(bounds, lat)] += 1
+    # Rollups first: they invalidate stored history hours, which takes the ingest's lock before any row write.
+    upsert_rollups(conn, _rollup_dicts(acc))
     if raw:
         ph = _placeholder(conn)
         sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
         conn.exec_driver_sql(sql, raw)
-    upsert_rollups(conn, _rollup_dicts(acc))
     stored = sum(slot[0] for slot in acc.values())
     return StoreResult(len(events), stored, len(events) - stored)
 
