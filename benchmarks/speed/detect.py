@@ -3,8 +3,9 @@
     python -m benchmarks.speed.detect --db /tmp/detect_speed.db [--merchants 200 --days 30]
 
 Builds (once; reused when the file exists) a SQLite database with one metric point and one log rollup per
-merchant per minute, then times consecutive 60-minute cycles five minutes apart: the first is cold (the
-hourly baseline cache is empty), the next ones warm (only new hours are read).
+merchant per minute, then times consecutive 60-minute cycles five minutes apart: the first is cold (a fresh
+process: nothing in memory; settled hours are read from the `history_hours` table when an earlier run stored
+them, else aggregated from raw rows and stored), the next ones warm (only new hours are read).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from selfheal.store import Store
-from selfheal.store.engine import upgrade
+from selfheal.store.engine import alembic_config, make_engine, upgrade
 
 
 def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
@@ -18,8 +21,31 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
         "cycle_runs",
         "api_keys",
         "audit_log",
+        "history_hours",
         "alembic_version",
     } <= tables
+    with store.read() as conn:
+        applied = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    assert applied == set(ScriptDirectory.from_config(alembic_config(store.engine)).get_heads())
+    assert "0007" in applied
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_history_hours_migrates_a_database_at_the_foundation(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """An existing database (at 0001) gains the stored-hours table on `upgrade heads`, keyed by kind and hour."""
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), "0001")
+        assert "history_hours" not in inspect(engine).get_table_names()
+        upgrade(engine)
+        inspector = inspect(engine)
+        assert "history_hours" in inspector.get_table_names()
+        assert inspector.get_pk_constraint("history_hours")["constrained_columns"] == ["kind", "hour_ms"]
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:

@@ -21,7 +21,11 @@ from selfheal.store.tables import HIST_COLUMNS
 
 
 def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settings) -> Observation:
-    """Everything the reasoning stages need about `[as_of - window, as_of)`; reads only, never writes."""
+    """Everything the reasoning stages need about `[as_of - window, as_of)`.
+
+    Reads signals only; the one write is the history hours that became settled and were aggregated by this
+    cycle (see `observe.history`).
+    """
     end = dt_to_ms(as_of)
     start = end - window_minutes * 60_000
     baseline_start = start - settings.baseline_days * 86_400_000
@@ -39,6 +43,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
+        conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
     return Observation(
         as_of=ms_to_dt(end),

@@ -2,6 +2,13 @@
 
 Hours older than `SETTLED_MS` before `as_of` are taken as settled (late data for them is not expected) and
 are fetched once per process; a steady stream of cycles therefore queries a few hours of rollups, not weeks.
+
+Settled hours are also persisted (`history_hours` table, `store.history_hours_repo`): the first cycle of a
+new process reads the stored hourly aggregates instead of re-aggregating weeks of raw rollups and metric
+points, and aggregates only the hours not stored yet. Ingestion deletes a stored hour when late rows land in
+it, in the ingest transaction, so the next process re-aggregates it; raw retention leaves stored hours alone.
+Other processes' in-memory hours are not invalidated by late data: a long-running process keeps the hour it
+already holds until it restarts or evicts it.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine
 
 from selfheal.observe.history_model import DetectionHistory, EndpointBaseline, MerchantVolume, MinuteTotals
-from selfheal.records import ms_to_dt
-from selfheal.store import Store, history_repo
+from selfheal.records import dt_to_ms, ms_to_dt, utcnow
+from selfheal.store import Store, history_hours_repo, history_repo
 from selfheal.store.history_repo import HOUR_MS
 from selfheal.store.tables import HIST_COLUMNS, LATENCY_BUCKETS_MS, N_BUCKETS
 
@@ -28,9 +35,15 @@ Fetch = Callable[[Connection, int, int], Any]
 
 
 class HourCache:
-    """Rows of one hourly query, kept per hour for settled hours."""
+    """Rows of one hourly query (`kind`), kept per hour for settled hours, in memory and in the database.
 
-    def __init__(self, fetch: Fetch, hour_of: Callable[[Any], int]) -> None:
+    A settled hour missing from memory is read from the stored hours (`history_hours_repo`) when it is there;
+    otherwise it is aggregated from the raw rows and stored, so the next process reads it instead. The stored
+    hours are written on the caller's connection, which must commit for them to persist.
+    """
+
+    def __init__(self, kind: str, fetch: Fetch, hour_of: Callable[[Any], int]) -> None:
+        self.kind = kind
         self._fetch = fetch
         self._hour_of = hour_of
         self._hours: dict[int, list[Any]] = {}
@@ -44,9 +57,21 @@ class HourCache:
         with self._lock:
             missing = [h for h in hours if h not in self._hours]
         fetched: dict[int, list[Any]] = defaultdict(list)
-        if missing:
-            for row in self._rows(conn, missing[0], missing[-1] + HOUR_MS):
+        fetched.update(
+            history_hours_repo.read_hours(
+                conn, self.kind, [h for h in missing if h + HOUR_MS <= settled_before_ms]
+            )
+        )
+        to_fetch = [h for h in missing if h not in fetched]
+        to_store = [h for h in to_fetch if h + HOUR_MS <= settled_before_ms]
+        if to_store:
+            history_hours_repo.lock_for_aggregation(conn)
+        for lo, hi in _runs(to_fetch):
+            for row in self._rows(conn, lo, hi):
                 fetched[self._hour_of(row)].append(row)
+        if to_store:
+            now = dt_to_ms(utcnow())
+            history_hours_repo.store_hours(conn, self.kind, {h: fetched.get(h, []) for h in to_store}, now)
         out: list[Any] = []
         with self._lock:
             for h in hours:
@@ -67,15 +92,32 @@ class HourCache:
         return list(result)
 
 
+def _runs(hours: list[int]) -> list[tuple[int, int]]:
+    """Contiguous `[start, end)` spans covering the ascending hour starts `hours`."""
+    runs: list[tuple[int, int]] = []
+    for h in hours:
+        if runs and runs[-1][1] == h:
+            runs[-1] = (runs[-1][0], h + HOUR_MS)
+        else:
+            runs.append((h, h + HOUR_MS))
+    return runs
+
+
+def _hour_ms(row: dict[str, Any]) -> int:
+    return int(row["hour_ms"])
+
+
 class HistoryCache:
     """Per-database caches of hourly endpoint totals, hourly merchant totals and per-minute totals."""
 
     def __init__(self) -> None:
-        self.endpoints = HourCache(history_repo.hourly_endpoint_totals, lambda r: int(r["hour_ms"]))
-        self.merchants = HourCache(history_repo.hourly_merchant_totals, lambda r: int(r["hour_ms"]))
-        self.minutes = HourCache(history_repo.minute_totals, lambda r: int(r[0]) - int(r[0]) % HOUR_MS)
+        self.endpoints = HourCache("endpoints", history_repo.hourly_endpoint_totals, _hour_ms)
+        self.merchants = HourCache("merchants", history_repo.hourly_merchant_totals, _hour_ms)
+        self.minutes = HourCache(
+            "minutes", history_repo.minute_totals, lambda r: int(r[0]) - int(r[0]) % HOUR_MS
+        )
         self.merchant_stages = HourCache(
-            history_repo.hourly_merchant_stage_totals, lambda r: int(r["hour_ms"])
+            "merchant_stages", history_repo.hourly_merchant_stage_totals, _hour_ms
         )
         self.folds: dict[str, tuple[tuple[int, int], Any]] = {}
         """Per kind: the settled hour range last folded and its fold (sums), reused until the range moves."""

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.records import dt_to_ms
 from selfheal.signals import LogEvent, MetricPoint, Ticket
+from selfheal.store import history_hours_repo
 from selfheal.store.tables import (
     HIST_COLUMNS,
     LATENCY_BUCKETS_MS,
@@ -114,6 +115,9 @@ def store_metrics(conn: Connection, points: Sequence[MetricPoint]) -> StoreResul
         if (m, ts) not in existing
     ]
     if new_rows:
+        # Late points for an hour whose aggregate is stored: drop it so detection re-aggregates the hour.
+        new_ts = (ts for m, ts in unique if (m, ts) not in existing)
+        history_hours_repo.invalidate(conn, history_hours_repo.METRIC_KINDS, new_ts)
         conn.execute(tbl.insert(), new_rows)
     return StoreResult(len(points), len(new_rows), len(points) - len(new_rows))
 
@@ -194,7 +198,10 @@ def _placeholder(conn: Connection) -> str:
 
 
 def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Add `rows` into the rollup table (insert, or add the counts to the existing row for the key)."""
+    """Add `rows` into the rollup table (insert, or add the counts to the existing row for the key).
+
+    Stored history hours the rows fall in are deleted in the same transaction (detection re-aggregates them).
+    """
     if not rows:
         return
     ph = _placeholder(conn)
@@ -206,6 +213,7 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
         f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}, "
         f"latency_max = {biggest}(log_rollups.latency_max, excluded.latency_max)"
     )
+    history_hours_repo.invalidate(conn, history_hours_repo.ROLLUP_KINDS, (r["minute_ms"] for r in rows))
     conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
@@ -261,11 +269,12 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
             if lat > slot[3]:
                 slot[3] = lat
             slot[4][bisect.bisect_left(bounds, lat)] += 1
+    # Rollups first: they invalidate stored history hours, which takes the ingest's lock before any row write.
+    upsert_rollups(conn, _rollup_dicts(acc))
     if raw:
         ph = _placeholder(conn)
         sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
         conn.exec_driver_sql(sql, raw)
-    upsert_rollups(conn, _rollup_dicts(acc))
     stored = sum(slot[0] for slot in acc.values())
     return StoreResult(len(events), stored, len(events) - stored)
 
@@ -281,7 +290,10 @@ def _existing_ids(conn: Connection, table_name: str, ids: Sequence[str], chunk: 
 
 
 def prune_raw_logs(conn: Connection, before_ms: int) -> int:
-    """Delete raw log events older than `before_ms` (rollups are kept). Returns the number deleted."""
+    """Delete raw log events older than `before_ms` (rollups are kept). Returns the number deleted.
+
+    Stored history hours (`history_hours_repo`) are kept too: detection history survives raw retention.
+    """
     tbl = table(LogEventRow)
     result = conn.execute(tbl.delete().where(tbl.c.ts_ms < before_ms))
     return int(result.rowcount or 0)

@@ -1,4 +1,5 @@
-"""GET /anomalies: the anomalies of a window, as the reason stage finds them (read-only, no incident stored)."""
+"""GET /anomalies: the anomalies of a window, as the reason stage finds them (no incident stored;
+the only write is the settled history hours the load aggregated, see `observe.history`)."""
 
 from __future__ import annotations
 
