@@ -19,10 +19,12 @@ def score_csv(
     detector: str = "context",
     params: str = "{}",
 ) -> int:
-    """Write `path`'s rows plus `anomaly_score` and `is_anomaly` to `out`; returns the anomaly count.
+    """Write `path`'s rows plus `anomaly_score`, `is_anomaly`, `expected` and `reason` to `out`; returns the
+    anomaly count.
 
     Scores are causal (each row uses only itself and the rows before it); `is_anomaly` uses the
-    detector's own default threshold.
+    detector's own default threshold; `expected` is the detector's baseline for the row and `reason` says, on
+    anomalous rows, which of the detector's checks spoke (blank when the detector does not say).
     """
     import numpy as np
     import pandas as pd
@@ -57,6 +59,10 @@ def score_csv(
     scores = det.score(values.to_numpy(dtype=float), timestamps=stamps)
     frame["anomaly_score"] = np.round(scores, 6)
     frame["is_anomaly"] = scores >= det.default_threshold
+    expected = det.expected()
+    frame["expected"] = np.round(expected, 6) if len(expected) == len(frame) else np.nan
+    reasons = det.reasons()
+    frame["reason"] = reasons if len(reasons) == len(frame) else ""
     frame.to_csv(out, index=False)
     return int(frame["is_anomaly"].sum())
 
@@ -71,7 +77,7 @@ def register(app: typer.Typer) -> None:
         detector: Annotated[str, typer.Option(help="Registered detector name")] = "context",
         params: Annotated[str, typer.Option(help="Detector parameters as a JSON object")] = "{}",
     ) -> None:
-        """Score a KPI series: one row in, one row out with `anomaly_score` and `is_anomaly`."""
+        """Score a KPI series: one row in, one row out with `anomaly_score`, `is_anomaly`, `expected`, `reason`."""
         try:
             found = score_csv(file, out, time_column, value_column, detector, params)
         except InvalidInput as exc:

@@ -30,6 +30,11 @@ def test_detect_scores_every_row_and_flags_the_jump(tmp_path: Path) -> None:
     assert {"anomaly_score", "is_anomaly"} <= set(scored.columns)
     assert scored["is_anomaly"][1400:1410].any()
     assert scored["is_anomaly"][:1400].sum() <= 3  # a rare false alarm on pure noise is allowed
+    # Each anomalous row says why and what was expected; the others have no reason.
+    first = int(scored.index[scored["is_anomaly"] & (scored.index >= 1400)][0])
+    assert isinstance(scored["reason"][first], str) and scored["reason"][first]
+    assert abs(scored["expected"][first] - 50) < 5
+    assert scored["reason"][~scored["is_anomaly"]].isna().all()
 
 
 def test_detect_reports_a_missing_column(tmp_path: Path) -> None:

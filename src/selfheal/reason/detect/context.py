@@ -300,6 +300,10 @@ class ContextDetector(Detector):
         return out
 
     def _reason(self, i: int, novel_shape: bool) -> str:
-        said = ["a new shape: transitions between value levels never seen before"] if novel_shape else []
+        said = []
+        if novel_shape and any(self.novel_value_):
+            said.append("a new value level: values in a range never seen before")
+        elif novel_shape:
+            said.append("a new shape: jumps between familiar values never seen before")
         said += [name for name, scores in self.spoke_.items() if scores[i] >= self.default_threshold]
         return "; ".join(said)
