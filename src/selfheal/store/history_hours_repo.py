@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from selfheal.store.history_repo import HOUR_MS
 from selfheal.store.history_tables import HistoryHourRow
 from selfheal.store.tables import table
 
@@ -27,7 +28,6 @@ ROLLUP_KINDS = ("endpoints", "minutes")
 """Kinds aggregated from `log_rollups`."""
 METRIC_KINDS = ("merchants", "minutes", "merchant_stages")
 """Kinds aggregated from `metric_points`."""
-HOUR_MS = 3_600_000
 _LOCK_KEY = 0x5E1F_4EA1_0001
 """PostgreSQL advisory lock between ingestion (shared) and detection storing hours (exclusive)."""
 _CHUNK = 500

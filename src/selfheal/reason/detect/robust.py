@@ -37,6 +37,31 @@ def daily_period(timestamps: NDArray[np.int64]) -> int:
     return period if 4 <= period <= 2880 else 0
 
 
+def sustained_z(
+    past: FloatArray,
+    new: FloatArray,
+    short: int,
+    long: int,
+    min_points: int,
+    *,
+    min_short: int,
+    sd_floor: float = 0.0,
+) -> FloatArray:
+    """For each new point: the mean of the last `short` values as a z-score against that mean's distribution
+    over the `long` points before them (as in Numenta's anomaly likelihood). `past` is the history kept
+    between calls (the last `long + 2 * short` values are enough). NaN where the history is too short."""
+    m = len(new)
+    series = pd.Series(np.concatenate([past, new]))
+    short_mean = series.rolling(short, min_periods=min_short).mean()
+    hist = short_mean.shift(short).rolling(long, min_periods=min_points)
+    mu = hist.mean().to_numpy()[-m:]
+    sd = hist.std().to_numpy()[-m:]
+    if sd_floor:
+        sd = np.maximum(sd, sd_floor)
+    with np.errstate(all="ignore"):
+        return np.asarray((short_mean.to_numpy()[-m:] - mu) / sd, dtype=np.float64)
+
+
 @register
 class RobustDetector(Detector):
     """Rolling median / IQR surprise plus novelty, through an anomaly likelihood, with a refractory period."""
@@ -145,13 +170,7 @@ class RobustDetector(Detector):
         return np.asarray(raw, dtype=np.float64)
 
     def _likelihood(self, raw: FloatArray) -> FloatArray:
-        m = len(raw)
-        series = pd.Series(np.concatenate([self.raw_, raw]))
-        short_mean = series.rolling(self.short, min_periods=1).mean()
-        hist = short_mean.shift(self.short).rolling(self.long, min_periods=self.min_points)
-        mu = hist.mean().to_numpy()[-m:]
-        sd = np.maximum(hist.std().to_numpy()[-m:], 0.02)
-        z = (short_mean.to_numpy()[-m:] - mu) / sd
+        z = sustained_z(self.raw_, raw, self.short, self.long, self.min_points, min_short=1, sd_floor=0.02)
         return np.asarray(np.where(np.isfinite(z), ndtr(z), 0.0), dtype=np.float64)
 
     def _refract(self, likelihood: FloatArray) -> FloatArray:

@@ -26,7 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
-from selfheal.reason.detect.robust import daily_period
+from selfheal.reason.detect.robust import daily_period, sustained_z
 
 
 @register
@@ -45,7 +45,6 @@ class WeeklyDetector(Detector):
         z_alarm: float = 5.0,
         fit_ratio: float = 0.4,
         min_points: int = 100,
-        days: int = 7,
     ) -> None:
         self.weeks = weeks
         self.window_days = window_days
@@ -54,7 +53,6 @@ class WeeklyDetector(Detector):
         self.z_alarm = z_alarm
         self.fit_ratio = fit_ratio
         self.min_points = min_points
-        self.days = days
         self.reset()
 
     def reset(self) -> None:
@@ -75,7 +73,7 @@ class WeeklyDetector(Detector):
         if not self.period_:
             self.expected_ = values.copy()
             return np.zeros(m)
-        week = self.days * self.period_
+        week = 7 * self.period_
         window = self._window()
         every = np.concatenate([self.values_, values])
         # Only the last `window + m` points need residuals: each new point's statistics cover the `window`
@@ -109,11 +107,8 @@ class WeeklyDetector(Detector):
         return out
 
     def _sustained(self, surprise: FloatArray) -> FloatArray:
-        m = len(surprise)
-        s = pd.Series(np.concatenate([self.surprise_, surprise]))
-        short_mean = s.rolling(self.short, min_periods=self.short).mean()
-        hist = short_mean.shift(self.short).rolling(self.long, min_periods=self.min_points)
-        with np.errstate(all="ignore"):
-            lz = ((short_mean - hist.mean()) / hist.std()).to_numpy()[-m:]
-        self.surprise_ = s.to_numpy()[-(self.long + 2 * self.short) :]
+        lz = sustained_z(
+            self.surprise_, surprise, self.short, self.long, self.min_points, min_short=self.short
+        )
+        self.surprise_ = np.concatenate([self.surprise_, surprise])[-(self.long + 2 * self.short) :]
         return np.clip(lz / (2.0 * self.z_alarm), 0.0, 1.0)
