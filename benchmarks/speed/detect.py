@@ -22,8 +22,9 @@ import numpy as np
 from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.settings import Settings
+from selfheal.signals import HIST_COLUMNS
 from selfheal.store import Store
-from selfheal.store.tables import HIST_COLUMNS, LogRollupRow, MetricPointRow
+from selfheal.store.tables import LogRollupRow, MetricPointRow
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 STAGES = ("legacy", "pilot", "wave_1", "wave_2", "headless")

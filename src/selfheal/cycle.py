@@ -12,20 +12,21 @@ from datetime import datetime
 from selfheal import audit
 from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
+from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
 from selfheal.knowledge.base import knowledge_base
-from selfheal.knowledge.incident import RunbookRetriever
 from selfheal.narrate import narrate
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
+from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import Findings
+from selfheal.reason.runbooks import RunbookRetriever
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo
 from selfheal.store.signals_repo import prune_raw_logs
-from selfheal.themes_edge import prepare_themes, remember_themes
 
 
 @dataclass(frozen=True)

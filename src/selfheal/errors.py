@@ -57,10 +57,3 @@ class Unauthorized(SelfhealError):
 class Forbidden(SelfhealError):
     status_code = 403
     code = "forbidden"
-
-
-class DependencyUnavailable(SelfhealError):
-    """A backing service (database, model server, webhook target) did not answer."""
-
-    status_code = 503
-    code = "dependency_unavailable"

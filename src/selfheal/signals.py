@@ -9,7 +9,7 @@ fields are kept (`model_extra`), not rejected, so a sender can add context witho
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -87,10 +87,36 @@ class MetricPoint(_Signal):
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
 
 
-SignalKind = Literal["tickets", "logs", "metrics"]
 SIGNAL_MODELS: dict[str, type[_Signal]] = {"tickets": Ticket, "logs": LogEvent, "metrics": MetricPoint}
 
 
 def status_class(status_code: int) -> str:
     """`2xx`, `4xx`, ... for a status code."""
     return f"{status_code // 100}xx"
+
+
+# The per-minute log rollup's latency histogram: part of the contract between ingest, storage and observe.
+LATENCY_BUCKETS_MS: tuple[float, ...] = (
+    5,
+    10,
+    20,
+    35,
+    50,
+    75,
+    100,
+    150,
+    200,
+    300,
+    400,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    10000,
+)
+"""Upper bounds of the latency histogram buckets kept in each rollup; a last bucket holds the rest."""
+N_BUCKETS = len(LATENCY_BUCKETS_MS) + 1
+HIST_COLUMNS: tuple[str, ...] = tuple(f"h{i}" for i in range(N_BUCKETS))

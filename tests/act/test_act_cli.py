@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from selfheal.act import store_actions
 from selfheal.act.workflow import Workflow
 from selfheal.api.app import create_app
-from selfheal.cli_admin import register
+from selfheal.cli.admin import register
 from selfheal.settings import Settings
 from selfheal.store import Store
 

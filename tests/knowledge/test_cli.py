@@ -8,7 +8,7 @@ from tests.knowledge.conftest import store_url
 from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 from typer.testing import CliRunner
 
-from selfheal import cli_kb
+from selfheal.cli import kb as cli_kb
 from selfheal.store import Store
 
 app = typer.Typer()

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.knowledge.base import KnowledgeBase
-from selfheal.knowledge.incident import attach_runbooks, build_incident_query
 from selfheal.knowledge.starter import load_starter_runbooks
 from selfheal.reason.model import (
     Anomaly,
@@ -16,6 +15,7 @@ from selfheal.reason.model import (
     SoftFailureGap,
     TicketTheme,
 )
+from selfheal.reason.runbooks import attach_runbooks, build_incident_query
 from selfheal.settings import Settings
 from selfheal.signals import LogEvent
 from selfheal.store import Store, signals_repo

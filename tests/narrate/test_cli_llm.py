@@ -9,7 +9,7 @@ import typer
 from narrate_fakes import FakeLLMServer
 from typer.testing import CliRunner
 
-from selfheal.cli_llm import register
+from selfheal.cli.llm import register
 
 
 @pytest.fixture

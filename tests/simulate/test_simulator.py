@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from selfheal.simulate import FAULTS, FaultSpec, SimConfig, simulate
-from selfheal.simulate.cli_support import parse_fault
+from selfheal.simulate.faults import parse_fault
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -414,7 +414,3 @@ PAGE_ON_CALL = ActionTemplate(
     expected_effect="An owner acknowledges the incident.",
 )
 """Proposed whenever severity is high or critical, whatever the root cause."""
-
-
-def hypothesis_for(category: Category) -> Hypothesis | None:
-    return next((h for h in HYPOTHESES if h.category == category), None)

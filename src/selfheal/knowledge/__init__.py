@@ -1,6 +1,4 @@
-"""Runbook knowledge base: loaders (Markdown, text, PDF, HTML), structure-aware chunking, a hybrid
-BM25F + dense index persisted in the database, and per-incident retrieval.
-
-Import the parts you need: `selfheal.knowledge.base` (storage-backed service) pulls in the store, while
-`selfheal.knowledge.incident` is pure and safe for the reason stage.
+"""Runbook knowledge base: loaders (Markdown, text, PDF, HTML), structure-aware chunking, and a hybrid
+BM25F + dense index persisted in the database. It implements the reason stage's `RunbookRetriever` protocol
+(`selfheal.reason.runbooks`); reason never imports knowledge.
 """

@@ -183,12 +183,6 @@ class HybridIndex:
         scores = self._matrix[:, ids] @ qtf
         return np.asarray(scores, dtype=np.float32).ravel()
 
-    def dense_scores(self, query: str) -> npt.NDArray[np.float32]:
-        """Cosine of every chunk with `query` (exact; for inspection, `search` scores candidates only)."""
-        if self.embedder is None or self.vectors is None or not self.chunks:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self.vectors @ self.embedder.embed([query])[0], dtype=np.float32)
-
     def dense_candidates(self, q: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
         """The (about) `k` chunks closest to the unit vector `q`: an exact scan, or on large indexes a scan
         of the coarse lists closest to `q` only."""

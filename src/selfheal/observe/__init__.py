@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.model import (
@@ -15,9 +15,8 @@ from selfheal.observe.model import (
 )
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import Ticket
+from selfheal.signals import HIST_COLUMNS, Ticket
 from selfheal.store import Store, window_repo
-from selfheal.store.tables import HIST_COLUMNS
 
 
 def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settings) -> Observation:
@@ -125,8 +124,4 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     )
 
 
-def window_bounds(as_of: datetime, window_minutes: int) -> tuple[datetime, datetime]:
-    return as_of - timedelta(minutes=window_minutes), as_of
-
-
-__all__ = ["Observation", "observe", "window_bounds"]
+__all__ = ["Observation", "observe"]

@@ -23,9 +23,9 @@ from sqlalchemy import Connection, Engine
 
 from selfheal.observe.history_model import DetectionHistory, EndpointBaseline, MerchantVolume, MinuteTotals
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
+from selfheal.signals import HIST_COLUMNS, LATENCY_BUCKETS_MS, N_BUCKETS
 from selfheal.store import Store, history_hours_repo, history_repo
 from selfheal.store.history_repo import HOUR_MS
-from selfheal.store.tables import HIST_COLUMNS, LATENCY_BUCKETS_MS, N_BUCKETS
 
 SETTLED_MS = 2 * HOUR_MS
 MINUTE_HISTORY_MS = 4 * 24 * HOUR_MS

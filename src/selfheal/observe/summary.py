@@ -7,7 +7,7 @@ from datetime import datetime
 
 from selfheal.observe.model import Observation, SignalCounts
 from selfheal.records import Record
-from selfheal.store.tables import LATENCY_BUCKETS_MS
+from selfheal.signals import LATENCY_BUCKETS_MS
 
 
 class ErrorRate(Record):

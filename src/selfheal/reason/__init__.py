@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from selfheal.knowledge.incident import RunbookRetriever, attach_runbooks
 from selfheal.observe.model import Observation
 from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.anomalies import detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
+from selfheal.reason.runbooks import RunbookRetriever, attach_runbooks
 from selfheal.settings import Settings
 
 
@@ -23,7 +23,7 @@ class ReasonContext:
 
     settings: Settings
     themes: ThemeInput | None = None
-    """Tickets of the recent windows with their stored vectors (see `selfheal.themes_edge`); without it the
+    """Tickets of the recent windows with their stored vectors (see `selfheal.observe.themes`); without it the
     window's tickets are clustered with the lexical fallback."""
     retriever: RunbookRetriever | None = None
     """Runbook retriever; with it, Findings carry `runbook_context` and `retrieval_query`."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from selfheal.simulate.model import FaultSpec
 
 
 @dataclass(frozen=True)
@@ -189,3 +193,29 @@ PRODUCTS: tuple[str, ...] = (
     "a yoga mat",
     "sunglasses",
 )
+
+
+_FAULT_SPEC = re.compile(r"^(?P<name>[a-z0-9_]+)@(?P<start>\d+)\+(?P<dur>\d+)(?::(?P<target>.+))?$")
+
+
+def parse_fault(text: str, begin: datetime) -> FaultSpec:
+    """`NAME@START+DURATION[:stage,stage|#merchant,merchant]`, minutes relative to `begin`."""
+    match = _FAULT_SPEC.match(text.strip())
+    if not match:
+        raise ValueError(f"fault {text!r} is not NAME@START+DURATION[:stages|#merchants]")
+    if match["name"] not in FAULTS:
+        raise ValueError(f"unknown fault {match['name']!r}; known: {', '.join(sorted(FAULTS))}")
+    target = match["target"] or ""
+    merchants: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    if target.startswith("#"):
+        merchants = tuple(t for t in target[1:].split(",") if t)
+    elif target:
+        stages = tuple(t for t in target.split(",") if t)
+    return FaultSpec(
+        name=match["name"],
+        start=begin + timedelta(minutes=int(match["start"])),
+        duration_minutes=int(match["dur"]),
+        stages=stages,
+        merchants=merchants,
+    )

@@ -105,10 +105,3 @@ def list_effects(conn: Connection, action_id: str | None = None) -> list[dict[st
     if action_id:
         q = q.where(t.c.action_id == action_id)
     return [dict(r._mapping) for r in conn.execute(q)]
-
-
-def mark_effect_consumed(conn: Connection, effect_id: int, now_ms: int) -> bool:
-    """Claim an effect for application; False when another poller consumed it first."""
-    t = table(SimulatorEffectRow)
-    q = t.update().where(t.c.id == effect_id, t.c.consumed_ms.is_(None)).values(consumed_ms=now_ms)
-    return bool(conn.execute(q).rowcount)

@@ -126,11 +126,3 @@ def upsert_themes(conn: Connection, themes: Iterable[Mapping[str, Any]], seen_ms
 def _last_seen(conn: Connection, theme_id: str) -> int:
     t = table(ThemeIdentityRow)
     return int(conn.execute(select(t.c.last_seen_ms).where(t.c.id == theme_id)).scalar_one())
-
-
-def theme_first_seen(conn: Connection, theme_ids: Sequence[str]) -> dict[str, int]:
-    t = table(ThemeIdentityRow)
-    if not theme_ids:
-        return {}
-    rows = conn.execute(select(t.c.id, t.c.first_seen_ms).where(t.c.id.in_(list(theme_ids))))
-    return {r[0]: int(r[1]) for r in rows}

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from selfheal.store.tables import HIST_COLUMNS, LogRollupRow, MetricPointRow, table
+from selfheal.signals import HIST_COLUMNS
+from selfheal.store.tables import LogRollupRow, MetricPointRow, table
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000

@@ -24,11 +24,6 @@ def insert_incident(conn: Connection, row: dict[str, Any]) -> str:
     return str(row["id"])
 
 
-def update_incident(conn: Connection, incident_id: str, values: dict[str, Any]) -> None:
-    t = table(IncidentRow)
-    conn.execute(t.update().where(t.c.id == incident_id).values(**values))
-
-
 def get_incident(conn: Connection, incident_id: str) -> dict[str, Any]:
     t = table(IncidentRow)
     row = conn.execute(select(t).where(t.c.id == incident_id)).first()
@@ -56,12 +51,6 @@ def list_incidents(
         query = query.where(t.c.status == status)
     query = query.order_by(t.c.created_ms.desc(), t.c.id.desc()).limit(limit).offset(offset)
     return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def open_incidents(conn: Connection) -> list[dict[str, Any]]:
-    t = table(IncidentRow)
-    rows = conn.execute(select(t).where(t.c.status != "resolved").order_by(t.c.created_ms.desc()))
-    return [dict(r._mapping) for r in rows]
 
 
 def insert_cycle_run(conn: Connection, row: dict[str, Any]) -> None:

@@ -10,15 +10,12 @@ from datetime import UTC
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
 from selfheal.records import dt_to_ms
-from selfheal.signals import LogEvent, MetricPoint, Ticket
+from selfheal.signals import HIST_COLUMNS, LATENCY_BUCKETS_MS, LogEvent, MetricPoint, Ticket
 from selfheal.store import history_hours_repo
 from selfheal.store.tables import (
-    HIST_COLUMNS,
-    LATENCY_BUCKETS_MS,
     LogEventRow,
     MetricPointRow,
     TicketRow,
@@ -33,12 +30,6 @@ class StoreResult:
     received: int
     stored: int
     duplicates: int
-
-
-def _dialect_insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _existing(conn: Connection, column: Any, keys: Sequence[Any]) -> set[Any]:

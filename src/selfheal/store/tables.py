@@ -8,31 +8,6 @@ from typing import Any, cast
 from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    5,
-    10,
-    20,
-    35,
-    50,
-    75,
-    100,
-    150,
-    200,
-    300,
-    400,
-    500,
-    750,
-    1000,
-    1500,
-    2000,
-    3000,
-    5000,
-    10000,
-)
-"""Upper bounds of the latency histogram buckets kept in each rollup; a last bucket holds the rest."""
-N_BUCKETS = len(LATENCY_BUCKETS_MS) + 1
-HIST_COLUMNS: tuple[str, ...] = tuple(f"h{i}" for i in range(N_BUCKETS))
-
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}

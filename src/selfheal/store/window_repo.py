@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from selfheal.store.tables import HIST_COLUMNS, LogEventRow, LogRollupRow, MetricPointRow, TicketRow, table
+from selfheal.signals import HIST_COLUMNS
+from selfheal.store.tables import LogEventRow, LogRollupRow, MetricPointRow, TicketRow, table
 
 PAYMENT_EVENTS = ("payment.succeeded", "order.created")
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from selfheal.api.app import create_app
 from selfheal.auth import hash_key
-from selfheal.cli_cluster import register
+from selfheal.cli.cluster import register
 from selfheal.records import dt_to_ms
 from selfheal.settings import AuthMode, Settings
 from selfheal.store import Store, keys_repo

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from themekit import AS_OF, HashingEmbedder, load, themed_tickets
 
+from selfheal.act.themes import remember_themes
 from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.embedding import dense_available
+from selfheal.observe.themes import prepare_themes, ticket_vectors
 from selfheal.reason.cluster import LEXICAL_MODEL, find_themes
 from selfheal.settings import Settings
 from selfheal.store import Store, cluster_repo
-from selfheal.themes_edge import prepare_themes, remember_themes, ticket_vectors
 
 
 def _settings(tmp_path: Path, dense: bool = False) -> Settings:

@@ -12,11 +12,11 @@ from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
 from selfheal.embedding import dense_available
 from selfheal.observe import observe
+from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import TicketTheme
 from selfheal.records import utcnow
 from selfheal.signals import as_utc
-from selfheal.themes_edge import prepare_themes
 
 router = APIRouter(tags=["themes"])
 

@@ -7,7 +7,9 @@ from selfheal.reason.cluster.algorithms import (
     UNASSIGNED,
     Clustering,
     ClusterParams,
+    FloatArray,
     cluster_vectors,
+    normalise_rows,
 )
 from selfheal.reason.cluster.identity import KnownTheme
 from selfheal.reason.cluster.naming import class_tfidf_terms, label_from_terms
@@ -21,6 +23,7 @@ __all__ = [
     "UNASSIGNED",
     "ClusterParams",
     "Clustering",
+    "FloatArray",
     "KnownTheme",
     "TextClustering",
     "TextTheme",
@@ -33,5 +36,6 @@ __all__ = [
     "label_from_terms",
     "lexical_theme_input",
     "lexical_vectors",
+    "normalise_rows",
     "ticket_text",
 ]

@@ -23,7 +23,7 @@ from selfheal.reason.detect.counts import (
     pvalue_to_score,
 )
 from selfheal.reason.detect.state_cache import STREAMING_STATE
-from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
+from selfheal.reason.model import SEVERITY_RANK, Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
 from selfheal.records import dt_to_ms
 
 ERROR_CLASSES = ("4xx", "5xx")
@@ -37,9 +37,6 @@ THIN_BASELINE_TRIALS = 1000
 """A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
 THIN_HISTORY_SURE_RATE = 0.5
 """With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
-
-
-SEVERITY_RANK = {Severity.low: 0, Severity.medium: 1, Severity.high: 2, Severity.critical: 3}
 
 
 def severity_for(score: float, excess: float, rate: float | None) -> Severity:

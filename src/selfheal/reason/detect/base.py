@@ -11,7 +11,6 @@ A new detector is one subclass plus `@register`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -113,6 +112,3 @@ def make_detector(name: str, **params: Any) -> Detector:
         return cls(**params)
     except TypeError as exc:
         raise InvalidInput(f"bad parameters for detector {name!r}: {exc}", {"field": "params"}) from exc
-
-
-DetectorFactory = Callable[..., Detector]

@@ -29,13 +29,6 @@ def binomial_excess_pvalue(failures: FloatArray, trials: FloatArray, p0: FloatAr
     return np.asarray(p, dtype=np.float64)
 
 
-def binomial_shortfall_pvalue(
-    successes: FloatArray, trials: FloatArray, p0: FloatArray | float
-) -> FloatArray:
-    """P(X <= successes) for X ~ Binomial(trials, p0): small when there are too few successes."""
-    return np.asarray(stats.binom.cdf(successes, trials, p0), dtype=np.float64)
-
-
 def poisson_pvalue(observed: FloatArray, expected: FloatArray, direction: str) -> FloatArray:
     """One-sided Poisson p-value: `drop` for too few events, `spike` for too many."""
     k = np.asarray(observed, dtype=np.float64)

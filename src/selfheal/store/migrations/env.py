@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from selfheal.store.tables import Base
+from selfheal.store.metadata import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 engine = config.attributes.get("engine")
 if engine is None:  # command-line use: `alembic -x url=... upgrade heads`

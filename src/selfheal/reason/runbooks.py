@@ -1,4 +1,5 @@
-"""Per-incident retrieval: a query built from what the reason stage found, answered by any retriever.
+"""Runbook context for the reason stage: the retriever protocol reason needs (the knowledge base implements
+it), and a per-incident query built from what the reason stage found.
 
 Pure: no storage imports. The retriever (the knowledge base in production) is injected.
 """

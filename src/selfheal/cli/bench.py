@@ -1,4 +1,4 @@
-"""`selfheal bench scenarios`: the decide stage's scenario benchmark over the simulator's fault catalogue."""
+"""`selfheal bench ...`: the scenario benchmark of the decide stage and the ingest throughput benchmark."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from selfheal.cli.common import console
 
 
 def register(bench_app: typer.Typer) -> None:
@@ -27,7 +29,7 @@ def register(bench_app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Write the full JSON report here")] = None,
     ) -> None:
         """Replay every catalogue fault through whole cycles and score the decisions against the truth."""
-        from selfheal.bench_scenarios import run
+        from selfheal.bench.scenarios import run
         from selfheal.simulate import FAULTS
 
         report = run(
@@ -43,3 +45,22 @@ def register(bench_app: typer.Typer) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report, indent=2, default=str))
         typer.echo(json.dumps(report["summary"], indent=2, default=str))
+
+    @bench_app.command("ingest")
+    def bench_ingest(
+        events: Annotated[int, typer.Option(help="Log events to post")] = 1_000_000,
+        batch_size: Annotated[int, typer.Option()] = 10_000,
+        concurrency: Annotated[int, typer.Option()] = 2,
+        api_url: Annotated[str | None, typer.Option(help="Use a running API instead of starting one")] = None,
+        database_url: Annotated[
+            str | None, typer.Option(help="Database for the API the benchmark starts")
+        ] = None,
+        workers: Annotated[int, typer.Option(help="Worker processes of the API the benchmark starts")] = 1,
+    ) -> None:
+        """Post log events through the HTTP API; report events/s and the API's peak memory."""
+        from selfheal.bench.ingest import run_ingest_benchmark
+
+        report = run_ingest_benchmark(
+            events, batch_size, concurrency, api_url, database_url, console, workers
+        )
+        typer.echo(json.dumps(report, indent=2))

@@ -1,6 +1,6 @@
-"""The I/O edge of ticket themes: embed each ticket once and store its vector, load the tickets of the
-recent windows and the known theme identities for the (pure) reason stage, and remember the themes a cycle
-found so the next one keeps their ids."""
+"""Theme reading: the tickets of the recent windows with their vectors (each ticket is embedded once and its
+vector cached in storage) and the known theme identities, for the (pure) reason stage. Remembering the themes a
+cycle found is act's part (`selfheal.act.themes`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection
 
 from selfheal.embedding import DenseEmbedder, load_dense_embedder
-from selfheal.reason.cluster import LEXICAL_MODEL, ClusterParams, KnownTheme, ThemeInput, ticket_text
-from selfheal.reason.cluster.algorithms import FloatArray, normalise_rows
-from selfheal.reason.model import TicketTheme
+from selfheal.reason.cluster import (
+    LEXICAL_MODEL,
+    ClusterParams,
+    FloatArray,
+    KnownTheme,
+    ThemeInput,
+    normalise_rows,
+    ticket_text,
+)
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
 from selfheal.settings import Settings
 from selfheal.signals import Ticket
@@ -23,11 +28,6 @@ from selfheal.store import Store, cluster_repo, window_repo
 def active_embedder(settings: Settings) -> DenseEmbedder | None:
     """The dense embedder when enabled and installed, else None (the lexical fallback is used)."""
     return load_dense_embedder(settings.dense_embeddings)
-
-
-def active_model_name(settings: Settings) -> str:
-    embedder = active_embedder(settings)
-    return embedder.name if embedder is not None else LEXICAL_MODEL
 
 
 def ticket_vectors(
@@ -112,30 +112,3 @@ def prepare_themes(
         known=known_themes(store, as_of, settings),
         params=ClusterParams(method="dbscan" if settings.cluster_method == "dbscan" else "ward"),
     )
-
-
-def remember_themes(
-    conn: Connection, data: ThemeInput, themes: Sequence[TicketTheme], model: str | None
-) -> None:
-    """Store the identities of the themes a cycle reported: label, members, and (dense) centre."""
-    if not themes or model is None:
-        return
-    row_of = {t.id: i for i, t in enumerate(data.tickets)}
-    rows = []
-    for theme in themes:
-        centroid = None
-        if data.vectors is not None and model == data.model:
-            members = [row_of[i] for i in theme.ticket_ids if i in row_of]
-            if members:
-                centroid = normalise_rows(data.vectors[members].mean(axis=0, keepdims=True))[0]
-        rows.append(
-            {
-                "id": theme.id,
-                "model": model,
-                "label": theme.label,
-                "centroid": centroid,
-                "members": list(theme.ticket_ids),
-                "size": theme.size,
-            }
-        )
-    cluster_repo.upsert_themes(conn, rows, dt_to_ms(data.as_of))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
+from selfheal.observe.themes import active_embedder
 from selfheal.reason.cluster import LEXICAL_MODEL, METHODS, ClusterParams, TextClustering, cluster_texts
 from selfheal.settings import Settings
-from selfheal.themes_edge import active_embedder
 
 MAX_LABEL_WIDTH = 60
 

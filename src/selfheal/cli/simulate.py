@@ -1,44 +1,20 @@
-"""Command-line plumbing for the simulator: fault specs from text, and writing or posting the result."""
+"""`selfheal simulate`: generate a seeded migration and write, post or store it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+import typer
 from rich.console import Console
 
+from selfheal.cli.common import console, parse_time
 from selfheal.settings import Settings
-from selfheal.simulate.faults import FAULTS
-from selfheal.simulate.model import FaultSpec, SimResult
-
-_FAULT = re.compile(r"^(?P<name>[a-z0-9_]+)@(?P<start>\d+)\+(?P<dur>\d+)(?::(?P<target>.+))?$")
-
-
-def parse_fault(text: str, begin: datetime) -> FaultSpec:
-    """`NAME@START+DURATION[:stage,stage|#merchant,merchant]`, minutes relative to `begin`."""
-    match = _FAULT.match(text.strip())
-    if not match:
-        raise ValueError(f"fault {text!r} is not NAME@START+DURATION[:stages|#merchants]")
-    if match["name"] not in FAULTS:
-        raise ValueError(f"unknown fault {match['name']!r}; known: {', '.join(sorted(FAULTS))}")
-    target = match["target"] or ""
-    merchants: tuple[str, ...] = ()
-    stages: tuple[str, ...] = ()
-    if target.startswith("#"):
-        merchants = tuple(t for t in target[1:].split(",") if t)
-    elif target:
-        stages = tuple(t for t in target.split(",") if t)
-    return FaultSpec(
-        name=match["name"],
-        start=begin + timedelta(minutes=int(match["start"])),
-        duration_minutes=int(match["dur"]),
-        stages=stages,
-        merchants=merchants,
-    )
+from selfheal.simulate.faults import parse_fault
+from selfheal.simulate.model import SimResult
 
 
 def ndjson_batches(items: Sequence[Any], size: int) -> Iterator[bytes]:
@@ -90,3 +66,50 @@ def emit(
             f"  {f.name} ({f.category}) {f.onset:%H:%M}-{f.end:%H:%M} UTC on {len(f.merchants)} merchants: "
             f"{f.lost_orders} lost orders, {f.lost_revenue:,.2f} lost revenue"
         )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def simulate(
+        out: Annotated[
+            Path | None, typer.Option(help="Write JSONL files and truth.json to this folder")
+        ] = None,
+        post: Annotated[
+            str | None, typer.Option(help="Post the signals to this API base URL instead")
+        ] = None,
+        db: Annotated[bool, typer.Option(help="Write straight into the configured database")] = False,
+        merchants: Annotated[int, typer.Option()] = 50,
+        seed: Annotated[int, typer.Option()] = 7,
+        start: Annotated[
+            str | None, typer.Option(help="ISO start; default: hours ago, so it ends now")
+        ] = None,
+        hours: Annotated[float, typer.Option(help="Simulated span")] = 6.0,
+        history_days: Annotated[
+            float, typer.Option(help="Extra days of metrics-only history before the span")
+        ] = 0,
+        fault: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="NAME@START_MINUTE+DURATION[:stage1,stage2|#m001,m002] e.g. webhook_403@120+60:wave_1"
+            ),
+        ] = None,
+    ) -> None:
+        """Generate a seeded headless-checkout migration with injected faults and its ground truth."""
+        from selfheal.simulate import SimConfig
+        from selfheal.simulate import simulate as run_sim
+
+        begin = parse_time(start) or (datetime.now(UTC) - timedelta(hours=hours)).replace(
+            second=0, microsecond=0
+        )
+        origin = begin - timedelta(days=history_days)
+        specs = tuple(parse_fault(f, begin) for f in (fault or []))
+        config = SimConfig(
+            seed=seed,
+            merchants=merchants,
+            start=origin,
+            minutes=int((hours + history_days * 24) * 60),
+            faults=specs,
+            logs_from=begin,
+        )
+        result = run_sim(config)
+        emit(result, out=out, post=post, db=db, settings=Settings(), console=console)

@@ -1,0 +1,1 @@
+"""Library code of the benchmarks (`benchmarks/` holds the one-command runners)."""

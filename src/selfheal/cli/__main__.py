@@ -1,0 +1,3 @@
+from selfheal.cli.main import main
+
+main()

@@ -1,0 +1,17 @@
+"""Every table the product stores, in one `MetaData`: what Alembic migrates and what the schema test compares
+the migrations with."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
+    actions_tables,
+    cluster_tables,
+    decide_tables,
+    history_tables,
+    knowledge_tables,
+    tables,
+)
+
+METADATA: MetaData = tables.Base.metadata
