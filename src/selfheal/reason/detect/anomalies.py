@@ -206,72 +206,93 @@ def _rate_anomaly(
     )
 
 
-def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
-    """Error rates per (source, endpoint, status class) and slow-request rates per (source, endpoint)."""
-    history = obs.history
+_LatencyRows = list[tuple[datetime, str, str, tuple[int, ...], float]]
+
+
+@dataclass
+class _EndpointBaseline:
+    """The history's requests, errors per status class and latency histogram per (source, endpoint)."""
+
+    requests: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    errors: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    latency: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def _endpoint_baseline(obs: Observation) -> _EndpointBaseline:
+    base = _EndpointBaseline()
+    for b in obs.history.endpoints if obs.history else ():
+        base.requests[(b.source, b.endpoint)] += b.requests
+        base.errors[(b.source, b.endpoint, "4xx")] += b.errors_4xx
+        base.errors[(b.source, b.endpoint, "5xx")] += b.errors_5xx
+        h = base.latency.setdefault((b.source, b.endpoint), np.zeros(len(b.latency_hist)))
+        h += np.asarray(b.latency_hist)
+    return base
+
+
+def _error_cells(obs: Observation) -> dict[tuple[str, str, str], _Cell]:
+    """Errors per (source, endpoint, status class); the trials of each minute / merchant / stage are the
+    requests of the same endpoint in that minute / merchant / stage."""
     requests: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
     errors: dict[tuple[str, str, str], _Cell] = defaultdict(_Cell)
-    hists: dict[tuple[str, str], list[tuple[datetime, str, str, tuple[int, ...], float]]] = defaultdict(list)
     for r in obs.rollups:
         requests[(r.source, r.endpoint)].add(r.minute, r.merchant_id, r.migration_stage, 0, r.count)
-        if r.latency_count:
-            hists[(r.source, r.endpoint)].append(
-                (r.minute, r.merchant_id, r.migration_stage, r.latency_hist, r.latency_max)
-            )
-    totals = {k: {m: v[1] for m, v in c.per_minute.items()} for k, c in requests.items()}
-    merchant_totals = {k: {m: v[1] for m, v in c.per_merchant.items()} for k, c in requests.items()}
-    stage_totals = {k: {m: v[1] for m, v in c.stages.items()} for k, c in requests.items()}
     for r in obs.rollups:
         if r.status_class in ERROR_CLASSES:
             errors[(r.source, r.endpoint, r.status_class)].add(
                 r.minute, r.merchant_id, r.migration_stage, r.count, 0
             )
-    base_req: dict[tuple[str, str], int] = defaultdict(int)
-    base_err: dict[tuple[str, str, str], int] = defaultdict(int)
-    base_hist: dict[tuple[str, str], np.ndarray] = {}
-    for b in history.endpoints if history else ():
-        base_req[(b.source, b.endpoint)] += b.requests
-        base_err[(b.source, b.endpoint, "4xx")] += b.errors_4xx
-        base_err[(b.source, b.endpoint, "5xx")] += b.errors_5xx
-        h = base_hist.setdefault((b.source, b.endpoint), np.zeros(len(b.latency_hist)))
-        h += np.asarray(b.latency_hist)
-    out: list[Anomaly] = []
-    for (source, endpoint, klass), cell in errors.items():
-        # Trials are the requests of the same endpoint in the same minute / merchant / stage.
-        cell.trials = sum(totals[(source, endpoint)].values())
+    for (source, endpoint, _klass), cell in errors.items():
+        total = requests[(source, endpoint)]
+        cell.trials = sum(v[1] for v in total.per_minute.values())
         for merchant, slot in cell.per_merchant.items():
-            slot[1] = merchant_totals[(source, endpoint)].get(merchant, 0)
+            slot[1] = total.per_merchant[merchant][1] if merchant in total.per_merchant else 0
         for stage, slot in cell.stages.items():
-            slot[1] = stage_totals[(source, endpoint)].get(stage, 0)
-        for minute, n in totals[(source, endpoint)].items():
-            cell.per_minute[minute][1] = n
-        p0 = _baseline_rate(base_err[(source, endpoint, klass)], base_req[(source, endpoint)])
-        anomaly = _rate_anomaly(
+            slot[1] = total.stages[stage][1] if stage in total.stages else 0
+        for minute, counts in total.per_minute.items():
+            cell.per_minute[minute][1] = counts[1]
+    return errors
+
+
+def _latency_rows(obs: Observation) -> dict[tuple[str, str], _LatencyRows]:
+    rows: dict[tuple[str, str], _LatencyRows] = defaultdict(list)
+    for r in obs.rollups:
+        if r.latency_count:
+            rows[(r.source, r.endpoint)].append(
+                (r.minute, r.merchant_id, r.migration_stage, r.latency_hist, r.latency_max)
+            )
+    return rows
+
+
+def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
+    """Error rates per (source, endpoint, status class) and slow-request rates per (source, endpoint)."""
+    base = _endpoint_baseline(obs)
+    found: list[Anomaly | None] = [
+        _rate_anomaly(
             kind=AnomalyKind.hard,
             metric="error_rate",
             series=f"error rate {source} {endpoint} {klass}",
             key=(source, endpoint, klass),
             cell=cell,
-            p0=p0,
+            p0=_baseline_rate(base.errors[(source, endpoint, klass)], base.requests[(source, endpoint)]),
             threshold=threshold,
             window_start=obs.window_start,
             dims=Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,)),
             detail=f"{source} {endpoint} requests answered {klass}",
-            baseline_trials=base_req[(source, endpoint)],
+            baseline_trials=base.requests[(source, endpoint)],
         )
-        if anomaly:
-            out.append(anomaly)
-    for (source, endpoint), rows in hists.items():
-        anomaly = _latency_anomaly(source, endpoint, rows, base_hist.get((source, endpoint)), obs, threshold)
-        if anomaly:
-            out.append(anomaly)
-    return out
+        for (source, endpoint, klass), cell in _error_cells(obs).items()
+    ]
+    found += [
+        _latency_anomaly(source, endpoint, rows, base.latency.get((source, endpoint)), obs, threshold)
+        for (source, endpoint), rows in _latency_rows(obs).items()
+    ]
+    return [a for a in found if a is not None]
 
 
 def _latency_anomaly(
     source: str,
     endpoint: str,
-    rows: list[tuple[datetime, str, str, tuple[int, ...], float]],
+    rows: _LatencyRows,
     baseline: np.ndarray | None,
     obs: Observation,
     threshold: float,
@@ -352,93 +373,120 @@ def soft_failures(gaps: tuple[SoftFailureGap, ...], obs: Observation, threshold:
     return out
 
 
-def business_failures(obs: Observation, threshold: float) -> list[Anomaly]:
-    """Checkout success rate (binomial) and orders (Poisson vs same window yesterday / last week) per stage."""
-    history = obs.history
-    checkout: dict[str, _Cell] = defaultdict(_Cell)
-    orders: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    conversions: dict[str, _Cell] = defaultdict(_Cell)
-    window_minutes = obs.window_minutes
+@dataclass
+class _StageBusiness:
+    """One stage's business counts: the window's cells and the baseline's failure/trial totals."""
+
+    checkout: _Cell = field(default_factory=_Cell)
+    conversion: _Cell = field(default_factory=_Cell)
+    orders: float = 0.0
+    expected_orders: float = 0.0
+    base_checkout: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    base_conversion: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    has_checkout: bool = False
+
+
+def _stage_business(obs: Observation) -> dict[str, _StageBusiness]:
+    """Per stage: the window's checkouts, sessions and orders, and the baseline's over the same merchants."""
+    stages: dict[str, _StageBusiness] = defaultdict(_StageBusiness)
     for m in obs.metrics:
+        stage = stages[m.migration_stage]
+        stage.has_checkout = True
         failed = max(m.checkout_attempts - m.orders, 0)
-        checkout[m.migration_stage].add(m.ts, m.merchant_id, m.migration_stage, failed, m.checkout_attempts)
-        orders[m.migration_stage][0] += m.orders
+        stage.checkout.add(m.ts, m.merchant_id, m.migration_stage, failed, m.checkout_attempts)
+        stage.orders += m.orders
         if m.sessions is not None:
-            conversions[m.migration_stage].add(
+            stage.conversion.add(
                 m.ts, m.merchant_id, m.migration_stage, max(m.sessions - m.orders, 0), m.sessions
             )
-    base = {v.merchant_id: v for v in history.merchants} if history else {}
-    stage_of = obs.merchant_stages
-    base_fail: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    base_conv: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    base = {v.merchant_id: v for v in obs.history.merchants} if obs.history else {}
     for merchant, v in base.items():
-        stage = stage_of.get(merchant, "")
-        base_fail[stage][0] += max(v.checkout_attempts - v.orders, 0)
-        base_fail[stage][1] += v.checkout_attempts
+        stage = stages[obs.merchant_stages.get(merchant, "")]
+        stage.base_checkout[0] += max(v.checkout_attempts - v.orders, 0)
+        stage.base_checkout[1] += v.checkout_attempts
         if v.sessions:
-            base_conv[stage][0] += max(v.sessions - v.orders, 0)
-            base_conv[stage][1] += v.sessions
-        orders[stage][1] += _expected_orders(v.orders, v.minutes, v.orders_1d, v.orders_7d, window_minutes)
-    out: list[Anomaly] = []
-    for stage, cell in checkout.items():
-        f, n = base_fail[stage]
-        if n < 50:
-            continue
-        anomaly = _rate_anomaly(
-            kind=AnomalyKind.business,
-            metric="checkout_failure_rate",
-            series=f"checkouts without an order, stage {stage}",
-            key=("checkout", stage),
-            cell=cell,
-            p0=f / n,
-            threshold=threshold,
-            window_start=obs.window_start,
-            dims=Dimensions(stages=(stage,)),
-            detail="checkout attempts ended without an order",
+            stage.base_conversion[0] += max(v.sessions - v.orders, 0)
+            stage.base_conversion[1] += v.sessions
+        stage.expected_orders += _expected_orders(
+            v.orders, v.minutes, v.orders_1d, v.orders_7d, obs.window_minutes
         )
-        if anomaly:
-            out.append(anomaly)
-    for stage, cell in conversions.items():
-        f, n = base_conv[stage]
-        if n < 50:
-            continue
-        anomaly = _rate_anomaly(
-            kind=AnomalyKind.business,
-            metric="non_conversion_rate",
-            series=f"sessions without an order, stage {stage}",
-            key=("conversion", stage),
-            cell=cell,
-            p0=f / n,
-            threshold=threshold,
-            window_start=obs.window_start,
-            dims=Dimensions(stages=(stage,)),
-            detail="sessions ended without an order",
+    return stages
+
+
+def _business_rate(
+    obs: Observation, stage: str, kind: str, cell: _Cell, base: list[float], threshold: float
+) -> Anomaly | None:
+    """A binomial test of the window's checkout-failure or non-conversion rate against the baseline's."""
+    failures, trials = base
+    if trials < 50:
+        return None
+    metric, what, detail = _BUSINESS_RATES[kind]
+    return _rate_anomaly(
+        kind=AnomalyKind.business,
+        metric=metric,
+        series=f"{what}, stage {stage}",
+        key=(kind, stage),
+        cell=cell,
+        p0=failures / trials,
+        threshold=threshold,
+        window_start=obs.window_start,
+        dims=Dimensions(stages=(stage,)),
+        detail=detail,
+    )
+
+
+_BUSINESS_RATES = {
+    "checkout": (
+        "checkout_failure_rate",
+        "checkouts without an order",
+        "checkout attempts ended without an order",
+    ),
+    "conversion": ("non_conversion_rate", "sessions without an order", "sessions ended without an order"),
+}
+
+
+def _order_drop(
+    obs: Observation, stage: str, observed: float, expected: float, threshold: float
+) -> Anomaly | None:
+    """A Poisson test of the window's orders against the same window yesterday / last week."""
+    if expected < 5 or observed >= expected * (1 - MIN_ORDER_DROP):
+        return None
+    score = float(pvalue_to_score(poisson_pvalue(np.array([observed]), np.array([expected]), "drop"))[0])
+    if score < threshold:
+        return None
+    return Anomaly(
+        id=_anomaly_id("orders", stage, obs.window_start.isoformat()),
+        kind=AnomalyKind.business,
+        severity=severity_for(score, expected - observed, None),
+        score=round(score, 4),
+        method="Poisson test vs same window yesterday / last week",
+        series=f"orders, stage {stage}",
+        metric="orders",
+        onset=obs.window_start,
+        observed=observed,
+        expected=round(expected, 2),
+        dimensions=Dimensions(stages=(stage,)),
+        detail=f"{observed:.0f} orders vs about {expected:.0f} expected",
+    )
+
+
+def business_failures(obs: Observation, threshold: float) -> list[Anomaly]:
+    """Checkout success rate (binomial) and orders (Poisson vs same window yesterday / last week) per stage."""
+    stages = _stage_business(obs)
+    found = [
+        _business_rate(obs, name, "checkout", s.checkout, s.base_checkout, threshold)
+        for name, s in stages.items()
+        if s.has_checkout
+    ]
+    with_sessions = dict.fromkeys(m.migration_stage for m in obs.metrics if m.sessions is not None)
+    found += [
+        _business_rate(
+            obs, name, "conversion", stages[name].conversion, stages[name].base_conversion, threshold
         )
-        if anomaly:
-            out.append(anomaly)
-    for stage, (observed, expected) in orders.items():
-        if expected < 5 or observed >= expected * (1 - MIN_ORDER_DROP):
-            continue
-        score = float(pvalue_to_score(poisson_pvalue(np.array([observed]), np.array([expected]), "drop"))[0])
-        if score < threshold:
-            continue
-        out.append(
-            Anomaly(
-                id=_anomaly_id("orders", stage, obs.window_start.isoformat()),
-                kind=AnomalyKind.business,
-                severity=severity_for(score, expected - observed, None),
-                score=round(score, 4),
-                method="Poisson test vs same window yesterday / last week",
-                series=f"orders, stage {stage}",
-                metric="orders",
-                onset=obs.window_start,
-                observed=observed,
-                expected=round(expected, 2),
-                dimensions=Dimensions(stages=(stage,)),
-                detail=f"{observed:.0f} orders vs about {expected:.0f} expected",
-            )
-        )
-    return out
+        for name in with_sessions
+    ]
+    found += [_order_drop(obs, name, s.orders, s.expected_orders, threshold) for name, s in stages.items()]
+    return [a for a in found if a is not None]
 
 
 def _expected_orders(
