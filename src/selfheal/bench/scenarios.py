@@ -89,17 +89,27 @@ def _onset(seed: int) -> datetime:
     return START + timedelta(hours=26, minutes=(seed * 17) % 45)
 
 
-def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResult:
-    started = time.perf_counter()
-    stage = MIGRATED[seed % len(MIGRATED)]
-    onset = _onset(seed)
-    config = SimConfig(
+def _fault_config(seed: int, merchants: int, onset: datetime, faults: tuple[FaultSpec, ...]) -> SimConfig:
+    """A simulation from START to the end of the faults, with request logs from two hours before the onset."""
+    return SimConfig(
         seed=seed,
         merchants=merchants,
         start=START,
         minutes=int((onset - START).total_seconds() // 60) + FAULT_MINUTES,
         logs_from=onset - timedelta(hours=2),
-        faults=(FaultSpec(name=name, start=onset, duration_minutes=FAULT_MINUTES, stages=(stage,)),),
+        faults=faults,
+    )
+
+
+def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResult:
+    started = time.perf_counter()
+    stage = MIGRATED[seed % len(MIGRATED)]
+    onset = _onset(seed)
+    config = _fault_config(
+        seed,
+        merchants,
+        onset,
+        (FaultSpec(name=name, start=onset, duration_minutes=FAULT_MINUTES, stages=(stage,)),),
     )
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
@@ -171,14 +181,7 @@ def run_concurrent(seed: int, merchants: int, root: Path) -> dict[str, Any]:
         FaultSpec(name="webhook_500", start=onset, duration_minutes=FAULT_MINUTES, stages=("wave_1",)),
         FaultSpec(name="checkout_latency", start=onset, duration_minutes=FAULT_MINUTES, stages=("wave_2",)),
     )
-    config = SimConfig(
-        seed=seed,
-        merchants=merchants,
-        start=START,
-        minutes=int((onset - START).total_seconds() // 60) + FAULT_MINUTES,
-        logs_from=onset - timedelta(hours=2),
-        faults=faults,
-    )
+    config = _fault_config(seed, merchants, onset, faults)
     workdir = Path(tempfile.mkdtemp(prefix=f"two-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
     for k in range(1, FAULT_MINUTES // STEP + 1):

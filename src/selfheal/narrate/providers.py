@@ -131,6 +131,15 @@ class ChatProvider(ABC):
             SkipReason.http_error, f"{self.name} answered {status} for {response.request.url.path}: {text}"
         )
 
+    def _model_names(self, path: str, list_key: str, name_key: str) -> tuple[str, ...]:
+        """The model names a server lists at `path`: `{list_key: [{name_key: ...}, ...]}`."""
+        response = self._request("GET", path)
+        self._raise_for_status(response)
+        entries = self._json(response).get(list_key)
+        if not isinstance(entries, list):
+            raise NarrativeSkipped(SkipReason.bad_response, f"the {path} answer has no {list_key} list")
+        return tuple(str(e[name_key]) for e in entries if isinstance(e, dict) and name_key in e)
+
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:
         try:
@@ -223,12 +232,7 @@ class OllamaProvider(ChatProvider):
         return content
 
     def list_models(self) -> tuple[str, ...]:
-        response = self._request("GET", "/api/tags")
-        self._raise_for_status(response)
-        entries = self._json(response).get("models")
-        if not isinstance(entries, list):
-            raise NarrativeSkipped(SkipReason.bad_response, "the /api/tags answer has no models list")
-        return tuple(str(e["name"]) for e in entries if isinstance(e, dict) and "name" in e)
+        return self._model_names("/api/tags", "models", "name")
 
     def has_model(self, models: tuple[str, ...]) -> bool:
         wanted = {self.model} if ":" in self.model else {self.model, f"{self.model}:latest"}
@@ -281,12 +285,7 @@ class OpenAICompatibleProvider(ChatProvider):
         return content
 
     def list_models(self) -> tuple[str, ...]:
-        response = self._request("GET", "/models")
-        self._raise_for_status(response)
-        entries = self._json(response).get("data")
-        if not isinstance(entries, list):
-            raise NarrativeSkipped(SkipReason.bad_response, "the /models answer has no data list")
-        return tuple(str(e["id"]) for e in entries if isinstance(e, dict) and "id" in e)
+        return self._model_names("/models", "data", "id")
 
     def has_model(self, models: tuple[str, ...]) -> bool:
         return self.model in models
