@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from selfheal.errors import SelfhealError
+
 
 class SkipReason(StrEnum):
     """A short machine-readable cause, recorded in `Assessment.narrative_note` and the cycle summary."""
@@ -25,11 +27,15 @@ class SkipReason(StrEnum):
     internal_error = "internal_error"
 
 
-class NarrativeSkipped(Exception):
-    """The LLM part of a cycle could not be used; the deterministic narrative stands."""
+class NarrativeSkipped(SelfhealError):
+    """The LLM part of a cycle could not be used; the deterministic narrative stands. Part of the one error
+    tree; the cycle catches it and records `note()`, so it never reaches an API client as an error."""
+
+    status_code = 502
+    code = "narrative_skipped"
 
     def __init__(self, reason: SkipReason, message: str) -> None:
-        super().__init__(f"{reason.value}: {message}")
+        super().__init__(f"{reason.value}: {message}", {"reason": reason.value})
         self.reason = reason
         self.message = message
 
