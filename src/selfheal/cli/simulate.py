@@ -31,7 +31,8 @@ def emit(
     result: SimResult, *, out: Path | None, post: str | None, db: bool, settings: Settings, console: Console
 ) -> None:
     """Write the signals to files, post them to an API and/or store them, then say what was simulated."""
-    from selfheal.client.batches import ndjson_batches  # here, not at startup: the client package is not free to import
+    # Imported here, not at startup: the client package loads the HTTP stack.
+    from selfheal.client.batches import ndjson_batches
 
     kinds: tuple[tuple[SignalKind, Sequence[Signal]], ...] = (
         ("metrics", result.metrics),
