@@ -26,14 +26,14 @@ _HINTS = {
     409: "The item changed in the meantime; reload the page to see its current state.",
     413: "The upload is larger than the server accepts (SELFHEAL_MAX_BODY_BYTES).",
     415: "The server does not accept this file type; use Markdown, plain text or PDF.",
-    422: "Check the values you entered or sent; the message names each field and what is wrong with it.",
+    422: "Check the values you entered or sent; the error names each field and what is wrong with it.",
     500: "The server failed; its log (the terminal running `selfheal api`) says why.",
 }
 """How to fix each HTTP status, for people reading the UI or a command's output."""
 
 UNREACHABLE_HINT = (
-    "Start it with `selfheal api` (or `make demo`), or enter the address where it runs in the "
-    "sidebar (SELFHEAL_API_URL)."
+    "Start it with `selfheal api` (or `make demo`), or give the address where it runs: the UI's sidebar, "
+    "the command's URL option, or SELFHEAL_API_URL."
 )
 BUSY_HINT = "The server may be busy; try again, or check the terminal running `selfheal api`."
 NOT_READY_HINT = (
