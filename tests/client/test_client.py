@@ -253,3 +253,9 @@ def test_signal_kind_accepts_the_three_kinds_only() -> None:
     assert [signal_kind(k) for k in ("tickets", "logs", "metrics")] == ["tickets", "logs", "metrics"]
     with pytest.raises(ValueError, match="tickets, logs or metrics"):
         signal_kind("orders")
+
+
+def test_wait_until_ready_does_not_take_another_service_for_the_api() -> None:
+    other = client_with(lambda request: httpx.Response(200, text="<html>welcome</html>"))
+    with pytest.raises(Unreachable, match=r"within 0.1 s \(last: HTTP 200 that is not JSON\)"):
+        other.wait_until_ready(timeout=0.1, interval=0.02)

@@ -67,7 +67,8 @@ class SelfhealClient:
         timeout: float = 120,
         http: httpx.Client | None = None,
     ) -> None:
-        """`http`: an `httpx.Client` to send through (its owner closes it); default: one of our own."""
+        """`http`: an `httpx.Client` to send through (its own timeout applies; its owner closes it);
+        default: one of our own with `timeout` seconds per request."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or None
         self._owns_http = http is None
@@ -138,12 +139,14 @@ class SelfhealClient:
             remaining = deadline - time.monotonic()
             try:
                 response = self._send("GET", "/health", timeout=max(0.05, min(2.0, remaining)))
+                last = f"HTTP {response.status_code}"
                 if response.status_code == 200:
                     answer: JsonObject = response.json()
                     return answer
-                last = f"HTTP {response.status_code}"
             except Unreachable as exc:
-                last = str(exc.__cause__.__class__.__name__)
+                last = exc.__cause__.__class__.__name__
+            except ValueError:  # 200 but not JSON: some other service answers there
+                last = "HTTP 200 that is not JSON"
             if time.monotonic() + interval > deadline:
                 raise Unreachable(
                     f"The API at {self.base_url} did not become ready within {timeout:g} s (last: {last}).",
