@@ -3,52 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from selfheal.api.app import create_app
 from selfheal.cli import app
-from selfheal.settings import AuthMode, Settings
-from selfheal.store import Store
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def live_api(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A real uvicorn server on a random port over a SQLite file; yields (base URL, database URL)."""
-    db_url = f"sqlite:///{tmp_path / 'api.db'}"
-    settings = Settings(database_url=db_url, auth_mode=AuthMode.open)
-    store = Store.open(db_url)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield url, db_url
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.dispose()
 
 
 def test_help_lists_every_command() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from selfheal.simulate import FAULTS, FaultSpec, SimConfig, simulate
@@ -68,3 +70,50 @@ def test_parse_fault() -> None:
     assert parse_fault("webhook_500@0+5:#m001,m002", T0).merchants == ("m001", "m002")
     with pytest.raises(ValueError, match="unknown fault"):
         parse_fault("meteor@0+5", T0)
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_lost_orders_are_exact_against_the_fault_free_twin(name: str) -> None:
+    """Every attempt draws the same values whatever path it takes, so the faulted run and its fault-free
+    twin differ exactly by the ground truth's lost orders and revenue, merchant by merchant."""
+    fault = FaultSpec(name=name, start=T0 + timedelta(minutes=10), duration_minutes=40, stages=("wave_1",))
+    faulted, twin = _run(faults=(fault,)), _run()
+    assert [(m.checkout_attempts, m.sessions) for m in faulted.metrics] == [
+        (m.checkout_attempts, m.sessions) for m in twin.metrics
+    ]
+    lost = faulted.truth.faults[0].per_merchant
+    assert lost, "the fault should cost orders"
+    for merchant in {m.merchant_id for m in twin.metrics}:
+        orders = [sum(m.orders for m in r.metrics if m.merchant_id == merchant) for r in (twin, faulted)]
+        revenue = [sum(m.revenue for m in r.metrics if m.merchant_id == merchant) for r in (twin, faulted)]
+        loss = lost.get(merchant)
+        assert orders[0] - orders[1] == (loss.lost_orders if loss else 0)
+        assert revenue[0] - revenue[1] == pytest.approx(loss.lost_revenue if loss else 0, abs=0.5)
+
+
+PINNED_SHA256 = "92705610297fc89c9301c38c2a70c61213bd00ace2ac944081684df30310719c"
+"""SHA-256 of the run below as sorted-key JSON, recorded before `_minute_with_logs` was split into helpers."""
+
+
+def test_the_simulator_output_is_byte_identical_to_the_pinned_run() -> None:
+    """Benchmarks and their published figures rest on the simulator drawing the same values in the same
+    order. A refactor must keep this digest; a deliberate change of the simulation re-pins it (and re-runs
+    the benchmarks). Covers history minutes (counts only), then per-request logs under five faults."""
+    names = (
+        "api_auth_401",
+        "cart_sync_mismatch",
+        "checkout_latency",
+        "payment_provider_errors",
+        "webhook_403",
+    )
+    faults = tuple(
+        FaultSpec(name=n, start=T0 + timedelta(minutes=20 + 5 * i), duration_minutes=60)
+        for i, n in enumerate(names)
+    )
+    run = simulate(
+        SimConfig(
+            seed=7, merchants=12, start=T0 - timedelta(hours=1), minutes=150, faults=faults, logs_from=T0
+        )
+    )
+    data = orjson.dumps(run.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    assert hashlib.sha256(data).hexdigest() == PINNED_SHA256

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import uvicorn
 
 from selfheal.api.app import create_app
 from selfheal.auth import Role, hash_key
+from selfheal.client import SelfhealClient, Unreachable
 from selfheal.records import dt_to_ms
 from selfheal.settings import AuthMode, Settings
 from selfheal.simulate import FaultSpec, SimConfig, load_into, simulate
@@ -90,16 +90,13 @@ def start_api(database_url: str, data_dir: Path, auth_mode: AuthMode = AuthMode.
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return LiveApi(url=url, database_url=database_url, server=server, thread=thread)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.should_exit = True
-    raise RuntimeError(f"the test API on {url} did not start")
+    try:
+        with SelfhealClient(url) as client:
+            client.wait_until_ready(timeout=30, interval=0.1)
+    except Unreachable:
+        server.should_exit = True
+        raise
+    return LiveApi(url=url, database_url=database_url, server=server, thread=thread)
 
 
 def ensure_action(

@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import psutil
 from rich.console import Console
+
+from selfheal.client import SelfhealClient
 
 ENDPOINTS = (
     "POST /api/checkout",
@@ -80,18 +81,6 @@ class _MemoryWatch(threading.Thread):
             time.sleep(0.1)
 
 
-def _wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"API at {url} did not come up")
-
-
 def run_ingest_benchmark(
     events: int,
     batch_size: int,
@@ -128,28 +117,21 @@ def run_ingest_benchmark(
             env=env,
         )
         api_url = f"http://127.0.0.1:{port}"
+    client = SelfhealClient(api_url, timeout=600)
     try:
-        _wait_ready(api_url)
+        client.wait_until_ready(timeout=60)
         console.print(f"encoding {events:,} events in batches of {batch_size:,} ...")
         batches = make_batches(events, batch_size, t0_ms=int(time.time() * 1000) - events * 3)
         watch = _MemoryWatch(server.pid) if server else None
         if watch:
             watch.start()
         rss_start = watch.proc.memory_info().rss if watch else 0
-        headers = {"content-type": "application/x-ndjson"}
         stored = 0
-        with httpx.Client(base_url=api_url, timeout=600, headers=headers) as client:
-
-            def send(body: bytes) -> int:
-                response = client.post("/ingest/logs", content=body)
-                response.raise_for_status()
-                return int(response.json()["stored"])
-
-            started = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                for n in pool.map(send, batches):
-                    stored += n
-            elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            for counts in pool.map(lambda body: client.ingest("logs", body), batches):
+                stored += counts.stored
+        elapsed = time.perf_counter() - started
         if watch:
             watch.stop.set()
             watch.join()
@@ -175,6 +157,7 @@ def run_ingest_benchmark(
         }
         return report
     finally:
+        client.close()
         if server:
             server.terminate()
             server.wait(timeout=30)

@@ -17,10 +17,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-import orjson
 from rich.console import Console
 
+from selfheal.client import ApiError, SelfhealClient
+from selfheal.client.batches import ndjson_batches
 from selfheal.settings import Settings
 from selfheal.simulate import FaultSpec, SimConfig, load_into, simulate
 from selfheal.simulate.faults import CATEGORY_OF
@@ -32,12 +32,17 @@ CATCH_UP_MINUTES = 20
 FAULT_LEAD_MINUTES = 15
 DEMO_FAULT = "webhook_403"
 DEMO_STAGE = "wave_1"
+API_START_SECONDS = 90
+MINUTE_BATCH = 10_000
+"""Signals per request: a simulated minute of the demo's merchants is far smaller, so one request per kind."""
 
 
 class LiveFeed:
     """Generates and posts the simulation minute by minute; ends the fault when it has been mitigated."""
 
-    def __init__(self, settings: Settings, client: httpx.Client, fault: FaultSpec, console: Console) -> None:
+    def __init__(
+        self, settings: Settings, client: SelfhealClient, fault: FaultSpec, console: Console
+    ) -> None:
         self.settings = settings
         self.client = client
         self.fault = fault
@@ -51,15 +56,6 @@ class LiveFeed:
         minutes = max(1, int((self.healed_at - self.fault.start).total_seconds() // 60))
         return (self.fault.model_copy(update={"duration_minutes": minutes}),)
 
-    def _post(self, kind: str, items: list[Any]) -> None:
-        if not items:
-            return
-        body = b"\n".join(orjson.dumps(i.model_dump(mode="json", exclude_none=True)) for i in items)
-        response = self.client.post(
-            f"/ingest/{kind}", content=body, headers={"content-type": "application/x-ndjson"}
-        )
-        response.raise_for_status()
-
     def minute(self, ts: datetime) -> None:
         result = simulate(
             SimConfig(
@@ -71,19 +67,19 @@ class LiveFeed:
                 keep_late_tickets=True,
             )
         )
-        self._post("metrics", list(result.metrics))
-        self._post("logs", list(result.logs))
+        self.client.ingest_batches("metrics", ndjson_batches(result.metrics, MINUTE_BATCH))
+        self.client.ingest_batches("logs", ndjson_batches(result.logs, MINUTE_BATCH))
         self.pending_tickets.extend(result.tickets)
         due = [t for t in self.pending_tickets if t.created_at < ts + timedelta(minutes=1)]
         self.pending_tickets = [t for t in self.pending_tickets if t.created_at >= ts + timedelta(minutes=1)]
-        self._post("tickets", due)
+        self.client.ingest_batches("tickets", ndjson_batches(due, MINUTE_BATCH))
 
     def cycle(self, as_of: datetime) -> None:
-        response = self.client.post("/run_cycle", json={"as_of": as_of.isoformat(), "use_llm": False})
-        if response.status_code != 200:
-            self.console.print(f"[red]cycle failed: {response.status_code} {response.text[:200]}[/red]")
+        try:
+            data = self.client.run_cycle(as_of.isoformat(), use_llm=False)
+        except ApiError as exc:
+            self.console.print(f"[red]cycle failed: {exc.status or 'no answer'} {exc.message[:200]}[/red]")
             return
-        data = response.json()
         incident = data["outcome"]["incident_id"]
         note = f"incident {incident}: {data['assessment']['title']}" if incident else "no incident"
         self.console.print(f"[cyan]{as_of:%H:%M}[/cyan] cycle {data['cycle_id']}: {note}")
@@ -93,11 +89,12 @@ class LiveFeed:
         """The fault stops once an executed action's simulated effect heals its category."""
         if self.healed_at is not None:
             return
-        response = self.client.get("/actions", params={"status": "succeeded"})
-        if response.status_code != 200:
+        try:
+            succeeded = self.client.actions(status="succeeded")
+        except ApiError:
             return
         category = CATEGORY_OF[self.fault.name]
-        for action in response.json():
+        for action in succeeded:
             effect = (action.get("result") or {}).get("effect") or {}
             if effect.get("heals") and effect.get("category") == category:
                 self.healed_at = now
@@ -105,18 +102,6 @@ class LiveFeed:
                     f"[green]{now:%H:%M} action {action.get('key')} executed: the {category} fault is mitigated[/green]"
                 )
                 return
-
-
-def _wait_for(url: str, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
 def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Console) -> None:
@@ -163,8 +148,10 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
     procs = [subprocess.Popen([sys.executable, "-m", "selfheal.cli", "api"], env=env)]
     if with_ui:
         procs.append(subprocess.Popen([sys.executable, "-m", "selfheal.cli", "ui"], env=env))
+    # Open demo mode: the API needs no key, so none is sent.
+    client = SelfhealClient(api_url, api_key=None)
     try:
-        _wait_for(f"{api_url}/health")
+        client.wait_until_ready(timeout=API_START_SECONDS)
         console.print(f"API  {api_url}  (docs: {api_url}/docs)")
         if with_ui:
             console.print(f"UI   http://{settings.api_host}:{settings.ui_port}")
@@ -172,25 +159,25 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
             f"fault {DEMO_FAULT} on stage {DEMO_STAGE} since {fault.start:%H:%M} UTC; Ctrl-C stops the demo"
         )
         rate = speed or settings.demo_speed
-        with httpx.Client(base_url=api_url, timeout=120) as client:
-            feed = LiveFeed(settings, client, fault, console)
-            sim = live_from
-            while True:
-                started = time.time()
-                feed.minute(sim)
-                sim += timedelta(minutes=1)
-                if int(sim.timestamp() // 60) % settings.demo_cycle_minutes == 0:
-                    feed.cycle(sim)
-                wall = datetime.now(UTC)
-                pause = (
-                    60 / rate
-                    if sim < wall - timedelta(minutes=1)
-                    else (sim + timedelta(minutes=1) - wall).total_seconds()
-                )
-                time.sleep(max(0.0, pause - (time.time() - started)))
+        feed = LiveFeed(settings, client, fault, console)
+        sim = live_from
+        while True:
+            started = time.time()
+            feed.minute(sim)
+            sim += timedelta(minutes=1)
+            if int(sim.timestamp() // 60) % settings.demo_cycle_minutes == 0:
+                feed.cycle(sim)
+            wall = datetime.now(UTC)
+            pause = (
+                60 / rate
+                if sim < wall - timedelta(minutes=1)
+                else (sim + timedelta(minutes=1) - wall).total_seconds()
+            )
+            time.sleep(max(0.0, pause - (time.time() - started)))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
+        client.close()
         for proc in procs:
             proc.terminate()
         for proc in procs:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from selfheal.cli.common import console
+from selfheal.cli.common import console, report_error
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings
 
@@ -23,18 +23,17 @@ def register(app: typer.Typer) -> None:
         api_url: Annotated[str | None, typer.Option(help="API base URL (SELFHEAL_API_URL)")] = None,
     ) -> None:
         """Stream a file of any size to the API in batches, with a progress bar."""
+        from selfheal.client import SelfhealClient, signal_kind
         from selfheal.client.ingest import ingest_file
 
-        settings = Settings()
-        if kind not in ("tickets", "logs", "metrics"):
-            raise typer.BadParameter("kind must be tickets, logs or metrics")
         try:
-            totals = ingest_file(
-                api_url or settings.api_url, settings.api_key, kind, file, batch_size, console
-            )
-        except SelfhealError as exc:
-            console.print(f"[red]{exc.message}[/red]")
-            if exc.details:
-                console.print_json(data=exc.details)
-            raise typer.Exit(1) from None
-        console.print(f"[green]{kind}: {totals['stored']} stored, {totals['duplicates']} duplicates[/green]")
+            signals = signal_kind(kind)
+        except ValueError:
+            raise typer.BadParameter("kind must be tickets, logs or metrics") from None
+        with SelfhealClient.from_settings(Settings(), base_url=api_url, timeout=300) as client:
+            try:
+                totals = ingest_file(client, signals, file, batch_size, console)
+            except SelfhealError as exc:
+                report_error(exc)
+                raise typer.Exit(1) from None
+        console.print(f"[green]{kind}: {totals.stored} stored, {totals.duplicates} duplicates[/green]")

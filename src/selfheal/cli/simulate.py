@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
 
-from selfheal.cli.common import console, parse_time
+from selfheal.cli.common import console, parse_time, report_error
+from selfheal.errors import SelfhealError
 from selfheal.settings import Settings
+from selfheal.signals import LogEvent, MetricPoint, Ticket
 from selfheal.simulate.faults import parse_fault
 from selfheal.simulate.model import SimResult
 
+if TYPE_CHECKING:
+    from selfheal.client import SignalKind
 
-def ndjson_batches(items: Sequence[Any], size: int) -> Iterator[bytes]:
-    for start in range(0, len(items), size):
-        yield b"\n".join(
-            orjson.dumps(i.model_dump(mode="json", exclude_none=True)) for i in items[start : start + size]
-        )
+BATCH_ITEMS = 10_000
+"""Signals per line-batch written to a file or posted to the API."""
+
+Signal = Ticket | LogEvent | MetricPoint
 
 
 def emit(
     result: SimResult, *, out: Path | None, post: str | None, db: bool, settings: Settings, console: Console
 ) -> None:
-    kinds: tuple[tuple[str, Sequence[Any]], ...] = (
+    """Write the signals to files, post them to an API and/or store them, then say what was simulated."""
+    # Imported here, not at startup: the client package loads the HTTP stack.
+    from selfheal.client.batches import ndjson_batches
+
+    kinds: tuple[tuple[SignalKind, Sequence[Signal]], ...] = (
         ("metrics", result.metrics),
         ("logs", result.logs),
         ("tickets", result.tickets),
@@ -36,22 +43,18 @@ def emit(
         out.mkdir(parents=True, exist_ok=True)
         for kind, items in kinds:
             with (out / f"{kind}.jsonl").open("wb") as fh:
-                for batch in ndjson_batches(items, 10_000):
+                for batch in ndjson_batches(items, BATCH_ITEMS):
                     fh.write(batch + b"\n")
         (out / "truth.json").write_bytes(
             orjson.dumps(result.truth.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
         )
         console.print(f"wrote {out}/metrics.jsonl, logs.jsonl, tickets.jsonl, truth.json")
     if post is not None:
-        import httpx
+        from selfheal.client import SelfhealClient
 
-        headers = {"content-type": "application/x-ndjson"}
-        if settings.api_key:
-            headers["x-api-key"] = settings.api_key
-        with httpx.Client(base_url=post, timeout=120, headers=headers) as client:
+        with SelfhealClient(post, settings.api_key) as client:
             for kind, items in kinds:
-                for batch in ndjson_batches(items, 10_000):
-                    client.post(f"/ingest/{kind}", content=batch).raise_for_status()
+                client.ingest_batches(kind, ndjson_batches(items, BATCH_ITEMS))
         console.print(f"posted to {post}")
     if db:
         from selfheal.simulate import load_into
@@ -112,4 +115,8 @@ def register(app: typer.Typer) -> None:
             logs_from=begin,
         )
         result = run_sim(config)
-        emit(result, out=out, post=post, db=db, settings=Settings(), console=console)
+        try:
+            emit(result, out=out, post=post, db=db, settings=Settings(), console=console)
+        except SelfhealError as exc:  # --post: the API refused a batch or cannot be reached
+            report_error(exc)
+            raise typer.Exit(1) from None

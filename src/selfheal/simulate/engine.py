@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from selfheal.signals import LogEvent, MetricPoint, Ticket
 from selfheal.simulate.faults import (
@@ -144,6 +145,272 @@ def _log(acc: _Accumulator, **kw: object) -> None:
     acc.logs.append(LogEvent.model_construct(**kw))  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Draws:
+    """The random values of one checkout attempt.
+
+    A fixed number of draws per attempt, whatever path it takes: a faulted run and its fault-free twin share
+    every realisation, so the ground truth's lost orders are exact. Draw order: z (5 normals: value and the
+    four latencies), o (4 offsets in time), u (8 base outcomes), f (6 fault draws, one per step, shared
+    across faults)."""
+
+    z: npt.NDArray[np.float64]
+    o: npt.NDArray[np.float64]
+    u: npt.NDArray[np.float64]
+    f: npt.NDArray[np.float64]
+
+    @classmethod
+    def take(cls, rng: np.random.Generator) -> _Draws:
+        z = rng.standard_normal(5)
+        o = rng.random(4)
+        u = rng.random(8)
+        f = rng.random(6)
+        return cls(z=z, o=o, u=u, f=f)
+
+
+@dataclass
+class _FaultHits:
+    """What the merchant's active faults do to one attempt, and which fault is to blame for a lost order."""
+
+    cart_status: int = 200
+    checkout_status: int = 200
+    latency_factor: float = 1.0
+    abandoned: bool = False
+    pay_status: int = 200
+    webhook_status: int = 200
+    culprit: tuple[FaultEffect, int] | None = None
+
+
+_MerchantFaults = list[tuple[FaultEffect, float, int]]
+"""(effect, intensity, index of the fault in the run) of every fault active on one merchant."""
+
+
+def _fault_hits(faults: _MerchantFaults, f: npt.NDArray[np.float64]) -> _FaultHits:
+    hits = _FaultHits()
+    for effect, intensity, idx in faults:
+        if effect.cart_fail and f[0] < effect.cart_fail * intensity and hits.cart_status == 200:
+            hits.cart_status, hits.culprit = effect.cart_status, (effect, idx)
+        if effect.checkout_fail and f[1] < effect.checkout_fail * intensity and hits.checkout_status == 200:
+            hits.checkout_status, hits.culprit = effect.checkout_status, (effect, idx)
+        hits.latency_factor *= 1 + (effect.latency_factor - 1) * intensity
+        if effect.abandon_when_slow and f[2] < effect.abandon_when_slow * intensity:
+            hits.abandoned, hits.culprit = True, hits.culprit or (effect, idx)
+        if effect.payment_fail and f[3] < effect.payment_fail * intensity and hits.pay_status == 200:
+            hits.pay_status = effect.payment_statuses[int(f[5] * len(effect.payment_statuses))]
+            hits.culprit = (effect, idx)
+        if effect.webhook_fail and f[4] < effect.webhook_fail * intensity and hits.webhook_status == 200:
+            hits.webhook_status, hits.culprit = effect.webhook_status, (effect, idx)
+    return hits
+
+
+def _base_ok(m: Merchant, u: npt.NDArray[np.float64]) -> bool:
+    """Whether the attempt would have become an order without any fault."""
+    return bool(
+        u[0] >= BASE_CART_FAIL
+        and u[1] >= BASE_CHECKOUT_4XX + BASE_CHECKOUT_5XX
+        and u[2] < m.success_rate
+        and u[3] >= BASE_WEBHOOK_FAIL
+    )
+
+
+def _cart_step(acc: _Accumulator, m: Merchant, key: str, t0: datetime, d: _Draws, hits: _FaultHits) -> bool:
+    """1. GET /api/cart; whether the cart came back."""
+    status = hits.cart_status
+    if status == 200 and d.u[0] < BASE_CART_FAIL:
+        status = 500
+    _log(
+        acc,
+        id=f"{key}-cart",
+        ts=t0,
+        merchant_id=m.id,
+        source="api",
+        endpoint="GET /api/cart",
+        status_code=status,
+        latency_ms=round(60 * math.exp(0.3 * float(d.z[1])), 1),
+        migration_stage=m.stage,
+        event=None,
+        correlation_id=None,
+        message=None if status == 200 else "cart sync failed",
+    )
+    return status == 200
+
+
+def _checkout_step(
+    acc: _Accumulator, m: Merchant, key: str, t0: datetime, d: _Draws, hits: _FaultHits
+) -> tuple[int, float, datetime]:
+    """2. POST /api/checkout: its status, latency (before rounding) and time."""
+    status = hits.checkout_status
+    if status == 200 and d.u[1] < BASE_CHECKOUT_4XX:
+        status = 422
+    elif status == 200 and d.u[1] < BASE_CHECKOUT_4XX + BASE_CHECKOUT_5XX:
+        status = 500
+    latency = 180 * math.exp(0.35 * float(d.z[2])) * hits.latency_factor
+    t1 = t0 + timedelta(seconds=2 + float(d.o[1]) * 28)
+    _log(
+        acc,
+        id=f"{key}-co",
+        ts=t1,
+        merchant_id=m.id,
+        source="api",
+        endpoint="POST /api/checkout",
+        status_code=status,
+        latency_ms=round(latency, 1),
+        migration_stage=m.stage,
+        event=None,
+        correlation_id=None,
+        message=None if status == 200 else "checkout rejected",
+    )
+    return status, latency, t1
+
+
+def _payment_step(
+    acc: _Accumulator,
+    m: Merchant,
+    key: str,
+    t1: datetime,
+    checkout_latency: float,
+    converts: bool,
+    d: _Draws,
+    hits: _FaultHits,
+) -> tuple[int, datetime]:
+    """3. POST /payments/authorize: its status and time. A shopper who does not convert is declined (402)."""
+    status = hits.pay_status
+    if status == 200 and not converts:
+        status = 402
+    t2 = t1 + timedelta(milliseconds=checkout_latency + 500 + float(d.o[2]) * 3500)
+    _log(
+        acc,
+        id=f"{key}-pay",
+        ts=t2,
+        merchant_id=m.id,
+        source="payment",
+        endpoint="POST /payments/authorize",
+        status_code=status,
+        latency_ms=round(400 * math.exp(0.3 * float(d.z[3])), 1),
+        migration_stage=m.stage,
+        event="payment.succeeded" if status == 200 else "payment.failed",
+        correlation_id=f"pay-{key}",
+        message=None if status in (200, 402) else "provider error",
+    )
+    return status, t2
+
+
+def _webhook_step(
+    acc: _Accumulator, m: Merchant, key: str, t2: datetime, d: _Draws, hits: _FaultHits
+) -> bool:
+    """4. The order.created webhook after a captured payment; whether the order was created."""
+    status = hits.webhook_status
+    if status == 200 and d.u[3] < BASE_WEBHOOK_FAIL:
+        status = 500
+    _log(
+        acc,
+        id=f"{key}-wh",
+        ts=t2 + timedelta(seconds=1 + float(d.o[3]) * 19),
+        merchant_id=m.id,
+        source="webhook",
+        endpoint="POST /webhooks/order-created",
+        status_code=status,
+        latency_ms=round(120 * math.exp(0.3 * float(d.z[4])), 1),
+        migration_stage=m.stage,
+        event="order.created" if status == 200 else None,
+        correlation_id=f"pay-{key}",
+        message=None if status == 200 else "order webhook delivery failed",
+    )
+    return status == 200
+
+
+def _checkout_logs(
+    acc: _Accumulator, m: Merchant, key: str, ts: datetime, d: _Draws, hits: _FaultHits
+) -> tuple[bool, float | None]:
+    """Log one attempt step by step until a step fails; (became an order, checkout latency if it got there)."""
+    t0 = ts + timedelta(seconds=float(d.o[0] * 55))
+    if not _cart_step(acc, m, key, t0, d, hits):
+        return False, None
+    checkout_status, latency, t1 = _checkout_step(acc, m, key, t0, d, hits)
+    # Most attempts that do not convert are shoppers leaving before paying; a few are declines.
+    converts = d.u[2] < m.success_rate
+    walks_away = not converts and d.u[5] >= DECLINE_SHARE
+    if checkout_status != 200 or hits.abandoned or walks_away:
+        return False, latency
+    pay_status, t2 = _payment_step(acc, m, key, t1, latency, converts, d, hits)
+    if pay_status != 200:
+        return False, latency
+    return _webhook_step(acc, m, key, t2, d, hits), latency
+
+
+def _count_lost_order(
+    acc: _Accumulator,
+    ticket_rng: np.random.Generator,
+    m: Merchant,
+    ts: datetime,
+    key: str,
+    value: float,
+    culprit: tuple[FaultEffect, int],
+    end: datetime | None,
+) -> None:
+    """An order the culprit fault cost: count it in the ground truth; sometimes the shopper writes a ticket."""
+    effect, idx = culprit
+    slot = acc.lost[(idx, m.id)]
+    slot[0] += 1
+    slot[1] += value
+    if ticket_rng.random() < effect.ticket_rate * 3:
+        _ticket(
+            acc, ticket_rng, m, ts, effect.subjects, effect.bodies, CATEGORY_OF_EFFECT[id(effect)], key, end
+        )
+
+
+@dataclass
+class _MerchantMinute:
+    """One merchant's orders, revenue and checkout latencies in one minute."""
+
+    orders: int = 0
+    revenue: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _attempt(
+    acc: _Accumulator,
+    rng: np.random.Generator,
+    ticket_rng: np.random.Generator,
+    m: Merchant,
+    ts: datetime,
+    key: str,
+    faults: _MerchantFaults,
+    end: datetime | None,
+    tally: _MerchantMinute,
+) -> None:
+    """One checkout attempt: its logs, and an order, or a lost order when a fault broke an attempt that would
+    have succeeded."""
+    d = _Draws.take(rng)
+    value = round(m.aov * math.exp(0.4 * float(d.z[0])), 2)
+    hits = _fault_hits(faults, d.f)
+    got_order, latency = _checkout_logs(acc, m, key, ts, d, hits)
+    if latency is not None:
+        tally.latencies.append(latency)
+    if got_order:
+        tally.orders += 1
+        tally.revenue += value
+    elif hits.culprit is not None and _base_ok(m, d.u):
+        _count_lost_order(acc, ticket_rng, m, ts, key, value, hits.culprit, end)
+
+
+def _metric_point(
+    m: Merchant, ts: datetime, attempts: int, sessions: int, tally: _MerchantMinute
+) -> MetricPoint:
+    return MetricPoint.model_construct(
+        ts=ts,
+        merchant_id=m.id,
+        checkout_attempts=attempts,
+        orders=tally.orders,
+        revenue=round(tally.revenue, 2),
+        interval_seconds=60,
+        migration_stage=m.stage,
+        sessions=sessions,
+        p95_latency_ms=round(float(np.percentile(tally.latencies, 95)), 1) if tally.latencies else None,
+        currency=m.currency,
+    )
+
+
 def _minute_with_logs(
     acc: _Accumulator,
     rng: np.random.Generator,
@@ -154,174 +421,22 @@ def _minute_with_logs(
     end: datetime | None,
     seed: int,
 ) -> None:
+    """Every merchant's attempts of one minute, request by request, then a background ticket draw and the
+    minute's metric point. Fault tickets draw from their own stream, so they never shift the main one."""
     season = seasonality(ts)
-    ticket_rng = np.random.default_rng([seed, minute, 0x71C])  # fault tickets: their own stream
+    ticket_rng = np.random.default_rng([seed, minute, 0x71C])
     for m in merchants:
         faults = [(a.effect, a.spec.intensity, idx) for idx, a in enumerate(active) if m.id in a.merchants]
         n = int(rng.poisson(m.attempts_per_minute * season))
         sessions = n + int(rng.poisson(m.attempts_per_minute * season * 5))
-        orders = 0
-        revenue = 0.0
-        latencies: list[float] = []
+        tally = _MerchantMinute()
         for k in range(n):
-            key = f"{m.id}-{minute}-{k}"
-            # A fixed number of draws per attempt, whatever path it takes: a faulted run and its fault-free
-            # twin share every realisation, so the ground truth's lost orders are exact.
-            z = rng.standard_normal(5)
-            o = rng.random(4)
-            t0 = ts + timedelta(seconds=float(o[0] * 55))
-            value = round(m.aov * math.exp(0.4 * float(z[0])), 2)
-            u = rng.random(8)
-            base_ok = (
-                u[0] >= BASE_CART_FAIL
-                and u[1] >= BASE_CHECKOUT_4XX + BASE_CHECKOUT_5XX
-                and u[2] < m.success_rate
-                and u[3] >= BASE_WEBHOOK_FAIL
-            )
-            # fault draws, one per step, shared across faults for determinism
-            f = rng.random(6)
-            cart_status, checkout_status, lat_factor, abandoned = 200, 200, 1.0, False
-            pay_status, webhook_status = 200, 200
-            culprit: tuple[FaultEffect, int] | None = None
-            for effect, intensity, idx in faults:
-                if effect.cart_fail and f[0] < effect.cart_fail * intensity and cart_status == 200:
-                    cart_status, culprit = effect.cart_status, (effect, idx)
-                if (
-                    effect.checkout_fail
-                    and f[1] < effect.checkout_fail * intensity
-                    and checkout_status == 200
-                ):
-                    checkout_status, culprit = effect.checkout_status, (effect, idx)
-                lat_factor *= 1 + (effect.latency_factor - 1) * intensity
-                if effect.abandon_when_slow and f[2] < effect.abandon_when_slow * intensity:
-                    abandoned, culprit = True, culprit or (effect, idx)
-                if effect.payment_fail and f[3] < effect.payment_fail * intensity and pay_status == 200:
-                    pay_status = effect.payment_statuses[int(f[5] * len(effect.payment_statuses))]
-                    culprit = (effect, idx)
-                if effect.webhook_fail and f[4] < effect.webhook_fail * intensity and webhook_status == 200:
-                    webhook_status, culprit = effect.webhook_status, (effect, idx)
-            stage = m.stage
-            # 1. cart
-            if cart_status == 200 and u[0] < BASE_CART_FAIL:
-                cart_status = 500
-            _log(
-                acc,
-                id=f"{key}-cart",
-                ts=t0,
-                merchant_id=m.id,
-                source="api",
-                endpoint="GET /api/cart",
-                status_code=cart_status,
-                latency_ms=round(60 * math.exp(0.3 * float(z[1])), 1),
-                migration_stage=stage,
-                event=None,
-                correlation_id=None,
-                message=None if cart_status == 200 else "cart sync failed",
-            )
-            got_order = False
-            if cart_status == 200:
-                # 2. checkout
-                if checkout_status == 200 and u[1] < BASE_CHECKOUT_4XX:
-                    checkout_status = 422
-                elif checkout_status == 200 and u[1] < BASE_CHECKOUT_4XX + BASE_CHECKOUT_5XX:
-                    checkout_status = 500
-                lat = 180 * math.exp(0.35 * float(z[2])) * lat_factor
-                latencies.append(lat)
-                t1 = t0 + timedelta(seconds=2 + float(o[1]) * 28)
-                _log(
-                    acc,
-                    id=f"{key}-co",
-                    ts=t1,
-                    merchant_id=m.id,
-                    source="api",
-                    endpoint="POST /api/checkout",
-                    status_code=checkout_status,
-                    latency_ms=round(lat, 1),
-                    migration_stage=stage,
-                    event=None,
-                    correlation_id=None,
-                    message=None if checkout_status == 200 else "checkout rejected",
-                )
-                # Most attempts that do not convert are shoppers leaving before paying; a few are declines.
-                converts = u[2] < m.success_rate
-                walks_away = not converts and u[5] >= DECLINE_SHARE
-                if checkout_status == 200 and not abandoned and not walks_away:
-                    # 3. payment
-                    if pay_status == 200 and not converts:
-                        pay_status = 402
-                    t2 = t1 + timedelta(milliseconds=lat + 500 + float(o[2]) * 3500)
-                    corr = f"pay-{key}"
-                    _log(
-                        acc,
-                        id=f"{key}-pay",
-                        ts=t2,
-                        merchant_id=m.id,
-                        source="payment",
-                        endpoint="POST /payments/authorize",
-                        status_code=pay_status,
-                        latency_ms=round(400 * math.exp(0.3 * float(z[3])), 1),
-                        migration_stage=stage,
-                        event="payment.succeeded" if pay_status == 200 else "payment.failed",
-                        correlation_id=corr,
-                        message=None if pay_status in (200, 402) else "provider error",
-                    )
-                    if pay_status == 200:
-                        # 4. order webhook
-                        if webhook_status == 200 and u[3] < BASE_WEBHOOK_FAIL:
-                            webhook_status = 500
-                        t3 = t2 + timedelta(seconds=1 + float(o[3]) * 19)
-                        _log(
-                            acc,
-                            id=f"{key}-wh",
-                            ts=t3,
-                            merchant_id=m.id,
-                            source="webhook",
-                            endpoint="POST /webhooks/order-created",
-                            status_code=webhook_status,
-                            latency_ms=round(120 * math.exp(0.3 * float(z[4])), 1),
-                            migration_stage=stage,
-                            event="order.created" if webhook_status == 200 else None,
-                            correlation_id=corr,
-                            message=None if webhook_status == 200 else "order webhook delivery failed",
-                        )
-                        got_order = webhook_status == 200
-            if got_order:
-                orders += 1
-                revenue += value
-            elif base_ok and culprit is not None:
-                slot = acc.lost[(culprit[1], m.id)]
-                slot[0] += 1
-                slot[1] += value
-                if ticket_rng.random() < culprit[0].ticket_rate * 3:
-                    _ticket(
-                        acc,
-                        ticket_rng,
-                        m,
-                        ts,
-                        culprit[0].subjects,
-                        culprit[0].bodies,
-                        CATEGORY_OF_EFFECT[id(culprit[0])],
-                        key,
-                        end,
-                    )
+            _attempt(acc, rng, ticket_rng, m, ts, f"{m.id}-{minute}-{k}", faults, end, tally)
         if rng.random() < BACKGROUND_TICKETS_PER_MERCHANT_MINUTE:
             _ticket(
                 acc, rng, m, ts, BACKGROUND_SUBJECTS, BACKGROUND_BODIES, "general", f"{m.id}-{minute}-bg", end
             )
-        acc.metrics.append(
-            MetricPoint.model_construct(
-                ts=ts,
-                merchant_id=m.id,
-                checkout_attempts=n,
-                orders=orders,
-                revenue=round(revenue, 2),
-                interval_seconds=60,
-                migration_stage=m.stage,
-                sessions=sessions,
-                p95_latency_ms=round(float(np.percentile(latencies, 95)), 1) if latencies else None,
-                currency=m.currency,
-            )
-        )
+        acc.metrics.append(_metric_point(m, ts, n, sessions, tally))
 
 
 CATEGORY_OF_EFFECT: dict[int, str] = {id(effect): effect.category for effect in FAULTS.values()}

@@ -9,15 +9,16 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from selfheal.auth import ROLE_RANK, Role
+from selfheal.client import ApiError, NotAvailable, SelfhealClient, Unreachable
+from selfheal.settings import Settings
 from selfheal.ui import format as fmt
-from selfheal.ui.client import ApiClient, ApiError, NotAvailable, Unreachable
 
 T = TypeVar("T")
 
 WINDOW_CHOICES = (15, 30, 60, 120, 240, 720, 1440)
 
 
-def client() -> ApiClient:
+def client() -> SelfhealClient:
     """The session's client, rebuilt when the address or key typed in the sidebar changes.
 
     Empty sidebar fields mean the configured defaults (SELFHEAL_API_URL, SELFHEAL_API_KEY). A replaced
@@ -26,9 +27,9 @@ def client() -> ApiClient:
         str(st.session_state.get("api_url") or "").strip() or None,
         str(st.session_state.get("api_key") or "").strip() or None,
     )
-    current: ApiClient | None = st.session_state.get("_client")
+    current: SelfhealClient | None = st.session_state.get("_client")
     if current is None or st.session_state.get("_client_for") != wanted:
-        current = ApiClient(base_url=wanted[0], api_key=wanted[1])
+        current = SelfhealClient.from_settings(Settings(), base_url=wanted[0], api_key=wanted[1])
         st.session_state["_client"] = current
         st.session_state["_client_for"] = wanted
         st.session_state.pop("_whoami", None)
@@ -64,7 +65,7 @@ def whoami() -> dict[str, Any] | None:
     api = client()  # first: a changed address or key drops the cached answer
     if "_whoami" not in st.session_state:
         try:
-            st.session_state["_whoami"] = api.get("/whoami")
+            st.session_state["_whoami"] = api.whoami()
             st.session_state.pop("_whoami_error", None)
         except NotAvailable:
             st.session_state["_whoami"] = {"name": "unknown", "role": None, "auth_mode": "unknown"}

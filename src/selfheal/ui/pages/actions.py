@@ -7,9 +7,9 @@ from typing import Any
 import streamlit as st
 
 from selfheal.auth import Role
+from selfheal.client import ActionMove, ApiError
 from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
-from selfheal.ui.client import ApiError
 
 ORDER = {
     "proposed": 0,
@@ -20,13 +20,12 @@ ORDER = {
     "rejected": 5,
     "cancelled": 6,
 }
-MOVES = {"approve": "/approve_action", "reject": "/reject_action", "execute": "/execute_action"}
 
 
-def _move(action: dict[str, Any], move: str) -> None:
+def _move(action: dict[str, Any], move: ActionMove) -> None:
     comment = str(st.session_state.get(f"comment_{action['id']}") or "").strip() or None
     try:
-        updated = ui.client().post(MOVES[move], {"action_id": action["id"], "comment": comment})
+        updated = ui.client().move_action(move, action["id"], comment)
     except ApiError as exc:
         st.session_state["action_message"] = (
             "error",
@@ -112,7 +111,7 @@ def render() -> None:
         if hint:
             st.caption(f"How to fix it: {hint}")
     statuses = st.multiselect("Status", list(ORDER), default=[], key="actions_status", placeholder="all")
-    actions = ui.call(lambda: ui.client().get("/actions", limit=200), "Actions")
+    actions = ui.call(lambda: ui.client().actions(limit=200), "Actions")
     if actions is None:
         return
     if statuses:

@@ -24,7 +24,9 @@ def _value(anomaly: dict[str, Any], value: float | None) -> str:
 
 
 def series_for(anomaly: dict[str, Any]) -> tuple[str, dict[str, Any], str, str] | None:
-    """Which per-minute series to chart for an anomaly: (API path, query, column, unit), or None."""
+    """Which per-minute series to chart for an anomaly: (series, its filters, column, unit), or None.
+
+    The series is "errors" (GET /series/errors) or "kpis" (GET /series/kpis)."""
     metric: str = anomaly["metric"]
     dims = anomaly.get("dimensions") or {}
     stages = dims.get("stages") or []
@@ -32,7 +34,7 @@ def series_for(anomaly: dict[str, Any]) -> tuple[str, dict[str, Any], str, str] 
     if metric == "error_rate":
         codes = dims.get("status_codes") or []
         return (
-            "/series/errors",
+            "errors",
             {
                 "source": (dims.get("sources") or [None])[0],
                 "endpoint": (dims.get("endpoints") or [None])[0],
@@ -42,12 +44,12 @@ def series_for(anomaly: dict[str, Any]) -> tuple[str, dict[str, Any], str, str] 
             "%",
         )
     if metric == "error_share_per_minute":
-        return "/series/errors", {}, "error_rate", "%"
+        return "errors", {}, "error_rate", "%"
     if metric == "checkout_failure_rate":
-        return "/series/kpis", {"stage": stage}, "failure_rate", "%"
+        return "kpis", {"stage": stage}, "failure_rate", "%"
     base = metric.removesuffix("_per_minute")
     if metric.endswith("_per_minute") and base in _KPI_COLUMN:
-        return "/series/kpis", {"stage": stage}, _KPI_COLUMN[base], f"{base.replace('_', ' ')} / min"
+        return "kpis", {"stage": stage}, _KPI_COLUMN[base], f"{base.replace('_', ' ')} / min"
     return None
 
 
@@ -59,10 +61,10 @@ def _chart(anomaly: dict[str, Any]) -> None:
             f" vs expected {_value(anomaly, anomaly['expected'])}; no per-minute chart for it."
         )
         return
-    path, query, column, unit = spec
-    data = ui.call(
-        lambda: ui.client().get(path, window_minutes=ui.window(), as_of=ui.as_of(), **query), "Series"
-    )
+    series, query, column, unit = spec
+    api = ui.client()
+    fetch = api.error_series if series == "errors" else api.kpi_series
+    data = ui.call(lambda: fetch(window_minutes=ui.window(), as_of=ui.as_of(), **query), "Series")
     if not data:
         return
     points = data["points"]
@@ -97,7 +99,7 @@ def render() -> None:
     st.title("Anomalies")
     st.caption(f"Window: {fmt.minutes(ui.window())} to {ui.when(ui.as_of()) if ui.as_of() else 'now'}")
     anomalies = ui.call(
-        lambda: ui.client().get("/anomalies", window_minutes=ui.window(), as_of=ui.as_of()), "Anomalies"
+        lambda: ui.client().anomalies(window_minutes=ui.window(), as_of=ui.as_of()), "Anomalies"
     )
     if anomalies is None:
         return

@@ -135,7 +135,7 @@ def _rag(findings: dict[str, Any]) -> None:
 
 def render() -> None:
     st.title("Assessment")
-    incidents = ui.call(lambda: ui.client().get("/incidents", limit=50), "Incidents")
+    incidents = ui.call(lambda: ui.client().incidents(limit=50), "Incidents")
     if incidents is None:
         return
     if not incidents:
@@ -153,7 +153,7 @@ def render() -> None:
             if x["id"] == i
         ),
     )
-    incident = ui.call(lambda: ui.client().get(f"/incidents/{choice}"), "Incident")
+    incident = ui.call(lambda: ui.client().incident(choice), "Incident")
     if incident is None:
         return
     a = incident.get("assessment") or {}

@@ -11,7 +11,7 @@ from selfheal.ui import format as fmt
 
 
 def _verify() -> None:
-    report = ui.call(lambda: ui.client().get("/audit/verify"), "Verify")
+    report = ui.call(lambda: ui.client().audit_verify(), "Verify")
     if report is None:
         return
     if report["ok"]:
@@ -41,9 +41,7 @@ def render() -> None:
         local = datetime.combine(since_day, time.min, tzinfo=fmt.zone(ui.tz()))
         since = local.astimezone(UTC).isoformat()
     rows = ui.call(
-        lambda: ui.client().get(
-            "/audit", actor=actor, action=action, target_id=target, since=since, limit=500
-        ),
+        lambda: ui.client().audit(actor=actor, action=action, target_id=target, since=since, limit=500),
         "Audit",
     )
     if rows is None:

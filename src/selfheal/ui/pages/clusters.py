@@ -41,7 +41,7 @@ def _card(theme: dict[str, Any]) -> None:
 def render() -> None:
     st.title("Clusters")
     view = ui.call(
-        lambda: ui.client().get("/clusters", window_minutes=ui.window(), as_of=ui.as_of()), "Ticket clusters"
+        lambda: ui.client().clusters(window_minutes=ui.window(), as_of=ui.as_of()), "Ticket clusters"
     )
     if view is None:
         return

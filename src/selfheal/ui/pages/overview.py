@@ -6,10 +6,10 @@ from typing import Any
 
 import streamlit as st
 
+from selfheal.client import ApiError
 from selfheal.ui import charts
 from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
-from selfheal.ui.client import ApiError
 
 
 def _risk_report(incident: dict[str, Any]) -> None:
@@ -56,7 +56,7 @@ def _risk_report(incident: dict[str, Any]) -> None:
 def _waiting(incident_id: str, per_hour: str | None) -> None:
     """Actions of the incident that wait for a person, and what waiting costs."""
     try:
-        actions = ui.client().get("/actions", incident=incident_id, status="proposed")
+        actions = ui.client().actions(incident=incident_id, status="proposed")
     except ApiError:
         return  # no actions capability on this server: nothing to wait for
     if actions:
@@ -69,7 +69,7 @@ def render() -> None:
     st.title("Overview")
     client = ui.client()
     try:
-        obs = client.get("/observe", window_minutes=ui.window(), as_of=ui.as_of())
+        obs = client.observe(window_minutes=ui.window(), as_of=ui.as_of())
     except ApiError as exc:
         ui.show_error(exc)
         return
@@ -83,12 +83,12 @@ def render() -> None:
     cols[3].metric("Checkout conversion", fmt.pct(k["checkout_success_rate"]))
 
     st.subheader("Open incidents")
-    incidents = ui.call(lambda: client.get("/incidents", limit=50), "Incidents") or []
+    incidents = ui.call(lambda: client.incidents(limit=50), "Incidents") or []
     open_ones = [i for i in incidents if i.get("status") != "resolved"]
     if not open_ones:
         st.success("No open incidents. Run an agent cycle on the Run page to check the current window.")
     else:
-        top = ui.call(lambda: client.get(f"/incidents/{open_ones[0]['id']}"), "Incident")
+        top = ui.call(lambda: client.incident(open_ones[0]["id"]), "Incident")
         if top:
             with st.container(border=True):
                 _risk_report(top)
@@ -110,9 +110,7 @@ def render() -> None:
             )
 
     st.subheader("Orders and conversion against baseline")
-    series = ui.call(
-        lambda: client.get("/series/kpis", window_minutes=ui.window(), as_of=ui.as_of()), "KPI series"
-    )
+    series = ui.call(lambda: client.kpi_series(window_minutes=ui.window(), as_of=ui.as_of()), "KPI series")
     if series:
         st.session_state["currency"] = series["currency"]
         if not series["points"]:

@@ -9,20 +9,22 @@ from typing import Any
 import streamlit as st
 
 from selfheal.auth import Role
+from selfheal.client import ApiError, SelfhealClient
 from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
-from selfheal.ui.client import ApiClient, ApiError
 
 STAGES = ("observe", "reason", "decide", "narrate", "act")
 
 
-def _run_in_background(client: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
+def _run_in_background(
+    client: SelfhealClient, as_of: str | None, window_minutes: int, use_llm: bool
+) -> dict[str, Any]:
     """POST /run_cycle in a worker thread while the page shows the time passing."""
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            box["result"] = client.post("/run_cycle", body)
+            box["result"] = client.run_cycle(as_of, window_minutes, use_llm)
         except ApiError as exc:
             box["error"] = exc
 
@@ -89,7 +91,7 @@ def _show_cycle(result: dict[str, Any]) -> None:
 
 
 def _observe(window: int, as_of: str | None) -> None:
-    obs = ui.call(lambda: ui.client().get("/observe", window_minutes=window, as_of=as_of), "Observe")
+    obs = ui.call(lambda: ui.client().observe(window_minutes=window, as_of=as_of), "Observe")
     if not obs:
         return
     c = obs["counts"]
@@ -160,9 +162,7 @@ def render() -> None:
     if observe:
         _observe(int(window), as_of)
     if run:
-        box = _run_in_background(
-            ui.client(), {"as_of": as_of, "window_minutes": int(window), "use_llm": use_llm}
-        )
+        box = _run_in_background(ui.client(), as_of, int(window), use_llm)
         if "error" in box:
             ui.show_error(box["error"], "Agent cycle")
         else:
