@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import Connection
 
 from selfheal import audit
 from selfheal.act import act, execute_auto
@@ -15,6 +19,7 @@ from selfheal.act.model import Outcome
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.decide.plan_model import IncidentPlan
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
 from selfheal.observe import observe
@@ -45,8 +50,20 @@ class CycleResult(Record):
     observation: ObservationSummary
     findings: Findings
     assessment: Assessment | None
+    plan: IncidentPlan
+    """What the cycle did to incidents: the one it opened or continued, every open incident's step."""
     outcome: Outcome
     stage_ms: dict[str, float]
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Time the block into `timings[name]` (milliseconds)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = (time.perf_counter() - started) * 1000
 
 
 def run_cycle(
@@ -56,81 +73,38 @@ def run_cycle(
     use_llm: bool = False,
     actor: str = "system",
 ) -> CycleResult:
-    as_of = as_of or utcnow()
     window = window_minutes or deps.settings.window_minutes
     timings: dict[str, float] = {}
     started = time.perf_counter()
-
-    t = time.perf_counter()
-    obs = observe(deps.store, as_of, window, deps.settings)
-    timings["observe"] = (time.perf_counter() - t) * 1000
-
-    t = time.perf_counter()
-    theme_input = prepare_themes(deps.store, obs.as_of, window, deps.settings)
-    timings["embed"] = (time.perf_counter() - t) * 1000
-
-    t = time.perf_counter()
-    retriever = deps.retriever or knowledge_base(deps.store, deps.settings)
-    findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input, retriever=retriever))
-    timings["reason"] = (time.perf_counter() - t) * 1000
-
-    t = time.perf_counter()
-    assessment = decide(obs, findings, deps.settings)
-    timings["decide"] = (time.perf_counter() - t) * 1000
-
-    t = time.perf_counter()
-    assessment, narrative_note = narrate(assessment, findings, deps.settings, use_llm)
-    timings["narrate"] = (time.perf_counter() - t) * 1000
+    with _stage(timings, "observe"):
+        obs = observe(deps.store, as_of or utcnow(), window, deps.settings)
+    with _stage(timings, "embed"):
+        theme_input = prepare_themes(deps.store, obs.as_of, window, deps.settings)
+    with _stage(timings, "reason"):
+        retriever = deps.retriever or knowledge_base(deps.store, deps.settings)
+        findings = reason(obs, ReasonContext(settings=deps.settings, themes=theme_input, retriever=retriever))
+    with _stage(timings, "decide"):
+        decision = decide(obs, findings, deps.settings)
+    with _stage(timings, "narrate"):
+        assessment, narrative_note = narrate(decision.assessment, findings, deps.settings, use_llm)
+        decision = decision.model_copy(update={"assessment": assessment})
 
     summary = summarize(obs)
     cycle_id = incidents_repo.new_id("cyc")
-    t = time.perf_counter()
     with deps.store.transaction() as conn:
-        outcome = act(
-            conn,
-            assessment=assessment,
-            findings=findings,
-            summary=summary,
-            actor=actor,
-            settings=deps.settings,
-            obs=obs,
-        )
-        remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
-        timings["act"] = (time.perf_counter() - t) * 1000
+        with _stage(timings, "act"):
+            outcome = act(
+                conn,
+                decision=decision,
+                findings=findings,
+                summary=summary,
+                actor=actor,
+                settings=deps.settings,
+            )
+            remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["total"] = (time.perf_counter() - started) * 1000
-        incidents_repo.insert_cycle_run(
-            conn,
-            {
-                "id": cycle_id,
-                "started_ms": dt_to_ms(utcnow()),
-                "as_of_ms": dt_to_ms(obs.as_of),
-                "window_minutes": window,
-                "use_llm": int(use_llm),
-                "incident_id": outcome.incident_id,
-                "duration_ms": timings["total"],
-                "stage_ms": timings,
-                "summary": {
-                    "anomalies": len(findings.anomalies),
-                    "soft_failures": len(findings.soft_failures),
-                    "themes": len(findings.themes),
-                    "narrative": narrative_note,
-                },
-            },
-        )
-        retention_ms = deps.settings.raw_log_retention_days * 86_400_000
-        pruned = prune_raw_logs(conn, dt_to_ms(obs.as_of) - retention_ms)
-        audit.record(
-            conn,
-            actor=actor,
-            action="cycle.run",
-            target_type="cycle",
-            target_id=cycle_id,
-            after={
-                "as_of": obs.as_of.isoformat(),
-                "window_minutes": window,
-                "incident_id": outcome.incident_id,
-                "raw_log_events_pruned": pruned,
-            },
+        _record_cycle(
+            conn, deps, cycle_id, summary, findings, outcome, timings, use_llm, narrative_note, actor
         )
     outcome = execute_auto(deps.store, deps.settings, outcome)
     return CycleResult(
@@ -141,6 +115,56 @@ def run_cycle(
         observation=summary,
         findings=findings,
         assessment=assessment,
+        plan=decision.plan,
         outcome=outcome,
         stage_ms=timings,
+    )
+
+
+def _record_cycle(
+    conn: Connection,
+    deps: CycleDeps,
+    cycle_id: str,
+    summary: ObservationSummary,
+    findings: Findings,
+    outcome: Outcome,
+    timings: dict[str, float],
+    use_llm: bool,
+    narrative_note: str | None,
+    actor: str,
+) -> None:
+    """Store the cycle run, prune raw logs past retention and audit the cycle (in the cycle's transaction)."""
+    incidents_repo.insert_cycle_run(
+        conn,
+        {
+            "id": cycle_id,
+            "started_ms": dt_to_ms(utcnow()),
+            "as_of_ms": dt_to_ms(summary.as_of),
+            "window_minutes": summary.window_minutes,
+            "use_llm": int(use_llm),
+            "incident_id": outcome.incident_id,
+            "duration_ms": timings["total"],
+            "stage_ms": timings,
+            "summary": {
+                "anomalies": len(findings.anomalies),
+                "soft_failures": len(findings.soft_failures),
+                "themes": len(findings.themes),
+                "narrative": narrative_note,
+            },
+        },
+    )
+    retention_ms = deps.settings.raw_log_retention_days * 86_400_000
+    pruned = prune_raw_logs(conn, dt_to_ms(summary.as_of) - retention_ms)
+    audit.record(
+        conn,
+        actor=actor,
+        action="cycle.run",
+        target_type="cycle",
+        target_id=cycle_id,
+        after={
+            "as_of": summary.as_of.isoformat(),
+            "window_minutes": summary.window_minutes,
+            "incident_id": outcome.incident_id,
+            "raw_log_events_pruned": pruned,
+        },
     )

@@ -7,7 +7,9 @@ from actkit import proposal
 from selfheal import audit
 from selfheal.act import act, execute_auto
 from selfheal.cycle import CycleDeps, run_cycle
+from selfheal.decide import plan_incidents
 from selfheal.decide.model import Assessment, BlastRadius, Category, Risk, RootCause
+from selfheal.decide.plan_model import Decision
 from selfheal.observe import observe
 from selfheal.observe.summary import summarize
 from selfheal.reason.model import Findings, Severity
@@ -31,17 +33,18 @@ def test_act_stores_actions_with_ids_and_policy(sqlite_store: Store) -> None:
             proposal("rollback_wave_1", Risk.high, 0.9),
         ),
     )
-    summary = summarize(observe(sqlite_store, utcnow(), 60, settings))
+    obs = observe(sqlite_store, utcnow(), 60, settings)
+    decision = Decision(assessment=assessment, plan=plan_incidents(obs, assessment, Findings(), settings))
     with sqlite_store.transaction() as conn:
         outcome = act(
             conn,
-            assessment=assessment,
+            decision=decision,
             findings=Findings(),
-            summary=summary,
+            summary=summarize(obs),
             actor="cycle-bot",
             settings=settings,
         )
-    assert outcome.incident_id is not None
+    assert outcome.incident_id is not None and outcome.incident_created
     assert [a.status for a in outcome.actions] == ["approved", "proposed"]
     assert all(a.action_id.startswith("act-") for a in outcome.actions)
     outcome = execute_auto(sqlite_store, settings, outcome)
@@ -49,7 +52,7 @@ def test_act_stores_actions_with_ids_and_policy(sqlite_store: Store) -> None:
     with sqlite_store.read() as conn:
         rows = actions_repo.list_actions(conn, incident_id=outcome.incident_id)
         assert {r["requested_by"] for r in rows} == {"cycle-bot"}
-        assert incidents_repo.get_incident(conn, outcome.incident_id)["category"] == "webhook_delivery"
+        assert incidents_repo.get_incident(conn, outcome.incident_id).category == "webhook_delivery"
         effect = actions_repo.pending_effects(conn)[0]
         assert effect["effect"]["stages"] == ["wave_1"]
         kinds = [r["action"] for r in audit_repo.query(conn, limit=100)][::-1]

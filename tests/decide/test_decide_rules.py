@@ -7,7 +7,7 @@ import math
 import pytest
 from kit import AS_OF, SIGNATURES, anomaly, baseline, gap, metrics, observation
 
-from selfheal.decide import decide
+from selfheal.decide import assess
 from selfheal.decide.catalogue import HYPOTHESES, Hypothesis, Match, Rule
 from selfheal.decide.facts import facts_from
 from selfheal.decide.model import Category, EvidenceKind
@@ -35,7 +35,7 @@ def test_each_fault_signature_gives_its_category(category: str) -> None:
         ),
         soft_failures=(gap("A", "wave_1", 60, 50),) if category == "webhook_delivery" else (),
     )
-    a = decide(_two_merchant_obs(), findings, SETTINGS)
+    a = assess(_two_merchant_obs(), findings, SETTINGS)
     assert a is not None
     assert a.root_cause.category.value == category
     assert a.root_cause.confidence >= 0.5
@@ -60,7 +60,7 @@ def test_risk_report_arithmetic_by_hand() -> None:
             ),
         )
     )
-    a = decide(_two_merchant_obs(), findings, SETTINGS)
+    a = assess(_two_merchant_obs(), findings, SETTINGS)
     assert a is not None and a.risk_report is not None
     r = a.risk_report
     assert r.expected_orders == pytest.approx(
@@ -91,9 +91,9 @@ def test_risk_report_arithmetic_by_hand() -> None:
 
 def test_no_loss_no_incident() -> None:
     findings = Findings(anomalies=SIGNATURES["api_auth"])
-    assert decide(_two_merchant_obs(orders_a=1 + 0), Findings(), SETTINGS) is None
+    assert assess(_two_merchant_obs(orders_a=1 + 0), Findings(), SETTINGS) is None
     # A's orders at its baseline rate (72 of 120 would be 1.2 a minute): 2 a minute is more than expected
-    assert decide(_two_merchant_obs(orders_a=2), findings, SETTINGS) is None
+    assert assess(_two_merchant_obs(orders_a=2), findings, SETTINGS) is None
 
 
 def test_low_traffic_merchant_does_not_open_an_incident() -> None:
@@ -113,7 +113,7 @@ def test_low_traffic_merchant_does_not_open_an_incident() -> None:
         ),
         soft_failures=(gap("L", "wave_2", 2, 2),),
     )
-    assert decide(obs, findings, SETTINGS) is None
+    assert assess(obs, findings, SETTINGS) is None
 
 
 def test_unknown_when_nothing_in_the_catalogue_fits() -> None:
@@ -126,7 +126,7 @@ def test_unknown_when_nothing_in_the_catalogue_fits() -> None:
         merchants=("A",),
         severity=Severity.critical,
     )
-    a = decide(_two_merchant_obs(), Findings(anomalies=(odd,)), SETTINGS)
+    a = assess(_two_merchant_obs(), Findings(anomalies=(odd,)), SETTINGS)
     assert a is not None
     assert a.root_cause.category == Category.unknown
     assert any(x.key == "open_investigation" for x in a.actions)
@@ -154,7 +154,7 @@ def test_tickets_and_runbooks_add_evidence_with_their_ids() -> None:
         runbook_context=(passage,),
         soft_failures=(gap("A", "wave_1", 60, 50),),
     )
-    a = decide(_two_merchant_obs(), findings, SETTINGS)
+    a = assess(_two_merchant_obs(), findings, SETTINGS)
     assert a is not None
     kinds = {(e.kind, e.source_id) for e in a.evidence if e.supports == "webhook_delivery"}
     assert (EvidenceKind.theme, "theme-1") in kinds
@@ -195,7 +195,7 @@ def test_a_new_root_cause_is_one_catalogue_entry() -> None:
 
 def test_actions_follow_the_catalogue_and_page_when_severe() -> None:
     findings = Findings(anomalies=SIGNATURES["cart_sync"])
-    a = decide(_two_merchant_obs(orders_a=0), findings, SETTINGS)
+    a = assess(_two_merchant_obs(orders_a=0), findings, SETTINGS)
     assert a is not None
     keys = [x.key for x in a.actions]
     assert "rollback_stage_to_legacy" in keys
@@ -207,7 +207,7 @@ def test_actions_follow_the_catalogue_and_page_when_severe() -> None:
     )
     assert a.severity in (Severity.high, Severity.critical)
     assert "page_on_call" in keys
-    w = decide(_two_merchant_obs(orders_a=0), Findings(soft_failures=(gap("A", "wave_1", 70, 60),)), SETTINGS)
+    w = assess(_two_merchant_obs(orders_a=0), Findings(soft_failures=(gap("A", "wave_1", 70, 60),)), SETTINGS)
     assert w is not None
     assert {"rotate_webhook_secret", "replay_failed_webhooks", "notify_merchants"} <= {
         x.key for x in w.actions
@@ -221,7 +221,7 @@ def test_assumptions_are_written_from_the_data() -> None:
     rows = metrics("A", "wave_1", [2] * 60, [0] * 60, 50.0) + metrics("C", "wave_1", [1] * 60, [0] * 60, 50.0)
     bases = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("C", "wave_1", 7, 4, 200.0)]
     obs = observation(rows, bases, {"A": "wave_1", "C": "wave_1"})
-    a = decide(obs, Findings(anomalies=SIGNATURES["api_auth"]), SETTINGS)
+    a = assess(obs, Findings(anomalies=SIGNATURES["api_auth"]), SETTINGS)
     assert a is not None
     text = " ".join(a.assumptions)
     assert "C (4 orders)" in text and "C (7 attempts)" in text
@@ -240,7 +240,7 @@ def test_two_causes_on_separate_stages_are_both_reported() -> None:
     findings = Findings(
         anomalies=(*SIGNATURES["webhook_delivery"], *latency), soft_failures=(gap("A", "wave_1", 60, 50),)
     )
-    a = decide(obs, findings, SETTINGS)
+    a = assess(obs, findings, SETTINGS)
     assert a is not None
     causes = {a.root_cause.category, *(c.category for c in a.concurrent_causes)}
     assert causes == {Category.webhook_delivery, Category.checkout_latency}

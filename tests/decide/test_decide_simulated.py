@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from selfheal.decide import decide
+from selfheal.decide import assess
 from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.settings import Settings
@@ -41,7 +41,7 @@ def test_simulated_fault_gives_its_category(fault: str, tmp_path: Path) -> None:
     load_into(store, result)
     as_of = ONSET + timedelta(minutes=60)
     obs = observe(store, as_of, 60, settings)
-    a = decide(obs, reason(obs, ReasonContext(settings=settings)), settings)
+    a = assess(obs, reason(obs, ReasonContext(settings=settings)), settings)
     truth = result.truth.faults[0]
     assert a is not None
     assert a.root_cause.category.value == CATEGORY_OF[fault]
@@ -53,4 +53,4 @@ def test_simulated_fault_gives_its_category(fault: str, tmp_path: Path) -> None:
 
     # Before the onset, the same store gives no incident.
     quiet = observe(store, ONSET, 60, settings)
-    assert decide(quiet, reason(quiet, ReasonContext(settings=settings)), settings) is None
+    assert assess(quiet, reason(quiet, ReasonContext(settings=settings)), settings) is None

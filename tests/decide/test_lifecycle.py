@@ -1,4 +1,5 @@
-"""Incidents over time: pure rules, then whole sequences of cycles through the act stage on SQLite."""
+"""Incidents over time: pure rules, then whole sequences of cycles (observe's open incidents -> decide's plan ->
+the act stage) on SQLite."""
 
 from __future__ import annotations
 
@@ -9,17 +10,12 @@ import pytest
 from kit import AS_OF, SIGNATURES, baseline, metrics, observation
 
 from selfheal.act import act
+from selfheal.act.model import Outcome
 from selfheal.decide import decide
-from selfheal.decide.lifecycle import (
-    IncidentStatus,
-    Scope,
-    TrackedIncident,
-    Verdict,
-    overlaps,
-    step,
-    verdict,
-)
+from selfheal.decide.lifecycle import TrackedIncident, overlaps, step, verdict
 from selfheal.decide.model import Assessment
+from selfheal.decide.plan_model import Decision, IncidentStatus, Scope, Verdict
+from selfheal.observe.incidents import read_open_incidents
 from selfheal.observe.model import Observation
 from selfheal.observe.summary import summarize
 from selfheal.reason.model import Findings
@@ -78,22 +74,31 @@ def _obs(as_of: datetime, failing: bool) -> Observation:
     return observation(rows, BASES, STAGES, as_of)
 
 
-def _cycle(
-    store: Store, settings: Settings, as_of: datetime, findings: Findings | None
-) -> tuple[str | None, bool, Assessment | None]:
-    obs = _obs(as_of, failing=findings is not None)
-    assessment = decide(obs, findings, settings) if findings else None
+def _with_open_incidents(store: Store, obs: Observation) -> Observation:
+    """What observe adds to the window: the open incidents as stored."""
+    with store.read() as conn:
+        return obs.model_copy(update={"open_incidents": read_open_incidents(conn)})
+
+
+def _act(store: Store, settings: Settings, obs: Observation, findings: Findings) -> tuple[Outcome, Decision]:
+    decision = decide(_with_open_incidents(store, obs), findings, settings)
     with store.transaction() as conn:
         out = act(
             conn,
-            assessment=assessment,
-            findings=findings or Findings(),
+            decision=decision,
+            findings=findings,
             summary=summarize(obs),
             actor="test",
             settings=settings,
-            obs=obs,
         )
-    return out.incident_id, out.incident_created, assessment
+    return out, decision
+
+
+def _cycle(
+    store: Store, settings: Settings, as_of: datetime, findings: Findings | None
+) -> tuple[str | None, bool, Assessment | None]:
+    out, decision = _act(store, settings, _obs(as_of, failing=findings is not None), findings or Findings())
+    return out.incident_id, out.incident_created, decision.assessment
 
 
 def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
@@ -117,47 +122,34 @@ def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
             for x in SIGNATURES["api_auth"]
         )
     )
-    with store.transaction() as conn:
-        obs = _obs(AS_OF + timedelta(minutes=5), failing=True)
-        other = decide(
-            observation(
-                metrics("B", "wave_2", [2] * 60, [0] * 60, 40.0, obs.as_of), BASES, STAGES, obs.as_of
-            ),
-            auth_elsewhere,
-            settings,
-        )
-        assert other is not None and other.root_cause.category.value == "api_auth"
-        out = act(
-            conn,
-            assessment=other,
-            findings=auth_elsewhere,
-            summary=summarize(obs),
-            actor="test",
-            settings=settings,
-            obs=obs,
-        )
+    at = AS_OF + timedelta(minutes=5)
+    b_failing = observation(metrics("B", "wave_2", [2] * 60, [0] * 60, 40.0, at), BASES, STAGES, at)
+    out, other = _act(store, settings, b_failing, auth_elsewhere)
+    assert other.assessment is not None and other.assessment.root_cause.category.value == "api_auth"
     assert out.incident_created and out.incident_id != first
+    (quiet,) = other.plan.steps
+    assert quiet.incident_id == first and not quiet.seen and quiet.move.quiet_cycles == 1
 
     with store.read() as conn:
         view = incidents_repo.get_incident(conn, first)
         waiting = incidents_repo.waiting_actions(conn, first)
-    assert [e["event"] for e in view["timeline"]][:2] == ["opened", "updated"]
+    assert [e["event"] for e in view.timeline][:2] == ["opened", "updated"]
     assert waiting, "the rollback needs approval"
-    cost = view["timeline"][1]["cost_of_waiting"]
+    cost = view.timeline[1]["cost_of_waiting"]
     assert a2 is not None and a2.risk_report is not None
     assert cost["lost_revenue_per_hour"] == pytest.approx(a2.risk_report.lost_revenue_per_hour.value)
     assert cost["lost_revenue_per_hour"] > 0
 
-    rollback = next(w for w in waiting if w["key"] == "rollback_stage_to_legacy")
+    rollback = next(w for w in waiting if w.key == "rollback_stage_to_legacy")
     with store.transaction() as conn:
         assert actions_repo.update_if(
-            conn, rollback["id"], {"status": "proposed"}, {"status": "succeeded", "finished_ms": 1}
+            conn, rollback.id, {"status": "proposed"}, {"status": "succeeded", "finished_ms": 1}
         )
 
     _cycle(store, settings, AS_OF + timedelta(minutes=10), cart)  # still failing; sees the executed action
     with store.read() as conn:
-        assert incidents_repo.get_incident(conn, first)["status"] == "mitigating"
-        assert incidents_repo.outcomes(conn, first) == []  # too early to judge
+        assert incidents_repo.get_incident(conn, first).status == "mitigating"
+        assert incidents_repo.verdicts(conn, first) == []  # too early to judge
 
     # Orders come back: quiet cycles; the outcome is judged 15+ minutes after the action was seen executed.
     for k, minutes in enumerate((30, 35, 40), start=1):
@@ -165,16 +157,16 @@ def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
         assert inc_id is None and assessment is None
         with store.read() as conn:
             track = incidents_repo.get_tracking(conn, first)
-        assert track is not None and track["quiet_cycles"] == k
+        assert track is not None and track.quiet_cycles == k
     with store.read() as conn:
         incident = incidents_repo.get_incident(conn, first)
-        (outcome,) = incidents_repo.outcomes(conn, first)
+        (outcome,) = incidents_repo.verdicts(conn, first)
         track = incidents_repo.get_tracking(conn, first)
-    assert incident["status"] == "resolved"
-    assert outcome["verdict"] == "worked" and outcome["key"] == "rollback_stage_to_legacy"
-    assert outcome["after_per_hour"] < 0.2 * outcome["before_per_hour"]
-    assert track is not None and track["outcome"] == "worked"
-    events = [e["event"] for e in incident["timeline"]]
+    assert incident.status == "resolved"
+    assert outcome.verdict == "worked" and outcome.key == "rollback_stage_to_legacy"
+    assert outcome.after_per_hour < 0.2 * outcome.before_per_hour
+    assert track is not None and track.outcome == "worked" and track.resolved_at is not None
+    events = [e["event"] for e in incident.timeline]
     assert events[:4] == ["opened", "updated", "quiet", "mitigating"]  # quiet: the api_auth cycle
     assert "outcome" in events and events[-1] == "resolved"
 

@@ -45,8 +45,8 @@ def _stored(store: Store, result: CycleResult) -> tuple[dict[str, Any], dict[str
     assert result.outcome.incident_id is not None
     with store.read() as conn:
         incident = incidents_repo.get_incident(conn, result.outcome.incident_id)
-        (run,) = [r for r in incidents_repo.list_cycle_runs(conn) if r["id"] == result.cycle_id]
-    return incident, run
+        (run,) = [r for r in incidents_repo.list_cycle_runs(conn) if r.id == result.cycle_id]
+    return incident.model_dump(), run.model_dump()
 
 
 def test_cycle_with_llm_stores_the_narrative(store: Store, llm_server: FakeLLMServer) -> None:

@@ -1,5 +1,5 @@
-"""Act: persist the incident the cycle produced, store its proposed actions under the autonomy policy
-and record it all in the audit trail. Low-risk actions the policy lets run by themselves are stored
+"""Act: write the incident plan decide made, store the proposed actions under the autonomy policy and
+record it all in the audit trail. Low-risk actions the policy lets run by themselves are stored
 `approved` by the policy; `execute_auto` runs them after the cycle's transaction has committed."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from selfheal import audit
-from selfheal.act.incidents import track_incidents
+from selfheal.act.incidents import write_incident_plan
 from selfheal.act.model import Action, ActionOutcome, Outcome
 from selfheal.act.policy import PolicyDecision, evaluate_action
 from selfheal.act.states import ActionStatus
 from selfheal.act.workflow import POLICY_ACTOR, Workflow
-from selfheal.decide.model import Assessment, ProposedAction
+from selfheal.decide.model import ProposedAction
+from selfheal.decide.plan_model import Decision
 from selfheal.errors import SelfhealError
-from selfheal.observe.model import Observation
 from selfheal.observe.summary import ObservationSummary
 from selfheal.reason.model import Findings
 from selfheal.records import dt_to_ms, utcnow
@@ -27,24 +27,18 @@ from selfheal.store import Store, actions_repo
 def act(
     conn: Connection,
     *,
-    assessment: Assessment | None,
+    decision: Decision,
     findings: Findings,
     summary: ObservationSummary,
     actor: str,
     settings: Settings,
-    obs: Observation | None = None,
 ) -> Outcome:
-    """Open or update the incident the assessment belongs to, move every open incident along its
-    lifecycle, and store the proposed actions (inside the caller's transaction)."""
-    incident_id, created = track_incidents(
-        conn,
-        obs=obs,
-        assessment=assessment,
-        findings=findings,
-        summary=summary,
-        actor=actor,
-        settings=settings,
+    """Write the decision's incident plan (the incident it opens or continues, every open incident's step),
+    then store the assessment's proposed actions under the policy (inside the caller's transaction)."""
+    incident_id, created = write_incident_plan(
+        conn, decision=decision, findings=findings, summary=summary, actor=actor
     )
+    assessment = decision.assessment
     if assessment is None or incident_id is None:
         return Outcome(incident_id=None, incident_created=False)
     actions = store_actions(conn, incident_id, assessment.actions, actor, settings)

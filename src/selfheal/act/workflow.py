@@ -291,8 +291,8 @@ class Workflow:
             except NotFound:
                 incident = None
             if incident is not None:
-                category = incident["category"]
-                radius = (incident.get("assessment") or {}).get("blast_radius") or {}
+                category = incident.category
+                radius = incident.assessment.get("blast_radius") or {}
                 stages = tuple(radius.get("stages") or ())
                 merchants = tuple(m["merchant_id"] for m in radius.get("merchants") or ())
         return ExecutionRequest(

@@ -192,7 +192,7 @@ def run_concurrent(seed: int, merchants: int, root: Path) -> dict[str, Any]:
     deps.store.dispose()
     found = set()
     for inc in incidents:
-        found.add(inc["category"])
+        found.add(inc.category)
     if a is not None:
         found.add(a.root_cause.category.value)
         found |= {c.category.value for c in a.concurrent_causes}

@@ -5,41 +5,21 @@
 
 A cycle "sees" an incident when its assessment names one of the incident's causes over a blast radius that
 overlaps the incident's (a stage or a merchant in common); it then updates that incident instead of opening
-a new one. Every other cycle is quiet for the incident. Pure: the act stage persists what this decides.
+a new one. Every other cycle is quiet for the incident. Pure: `decide.plan` applies these rules to every open incident
+and the act stage writes the plan.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from selfheal.decide.model import Assessment
+from selfheal.decide.plan_model import IncidentMove, IncidentStatus, Scope, Verdict
 from selfheal.records import Record
-
-
-class IncidentStatus(StrEnum):
-    open = "open"
-    mitigating = "mitigating"
-    resolved = "resolved"
-
-
-class Verdict(StrEnum):
-    worked = "worked"
-    partial = "partial"
-    no_effect = "no_effect"
-
 
 WORKED_SHARE = 0.8
 """Share of the loss rate an action must close to count as `worked`; `PARTIAL_SHARE` for `partial`."""
 PARTIAL_SHARE = 0.3
-
-
-class Scope(Record):
-    """What an incident covers: its causes and blast radius."""
-
-    categories: tuple[str, ...]
-    stages: tuple[str, ...]
-    merchants: tuple[str, ...]
 
 
 class TrackedIncident(Record):
@@ -47,14 +27,6 @@ class TrackedIncident(Record):
     status: IncidentStatus
     scope: Scope
     quiet_cycles: int = 0
-
-
-class Move(Record):
-    """What one cycle does to one incident."""
-
-    status: IncidentStatus
-    quiet_cycles: int
-    events: tuple[str, ...]
 
 
 def scope_of(a: Assessment) -> Scope:
@@ -90,7 +62,7 @@ def merge_scope(old: Scope, new: Scope) -> Scope:
     )
 
 
-def step(inc: TrackedIncident, seen: bool, action_executed: bool, resolve_after: int) -> Move:
+def step(inc: TrackedIncident, seen: bool, action_executed: bool, resolve_after: int) -> IncidentMove:
     """The incident's next status after a cycle that did (or did not) see it."""
     events: list[str] = []
     status = inc.status
@@ -98,13 +70,13 @@ def step(inc: TrackedIncident, seen: bool, action_executed: bool, resolve_after:
         status = IncidentStatus.mitigating
         events.append("mitigating")
     if seen:
-        return Move(status=status, quiet_cycles=0, events=(*events, "seen"))
+        return IncidentMove(status=status, quiet_cycles=0, events=(*events, "seen"))
     quiet = inc.quiet_cycles + 1
     events.append("quiet")
     if quiet >= resolve_after:
         status = IncidentStatus.resolved
         events.append("resolved")
-    return Move(status=status, quiet_cycles=quiet, events=tuple(events))
+    return IncidentMove(status=status, quiet_cycles=quiet, events=tuple(events))
 
 
 def verdict(before_per_hour: float, after_per_hour: float) -> Verdict:

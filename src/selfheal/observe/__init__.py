@@ -1,10 +1,15 @@
-"""Observe: read the window ending at `as_of` (and its baseline history) from storage into an Observation."""
+"""Observe: read the window ending at `as_of` (and its baseline history) from storage into an Observation,
+with the open incidents the cycle starts from."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
+from selfheal.observe.incidents import read_open_incidents
 from selfheal.observe.model import (
     MerchantBaseline,
     MetricRow,
@@ -18,9 +23,11 @@ from selfheal.settings import Settings
 from selfheal.signals import HIST_COLUMNS, Ticket
 from selfheal.store import Store, window_repo
 
+Rows = list[dict[str, Any]]
+
 
 def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settings) -> Observation:
-    """Everything the reasoning stages need about `[as_of - window, as_of)`.
+    """Everything the reasoning stages need about `[as_of - window, as_of)`, and every unresolved incident.
 
     Reads signals only; the one write is the history hours that became settled and were aggregated by this
     cycle (see `observe.history`).
@@ -30,11 +37,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     baseline_start = start - settings.baseline_days * 86_400_000
     grace = settings.soft_failure_grace_minutes * 60_000
     with store.read() as conn:
-        counts = SignalCounts(
-            tickets=window_repo.count_tickets(conn, start, end),
-            log_events=window_repo.count_log_events(conn, start, end),
-            metric_points=window_repo.count_metric_points(conn, start, end),
-        )
+        counts = _signal_counts(conn, start, end)
         rollup_rows = window_repo.rollups(conn, start, end)
         metric_rows = window_repo.metrics(conn, start, end)
         ticket_rows = window_repo.tickets(conn, start, end)
@@ -42,6 +45,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
+        open_incidents = read_open_incidents(conn)
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
     return Observation(
@@ -50,77 +54,109 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
         counts=counts,
-        # The window's rows come from typed columns written by validated ingest: build them without
-        # re-validating (tens of thousands of rows per cycle at scale).
-        rollups=tuple(
-            RollupRow.model_construct(
-                minute=ms_to_dt(r["minute_ms"]),
-                merchant_id=r["merchant_id"],
-                migration_stage=r["migration_stage"] or stages.get(r["merchant_id"], ""),
-                source=r["source"],
-                endpoint=r["endpoint"],
-                status_class=r["status_class"],
-                count=r["count"],
-                latency_count=r["latency_count"],
-                latency_sum=r["latency_sum"],
-                latency_max=r["latency_max"],
-                latency_hist=tuple(r[h] for h in HIST_COLUMNS),
-            )
-            for r in rollup_rows
-        ),
-        metrics=tuple(
-            MetricRow.model_construct(
-                ts=ms_to_dt(m["ts_ms"]),
-                merchant_id=m["merchant_id"],
-                migration_stage=m["migration_stage"] or stages.get(m["merchant_id"], ""),
-                interval_seconds=m["interval_seconds"],
-                checkout_attempts=m["checkout_attempts"],
-                orders=m["orders"],
-                revenue=m["revenue"],
-                sessions=m["sessions"],
-                p95_latency_ms=m["p95_latency_ms"],
-                currency=m["currency"],
-            )
-            for m in metric_rows
-        ),
-        tickets=tuple(
-            Ticket(
-                id=t["id"],
-                created_at=ms_to_dt(t["created_ms"]),
-                merchant_id=t["merchant_id"],
-                subject=t["subject"],
-                body=t["body"],
-                migration_stage=t["migration_stage"],
-                channel=t["channel"],
-                priority=t["priority"],
-                tags=t["tags"] or [],
-            )
-            for t in ticket_rows
-        ),
-        payment_events=tuple(
-            PaymentOrderEvent(
-                ts=ms_to_dt(p["ts_ms"]),
-                merchant_id=p["merchant_id"],
-                migration_stage=p["migration_stage"] or stages.get(p["merchant_id"], ""),
-                event=p["event"],
-                correlation_id=p["correlation_id"],
-            )
-            for p in payment_rows
-        ),
-        baselines=tuple(
-            MerchantBaseline(
-                merchant_id=b["merchant_id"],
-                migration_stage=stages.get(b["merchant_id"], b["migration_stage"] or ""),
-                minutes=int(b["seconds"]) // 60,
-                checkout_attempts=int(b["checkout_attempts"]),
-                orders=int(b["orders"]),
-                revenue=float(b["revenue"]),
-                currency=b["currency"],
-            )
-            for b in baseline_rows
-        ),
+        rollups=_rollups(rollup_rows, stages),
+        metrics=_metrics(metric_rows, stages),
+        tickets=_tickets(ticket_rows),
+        payment_events=_payment_events(payment_rows, stages),
+        baselines=_baselines(baseline_rows, stages),
         merchant_stages=stages,
         history=history,
+        open_incidents=open_incidents,
+    )
+
+
+def _signal_counts(conn: Connection, start: int, end: int) -> SignalCounts:
+    return SignalCounts(
+        tickets=window_repo.count_tickets(conn, start, end),
+        log_events=window_repo.count_log_events(conn, start, end),
+        metric_points=window_repo.count_metric_points(conn, start, end),
+    )
+
+
+# The window's rows come from typed columns written by validated ingest: rollups and metrics are built without
+# re-validating (tens of thousands of rows per cycle at scale). A row without a stage takes the merchant's
+# latest reported one.
+
+
+def _rollups(rows: Rows, stages: dict[str, str]) -> tuple[RollupRow, ...]:
+    return tuple(
+        RollupRow.model_construct(
+            minute=ms_to_dt(r["minute_ms"]),
+            merchant_id=r["merchant_id"],
+            migration_stage=r["migration_stage"] or stages.get(r["merchant_id"], ""),
+            source=r["source"],
+            endpoint=r["endpoint"],
+            status_class=r["status_class"],
+            count=r["count"],
+            latency_count=r["latency_count"],
+            latency_sum=r["latency_sum"],
+            latency_max=r["latency_max"],
+            latency_hist=tuple(r[h] for h in HIST_COLUMNS),
+        )
+        for r in rows
+    )
+
+
+def _metrics(rows: Rows, stages: dict[str, str]) -> tuple[MetricRow, ...]:
+    return tuple(
+        MetricRow.model_construct(
+            ts=ms_to_dt(m["ts_ms"]),
+            merchant_id=m["merchant_id"],
+            migration_stage=m["migration_stage"] or stages.get(m["merchant_id"], ""),
+            interval_seconds=m["interval_seconds"],
+            checkout_attempts=m["checkout_attempts"],
+            orders=m["orders"],
+            revenue=m["revenue"],
+            sessions=m["sessions"],
+            p95_latency_ms=m["p95_latency_ms"],
+            currency=m["currency"],
+        )
+        for m in rows
+    )
+
+
+def _tickets(rows: Rows) -> tuple[Ticket, ...]:
+    return tuple(
+        Ticket(
+            id=t["id"],
+            created_at=ms_to_dt(t["created_ms"]),
+            merchant_id=t["merchant_id"],
+            subject=t["subject"],
+            body=t["body"],
+            migration_stage=t["migration_stage"],
+            channel=t["channel"],
+            priority=t["priority"],
+            tags=t["tags"] or [],
+        )
+        for t in rows
+    )
+
+
+def _payment_events(rows: Rows, stages: dict[str, str]) -> tuple[PaymentOrderEvent, ...]:
+    return tuple(
+        PaymentOrderEvent(
+            ts=ms_to_dt(p["ts_ms"]),
+            merchant_id=p["merchant_id"],
+            migration_stage=p["migration_stage"] or stages.get(p["merchant_id"], ""),
+            event=p["event"],
+            correlation_id=p["correlation_id"],
+        )
+        for p in rows
+    )
+
+
+def _baselines(rows: Rows, stages: dict[str, str]) -> tuple[MerchantBaseline, ...]:
+    return tuple(
+        MerchantBaseline(
+            merchant_id=b["merchant_id"],
+            migration_stage=stages.get(b["merchant_id"], b["migration_stage"] or ""),
+            minutes=int(b["seconds"]) // 60,
+            checkout_attempts=int(b["checkout_attempts"]),
+            orders=int(b["orders"]),
+            revenue=float(b["revenue"]),
+            currency=b["currency"],
+        )
+        for b in rows
     )
 
 

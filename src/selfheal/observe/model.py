@@ -68,6 +68,51 @@ class SignalCounts(Record):
     metric_points: int
 
 
+class ExecutedAction(Record):
+    """An action of an open incident that finished executing successfully."""
+
+    action_id: str
+    key: str
+    finished_at: datetime
+
+
+class JudgedAction(Record):
+    """An executed action whose outcome an earlier cycle already judged."""
+
+    action_id: str
+    verdict: str
+
+
+class WaitingAction(Record):
+    """An action of an open incident waiting for a person's approval."""
+
+    action_id: str
+    key: str
+
+
+class OpenIncident(Record):
+    """An unresolved incident's lifecycle state when the cycle starts: what decide needs to plan its next move."""
+
+    incident_id: str
+    status: str
+    """`open` or `mitigating`."""
+    categories: tuple[str, ...]
+    stages: tuple[str, ...]
+    merchants: tuple[str, ...]
+    cycles: int
+    """Cycles that saw the incident so far."""
+    quiet_cycles: int
+    lost_orders_per_hour: float
+    """The loss rate the last seeing cycle measured (frozen once mitigating: the outcomes' "before")."""
+    seen_executed: dict[str, datetime]
+    """Executed action id -> as_of of the first cycle that saw it executed."""
+    executed: tuple[ExecutedAction, ...]
+    """Its succeeded actions, oldest first."""
+    judged: tuple[JudgedAction, ...]
+    """Verdicts already stored, in the order they were judged."""
+    waiting: tuple[WaitingAction, ...]
+
+
 class Observation(Record):
     """The window `[window_start, as_of)` and the baseline history before it."""
 
@@ -86,3 +131,5 @@ class Observation(Record):
     """Latest known migration stage of every merchant seen in the window or baseline."""
     history: DetectionHistory | None = None
     """Baselines for anomaly detection (complete hours before the window)."""
+    open_incidents: tuple[OpenIncident, ...] = ()
+    """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""

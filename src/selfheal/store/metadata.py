@@ -8,8 +8,8 @@ from sqlalchemy import MetaData
 from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
     actions_tables,
     cluster_tables,
-    decide_tables,
     history_tables,
+    incident_tables,
     knowledge_tables,
     tables,
 )

@@ -1,4 +1,5 @@
-"""Tables of the decide stage's incident lifecycle: what each open incident covers and how its actions fared."""
+"""Tables of the incident lifecycle: what each open incident covers (`incident_tracking`) and how its executed
+actions fared (`action_outcomes`). decide plans both; act writes them; observe reads them back."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ class IncidentTrackingRow(Base):
     """Executed action id -> as_of (ms) of the first cycle that saw it executed."""
 
 
-class ActionOutcomeRow(Base):
-    """Whether an executed action brought its KPIs back, judged by a later cycle."""
+class ActionVerdictRow(Base):
+    """The verdict on an executed action: whether it brought its KPIs back, judged by a later cycle."""
 
     __tablename__ = "action_outcomes"
     action_id: Mapped[str] = mapped_column(String(64), primary_key=True)

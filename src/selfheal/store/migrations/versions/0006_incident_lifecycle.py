@@ -1,4 +1,4 @@
-"""decide: incident lifecycle tracking and action outcomes
+"""incident lifecycle: tracking rows (scope, quiet cycles, loss per hour) and executed actions' verdicts
 
 Revision ID: 0006
 Revises: 0001

@@ -1,0 +1,191 @@
+"""Incidents: the list, one incident whole (with its actions and audit trail), and its lifecycle (status, scope,
+cost of waiting for approvals, verdicts on executed actions, timeline)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from selfheal.act.model import Action
+from selfheal.api.deps import Services, require, services
+from selfheal.api.routers.audit_trail import AuditRecord, audit_view
+from selfheal.auth import Principal, Role
+from selfheal.records import dt_to_ms
+from selfheal.store import actions_repo, audit_repo, incidents_repo
+from selfheal.store.incidents_repo import ActionVerdict
+
+router = APIRouter(tags=["incidents"])
+
+
+class IncidentSummary(BaseModel):
+    """An incident's headline."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    as_of: datetime
+    """End of the window of the latest cycle that saw the incident."""
+    window_minutes: int
+    status: str
+    """open, mitigating or resolved"""
+    severity: str
+    category: str
+    title: str
+
+
+class IncidentDetail(IncidentSummary):
+    """One incident whole. `assessment`, `findings` and `observation` are what the latest cycle that saw the
+    incident stored (an Assessment, Findings and an ObservationSummary as JSON)."""
+
+    assessment: dict[str, Any]
+    findings: dict[str, Any]
+    observation: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    """Entries with `at` (epoch ms), `as_of` and `event` (opened, updated, quiet, mitigating, outcome, resolved)."""
+    actions: list[Action]
+    audit: list[AuditRecord]
+    """Records about the incident and about its actions, oldest first."""
+
+
+class WaitingActionView(BaseModel):
+    id: str
+    key: str
+    title: str
+    risk: str
+
+
+class CostOfWaitingView(BaseModel):
+    """What waiting for approvals costs: the incident's lost revenue per hour while any action waits."""
+
+    actions_waiting: list[WaitingActionView]
+    lost_revenue_per_hour: float
+    currency: str
+
+
+class ActionVerdictView(BaseModel):
+    """Whether an executed action brought the incident's KPIs back."""
+
+    action_id: str
+    incident_id: str
+    key: str
+    executed_ms: int
+    judged_ms: int
+    verdict: str
+    """worked, partial or no_effect"""
+    before_per_hour: float
+    after_per_hour: float
+    detail: str
+
+
+class IncidentLifecycle(BaseModel):
+    incident_id: str
+    status: str
+    categories: list[str]
+    stages: list[str]
+    merchants: list[str]
+    cycles: int
+    quiet_cycles: int
+    first_seen: str | None
+    last_seen: str | None
+    mitigating_since: str | None
+    resolved_at: str | None
+    outcome: str | None
+    cost_of_waiting: CostOfWaitingView
+    outcomes: list[ActionVerdictView]
+    timeline: list[dict[str, Any]]
+
+
+@router.get("/incidents")
+def list_incidents(
+    status: str | None = Query(None, description="open, mitigating or resolved"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> list[IncidentSummary]:
+    """Incidents, newest first."""
+    with svc.store.read() as conn:
+        rows = incidents_repo.list_incidents(conn, status, limit, offset)
+    return [IncidentSummary(**r.model_dump()) for r in rows]
+
+
+@router.get("/incidents/{incident_id}")
+def get_incident(
+    incident_id: str, svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
+) -> IncidentDetail:
+    """One incident, whole: assessment, findings, observation summary, timeline, its actions and its
+    audit trail (records about the incident and about its actions, oldest first)."""
+    with svc.store.read() as conn:
+        incident = incidents_repo.get_incident(conn, incident_id)
+        actions = actions_repo.list_actions(conn, incident_id=incident_id, limit=1000)
+        trail = audit_repo.for_targets(conn, [incident_id, *(a["id"] for a in actions)])
+    return IncidentDetail(
+        **incident.model_dump(),
+        actions=[Action.from_row(a) for a in actions],
+        audit=[audit_view(r) for r in trail],
+    )
+
+
+@router.get("/incidents/{incident_id}/lifecycle")
+def incident_lifecycle(
+    incident_id: str = Path(min_length=1, max_length=64),
+    svc: Services = Depends(services),
+    _: Principal = Depends(require(Role.viewer)),
+) -> IncidentLifecycle:
+    """404 when the incident does not exist."""
+    with svc.store.read() as conn:
+        return lifecycle_view(conn, incident_id)
+
+
+def lifecycle_view(conn: Connection, incident_id: str) -> IncidentLifecycle:
+    """An incident's lifecycle for people: status, scope, cost of waiting, outcomes and timeline. An incident
+    without a tracking row shows its category and zero cycles."""
+    incident = incidents_repo.get_incident(conn, incident_id)
+    track = incidents_repo.get_tracking(conn, incident_id)
+    waiting = incidents_repo.waiting_actions(conn, incident_id)
+    per_hour = track.lost_revenue_per_hour if track else 0.0
+    return IncidentLifecycle(
+        incident_id=incident_id,
+        status=incident.status,
+        categories=list(track.categories) if track else [incident.category],
+        stages=list(track.stages) if track else [],
+        merchants=list(track.merchants) if track else [],
+        cycles=track.cycles if track else 0,
+        quiet_cycles=track.quiet_cycles if track else 0,
+        first_seen=_iso(track.first_seen if track else None),
+        last_seen=_iso(track.last_seen if track else None),
+        mitigating_since=_iso(track.mitigating_since if track else None),
+        resolved_at=_iso(track.resolved_at if track else None),
+        outcome=track.outcome if track else None,
+        cost_of_waiting=CostOfWaitingView(
+            actions_waiting=[
+                WaitingActionView(id=w.id, key=w.key, title=w.title, risk=w.risk) for w in waiting
+            ],
+            lost_revenue_per_hour=per_hour if waiting else 0.0,
+            currency=track.currency if track else "USD",
+        ),
+        outcomes=[_verdict_view(v) for v in incidents_repo.verdicts(conn, incident_id)],
+        timeline=incident.timeline,
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _verdict_view(v: ActionVerdict) -> ActionVerdictView:
+    return ActionVerdictView(
+        action_id=v.action_id,
+        incident_id=v.incident_id,
+        key=v.key,
+        executed_ms=dt_to_ms(v.executed_at),
+        judged_ms=dt_to_ms(v.judged_at),
+        verdict=v.verdict,
+        before_per_hour=v.before_per_hour,
+        after_per_hour=v.after_per_hour,
+        detail=v.detail,
+    )

@@ -1,0 +1,197 @@
+"""The incident plan: what one cycle does to incidents, decided by `decide.plan` and written by the act stage.
+
+    IncidentPlan
+      opening     the incident this cycle opens (its assessment matches no open incident), or None
+      continues   the open incident the assessment belongs to, or None
+      steps       one IncidentStep per unresolved incident: seen (update) or quiet, its status move
+                  (open -> mitigating -> resolved), the tracking values to write, timeline entries, and
+                  verdicts on executed actions ready to judge
+
+Records only (no rules), so the act stage may import them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import field_serializer
+
+from selfheal.decide.model import Assessment
+from selfheal.records import Record
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    mitigating = "mitigating"
+    resolved = "resolved"
+
+
+class Verdict(StrEnum):
+    """How much of the loss rate an executed action closed."""
+
+    worked = "worked"
+    partial = "partial"
+    no_effect = "no_effect"
+
+
+class Scope(Record):
+    """What an incident covers: its causes and blast radius."""
+
+    categories: tuple[str, ...]
+    stages: tuple[str, ...]
+    merchants: tuple[str, ...]
+
+
+class IncidentMove(Record):
+    """What one cycle does to one incident's status."""
+
+    status: IncidentStatus
+    quiet_cycles: int
+    events: tuple[str, ...]
+
+
+class TimelineEvent(StrEnum):
+    opened = "opened"
+    updated = "updated"
+    quiet = "quiet"
+    mitigating = "mitigating"
+    outcome = "outcome"
+    resolved = "resolved"
+
+
+class ObservedCounts(Record):
+    """What the cycle observed, as a timeline entry shows it; the money only when there is a risk report."""
+
+    anomalies: int
+    soft_failures: int
+    """Missing orders summed over the soft-failure gaps."""
+    themes: int
+    lost_orders: float | None = None
+    lost_revenue: float | None = None
+    lost_revenue_per_hour: float | None = None
+    currency: str | None = None
+
+
+class DecisionDigest(Record):
+    """The decision a timeline entry records: cause, confidence, severity, stages."""
+
+    category: str
+    confidence: float
+    concurrent: tuple[str, ...]
+    severity: str
+    stages: tuple[str, ...]
+
+
+class CostOfWaiting(Record):
+    """The loss per hour while actions wait for approval."""
+
+    actions_waiting: tuple[str, ...]
+    lost_revenue_per_hour: float
+    currency: str
+
+
+class TimelineEntry(Record):
+    """One entry of an incident's timeline. Only the fields of its event are set; the act stage stores it
+    with `at` (the wall-clock time of the write) in front."""
+
+    as_of: datetime
+    event: TimelineEvent
+    quiet_cycles: int | None = None
+    observations: ObservedCounts | None = None
+    decision: DecisionDigest | None = None
+    actions: tuple[str, ...] | None = None
+    cost_of_waiting: CostOfWaiting | None = None
+    action_id: str | None = None
+    key: str | None = None
+    verdict: Verdict | None = None
+    detail: str | None = None
+
+    @field_serializer("as_of")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()
+
+    def stored(self) -> dict[str, Any]:
+        """The entry as the timeline stores it (without `at`)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class JudgedOutcome(Record):
+    """The verdict on one executed action, judged this cycle."""
+
+    action_id: str
+    key: str
+    executed_at: datetime
+    """As of the first cycle that saw the action executed: the start of its after-period."""
+    judged_at: datetime
+    verdict: Verdict
+    before_per_hour: float
+    """Lost orders per hour the incident had when it went mitigating."""
+    after_per_hour: float
+    detail: str
+
+
+class IncidentOpening(Record):
+    """A new incident: the tracking row it starts with and its first timeline entry."""
+
+    scope: Scope
+    currency: str
+    lost_revenue_per_hour: float
+    lost_orders_per_hour: float
+    timeline: tuple[TimelineEntry, ...]
+
+
+class TrackingChange(Record):
+    """The tracking values one cycle writes for an open incident; a field left None is not written."""
+
+    status: IncidentStatus
+    quiet_cycles: int
+    executed: dict[str, datetime]
+    """Executed action id -> as_of of the first cycle that saw it executed."""
+    mitigating_since: datetime | None = None
+    scope: Scope | None = None
+    """The merged scope, when the cycle saw the incident."""
+    last_seen: datetime | None = None
+    cycles: int | None = None
+    lost_revenue_per_hour: float | None = None
+    lost_orders_per_hour: float | None = None
+    """Only while the incident is open: once mitigating it stays the outcomes' "before"."""
+    outcome: Verdict | None = None
+    """The best verdict among the incident's executed actions."""
+    resolved_at: datetime | None = None
+
+
+class IncidentStep(Record):
+    """What one cycle does to one unresolved incident."""
+
+    incident_id: str
+    seen: bool
+    """The cycle's assessment continues this incident (an update); otherwise the cycle is quiet for it."""
+    previous_status: IncidentStatus
+    move: IncidentMove
+    tracking: TrackingChange
+    timeline: tuple[TimelineEntry, ...]
+    outcomes: tuple[JudgedOutcome, ...]
+
+    @property
+    def resolves(self) -> bool:
+        return self.move.status == IncidentStatus.resolved
+
+
+class IncidentPlan(Record):
+    """Every incident change one cycle makes."""
+
+    as_of: datetime
+    opening: IncidentOpening | None = None
+    continues: str | None = None
+    """The open incident the assessment belongs to (None when it opens one, or there is no assessment)."""
+    steps: tuple[IncidentStep, ...] = ()
+
+
+class Decision(Record):
+    """What the decide stage hands the act stage: the assessment (None: nothing calls for an incident) and the
+    incident plan."""
+
+    assessment: Assessment | None
+    plan: IncidentPlan

@@ -1,0 +1,117 @@
+"""The incident plan, pure: which incident an assessment opens or continues, and each open incident's step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from kit import AS_OF, SIGNATURES, baseline, metrics, observation
+
+from selfheal.decide import decide
+from selfheal.decide.plan_model import IncidentStatus, TimelineEvent, Verdict
+from selfheal.observe.model import ExecutedAction, JudgedAction, Observation, OpenIncident, WaitingAction
+from selfheal.reason.model import Findings
+from selfheal.settings import Settings
+
+SETTINGS = Settings(incident_resolve_cycles=2, outcome_min_minutes=15)
+CART = Findings(anomalies=SIGNATURES["cart_sync"])
+BASES = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("B", "wave_2", 1000, 600, 24000.0)]
+STAGES = {"A": "wave_1", "B": "wave_2"}
+
+
+def _obs(failing: bool, *open_incidents: OpenIncident, as_of: datetime = AS_OF) -> Observation:
+    orders = [0] * 60 if failing else [2, 1, 1, 1, 1] * 12
+    rows = metrics("A", "wave_1", [2] * 60, orders, 50.0, as_of) + metrics(
+        "B", "wave_2", [2] * 60, [2, 1, 1, 1, 1] * 12, 40.0, as_of
+    )
+    return observation(rows, BASES, STAGES, as_of).model_copy(update={"open_incidents": open_incidents})
+
+
+def _incident(**update: object) -> OpenIncident:
+    base = OpenIncident(
+        incident_id="inc-1",
+        status="open",
+        categories=("cart_sync",),
+        stages=("wave_1",),
+        merchants=("Z",),
+        cycles=3,
+        quiet_cycles=0,
+        lost_orders_per_hour=70.0,
+        seen_executed={},
+        executed=(),
+        judged=(),
+        waiting=(),
+    )
+    return base.model_copy(update=update)
+
+
+def test_an_assessment_matching_no_open_incident_opens_one() -> None:
+    other = _incident(categories=("api_auth",))
+    decision = decide(_obs(True, other), CART, SETTINGS)
+    plan = decision.plan
+    assert decision.assessment is not None and decision.assessment.risk_report is not None
+    assert plan.opening is not None and plan.continues is None
+    assert plan.opening.scope.categories == ("cart_sync",) and plan.opening.scope.merchants == ("A",)
+    assert plan.opening.lost_orders_per_hour == decision.assessment.risk_report.lost_orders_per_hour.value
+    assert [e.event for e in plan.opening.timeline] == [TimelineEvent.opened]
+    (quiet,) = plan.steps
+    assert not quiet.seen and quiet.move.quiet_cycles == 1 and quiet.tracking.scope is None
+    assert [e.event for e in quiet.timeline] == [TimelineEvent.quiet]
+
+
+def test_a_seen_incident_merges_scope_and_freezes_its_loss_rate_once_an_action_executed() -> None:
+    executed = ExecutedAction(action_id="act-1", key="rollback_stage_to_legacy", finished_at=AS_OF)
+    incident = _incident(executed=(executed,), waiting=(WaitingAction(action_id="act-2", key="notify"),))
+    decision = decide(_obs(True, incident), CART, SETTINGS)
+    assert decision.assessment is not None and decision.assessment.risk_report is not None
+    assert decision.plan.opening is None and decision.plan.continues == "inc-1"
+    (step,) = decision.plan.steps
+    assert step.seen and step.move.status == IncidentStatus.mitigating
+    change = step.tracking
+    assert change.scope is not None and change.scope.merchants == ("A", "Z")
+    assert change.cycles == 4 and change.last_seen == AS_OF and change.mitigating_since == AS_OF
+    assert change.lost_orders_per_hour is None, "frozen: the outcome's 'before'"
+    assert change.lost_revenue_per_hour == decision.assessment.risk_report.lost_revenue_per_hour.value
+    assert change.executed == {"act-1": AS_OF}
+    assert step.outcomes == (), "the after-period starts now"
+    mitigating, updated = step.timeline
+    assert (mitigating.event, updated.event) == (TimelineEvent.mitigating, TimelineEvent.updated)
+    assert updated.cost_of_waiting is not None and updated.cost_of_waiting.actions_waiting == ("notify",)
+    assert updated.stored()["as_of"] == AS_OF.isoformat()
+
+
+def test_a_quiet_incident_gets_its_verdict_outcome_and_resolves() -> None:
+    seen = AS_OF - timedelta(minutes=20)
+    incident = _incident(
+        status="mitigating",
+        merchants=("A",),
+        quiet_cycles=1,
+        lost_orders_per_hour=70.0,
+        seen_executed={"act-1": seen},
+        executed=(ExecutedAction(action_id="act-1", key="rollback_stage_to_legacy", finished_at=seen),),
+        judged=(JudgedAction(action_id="act-0", verdict="no_effect"),),
+    )
+    decision = decide(_obs(False, incident), Findings(), SETTINGS)
+    assert decision.assessment is None and decision.plan.opening is None
+    (step,) = decision.plan.steps
+    (outcome,) = step.outcomes
+    assert outcome.verdict == Verdict.worked and outcome.before_per_hour == 70.0
+    assert outcome.executed_at == seen and outcome.judged_at == AS_OF
+    assert "70.0 before" in outcome.detail
+    assert step.resolves and step.previous_status == IncidentStatus.mitigating
+    assert step.tracking.outcome == Verdict.worked and step.tracking.resolved_at == AS_OF
+    assert [e.event for e in step.timeline] == [
+        TimelineEvent.quiet,
+        TimelineEvent.outcome,
+        TimelineEvent.resolved,
+    ]
+
+
+def test_an_action_is_not_judged_before_its_after_period_is_long_enough() -> None:
+    seen = AS_OF - timedelta(minutes=10)
+    incident = _incident(
+        status="mitigating",
+        seen_executed={"act-1": seen},
+        executed=(ExecutedAction(action_id="act-1", key="k", finished_at=seen),),
+    )
+    (step,) = decide(_obs(False, incident), Findings(), SETTINGS).plan.steps
+    assert step.outcomes == () and step.tracking.outcome is None and not step.resolves
