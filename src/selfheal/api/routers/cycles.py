@@ -85,7 +85,7 @@ def get_incident(
     with svc.store.read() as conn:
         view = _incident_view(incidents_repo.get_incident(conn, incident_id))
         actions = actions_repo.list_actions(conn, incident_id=incident_id, limit=1000)
-        trail = audit_repo.for_targets(conn, [incident_id, *(a["id"] for a in actions)])
+        trail = audit_repo.for_targets(conn, [incident_id, *(a.id for a in actions)])
     view["actions"] = [Action.from_row(a).model_dump(mode="json") for a in actions]
     view["audit"] = [audit_view(r).model_dump(mode="json") for r in trail]
     return view
