@@ -15,7 +15,7 @@ from selfheal.observe.model import (
 )
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.signals import HIST_COLUMNS
 from selfheal.store import Store, window_repo
 
 
@@ -37,7 +37,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         )
         rollup_rows = window_repo.rollups(conn, start, end)
         metric_rows = window_repo.metrics(conn, start, end)
-        ticket_rows = window_repo.tickets(conn, start, end)
+        tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
@@ -83,20 +83,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
             )
             for m in metric_rows
         ),
-        tickets=tuple(
-            Ticket(
-                id=t["id"],
-                created_at=ms_to_dt(t["created_ms"]),
-                merchant_id=t["merchant_id"],
-                subject=t["subject"],
-                body=t["body"],
-                migration_stage=t["migration_stage"],
-                channel=t["channel"],
-                priority=t["priority"],
-                tags=t["tags"] or [],
-            )
-            for t in ticket_rows
-        ),
+        tickets=tuple(tickets),
         payment_events=tuple(
             PaymentOrderEvent(
                 ts=ms_to_dt(p["ts_ms"]),
