@@ -21,12 +21,13 @@ from selfheal import audit
 from selfheal.act.executors import ExecutionRequest, ExecutionResult, Executor, executor_for
 from selfheal.act.executors import preview_executor as _preview_executor
 from selfheal.act.model import Action
+from selfheal.act.scope import incident_scope
 from selfheal.act.states import ActionStatus, Transition, check
 from selfheal.decide.model import Risk
-from selfheal.errors import Conflict, Forbidden, NotFound, SelfhealError
-from selfheal.records import Record, dt_to_ms, ms_to_dt, utcnow
+from selfheal.errors import Conflict, Forbidden, SelfhealError
+from selfheal.records import dt_to_ms, ms_to_dt, utcnow
 from selfheal.settings import Settings
-from selfheal.store import Store, actions_repo, incidents_repo
+from selfheal.store import Store, actions_repo
 from selfheal.store.rows import ActionRecord, StoredApproval, StoredComment
 
 S = ActionStatus
@@ -52,30 +53,6 @@ def _comments(
     if not text:
         return row.comments
     return (*row.comments, StoredComment(by=by, at_ms=now_ms, move=move.value, text=text))
-
-
-class IncidentScope(Record):
-    """What an executor learns about the incident behind an action."""
-
-    category: str | None = None
-    stages: tuple[str, ...] = ()
-    merchants: tuple[str, ...] = ()
-
-
-def incident_scope(conn: Connection, incident_id: str | None) -> IncidentScope:
-    """The category and blast radius (stages, merchants) of the action's incident, if it still exists."""
-    if not incident_id:
-        return IncidentScope()
-    try:
-        incident = incidents_repo.get_incident(conn, incident_id)
-    except NotFound:
-        return IncidentScope()
-    radius = (incident.get("assessment") or {}).get("blast_radius") or {}
-    return IncidentScope(
-        category=incident["category"],
-        stages=tuple(radius.get("stages") or ()),
-        merchants=tuple(m["merchant_id"] for m in radius.get("merchants") or ()),
-    )
 
 
 class Workflow:
