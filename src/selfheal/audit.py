@@ -16,16 +16,23 @@ from sqlalchemy import Connection
 
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.store import audit_repo
+from selfheal.store.rows import AuditEntry
 
 GENESIS = "0" * 64
 
 
-def _digest(row: dict[str, Any]) -> str:
-    content = {
-        k: row[k] for k in ("seq", "ts_ms", "actor", "action", "target_type", "target_id", "before", "after")
-    }
+_HASHED = ("seq", "ts_ms", "actor", "action", "target_type", "target_id", "before", "after")
+"""The fields a record's hash covers (with the previous record's hash)."""
+
+
+def _digest(content: dict[str, Any], prev_hash: str) -> str:
     payload = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    return hashlib.sha256(row["prev_hash"].encode() + payload).hexdigest()
+    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash `entry` must carry: its hashed fields chained to its `prev_hash`."""
+    return _digest({k: getattr(entry, k) for k in _HASHED}, entry.prev_hash)
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -48,7 +55,7 @@ def record(
     """Append one record inside the caller's transaction; returns its sequence number."""
     last = audit_repo.lock_and_last(conn)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    row: dict[str, Any] = {
+    content: dict[str, Any] = {
         "seq": seq,
         "ts_ms": dt_to_ms(utcnow()),
         "actor": actor,
@@ -57,11 +64,10 @@ def record(
         "target_id": target_id,
         "before": _jsonable(before),
         "after": _jsonable(after),
-        "prev_hash": prev,
     }
-    row["hash"] = _digest(row)
-    audit_repo.insert(conn, row)
-    audit_repo.set_head(conn, seq, row["hash"])
+    digest = _digest(content, prev)
+    audit_repo.insert(conn, {**content, "prev_hash": prev, "hash": digest})
+    audit_repo.set_head(conn, seq, digest)
     return seq
 
 
@@ -87,15 +93,15 @@ def verify(conn: Connection) -> VerifyResult:
     def broken(seq: int | None, reason: str) -> VerifyResult:
         return VerifyResult(False, n, seq, reason, head_seq, head_hash)
 
-    for row in audit_repo.iter_all(conn):
+    for entry in audit_repo.iter_all(conn):
         n += 1
-        if row["seq"] != expected_seq:
+        if entry.seq != expected_seq:
             return broken(expected_seq, f"record {expected_seq} is missing")
-        if row["prev_hash"] != prev:
-            return broken(row["seq"], "link to the previous record is broken")
-        if _digest(row) != row["hash"]:
-            return broken(row["seq"], "content does not match its hash (edited)")
-        prev = row["hash"]
+        if entry.prev_hash != prev:
+            return broken(entry.seq, "link to the previous record is broken")
+        if entry_hash(entry) != entry.hash:
+            return broken(entry.seq, "content does not match its hash (edited)")
+        prev = entry.hash
         expected_seq += 1
     last_seq = expected_seq - 1
     if head is None:

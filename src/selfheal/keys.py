@@ -4,7 +4,6 @@ SHA-256 is stored. Creating and revoking keys is audited (never with the key its
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
@@ -13,6 +12,7 @@ from selfheal.auth import Role, hash_key, new_key
 from selfheal.errors import InvalidInput
 from selfheal.records import Record, dt_to_ms, ms_to_dt, utcnow
 from selfheal.store import Store, keys_repo
+from selfheal.store.rows import ApiKeyRecord
 
 
 class KeyInfo(Record):
@@ -27,14 +27,13 @@ class NewKey(KeyInfo):
     key: str = Field(description="The secret; shown only in this answer")
 
 
-def _info(row: dict[str, Any]) -> KeyInfo:
-    revoked = row.get("revoked_ms")
+def _info(row: ApiKeyRecord) -> KeyInfo:
     return KeyInfo(
-        id=row["id"],
-        name=row["name"],
-        role=Role(row["role"]),
-        created_at=ms_to_dt(row["created_ms"]),
-        revoked_at=None if revoked is None else ms_to_dt(revoked),
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        created_at=ms_to_dt(row.created_ms),
+        revoked_at=None if row.revoked_ms is None else ms_to_dt(row.revoked_ms),
     )
 
 
@@ -66,14 +65,14 @@ def revoke_key(store: Store, key_id: str, actor: str) -> KeyInfo:
     now = dt_to_ms(utcnow())
     with store.transaction() as conn:
         keys_repo.revoke(conn, key_id, now)
-        row = next(r for r in keys_repo.list_keys(conn) if r["id"] == key_id)
+        row = keys_repo.get_key(conn, key_id)
         audit.record(
             conn,
             actor=actor,
             action="key.revoke",
             target_type="key",
             target_id=key_id,
-            before={"name": row["name"], "role": row["role"], "revoked": False},
-            after={"name": row["name"], "role": row["role"], "revoked": True},
+            before={"name": row.name, "role": row.role, "revoked": False},
+            after={"name": row.name, "role": row.role, "revoked": True},
         )
     return _info(row)

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from selfheal import audit
 from selfheal.store import Store, audit_repo
 from selfheal.store.engine import alembic_config, make_engine
+from selfheal.store.rows import AuditEntry
 
 
 def append(store: Store, n: int) -> None:
@@ -78,8 +79,7 @@ def test_rewritten_last_record_is_found(any_store: Store) -> None:
     with any_store.transaction() as conn:
         row = audit_repo.last_record(conn)
         assert row is not None
-        row["actor"] = "mallory"
-        new_hash = audit._digest(row)
+        new_hash = audit.entry_hash(row.model_copy(update={"actor": "mallory"}))
         conn.execute(text("UPDATE audit_log SET actor = 'mallory', hash = :h WHERE seq = 3"), {"h": new_hash})
     result = verify(any_store)
     assert not result.ok
@@ -105,18 +105,19 @@ def test_migration_anchors_an_existing_log(tmp_path: object) -> None:
     prev = audit.GENESIS
     with engine.begin() as conn:
         for seq in (1, 2):
-            row = {
-                "seq": seq,
-                "ts_ms": seq,
-                "actor": "old",
-                "action": "x",
-                "target_type": "y",
-                "target_id": None,
-                "before": None,
-                "after": None,
-                "prev_hash": prev,
-            }
-            row["hash"] = audit._digest(row)
+            entry = AuditEntry(
+                seq=seq,
+                ts_ms=seq,
+                actor="old",
+                action="x",
+                target_type="y",
+                target_id=None,
+                before=None,
+                after=None,
+                prev_hash=prev,
+                hash="",
+            )
+            row = entry.model_copy(update={"hash": audit.entry_hash(entry)}).model_dump()
             conn.execute(
                 text(
                     "INSERT INTO audit_log (seq, ts_ms, actor, action, target_type, target_id, before, after, "

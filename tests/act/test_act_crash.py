@@ -83,7 +83,7 @@ def test_crash_leaves_executing_then_resume_runs_once(any_store: Store, seed: Se
         wf.resume(aid, "bob")
     with any_store.read() as conn:
         assert len(actions_repo.list_effects(conn, aid)) == 1
-        trail = [r["action"] for r in audit_repo.for_targets(conn, [aid])]
+        trail = [r.action for r in audit_repo.for_targets(conn, [aid])]
         assert trail == [
             "action.propose",
             "action.approve",
@@ -148,7 +148,7 @@ def test_late_result_does_not_overwrite_a_newer_decision(any_store: Store, seed:
     wf = Workflow(any_store, settings)
     assert wf.get(aid).status == "failed"
     with any_store.read() as conn:
-        trail = [r["action"] for r in audit_repo.for_targets(conn, [aid])]
+        trail = [r.action for r in audit_repo.for_targets(conn, [aid])]
         assert trail[-2:] == ["action.fail", "action.late_result"]
         assert actions_repo.list_effects(conn, aid) == []
 

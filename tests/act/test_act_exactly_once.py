@@ -53,10 +53,10 @@ def test_concurrent_execute_runs_the_webhook_once(any_store: Store, seed: Seeder
     assert done[0].status == "succeeded"
     assert all(("already" in c.message) or ("being executed" in c.message) for c in refused)
     with any_store.read() as conn:
-        actions = [r["action"] for r in audit_repo.for_targets(conn, [aid])]
+        actions = [r.action for r in audit_repo.for_targets(conn, [aid])]
         assert actions.count("action.execute") == 1
         assert actions.count("action.succeeded") == 1
-        assert actions_repo.get_action(conn, aid)["attempts"] == 1
+        assert actions_repo.get_action(conn, aid).attempts == 1
         assert audit.verify(conn).ok
 
 
@@ -72,7 +72,7 @@ def test_concurrent_execute_records_one_simulated_effect(any_store: Store, seed:
         assert len(refused) == CALLERS - 1
     with any_store.read() as conn:
         effects = actions_repo.list_effects(conn)
-        assert sorted(e["action_id"] for e in effects) == sorted(ids)
+        assert sorted(e.action_id for e in effects) == sorted(ids)
         assert audit.verify(conn).ok
 
 

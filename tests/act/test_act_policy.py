@@ -10,7 +10,7 @@ import pytest
 from actkit import Seeder, proposal
 
 from selfheal.act import execute_auto
-from selfheal.act.model import ActionOutcome, Outcome
+from selfheal.act.model import Outcome, StoredAction
 from selfheal.act.policy import evaluate, evaluate_action
 from selfheal.act.workflow import Workflow
 from selfheal.decide.model import Risk
@@ -107,7 +107,7 @@ def test_act_stage_applies_policy_and_auto_executes_low_risk(sqlite_store: Store
         incident_id=auto.incident_id,
         incident_created=True,
         actions=tuple(
-            ActionOutcome(action_id=a.id, key=a.key, status=a.status) for a in (auto, low_conf, high)
+            StoredAction(action_id=a.id, key=a.key, status=a.status) for a in (auto, low_conf, high)
         ),
     )
     after = execute_auto(sqlite_store, settings, outcome)
@@ -119,9 +119,9 @@ def test_act_stage_applies_policy_and_auto_executes_low_risk(sqlite_store: Store
     assert wf.get(auto.id).executed_by == "policy"
     with sqlite_store.read() as conn:
         effects = actions_repo.pending_effects(conn)
-        assert [e["action_id"] for e in effects] == [auto.id]
-        assert effects[0]["effect"]["heals"] is False  # a replay recovers past orders; the fault goes on
-        assert effects[0]["category"] == "webhook_delivery"
+        assert [e.action_id for e in effects] == [auto.id]
+        assert effects[0].effect["heals"] is False  # a replay recovers past orders; the fault goes on
+        assert effects[0].category == "webhook_delivery"
 
 
 def test_auto_execution_refused_by_executor_leaves_action_approved(sqlite_store: Store, seed: Seeder) -> None:
@@ -132,7 +132,7 @@ def test_auto_execution_refused_by_executor_leaves_action_approved(sqlite_store:
     outcome = Outcome(
         incident_id=None,
         incident_created=True,
-        actions=(ActionOutcome(action_id=aid, key="replay", status="approved"),),
+        actions=(StoredAction(action_id=aid, key="replay", status="approved"),),
     )
     after = execute_auto(sqlite_store, settings, outcome)
     assert after.actions[0].status == "approved"

@@ -51,11 +51,11 @@ def test_act_stores_actions_with_ids_and_policy(sqlite_store: Store) -> None:
     assert [a.status for a in outcome.actions] == ["succeeded", "proposed"]
     with sqlite_store.read() as conn:
         rows = actions_repo.list_actions(conn, incident_id=outcome.incident_id)
-        assert {r["requested_by"] for r in rows} == {"cycle-bot"}
+        assert {r.requested_by for r in rows} == {"cycle-bot"}
         assert incidents_repo.get_incident(conn, outcome.incident_id).category == "webhook_delivery"
         effect = actions_repo.pending_effects(conn)[0]
-        assert effect["effect"]["stages"] == ["wave_1"]
-        kinds = [r["action"] for r in audit_repo.query(conn, limit=100)][::-1]
+        assert effect.effect["stages"] == ["wave_1"]
+        kinds = [r.action for r in audit_repo.query(conn, limit=100)][::-1]
         assert kinds[:1] == ["incident.open"]
         assert kinds.count("action.propose") == 2
         assert audit.verify(conn).ok

@@ -6,7 +6,7 @@ import pytest
 from actkit import Seeder, proposal
 
 from selfheal import audit
-from selfheal.act.states import ALLOWED_FROM, ActionStatus, Move, check
+from selfheal.act.states import ALLOWED_FROM, ActionStatus, Transition, check
 from selfheal.act.workflow import Workflow
 from selfheal.decide.model import Risk
 from selfheal.errors import Conflict, Forbidden, NotFound
@@ -25,7 +25,7 @@ EXPECTED_LEGAL = {
 
 
 def test_transition_table_is_exactly_the_documented_one() -> None:
-    for move in Move:
+    for move in Transition:
         for status in ActionStatus:
             legal = (move.value, status.value) in EXPECTED_LEGAL
             assert (status in ALLOWED_FROM[move]) == legal
@@ -57,17 +57,17 @@ def test_approve_then_execute_succeeds_and_is_audited(any_store: Store, seed: Se
     assert done.comments[0].text == "looks right"
     with any_store.read() as conn:
         trail = audit_repo.for_targets(conn, [aid])
-        assert [r["action"] for r in trail] == [
+        assert [r.action for r in trail] == [
             "action.propose",
             "action.approve",
             "action.execute",
             "action.succeeded",
         ]
         approve = trail[1]
-        assert approve["actor"] == "alice"
-        assert approve["before"]["status"] == "proposed"
-        assert approve["after"]["status"] == "approved"
-        assert approve["after"]["comment"] == "looks right"
+        assert approve.actor == "alice"
+        assert approve.before["status"] == "proposed"
+        assert approve.after["status"] == "approved"
+        assert approve.after["comment"] == "looks right"
         assert audit.verify(conn).ok
 
 
@@ -102,7 +102,7 @@ def test_illegal_transitions_are_conflicts_with_clear_messages(sqlite_store: Sto
         wf.approve("act-nope", "alice")
     # A refused move changes nothing and records nothing.
     with sqlite_store.read() as conn:
-        assert [r["action"] for r in audit_repo.for_targets(conn, [b])] == ["action.propose", "action.reject"]
+        assert [r.action for r in audit_repo.for_targets(conn, [b])] == ["action.propose", "action.reject"]
 
 
 def test_requester_may_not_approve(sqlite_store: Store, seed: Seeder) -> None:
@@ -164,8 +164,8 @@ def test_list_filters(sqlite_store: Store, seed: Seeder) -> None:
     (c,) = seed(sqlite_store, settings, proposal("k3", Risk.medium))
     wf = Workflow(sqlite_store, settings)
     wf.approve(a, "alice")
-    assert {x.id for x in wf.list_actions(status="approved")} == {a}
-    assert {x.id for x in wf.list_actions(risk="high")} == {b}
+    assert {x.id for x in wf.list_actions(status=ActionStatus.approved)} == {a}
+    assert {x.id for x in wf.list_actions(risk=Risk.high)} == {b}
     incident = wf.get(c).incident_id
     assert {x.id for x in wf.list_actions(incident_id=incident)} == {c}
-    assert {x.id for x in wf.list_actions(status="proposed", risk="medium")} == {c}
+    assert {x.id for x in wf.list_actions(status=ActionStatus.proposed, risk=Risk.medium)} == {c}

@@ -59,7 +59,7 @@ def test_failed_batch_stores_nothing(kb: KnowledgeBase, store: Store) -> None:
         kb.add_files([("a.md", WEBHOOK), ("a.md", CART)])
     assert dup.value.details["duplicates"] == ["a.md"]
     assert _counts(store) == before
-    assert [d["name"] for d in kb.documents()] == ["cart.md"]
+    assert [d.name for d in kb.documents()] == ["cart.md"]
 
 
 def test_delete_and_clear(kb: KnowledgeBase, store: Store) -> None:
@@ -123,7 +123,7 @@ def test_vectors_persist_across_restart(store: Store, settings: Settings, embedd
     assert result.embedded is True
     embedded_at_upload = counting.embedded
     assert embedded_at_upload == result.chunks
-    assert kb.stats()["embedded_chunks"] == result.chunks
+    assert kb.stats().embedded_chunks == result.chunks
     first_store.dispose()
 
     restarted = CountingEmbedder(embedder)
@@ -131,7 +131,7 @@ def test_vectors_persist_across_restart(store: Store, settings: Settings, embedd
     hits = kb2.search("shopping basket lost its items", 2, SearchMode.dense)
     assert restarted.embedded == 1  # only the query: stored chunk vectors were reused
     assert hits[0].chunk.document == "cart.md"
-    assert kb2.stats()["index_kind"].startswith("hybrid")
+    assert kb2.stats().index_kind.startswith("hybrid")
 
 
 def test_lexical_upload_backfilled_once_when_dense_arrives(

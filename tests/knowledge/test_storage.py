@@ -160,7 +160,7 @@ def test_concurrent_writers_and_readers(store: Store, settings: Settings) -> Non
         with store.read() as conn:
             listed = knowledge_repo.list_documents(conn)
         assert docs == len(listed) <= 3
-        assert chunks == sum(int(d["chunk_count"]) for d in listed)  # type: ignore[call-overload]
+        assert chunks == sum(d.chunk_count for d in listed)
         for kb in kbs:
             assert len(kb.index()) == chunks
     finally:
@@ -187,7 +187,7 @@ def test_embeddings_round_trip_as_bytes(store: Store, settings: Settings) -> Non
     kb = KnowledgeBase(store, settings)
     kb.add_files([("w.md", RUNBOOK)])
     with store.read() as conn:
-        ids = [r["id"] for r in knowledge_repo.iter_chunks(conn)]
+        ids = [r.id for r in knowledge_repo.iter_chunks(conn)]
     vectors = np.random.default_rng(1).standard_normal((len(ids), 384)).astype("<f4")
     with store.transaction() as conn:
         knowledge_repo.set_embeddings(
@@ -196,5 +196,5 @@ def test_embeddings_round_trip_as_bytes(store: Store, settings: Settings) -> Non
     with store.read() as conn:
         rows = list(knowledge_repo.iter_chunks(conn))
     for row, vector in zip(rows, vectors, strict=True):
-        assert row["embedding_model"] == "m"
-        assert np.array_equal(np.frombuffer(bytes(row["embedding"]), dtype="<f4"), vector)
+        assert row.embedding_model == "m"
+        assert np.array_equal(np.frombuffer(row.embedding or b"", dtype="<f4"), vector)

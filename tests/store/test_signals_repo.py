@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from selfheal.ingest import store_batch
 from selfheal.observe import observe
 from selfheal.observe.summary import quantile_from_hist, summarize
+from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import LogEvent, MetricPoint, Ticket
 from selfheal.store import Store, window_repo
@@ -92,3 +93,24 @@ def test_latency_quantile_from_histogram() -> None:
     hist[6] = 100  # all in (75, 100] ms
     assert 75 <= (quantile_from_hist(hist, 0.5, 100) or 0) <= 100
     assert quantile_from_hist([0] * 20, 0.5, 0) is None
+
+
+def test_window_tickets_come_back_as_the_contract_ticket(store: Store) -> None:
+    """One ticket mapping: what was ingested is what the window reads, as a `signals.Ticket`."""
+    sent = Ticket(
+        id="t-round",
+        created_at=T0,
+        merchant_id="m1",
+        subject="Checkout broken",
+        body="403 on order webhook",
+        migration_stage="wave_1",
+        channel="email",
+        priority="high",
+        tags=["webhook", "urgent"],
+    )
+    store_batch(store, "tickets", [sent])
+    with store.read() as conn:
+        (read,) = window_repo.tickets(conn, 0, 2**62)
+        assert window_repo.tickets(conn, 0, dt_to_ms(T0)) == []
+    assert isinstance(read, Ticket)
+    assert read == sent

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from selfheal import audit
 from selfheal.act.incidents import write_incident_plan
-from selfheal.act.model import Action, ActionOutcome, Outcome
+from selfheal.act.model import Action, Outcome, StoredAction
 from selfheal.act.policy import PolicyDecision, evaluate_action
 from selfheal.act.states import ActionStatus
 from selfheal.act.workflow import POLICY_ACTOR, Workflow
@@ -51,11 +51,11 @@ def store_actions(
     proposed: tuple[ProposedAction, ...],
     actor: str,
     settings: Settings,
-) -> tuple[ActionOutcome, ...]:
+) -> tuple[StoredAction, ...]:
     """Store each proposed action with an id and the policy's verdict. An action whose catalogue key is
     already live on the incident (not rejected, cancelled or failed) is not proposed twice."""
     live = actions_repo.live_keys(conn, incident_id)
-    outcomes: list[ActionOutcome] = []
+    outcomes: list[StoredAction] = []
     for proposal in proposed:
         if proposal.key in live:
             continue
@@ -63,7 +63,7 @@ def store_actions(
         decision = evaluate_action(proposal, settings)
         action_id = _insert_action(conn, incident_id, proposal, decision, actor)
         outcomes.append(
-            ActionOutcome(
+            StoredAction(
                 action_id=action_id,
                 key=proposal.key,
                 status=ActionStatus.approved.value if decision.auto_execute else ActionStatus.proposed.value,
@@ -134,7 +134,7 @@ def execute_auto(store: Store, settings: Settings, outcome: Outcome) -> Outcome:
     """Execute the actions the policy approved by itself; call after the cycle's transaction commits.
     A failure is recorded on the action (status `failed`) and never fails the cycle."""
     workflow: Workflow | None = None
-    results: list[ActionOutcome] = []
+    results: list[StoredAction] = []
     for item in outcome.actions:
         if item.status != ActionStatus.approved.value:
             results.append(item)

@@ -1,17 +1,28 @@
-"""Outcome: what the act stage did with an Assessment; Action: a stored action as readers see it."""
+"""What the act stage hands on and what readers of actions see.
+
+- `StoredAction`: an action the cycle just stored, with the autonomy policy's verdict (and, once
+  `execute_auto` ran it, whether it was executed by itself).
+- `Outcome`: the act stage's result for one cycle (the incident and its stored actions).
+- `Action`: a stored action as readers see it (API, CLI, UI), with its approvals, execution and result.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from selfheal.act.states import ActionStatus
+from selfheal.decide.model import Risk
 from selfheal.records import Record, ms_to_dt
+from selfheal.store.rows import ActionRecord
 
 
-class ActionOutcome(Record):
+class StoredAction(Record):
+    """An action stored by the cycle and where the policy left it (`approved` when it may run by itself)."""
+
     action_id: str
     key: str
-    status: str
+    status: ActionStatus
     auto_executed: bool = False
     reason: str = ""
 
@@ -19,7 +30,7 @@ class ActionOutcome(Record):
 class Outcome(Record):
     incident_id: str | None
     incident_created: bool
-    actions: tuple[ActionOutcome, ...] = ()
+    actions: tuple[StoredAction, ...] = ()
 
 
 class Approval(Record):
@@ -35,6 +46,10 @@ class Comment(Record):
     text: str
 
 
+def _dt(ms: int | None) -> datetime | None:
+    return None if ms is None else ms_to_dt(ms)
+
+
 class Action(Record):
     """A proposed action with its approvals, execution and result."""
 
@@ -46,9 +61,9 @@ class Action(Record):
     rationale: str
     expected_effect: str
     params: dict[str, Any]
-    risk: str
+    risk: Risk
     confidence: float
-    status: str
+    status: ActionStatus
     requested_by: str
     required_approvals: int
     approvals: tuple[Approval, ...]
@@ -68,43 +83,39 @@ class Action(Record):
     comments: tuple[Comment, ...]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Action:
-        def dt(ms: int | None) -> datetime | None:
-            return None if ms is None else ms_to_dt(ms)
-
+    def from_row(cls, row: ActionRecord) -> Action:
+        """The reader's view of a stored row: times as datetimes, status and risk as enums."""
         return cls(
-            id=row["id"],
-            incident_id=row["incident_id"],
-            key=row["key"],
-            title=row["title"],
-            description=row["description"],
-            rationale=row["rationale"],
-            expected_effect=row["expected_effect"],
-            params=row["params"] or {},
-            risk=row["risk"],
-            confidence=row["confidence"],
-            status=row["status"],
-            requested_by=row["requested_by"],
-            required_approvals=row["required_approvals"],
+            id=row.id,
+            incident_id=row.incident_id,
+            key=row.key,
+            title=row.title,
+            description=row.description,
+            rationale=row.rationale,
+            expected_effect=row.expected_effect,
+            params=row.params,
+            risk=Risk(row.risk),
+            confidence=row.confidence,
+            status=ActionStatus(row.status),
+            requested_by=row.requested_by,
+            required_approvals=row.required_approvals,
             approvals=tuple(
-                Approval(by=a["by"], at=ms_to_dt(a["at_ms"]), comment=a.get("comment"))
-                for a in row["approvals"] or []
+                Approval(by=a.by, at=ms_to_dt(a.at_ms), comment=a.comment) for a in row.approvals
             ),
-            policy=row["policy"] or {},
-            auto_execute=bool(row["auto_execute"]),
-            decided_by=row["decided_by"],
-            created_at=ms_to_dt(row["created_ms"]),
-            updated_at=ms_to_dt(row["updated_ms"]),
-            executor=row["executor"],
-            executed_by=row["executed_by"],
-            attempts=row["attempts"],
-            started_at=dt(row["started_ms"]),
-            lease_until=dt(row["lease_until_ms"]),
-            finished_at=dt(row["finished_ms"]),
-            result=row["result"],
-            error=row["error"],
+            policy=row.policy,
+            auto_execute=row.auto_execute,
+            decided_by=row.decided_by,
+            created_at=ms_to_dt(row.created_ms),
+            updated_at=ms_to_dt(row.updated_ms),
+            executor=row.executor,
+            executed_by=row.executed_by,
+            attempts=row.attempts,
+            started_at=_dt(row.started_ms),
+            lease_until=_dt(row.lease_until_ms),
+            finished_at=_dt(row.finished_ms),
+            result=row.result,
+            error=row.error,
             comments=tuple(
-                Comment(by=c["by"], at=ms_to_dt(c["at_ms"]), move=c["move"], text=c["text"])
-                for c in row["comments"] or []
+                Comment(by=c.by, at=ms_to_dt(c.at_ms), move=c.move, text=c.text) for c in row.comments
             ),
         )

@@ -21,33 +21,38 @@ from selfheal import audit
 from selfheal.act.executors import ExecutionRequest, ExecutionResult, Executor, executor_for
 from selfheal.act.executors import preview_executor as _preview_executor
 from selfheal.act.model import Action
-from selfheal.act.states import ActionStatus, Move, check
-from selfheal.errors import Conflict, Forbidden, NotFound, SelfhealError
+from selfheal.act.scope import incident_scope
+from selfheal.act.states import ActionStatus, Transition, check
+from selfheal.decide.model import Risk
+from selfheal.errors import Conflict, Forbidden, SelfhealError
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
 from selfheal.settings import Settings
-from selfheal.store import Store, actions_repo, incidents_repo
+from selfheal.store import Store, actions_repo
+from selfheal.store.rows import ActionRecord, StoredApproval, StoredComment
 
 S = ActionStatus
 POLICY_ACTOR = "policy"
 
 
-def snapshot(row: dict[str, Any]) -> dict[str, Any]:
+def snapshot(row: ActionRecord) -> dict[str, Any]:
     """The part of an action an audit record keeps as `before` / `after`."""
     return {
-        "status": row["status"],
-        "approvals": [a["by"] for a in row["approvals"] or []],
-        "required_approvals": row["required_approvals"],
-        "executed_by": row["executed_by"],
-        "attempts": row["attempts"],
-        "error": row["error"],
+        "status": row.status,
+        "approvals": [a.by for a in row.approvals],
+        "required_approvals": row.required_approvals,
+        "executed_by": row.executed_by,
+        "attempts": row.attempts,
+        "error": row.error,
     }
 
 
-def _comment(row: dict[str, Any], by: str, move: Move, text: str | None, now_ms: int) -> list[Any]:
-    comments = list(row["comments"] or [])
-    if text:
-        comments.append({"by": by, "at_ms": now_ms, "move": move.value, "text": text})
-    return comments
+def _comments(
+    row: ActionRecord, by: str, move: Transition, text: str | None, now_ms: int
+) -> tuple[StoredComment, ...]:
+    """The action's comments, with `text` added when there is one."""
+    if not text:
+        return row.comments
+    return (*row.comments, StoredComment(by=by, at_ms=now_ms, move=move.value, text=text))
 
 
 class Workflow:
@@ -65,15 +70,20 @@ class Workflow:
 
     def list_actions(
         self,
-        status: str | None = None,
+        status: ActionStatus | None = None,
         incident_id: str | None = None,
-        risk: str | None = None,
+        risk: Risk | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[Action]:
         with self.store.read() as conn:
             rows = actions_repo.list_actions(
-                conn, status=status, incident_id=incident_id, risk=risk, limit=limit, offset=offset
+                conn,
+                status=ActionStatus(status).value if status else None,
+                incident_id=incident_id,
+                risk=Risk(risk).value if risk else None,
+                limit=limit,
+                offset=offset,
             )
         return [Action.from_row(r) for r in rows]
 
@@ -87,75 +97,71 @@ class Workflow:
         """Add `by`'s approval; the action becomes `approved` once it has all the approvals it needs."""
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
-            check(Move.approve, row["status"], action_id)
-            if by == row["requested_by"] and not self.settings.act_allow_self_approval:
+            check(Transition.approve, row.status, action_id)
+            if by == row.requested_by and not self.settings.act_allow_self_approval:
                 raise Forbidden(
                     f"{by!r} requested action {action_id} and may not approve it; another approver must",
-                    {"action_id": action_id, "requested_by": row["requested_by"]},
+                    {"action_id": action_id, "requested_by": row.requested_by},
                 )
-            approvals = list(row["approvals"] or [])
-            if any(a["by"] == by for a in approvals):
+            if any(a.by == by for a in row.approvals):
                 raise Conflict(
                     f"action {action_id} is already approved by {by!r}; "
                     f"the next approval must come from a different person",
-                    {"action_id": action_id, "approved_by": [a["by"] for a in approvals]},
+                    {"action_id": action_id, "approved_by": [a.by for a in row.approvals]},
                 )
             now = dt_to_ms(utcnow())
-            approvals.append({"by": by, "at_ms": now, "comment": comment})
-            complete = len(approvals) >= row["required_approvals"]
-            values: dict[str, Any] = {
-                "approvals": approvals,
-                "updated_ms": now,
-                "comments": _comment(row, by, Move.approve, comment, now),
-            }
-            if complete:
-                values.update(status=S.approved.value, decided_by=by)
-            return self._apply(conn, row, values, by, "action.approve", comment)
+            approvals = (*row.approvals, StoredApproval(by=by, at_ms=now, comment=comment))
+            after = row.changed(
+                approvals=approvals,
+                updated_ms=now,
+                comments=_comments(row, by, Transition.approve, comment, now),
+            )
+            if len(approvals) >= row.required_approvals:
+                after = after.changed(status=S.approved.value, decided_by=by)
+            return self._apply(conn, row, after, by, "action.approve", comment)
 
     def reject(self, action_id: str, by: str, comment: str | None = None) -> Action:
-        return self._simple_move(action_id, by, Move.reject, S.rejected, comment, decided=True)
+        return self._simple_move(action_id, by, Transition.reject, S.rejected, comment, decided=True)
 
     def cancel(self, action_id: str, by: str, comment: str | None = None) -> Action:
-        return self._simple_move(action_id, by, Move.cancel, S.cancelled, comment, decided=False)
+        return self._simple_move(action_id, by, Transition.cancel, S.cancelled, comment, decided=False)
 
     def _simple_move(
-        self, action_id: str, by: str, move: Move, to: ActionStatus, comment: str | None, decided: bool
+        self, action_id: str, by: str, move: Transition, to: ActionStatus, comment: str | None, decided: bool
     ) -> Action:
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
-            check(move, row["status"], action_id)
+            check(move, row.status, action_id)
             now = dt_to_ms(utcnow())
-            values: dict[str, Any] = {
-                "status": to.value,
-                "updated_ms": now,
-                "comments": _comment(row, by, move, comment, now),
-            }
-            if decided:
-                values["decided_by"] = by
-            return self._apply(conn, row, values, by, f"action.{move.value}", comment)
+            after = row.changed(
+                status=to.value,
+                updated_ms=now,
+                comments=_comments(row, by, move, comment, now),
+                decided_by=by if decided else row.decided_by,
+            )
+            return self._apply(conn, row, after, by, f"action.{move.value}", comment)
 
     def _apply(
         self,
         conn: Connection,
-        row: dict[str, Any],
-        values: dict[str, Any],
+        row: ActionRecord,
+        after: ActionRecord,
         by: str,
         what: str,
         comment: str | None,
     ) -> Action:
-        """Write `values` if the action is still as read (else 409) and audit the change."""
-        if not actions_repo.update_if(conn, row["id"], {"status": row["status"]}, values):
+        """Write `after` if the action is still as read (else 409) and audit the change."""
+        if not actions_repo.replace_if(conn, row, after, {"status": row.status}):
             raise Conflict(
-                f"action {row['id']} changed while this request ran; reload it and try again",
-                {"action_id": row["id"]},
+                f"action {row.id} changed while this request ran; reload it and try again",
+                {"action_id": row.id},
             )
-        after = {**row, **values}
         audit.record(
             conn,
             actor=by,
             action=what,
             target_type="action",
-            target_id=row["id"],
+            target_id=row.id,
             before=snapshot(row),
             after={**snapshot(after), **({"comment": comment} if comment else {})},
         )
@@ -166,9 +172,9 @@ class Workflow:
         """What executing the action would do, without changing it (the dry-run executor)."""
         with self.store.read() as conn:
             row = actions_repo.get_action(conn, action_id)
-            request = self._request(conn, row, by, attempt=row["attempts"] + 1)
+            request = self._request(conn, row, by, attempt=row.attempts + 1)
         result = _preview_executor(self.settings).execute(request)
-        return Action.from_row({**row, "result": result.model_dump(mode="json")})
+        return Action.from_row(row.changed(result=result.model_dump(mode="json")))
 
     def execute(self, action_id: str, by: str, comment: str | None = None) -> Action:
         """Run an approved action once. Of many concurrent calls one runs it; the others get 409."""
@@ -176,16 +182,14 @@ class Workflow:
         token = uuid.uuid4().hex
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id)
-            check(Move.execute, row["status"], action_id)
+            check(Transition.execute, row.status, action_id)
             now = dt_to_ms(utcnow())
-            claim = self._claim_values(row, by, token, now)
-            claim["comments"] = _comment(row, by, Move.execute, comment, now)
-            if not actions_repo.update_if(conn, action_id, {"status": S.approved.value}, claim):
+            claimed = self._claimed(row, by, token, now, _comments(row, by, Transition.execute, comment, now))
+            if not actions_repo.replace_if(conn, row, claimed, {"status": S.approved.value}):
                 # Another caller claimed it between our read and our UPDATE.
                 current = actions_repo.get_action(conn, action_id)
-                check(Move.execute, current["status"], action_id)
+                check(Transition.execute, current.status, action_id)
                 raise Conflict(f"action {action_id} is already being executed", {"action_id": action_id})
-            claimed = {**row, **claim}
             audit.record(
                 conn,
                 actor=by,
@@ -196,10 +200,10 @@ class Workflow:
                 after={
                     **snapshot(claimed),
                     "executor": self.executor.name,
-                    "lease_until_ms": claim["lease_until_ms"],
+                    "lease_until_ms": claimed.lease_until_ms,
                 },
             )
-            request = self._request(conn, claimed, by, attempt=claimed["attempts"])
+            request = self._request(conn, claimed, by, attempt=claimed.attempts)
         return self._run_and_finish(claimed, request, token, by)
 
     def resume(self, action_id: str, by: str, force: bool = False, comment: str | None = None) -> Action:
@@ -208,15 +212,13 @@ class Workflow:
         token = uuid.uuid4().hex
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
-            check(Move.resume, row["status"], action_id)
+            check(Transition.resume, row.status, action_id)
             now = dt_to_ms(utcnow())
             self._require_expired(row, now, force, "resume")
-            claim = self._claim_values(row, by, token, now)
-            claim["comments"] = _comment(row, by, Move.resume, comment, now)
-            expect = {"status": S.executing.value, "claim_token": row["claim_token"]}
-            if not actions_repo.update_if(conn, action_id, expect, claim):
+            claimed = self._claimed(row, by, token, now, _comments(row, by, Transition.resume, comment, now))
+            expect = {"status": S.executing.value, "claim_token": row.claim_token}
+            if not actions_repo.replace_if(conn, row, claimed, expect):
                 raise Conflict(f"action {action_id} was taken over by someone else", {"action_id": action_id})
-            claimed = {**row, **claim}
             audit.record(
                 conn,
                 actor=by,
@@ -226,28 +228,27 @@ class Workflow:
                 before=snapshot(row),
                 after={**snapshot(claimed), "executor": self.executor.name, "forced": force},
             )
-            request = self._request(conn, claimed, by, attempt=claimed["attempts"])
+            request = self._request(conn, claimed, by, attempt=claimed.attempts)
         return self._run_and_finish(claimed, request, token, by)
 
     def mark_failed(self, action_id: str, by: str, reason: str, force: bool = False) -> Action:
         """Give up on an interrupted execution (its lease must have run out unless `force`)."""
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
-            check(Move.fail, row["status"], action_id)
+            check(Transition.fail, row.status, action_id)
             now = dt_to_ms(utcnow())
             self._require_expired(row, now, force, "mark failed")
-            values: dict[str, Any] = {
-                "status": S.failed.value,
-                "error": f"marked failed by {by}: {reason}",
-                "finished_ms": now,
-                "lease_until_ms": None,
-                "updated_ms": now,
-                "comments": _comment(row, by, Move.fail, reason, now),
-            }
-            expect = {"status": S.executing.value, "claim_token": row["claim_token"]}
-            if not actions_repo.update_if(conn, action_id, expect, values):
+            after = row.changed(
+                status=S.failed.value,
+                error=f"marked failed by {by}: {reason}",
+                finished_ms=now,
+                lease_until_ms=None,
+                updated_ms=now,
+                comments=_comments(row, by, Transition.fail, reason, now),
+            )
+            expect = {"status": S.executing.value, "claim_token": row.claim_token}
+            if not actions_repo.replace_if(conn, row, after, expect):
                 raise Conflict(f"action {action_id} changed while this request ran", {"action_id": action_id})
-            after = {**row, **values}
             audit.record(
                 conn,
                 actor=by,
@@ -259,59 +260,51 @@ class Workflow:
             )
             return Action.from_row(after)
 
-    def _require_expired(self, row: dict[str, Any], now: int, force: bool, what: str) -> None:
-        lease = row["lease_until_ms"]
+    def _require_expired(self, row: ActionRecord, now: int, force: bool, what: str) -> None:
+        lease = row.lease_until_ms
         if not force and lease is not None and lease > now:
             raise Conflict(
-                f"action {row['id']} is executing under a lease until {ms_to_dt(lease).isoformat()}; "
+                f"action {row.id} is executing under a lease until {ms_to_dt(lease).isoformat()}; "
                 f"wait for it to run out or pass force to {what} it now",
-                {"action_id": row["id"], "lease_until": ms_to_dt(lease).isoformat()},
+                {"action_id": row.id, "lease_until": ms_to_dt(lease).isoformat()},
             )
 
-    def _claim_values(self, row: dict[str, Any], by: str, token: str, now: int) -> dict[str, Any]:
+    def _claimed(
+        self, row: ActionRecord, by: str, token: str, now: int, comments: tuple[StoredComment, ...]
+    ) -> ActionRecord:
+        """The action claimed for a run by `by` under `token`, with a fresh lease."""
         lease = now + int(timedelta(seconds=self.settings.act_execution_lease_seconds).total_seconds() * 1000)
-        return {
-            "status": S.executing.value,
-            "claim_token": token,
-            "executor": self.executor.name,
-            "executed_by": by,
-            "attempts": row["attempts"] + 1,
-            "started_ms": now,
-            "lease_until_ms": lease,
-            "updated_ms": now,
-        }
+        return row.changed(
+            status=S.executing.value,
+            claim_token=token,
+            executor=self.executor.name,
+            executed_by=by,
+            attempts=row.attempts + 1,
+            started_ms=now,
+            lease_until_ms=lease,
+            updated_ms=now,
+            comments=comments,
+        )
 
-    def _request(self, conn: Connection, row: dict[str, Any], by: str, attempt: int) -> ExecutionRequest:
-        category: str | None = None
-        stages: tuple[str, ...] = ()
-        merchants: tuple[str, ...] = ()
-        if row["incident_id"]:
-            try:
-                incident = incidents_repo.get_incident(conn, row["incident_id"])
-            except NotFound:
-                incident = None
-            if incident is not None:
-                category = incident.category
-                radius = incident.assessment.get("blast_radius") or {}
-                stages = tuple(radius.get("stages") or ())
-                merchants = tuple(m["merchant_id"] for m in radius.get("merchants") or ())
+    def _request(self, conn: Connection, row: ActionRecord, by: str, attempt: int) -> ExecutionRequest:
+        scope = incident_scope(conn, row.incident_id)
         return ExecutionRequest(
-            action_id=row["id"],
+            action_id=row.id,
             attempt=attempt,
-            key=row["key"],
-            title=row["title"],
-            risk=row["risk"],
-            params=row["params"] or {},
-            incident_id=row["incident_id"],
-            category=category,
-            stages=stages,
-            merchants=merchants,
-            requested_by=row["requested_by"],
+            key=row.key,
+            title=row.title,
+            risk=Risk(row.risk),
+            params=row.params,
+            incident_id=row.incident_id,
+            category=scope.category,
+            stages=scope.stages,
+            merchants=scope.merchants,
+            requested_by=row.requested_by,
             executed_by=by,
         )
 
     def _run_and_finish(
-        self, claimed: dict[str, Any], request: ExecutionRequest, token: str, by: str
+        self, claimed: ActionRecord, request: ExecutionRequest, token: str, by: str
     ) -> Action:
         try:
             result = self.executor.execute(request)
@@ -324,21 +317,21 @@ class Workflow:
             result = ExecutionResult(ok=False, executor=self.executor.name, summary=message, error=message)
         return self._finish(claimed, result, token, by)
 
-    def _finish(self, claimed: dict[str, Any], result: ExecutionResult, token: str, by: str) -> Action:
-        action_id = claimed["id"]
+    def _finish(self, claimed: ActionRecord, result: ExecutionResult, token: str, by: str) -> Action:
+        action_id = claimed.id
         now = dt_to_ms(utcnow())
         status = S.succeeded if result.ok else S.failed
-        values: dict[str, Any] = {
-            "status": status.value,
-            "result": result.model_dump(mode="json"),
-            "error": result.error,
-            "finished_ms": now,
-            "lease_until_ms": None,
-            "updated_ms": now,
-        }
+        after = claimed.changed(
+            status=status.value,
+            result=result.model_dump(mode="json"),
+            error=result.error,
+            finished_ms=now,
+            lease_until_ms=None,
+            updated_ms=now,
+        )
         with self.store.transaction() as conn:
             expect = {"status": S.executing.value, "claim_token": token}
-            if not actions_repo.update_if(conn, action_id, expect, values):
+            if not actions_repo.replace_if(conn, claimed, after, expect):
                 # Resumed or marked failed while we ran: keep the newer state, keep our result on record.
                 audit.record(
                     conn,
@@ -348,21 +341,19 @@ class Workflow:
                     target_id=action_id,
                     after={"ok": result.ok, "summary": result.summary, "executor": result.executor},
                 )
-                current = actions_repo.get_action(conn, action_id)
-                return Action.from_row(current)
+                return Action.from_row(actions_repo.get_action(conn, action_id))
             if result.ok and result.effect is not None:
                 actions_repo.insert_effect(
                     conn,
                     {
                         "action_id": action_id,
-                        "incident_id": claimed["incident_id"],
-                        "action_key": claimed["key"],
+                        "incident_id": claimed.incident_id,
+                        "action_key": claimed.key,
                         "category": result.effect.get("category"),
                         "effect": result.effect,
                         "created_ms": now,
                     },
                 )
-            after = {**claimed, **values}
             audit.record(
                 conn,
                 actor=by,

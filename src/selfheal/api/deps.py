@@ -42,7 +42,7 @@ def principal(request: Request, svc: Services = Depends(services)) -> Principal:
         row = keys_repo.find_active(conn, hash_key(key))
     if row is None:
         raise Unauthorized("unknown or revoked API key", {"header": "X-API-Key"})
-    return Principal(name=row["name"], role=Role(row["role"]), key_id=row["id"])
+    return Principal(name=row.name, role=Role(row.role), key_id=row.id)
 
 
 def require(role: Role) -> Callable[..., Principal]:

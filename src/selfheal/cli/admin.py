@@ -114,11 +114,11 @@ def audit_list(
         rows = audit_repo.query(conn, actor=actor, action=action, target_id=target, limit=limit)
     for r in rows:
         if json:
-            typer.echo(orjson.dumps({**r, "at": ms_to_dt(r["ts_ms"]).isoformat()}).decode())
+            typer.echo(orjson.dumps({**r.model_dump(), "at": ms_to_dt(r.ts_ms).isoformat()}).decode())
         else:
             typer.echo(
-                f"{r['seq']:>6}  {ms_to_dt(r['ts_ms']):%Y-%m-%d %H:%M:%S}  {r['actor']:<16}  "
-                f"{r['action']:<20}  {r['target_type']}:{r['target_id'] or '-'}"
+                f"{r.seq:>6}  {ms_to_dt(r.ts_ms):%Y-%m-%d %H:%M:%S}  {r.actor:<16}  "
+                f"{r.action:<20}  {r.target_type}:{r.target_id or '-'}"
             )
 
 
@@ -134,9 +134,7 @@ def actions_list(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     with _open() as (store, settings):
-        items = Workflow(store, settings).list_actions(
-            status=status.value if status else None, incident_id=incident, limit=limit
-        )
+        items = Workflow(store, settings).list_actions(status=status, incident_id=incident, limit=limit)
     for a in items:
         typer.echo(_line(a))
 

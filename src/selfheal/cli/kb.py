@@ -179,14 +179,14 @@ def search(
 @kb_app.command("stats")
 def stats(db: DbOption = None) -> None:
     """Documents, chunks, index kind and embedding model (JSON)."""
-    sys.stdout.write(json.dumps(_open(db).stats(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(_open(db).stats().model_dump(), indent=2) + "\n")
 
 
 @kb_app.command("list")
 def list_documents(db: DbOption = None) -> None:
     """Stored documents (one JSON line each)."""
     for row in _open(db).documents():
-        sys.stdout.write(json.dumps(row) + "\n")
+        sys.stdout.write(json.dumps(row.model_dump()) + "\n")
 
 
 @kb_app.command("delete")

@@ -24,9 +24,10 @@ from selfheal.knowledge.index import HybridIndex, SearchMode, dense_text
 from selfheal.knowledge.loaders import load_document
 from selfheal.knowledge.model import IndexedChunk, LoadedDocument, SearchHit
 from selfheal.reason.model import RunbookPassage
-from selfheal.records import dt_to_ms, utcnow
+from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, knowledge_repo
+from selfheal.store.rows import KbChunkRecord, KbDocumentRecord
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -61,6 +62,23 @@ VECTOR_SEARCH = {
 }
 """What `/rag/stats` reports for each vector index. Vectors are searched in process on every database: the
 server's pgvector extension, when present, is reported (`pgvector_available`) but not used."""
+
+
+class KnowledgeStats(Record):
+    """What the knowledge base holds and how it is searched (`GET /rag/stats`, `selfheal kb stats`)."""
+
+    documents: int
+    chunks: int
+    index_kind: str
+    embedding_model: str | None
+    embedded_chunks: int
+    vector_index: str
+    vector_search: str
+    pgvector_available: bool
+    pgvector_used: bool
+    database: str
+    generation: int
+    """The stored generation this process's index was built from (-1 before the first build)."""
 
 
 @dataclass(frozen=True)
@@ -246,11 +264,11 @@ class KnowledgeBase:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def documents(self) -> list[dict[str, Any]]:
+    def documents(self) -> list[KbDocumentRecord]:
         with self.store.read() as conn:
             return knowledge_repo.list_documents(conn)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> KnowledgeStats:
         index = self.index()
         embedder = self.embedder
         with self.store.read() as conn:
@@ -258,19 +276,19 @@ class KnowledgeBase:
             models = knowledge_repo.embedding_models(conn)
             pgvector = knowledge_repo.pgvector_available(conn)
         vector_index = "none" if embedder is None else ("ivf" if index.ivf is not None else "exact")
-        return {
-            "documents": docs,
-            "chunks": chunks,
-            "index_kind": INDEX_KINDS[vector_index],
-            "embedding_model": embedder.name if embedder else None,
-            "embedded_chunks": sum(n for m, n in models.items() if m is not None),
-            "vector_index": vector_index,
-            "vector_search": VECTOR_SEARCH[vector_index],
-            "pgvector_available": pgvector,
-            "pgvector_used": False,
-            "database": self.store.dialect,
-            "generation": self._generation,
-        }
+        return KnowledgeStats(
+            documents=docs,
+            chunks=chunks,
+            index_kind=INDEX_KINDS[vector_index],
+            embedding_model=embedder.name if embedder else None,
+            embedded_chunks=sum(n for m, n in models.items() if m is not None),
+            vector_index=vector_index,
+            vector_search=VECTOR_SEARCH[vector_index],
+            pgvector_available=pgvector,
+            pgvector_used=False,
+            database=self.store.dialect,
+            generation=self._generation,
+        )
 
     def index(self) -> HybridIndex:
         """The in-memory index, rebuilt from the database if another write happened since it was built."""
@@ -284,19 +302,19 @@ class KnowledgeBase:
             self._generation = current
             return self._index
 
-    def _build(self, rows: list[dict[str, Any]]) -> HybridIndex:
+    def _build(self, rows: list[KbChunkRecord]) -> HybridIndex:
         chunks = [
             IndexedChunk(
-                r["id"],
-                r["document_id"],
-                r["name"],
-                r["title"],
-                r["ordinal"],
-                r["text"],
-                tuple(r["heading_path"] or ()),
-                r["start_char"],
-                r["end_char"],
-                r["page"],
+                r.id,
+                r.document_id,
+                r.name,
+                r.title,
+                r.ordinal,
+                r.text,
+                r.heading_path,
+                r.start_char,
+                r.end_char,
+                r.page,
             )
             for r in rows
         ]
@@ -306,8 +324,8 @@ class KnowledgeBase:
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             missing: list[int] = []
             for i, r in enumerate(rows):
-                blob = r["embedding"]
-                if r["embedding_model"] == self.embedder.name and blob and len(blob) == 4 * dim:
+                blob = r.embedding
+                if r.embedding_model == self.embedder.name and blob and len(blob) == 4 * dim:
                     vectors[i] = np.frombuffer(blob, dtype="<f4")
                 else:
                     missing.append(i)

@@ -20,7 +20,7 @@ from selfheal.observe.model import (
 )
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.signals import HIST_COLUMNS
 from selfheal.store import Store, window_repo
 
 Rows = list[dict[str, Any]]
@@ -40,7 +40,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         counts = _signal_counts(conn, start, end)
         rollup_rows = window_repo.rollups(conn, start, end)
         metric_rows = window_repo.metrics(conn, start, end)
-        ticket_rows = window_repo.tickets(conn, start, end)
+        tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
@@ -56,7 +56,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         counts=counts,
         rollups=_rollups(rollup_rows, stages),
         metrics=_metrics(metric_rows, stages),
-        tickets=_tickets(ticket_rows),
+        tickets=tuple(tickets),
         payment_events=_payment_events(payment_rows, stages),
         baselines=_baselines(baseline_rows, stages),
         merchant_stages=stages,
@@ -112,23 +112,6 @@ def _metrics(rows: Rows, stages: dict[str, str]) -> tuple[MetricRow, ...]:
             currency=m["currency"],
         )
         for m in rows
-    )
-
-
-def _tickets(rows: Rows) -> tuple[Ticket, ...]:
-    return tuple(
-        Ticket(
-            id=t["id"],
-            created_at=ms_to_dt(t["created_ms"]),
-            merchant_id=t["merchant_id"],
-            subject=t["subject"],
-            body=t["body"],
-            migration_stage=t["migration_stage"],
-            channel=t["channel"],
-            priority=t["priority"],
-            tags=t["tags"] or [],
-        )
-        for t in rows
     )
 
 

@@ -19,7 +19,7 @@ from selfheal.reason.cluster import (
     normalise_rows,
     ticket_text,
 )
-from selfheal.records import dt_to_ms, ms_to_dt, utcnow
+from selfheal.records import dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.signals import Ticket
 from selfheal.store import Store, cluster_repo, window_repo
@@ -55,21 +55,7 @@ def recent_tickets(store: Store, as_of: datetime, window_minutes: int, windows: 
     end = dt_to_ms(as_of)
     start = end - windows * window_minutes * 60_000
     with store.read() as conn:
-        rows = window_repo.tickets(conn, start, end)
-    return [
-        Ticket(
-            id=r["id"],
-            created_at=ms_to_dt(r["created_ms"]),
-            merchant_id=r["merchant_id"],
-            subject=r["subject"],
-            body=r["body"],
-            migration_stage=r["migration_stage"],
-            channel=r["channel"],
-            priority=r["priority"],
-            tags=r["tags"] or [],
-        )
-        for r in rows
-    ]
+        return window_repo.tickets(conn, start, end)
 
 
 def known_themes(store: Store, as_of: datetime, settings: Settings) -> tuple[KnownTheme, ...]:
@@ -77,13 +63,7 @@ def known_themes(store: Store, as_of: datetime, settings: Settings) -> tuple[Kno
     with store.read() as conn:
         rows = cluster_repo.recent_themes(conn, since)
     return tuple(
-        KnownTheme(
-            id=r["id"],
-            model=r["model"],
-            label=r["label"],
-            centroid=r["centroid"],
-            members=frozenset(r["members"]),
-        )
+        KnownTheme(id=r.id, model=r.model, label=r.label, centroid=r.centroid, members=frozenset(r.members))
         for r in rows
     )
 

@@ -4,6 +4,7 @@ names the state the caller saw, so of many concurrent callers exactly one wins."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.errors import NotFound
 from selfheal.store.actions_tables import ActionRow, SimulatorEffectRow
+from selfheal.store.rows import ActionRecord, SimulatorEffectRecord
 from selfheal.store.tables import table
 
 TERMINAL_FAILURES = ("rejected", "cancelled", "failed")
@@ -27,7 +29,7 @@ def insert_action(conn: Connection, row: dict[str, Any]) -> str:
     return str(row["id"])
 
 
-def get_action(conn: Connection, action_id: str, for_update: bool = False) -> dict[str, Any]:
+def get_action(conn: Connection, action_id: str, for_update: bool = False) -> ActionRecord:
     """One action; `for_update` locks its row until the transaction ends (PostgreSQL; SQLite transactions
     are already serialised by BEGIN IMMEDIATE)."""
     t = table(ActionRow)
@@ -37,10 +39,10 @@ def get_action(conn: Connection, action_id: str, for_update: bool = False) -> di
     row = conn.execute(q).first()
     if row is None:
         raise NotFound(f"action {action_id!r} does not exist", {"action_id": action_id})
-    return dict(row._mapping)
+    return ActionRecord.model_validate(row._mapping)
 
 
-def update_if(conn: Connection, action_id: str, expect: dict[str, Any], values: dict[str, Any]) -> bool:
+def update_if(conn: Connection, action_id: str, expect: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     """Set `values` on the action only while every column in `expect` still holds its value.
     True when this call changed the row."""
     t = table(ActionRow)
@@ -48,6 +50,16 @@ def update_if(conn: Connection, action_id: str, expect: dict[str, Any], values: 
     for column, value in expect.items():
         q = q.where(t.c[column].is_(None) if value is None else t.c[column] == value)
     return bool(conn.execute(q.values(**values)).rowcount)
+
+
+def replace_if(
+    conn: Connection, before: ActionRecord, after: ActionRecord, expect: Mapping[str, Any]
+) -> bool:
+    """Write the fields in which `after` differs from `before` (as `update_if`, under `expect`)."""
+    names = {name for name in ActionRecord.model_fields if getattr(after, name) != getattr(before, name)}
+    if not names:
+        return update_if(conn, before.id, expect, {"updated_ms": after.updated_ms})
+    return update_if(conn, before.id, expect, after.columns(names))
 
 
 def list_actions(
@@ -58,7 +70,7 @@ def list_actions(
     risk: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[ActionRecord]:
     t = table(ActionRow)
     q = select(t)
     if status:
@@ -68,7 +80,7 @@ def list_actions(
     if risk:
         q = q.where(t.c.risk == risk)
     q = q.order_by(t.c.created_ms.desc(), t.c.id).limit(limit).offset(offset)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
 
 
 def live_keys(conn: Connection, incident_id: str) -> set[str]:
@@ -78,11 +90,11 @@ def live_keys(conn: Connection, incident_id: str) -> set[str]:
     return set(conn.execute(q).scalars())
 
 
-def stale_executions(conn: Connection, now_ms: int) -> list[dict[str, Any]]:
+def stale_executions(conn: Connection, now_ms: int) -> list[ActionRecord]:
     """Executions whose lease ran out: the process running them stopped before recording a result."""
     t = table(ActionRow)
     q = select(t).where(t.c.status == "executing", t.c.lease_until_ms < now_ms).order_by(t.c.lease_until_ms)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
 
 
 def insert_effect(conn: Connection, row: dict[str, Any]) -> bool:
@@ -92,16 +104,16 @@ def insert_effect(conn: Connection, row: dict[str, Any]) -> bool:
     return bool(conn.execute(stmt.on_conflict_do_nothing(index_elements=["action_id"])).rowcount)
 
 
-def pending_effects(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+def pending_effects(conn: Connection, limit: int = 100) -> list[SimulatorEffectRecord]:
     """Effects the demo simulator has not applied yet, oldest first."""
     t = table(SimulatorEffectRow)
     q = select(t).where(t.c.consumed_ms.is_(None)).order_by(t.c.id).limit(limit)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [SimulatorEffectRecord.model_validate(r._mapping) for r in conn.execute(q)]
 
 
-def list_effects(conn: Connection, action_id: str | None = None) -> list[dict[str, Any]]:
+def list_effects(conn: Connection, action_id: str | None = None) -> list[SimulatorEffectRecord]:
     t = table(SimulatorEffectRow)
     q = select(t).order_by(t.c.id)
     if action_id:
         q = q.where(t.c.action_id == action_id)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [SimulatorEffectRecord.model_validate(r._mapping) for r in conn.execute(q)]

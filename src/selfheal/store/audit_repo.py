@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 
 from selfheal.store.actions_tables import AuditHeadRow
+from selfheal.store.rows import AuditEntry
 from selfheal.store.tables import AuditRow, table
 
 _PG_AUDIT_LOCK = 724_001
@@ -49,22 +50,26 @@ def set_head(conn: Connection, seq: int, hash_: str) -> None:
         conn.execute(h.insert(), [{"id": 1, "seq": seq, "hash": hash_}])
 
 
-def last_record(conn: Connection) -> dict[str, Any] | None:
+def last_record(conn: Connection) -> AuditEntry | None:
     t = table(AuditRow)
     row = conn.execute(select(t).order_by(t.c.seq.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return AuditEntry.model_validate(row._mapping) if row else None
 
 
-def for_targets(conn: Connection, target_ids: list[str], limit: int = 1000) -> list[dict[str, Any]]:
+def for_targets(conn: Connection, target_ids: list[str], limit: int = 1000) -> list[AuditEntry]:
     """Records about any of `target_ids`, oldest first (an incident's own trail and its actions')."""
     if not target_ids:
         return []
     t = table(AuditRow)
     q = select(t).where(t.c.target_id.in_(target_ids)).order_by(t.c.seq).limit(limit)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [AuditEntry.model_validate(r._mapping) for r in conn.execute(q)]
 
 
-def iter_all(conn: Connection, batch: int = 1000) -> Iterator[dict[str, Any]]:
+def iter_all(conn: Connection, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every record in chain order, read `batch` at a time (for `audit.verify`).
+
+    Built with `model_construct`: the walk reads the whole log, the columns are typed by the table, and
+    the chain check itself recomputes every hash, so re-validating each row would only cost time."""
     t = table(AuditRow)
     last = 0
     while True:
@@ -72,7 +77,7 @@ def iter_all(conn: Connection, batch: int = 1000) -> Iterator[dict[str, Any]]:
         if not rows:
             return
         for r in rows:
-            yield dict(r._mapping)
+            yield AuditEntry.model_construct(**r._mapping)
         last = rows[-1].seq
 
 
@@ -87,7 +92,7 @@ def query(
     until_ms: int | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     t = table(AuditRow)
     q = select(t)
     if actor:
@@ -103,4 +108,4 @@ def query(
     if until_ms is not None:
         q = q.where(t.c.ts_ms < until_ms)
     q = q.order_by(t.c.seq.desc()).limit(limit).offset(offset)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [AuditEntry.model_validate(r._mapping) for r in conn.execute(q)]

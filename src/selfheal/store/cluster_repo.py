@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.store.cluster_tables import ThemeIdentityRow, TicketVectorRow
+from selfheal.store.rows import ThemeIdentityRecord
 from selfheal.store.tables import table
 
 _LOOKUP_CHUNK = 500
@@ -82,18 +83,18 @@ def count_vectors(conn: Connection, model: str | None = None) -> int:
     return len(conn.execute(query).all())
 
 
-def recent_themes(conn: Connection, since_ms: int) -> list[dict[str, Any]]:
+def recent_themes(conn: Connection, since_ms: int) -> list[ThemeIdentityRecord]:
     """Theme identities last seen at or after `since_ms`, newest first (centroid decoded)."""
     t = table(ThemeIdentityRow)
     rows = conn.execute(
         select(t).where(t.c.last_seen_ms >= since_ms).order_by(t.c.last_seen_ms.desc(), t.c.id)
     )
-    result = []
-    for row in rows:
-        item = dict(row._mapping)
-        item["centroid"] = _from_bytes(item["centroid"]) if item["centroid"] is not None else None
-        result.append(item)
-    return result
+    return [
+        ThemeIdentityRecord.model_validate(
+            {**row._mapping, "centroid": None if row.centroid is None else _from_bytes(row.centroid)}
+        )
+        for row in rows
+    ]
 
 
 def upsert_themes(conn: Connection, themes: Iterable[Mapping[str, Any]], seen_ms: int) -> None:

@@ -1,4 +1,11 @@
-"""Baseline queries for detection: hourly aggregates (cacheable), same-window volumes, per-minute totals."""
+"""Baseline queries for detection: hourly aggregates (cacheable), same-window volumes, per-minute totals.
+
+Deliberately not records: these feed detection over weeks of minutes (tens of thousands of hourly rows on a
+cold start), are kept in memory and in `history_hours` as column lists (`history_hours_repo.encode`), and are
+folded by `observe.history` without ever being shown. The hourly totals are column mappings (named by the
+`label`s below), the same-window and per-minute totals plain numbers keyed by merchant or minute; a validated
+record per row would only slow the cycle.
+"""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import Connection, select
 
 from selfheal.errors import NotFound
+from selfheal.store.rows import ApiKeyRecord
 from selfheal.store.tables import ApiKeyRow, table
+
+_LISTED = ("id", "name", "role", "created_ms", "revoked_ms")
 
 
 def insert_key(conn: Connection, name: str, role: str, key_hash: str, now_ms: int) -> str:
@@ -20,18 +22,26 @@ def insert_key(conn: Connection, name: str, role: str, key_hash: str, now_ms: in
     return key_id
 
 
-def find_active(conn: Connection, key_hash: str) -> dict[str, Any] | None:
+def find_active(conn: Connection, key_hash: str) -> ApiKeyRecord | None:
+    """The unrevoked key whose secret hashes to `key_hash`."""
     t = table(ApiKeyRow)
-    row = conn.execute(select(t).where(t.c.key_hash == key_hash, t.c.revoked_ms.is_(None))).first()
-    return dict(row._mapping) if row else None
+    q = select(*(t.c[c] for c in _LISTED)).where(t.c.key_hash == key_hash, t.c.revoked_ms.is_(None))
+    row = conn.execute(q).first()
+    return ApiKeyRecord.model_validate(row._mapping) if row else None
 
 
-def list_keys(conn: Connection) -> list[dict[str, Any]]:
+def get_key(conn: Connection, key_id: str) -> ApiKeyRecord:
     t = table(ApiKeyRow)
-    rows = conn.execute(
-        select(t.c.id, t.c.name, t.c.role, t.c.created_ms, t.c.revoked_ms).order_by(t.c.created_ms)
-    )
-    return [dict(r._mapping) for r in rows]
+    row = conn.execute(select(*(t.c[c] for c in _LISTED)).where(t.c.id == key_id)).first()
+    if row is None:
+        raise NotFound(f"no key {key_id!r}", {"key_id": key_id})
+    return ApiKeyRecord.model_validate(row._mapping)
+
+
+def list_keys(conn: Connection) -> list[ApiKeyRecord]:
+    t = table(ApiKeyRow)
+    rows = conn.execute(select(*(t.c[c] for c in _LISTED)).order_by(t.c.created_ms))
+    return [ApiKeyRecord.model_validate(r._mapping) for r in rows]
 
 
 def revoke(conn: Connection, key_id: str, now_ms: int) -> None:

@@ -16,25 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.store.knowledge_tables import KbChunkRow, KbDocumentRow, KbStateRow
+from selfheal.store.rows import KbChunkRecord, KbDocumentRecord
 from selfheal.store.tables import table
 
 DOCS = table(KbDocumentRow)
 CHUNKS = table(KbChunkRow)
 STATE = table(KbStateRow)
 
-DOCUMENT_COLUMNS = (
-    "id",
-    "name",
-    "title",
-    "kind",
-    "size_bytes",
-    "sha256",
-    "pages",
-    "chunk_count",
-    "created_ms",
-    "updated_ms",
-    "uploaded_by",
-)
+DOCUMENT_COLUMNS = tuple(KbDocumentRecord.model_fields)
 
 
 def generation(conn: Connection) -> int:
@@ -68,19 +57,19 @@ def bump_generation(conn: Connection) -> int:
     return generation(conn)
 
 
-def find_document_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
+def find_document_by_name(conn: Connection, name: str) -> KbDocumentRecord | None:
     row = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.name == name)).first()
-    return dict(row._mapping) if row else None
+    return KbDocumentRecord.model_validate(row._mapping) if row else None
 
 
-def get_document(conn: Connection, document_id: str) -> dict[str, Any] | None:
+def get_document(conn: Connection, document_id: str) -> KbDocumentRecord | None:
     row = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).where(DOCS.c.id == document_id)).first()
-    return dict(row._mapping) if row else None
+    return KbDocumentRecord.model_validate(row._mapping) if row else None
 
 
-def list_documents(conn: Connection) -> list[dict[str, Any]]:
+def list_documents(conn: Connection) -> list[KbDocumentRecord]:
     rows = conn.execute(select(*[DOCS.c[c] for c in DOCUMENT_COLUMNS]).order_by(DOCS.c.name))
-    return [dict(r._mapping) for r in rows]
+    return [KbDocumentRecord.model_validate(r._mapping) for r in rows]
 
 
 def replace_document(conn: Connection, document: dict[str, Any], chunks: Sequence[dict[str, Any]]) -> bool:
@@ -90,9 +79,9 @@ def replace_document(conn: Connection, document: dict[str, Any], chunks: Sequenc
     """
     existing = find_document_by_name(conn, document["name"])
     if existing is not None:
-        conn.execute(delete(CHUNKS).where(CHUNKS.c.document_id == existing["id"]))
-        conn.execute(delete(DOCS).where(DOCS.c.id == existing["id"]))
-        document = {**document, "created_ms": existing["created_ms"]}
+        conn.execute(delete(CHUNKS).where(CHUNKS.c.document_id == existing.id))
+        conn.execute(delete(DOCS).where(DOCS.c.id == existing.id))
+        document = {**document, "created_ms": existing.created_ms}
     conn.execute(insert(DOCS), [document])
     for start in range(0, len(chunks), 1000):
         conn.execute(insert(CHUNKS), list(chunks[start : start + 1000]))
@@ -128,8 +117,12 @@ def embedding_models(conn: Connection) -> dict[str | None, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-def iter_chunks(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every chunk joined with its document's name and title, in (document name, ordinal) order."""
+def iter_chunks(conn: Connection, batch: int = 5000) -> Iterator[KbChunkRecord]:
+    """Every chunk joined with its document's name and title, in (document name, ordinal) order.
+
+    Built with `model_construct` (no per-row validation): an index rebuild reads every chunk of the knowledge
+    base, and the columns are typed by the tables. Vectors come back as `bytes` (PostgreSQL may hand out a
+    memoryview)."""
     query = (
         select(
             CHUNKS.c.id,
@@ -150,7 +143,21 @@ def iter_chunks(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]
     )
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     for row in result:
-        yield dict(row._mapping)
+        blob = row.embedding
+        yield KbChunkRecord.model_construct(
+            id=row.id,
+            document_id=row.document_id,
+            name=row.name,
+            title=row.title,
+            ordinal=row.ordinal,
+            text=row.text,
+            heading_path=tuple(row.heading_path or ()),
+            page=row.page,
+            start_char=row.start_char,
+            end_char=row.end_char,
+            embedding=None if blob is None else bytes(blob),
+            embedding_model=row.embedding_model,
+        )
 
 
 def set_embeddings(conn: Connection, vectors: Sequence[tuple[str, bytes, str]]) -> None:

@@ -118,7 +118,8 @@ def _bucket(latency: float) -> int:
 
 
 def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
-    """Aggregate (ts_ms, event) pairs into per-minute rollup rows."""
+    """Aggregate (ts_ms, event) pairs into per-minute rollup rows (column values, ready to write: ingest's hot
+    path, so no records)."""
     acc: dict[tuple[int, str, str, str, str, str], list[Any]] = {}
     n_b = len(HIST_COLUMNS)
     for ts_ms, e in events:

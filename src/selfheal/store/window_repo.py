@@ -1,4 +1,10 @@
-"""Reading a time window of signals (the observe stage's queries)."""
+"""Reading a time window of signals (the observe stage's queries).
+
+Tickets come back as the contract's `signals.Ticket`. The window's rollups, metric points, payment/order events
+and merchant totals come back as plain column mappings: at scale a window holds tens of thousands of them,
+and the observe stage turns them into its own records without validating again (`model_construct`), so a
+second, validated record here would cost every cycle for nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from selfheal.signals import HIST_COLUMNS
+from selfheal.records import ms_to_dt
+from selfheal.signals import HIST_COLUMNS, Ticket
 from selfheal.store.tables import LogEventRow, LogRollupRow, MetricPointRow, TicketRow, table
 
 PAYMENT_EVENTS = ("payment.succeeded", "order.created")
@@ -70,12 +77,26 @@ def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[Ticket]:
+    """Tickets created in `[start_ms, end_ms)`, oldest first (their ingest-time extras are not read back)."""
     t = table(TicketRow)
     rows = conn.execute(
         select(t).where(t.c.created_ms >= start_ms, t.c.created_ms < end_ms).order_by(t.c.created_ms, t.c.id)
     )
-    return [dict(row._mapping) for row in rows]
+    return [
+        Ticket(
+            id=r.id,
+            created_at=ms_to_dt(r.created_ms),
+            merchant_id=r.merchant_id,
+            subject=r.subject,
+            body=r.body,
+            migration_stage=r.migration_stage,
+            channel=r.channel,
+            priority=r.priority,
+            tags=r.tags or [],
+        )
+        for r in rows
+    ]
 
 
 def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:

@@ -49,11 +49,11 @@ def test_theme_identities_round_trip(theme_store: Store, tmp_path: Path) -> None
         remember_themes(conn, data, report.themes, report.embedding_model)
     with theme_store.read() as conn:
         rows = cluster_repo.recent_themes(conn, 0)
-    assert {r["id"] for r in rows} == {t.id for t in report.themes}
+    assert {r.id for r in rows} == {t.id for t in report.themes}
     for row in rows:
-        assert row["model"] == embedder.name
-        assert row["centroid"].shape == (embedder.dim,)
-        assert abs(float(np.linalg.norm(row["centroid"])) - 1) < 1e-4
+        assert row.model == embedder.name
+        assert row.centroid is not None and row.centroid.shape == (embedder.dim,)
+        assert abs(float(np.linalg.norm(row.centroid)) - 1) < 1e-4
     again = prepare_themes(
         theme_store, AS_OF + timedelta(minutes=5), 60, _settings(tmp_path), embedder=embedder
     )

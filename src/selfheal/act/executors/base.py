@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from selfheal.decide.model import Risk
 from selfheal.records import Record
 
 
@@ -18,7 +19,7 @@ class ExecutionRequest(Record):
     attempt: int = Field(description="1 for the first run, more when an interrupted run is resumed")
     key: str
     title: str
-    risk: str
+    risk: Risk
     params: dict[str, Any] = Field(default_factory=dict)
     incident_id: str | None = None
     category: str | None = Field(None, description="The incident's root-cause category")

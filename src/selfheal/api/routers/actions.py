@@ -54,11 +54,7 @@ def list_actions(
 ) -> list[Action]:
     """Actions, newest first."""
     return _workflow(svc).list_actions(
-        status=status.value if status else None,
-        incident_id=incident,
-        risk=risk.value if risk else None,
-        limit=limit,
-        offset=offset,
+        status=status, incident_id=incident, risk=risk, limit=limit, offset=offset
     )
 
 

@@ -13,6 +13,7 @@ from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.store import audit_repo
+from selfheal.store.rows import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -38,17 +39,17 @@ class VerifyReport(BaseModel):
     head_hash: str | None
 
 
-def audit_view(row: dict[str, Any]) -> AuditRecord:
+def audit_view(entry: AuditEntry) -> AuditRecord:
     return AuditRecord(
-        seq=row["seq"],
-        at=ms_to_dt(row["ts_ms"]),
-        actor=row["actor"],
-        action=row["action"],
-        target_type=row["target_type"],
-        target_id=row["target_id"],
-        before=row["before"],
-        after=row["after"],
-        hash=row["hash"],
+        seq=entry.seq,
+        at=ms_to_dt(entry.ts_ms),
+        actor=entry.actor,
+        action=entry.action,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        before=entry.before,
+        after=entry.after,
+        hash=entry.hash,
     )
 
 

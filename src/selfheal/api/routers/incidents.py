@@ -122,7 +122,7 @@ def get_incident(
     with svc.store.read() as conn:
         incident = incidents_repo.get_incident(conn, incident_id)
         actions = actions_repo.list_actions(conn, incident_id=incident_id, limit=1000)
-        trail = audit_repo.for_targets(conn, [incident_id, *(a["id"] for a in actions)])
+        trail = audit_repo.for_targets(conn, [incident_id, *(a.id for a in actions)])
     return IncidentDetail(
         **incident.model_dump(),
         actions=[Action.from_row(a) for a in actions],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -12,10 +12,11 @@ from starlette.datastructures import UploadFile
 from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
 from selfheal.errors import InvalidInput, PayloadTooLarge
-from selfheal.knowledge.base import KnowledgeBase, knowledge_base
+from selfheal.knowledge.base import KnowledgeBase, KnowledgeStats, knowledge_base
 from selfheal.knowledge.index import SearchMode
 from selfheal.knowledge.model import SearchHit
 from selfheal.records import ms_to_dt
+from selfheal.store.rows import KbDocumentRecord
 
 router = APIRouter(prefix="/rag", tags=["runbooks"])
 
@@ -33,6 +34,33 @@ class UploadResponse(BaseModel):
     documents: list[StoredDocumentView]
     chunks: int
     embedded: bool
+
+
+class DocumentView(BaseModel):
+    """A stored runbook (`chunks`: how many chunks it was cut into)."""
+
+    id: str
+    name: str
+    title: str
+    kind: str
+    size_bytes: int
+    sha256: str
+    pages: int | None
+    uploaded_by: str
+    created_at: datetime
+    updated_at: datetime
+    chunks: int
+
+
+class DeletedDocument(BaseModel):
+    deleted: str
+    """The id of the removed document."""
+    chunks: int
+
+
+class ClearedKnowledge(BaseModel):
+    documents: int
+    chunks: int
 
 
 class SearchHitView(BaseModel):
@@ -58,6 +86,22 @@ class SearchResponse(BaseModel):
 
 def _kb(svc: Services) -> KnowledgeBase:
     return knowledge_base(svc.store, svc.settings)
+
+
+def document_view(row: KbDocumentRecord) -> DocumentView:
+    return DocumentView(
+        id=row.id,
+        name=row.name,
+        title=row.title,
+        kind=row.kind,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        pages=row.pages,
+        uploaded_by=row.uploaded_by,
+        created_at=ms_to_dt(row.created_ms),
+        updated_at=ms_to_dt(row.updated_ms),
+        chunks=row.chunk_count,
+    )
 
 
 def hit_view(hit: SearchHit) -> SearchHitView:
@@ -151,7 +195,7 @@ async def upload(
 @router.get("/stats")
 async def stats(
     svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
-) -> dict[str, Any]:
+) -> KnowledgeStats:
     """Documents, chunks, index kind and embedding model."""
     return await run_in_threadpool(_kb(svc).stats)
 
@@ -159,32 +203,28 @@ async def stats(
 @router.get("/documents")
 async def documents(
     svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
-) -> list[dict[str, Any]]:
+) -> list[DocumentView]:
     """Stored runbooks, by name."""
     rows = await run_in_threadpool(_kb(svc).documents)
-    for row in rows:
-        row["created_at"] = ms_to_dt(row.pop("created_ms"))
-        row["updated_at"] = ms_to_dt(row.pop("updated_ms"))
-        row["chunks"] = row.pop("chunk_count")
-    return rows
+    return [document_view(r) for r in rows]
 
 
 @router.delete("/documents/{document_id}")
 async def delete_document(
     document_id: str, svc: Services = Depends(services), _: Principal = Depends(require(Role.operator))
-) -> dict[str, Any]:
+) -> DeletedDocument:
     """Remove one runbook and its chunks."""
     removed = await run_in_threadpool(_kb(svc).delete, document_id)
-    return {"deleted": document_id, "chunks": removed}
+    return DeletedDocument(deleted=document_id, chunks=removed)
 
 
 @router.post("/clear")
 async def clear(
     svc: Services = Depends(services), _: Principal = Depends(require(Role.admin))
-) -> dict[str, int]:
+) -> ClearedKnowledge:
     """Remove every runbook."""
     docs, chunks = await run_in_threadpool(_kb(svc).clear)
-    return {"documents": docs, "chunks": chunks}
+    return ClearedKnowledge(documents=docs, chunks=chunks)
 
 
 @router.get("/search")
