@@ -100,10 +100,23 @@ def _closure(schemas: dict[str, Any], names: set[str]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("path", ["/health", "/rag/stats", "/rag/documents", "/rag/clear"])
+@pytest.mark.parametrize("path", ["/health", "/runbooks/stats", "/runbooks/documents", "/runbooks/clear"])
 def test_the_formerly_untyped_answers_are_models_now(tmp_path: Path, path: str) -> None:
     document, operations = _operations(tmp_path)
     (operation,) = [op for _, p, op in operations if p == path]
     answer = next(r for code, r in operation["responses"].items() if code in ("200", "201"))
     model = _component(document, answer["content"]["application/json"]["schema"])
     assert model is not None and model["properties"]
+
+
+def test_old_names_are_documented_as_deprecated_aliases(tmp_path: Path) -> None:
+    _, operations = _operations(tmp_path)
+    by_path = {(method, path): op for method, path, op in operations}
+    for method, old, new in (
+        ("GET", "/clusters", "/themes"),
+        ("GET", "/rag/stats", "/runbooks/stats"),
+        ("POST", "/rag/upload", "/runbooks/upload"),
+    ):
+        assert by_path[(method, old)].get("deprecated") is True
+        assert not by_path[(method, new)].get("deprecated")
+        assert by_path[(method, new)]["tags"] == by_path[(method, old)]["tags"]

@@ -34,7 +34,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/incidents/{incident_id}"): V,
     ("GET", "/anomalies"): V,
     ("GET", "/incidents/{incident_id}/lifecycle"): V,
-    ("GET", "/clusters"): V,
+    ("GET", "/themes"): V,
+    ("GET", "/clusters"): V,  # deprecated alias of /themes
     # --- actions --------------------------------------------------------------------------------
     ("GET", "/actions"): V,
     ("GET", "/actions/stale"): V,
@@ -57,6 +58,13 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/series/kpis"): V,
     ("GET", "/series/errors"): V,
     # runbook knowledge base
+    ("POST", "/runbooks/upload"): OP,
+    ("GET", "/runbooks/stats"): V,
+    ("GET", "/runbooks/documents"): V,
+    ("DELETE", "/runbooks/documents/{document_id}"): OP,
+    ("POST", "/runbooks/clear"): ADM,
+    ("GET", "/runbooks/search"): V,
+    # the same routes under their deprecated alias /rag
     ("POST", "/rag/upload"): OP,
     ("GET", "/rag/stats"): V,
     ("GET", "/rag/documents"): V,

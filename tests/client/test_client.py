@@ -99,7 +99,7 @@ def test_runbook_upload_is_multipart_field_files() -> None:
         seen.append(request)
         return httpx.Response(200, json={"documents": [], "chunks": 0})
 
-    client_with(handler).rag_upload([("a.md", b"# A\nbody", "text/markdown")])
+    client_with(handler).runbook_upload([("a.md", b"# A\nbody", "text/markdown")])
     request = seen[0]
     assert request.headers["content-type"].startswith("multipart/form-data")
     assert b'name="files"; filename="a.md"' in request.content
@@ -138,10 +138,10 @@ def test_a_role_too_low_says_to_ask_for_a_higher_one() -> None:
 
 
 def test_a_route_the_server_lacks_is_not_available_naming_method_and_path() -> None:
-    exc = failure(api_error(404, "not_found", "Not Found"), lambda c: c.clusters(window_minutes=60))
+    exc = failure(api_error(404, "not_found", "Not Found"), lambda c: c.themes(window_minutes=60))
     assert isinstance(exc, NotAvailable)
     assert exc.message == "This capability is not available on this server."
-    assert f"The API at {BASE} has no GET /clusters" in exc.hint
+    assert f"The API at {BASE} has no GET /themes" in exc.hint
     assert isinstance(failure(api_error(405, "method_not_allowed", "Method Not Allowed")), NotAvailable)
 
 

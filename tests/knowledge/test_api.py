@@ -1,4 +1,4 @@
-"""The /rag endpoints through FastAPI's TestClient (real HTTP semantics) on SQLite and on PostgreSQL."""
+"""The /runbooks endpoints (alias /rag) through FastAPI's TestClient (real HTTP semantics) on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_upload_stats_search_list_delete_clear(
     client, h, store = env
     pdf = make_pdf([["Payment provider errors"], ["POST /payments/authorize returns 503: fail over"]])
     r = client.post(
-        "/rag/upload",
+        "/runbooks/upload",
         files=_files(("webhook.md", WEBHOOK), ("auth.md", AUTH), ("psp.pdf", pdf)),
         headers=h[Role.operator],
     )
@@ -61,8 +61,9 @@ def test_upload_stats_search_list_delete_clear(
     assert [d["kind"] for d in body["documents"]] == ["markdown", "markdown", "pdf"]
     assert body["chunks"] >= 3
 
-    stats = client.get("/rag/stats", headers=h[Role.viewer]).json()
+    stats = client.get("/runbooks/stats", headers=h[Role.viewer]).json()
     assert stats["documents"] == 3
+    assert client.get("/rag/stats", headers=h[Role.viewer]).json() == stats  # the deprecated name
     assert stats["chunks"] == body["chunks"]
     assert stats["index_kind"] == "lexical: BM25F"
     assert stats["embedding_model"] is None
@@ -72,7 +73,9 @@ def test_upload_stats_search_list_delete_clear(
     if store.dialect == "sqlite":
         assert stats["pgvector_available"] is False
 
-    r = client.get("/rag/search", params={"q": "checkout 401 key rotation", "top": 2}, headers=h[Role.viewer])
+    r = client.get(
+        "/runbooks/search", params={"q": "checkout 401 key rotation", "top": 2}, headers=h[Role.viewer]
+    )
     assert r.status_code == 200
     hits = r.json()["hits"]
     assert hits[0]["document"] == "auth.md"
@@ -80,31 +83,31 @@ def test_upload_stats_search_list_delete_clear(
     assert hits[0]["rank"] == 1
     assert "lexical" in hits[0]["scores"]
 
-    r = client.get("/rag/search", params={"q": "authorize 503"}, headers=h[Role.viewer])
+    r = client.get("/runbooks/search", params={"q": "authorize 503"}, headers=h[Role.viewer])
     assert r.json()["hits"][0]["page"] == 2
 
-    docs = client.get("/rag/documents", headers=h[Role.viewer]).json()
+    docs = client.get("/runbooks/documents", headers=h[Role.viewer]).json()
     assert sorted(d["name"] for d in docs) == ["auth.md", "psp.pdf", "webhook.md"]
 
-    r = client.delete(f"/rag/documents/{document_id('auth.md')}", headers=h[Role.operator])
+    r = client.delete(f"/runbooks/documents/{document_id('auth.md')}", headers=h[Role.operator])
     assert r.status_code == 200
-    assert client.get("/rag/stats", headers=h[Role.viewer]).json()["documents"] == 2
-    r = client.delete(f"/rag/documents/{document_id('auth.md')}", headers=h[Role.operator])
+    assert client.get("/runbooks/stats", headers=h[Role.viewer]).json()["documents"] == 2
+    r = client.delete(f"/runbooks/documents/{document_id('auth.md')}", headers=h[Role.operator])
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
 
-    assert client.post("/rag/clear", headers=h[Role.operator]).status_code == 403
-    r = client.post("/rag/clear", headers=h[Role.admin])
+    assert client.post("/runbooks/clear", headers=h[Role.operator]).status_code == 403
+    r = client.post("/runbooks/clear", headers=h[Role.admin])
     assert r.json()["documents"] == 2
-    assert client.get("/rag/stats", headers=h[Role.viewer]).json()["chunks"] == 0
+    assert client.get("/runbooks/stats", headers=h[Role.viewer]).json()["chunks"] == 0
 
 
 def test_reupload_replaces(env: tuple[TestClient, dict[Role, dict[str, str]], Store]) -> None:
     client, h, _ = env
-    client.post("/rag/upload", files=_files(("webhook.md", WEBHOOK)), headers=h[Role.operator])
-    r = client.post("/rag/upload", files=_files(("webhook.md", WEBHOOK)), headers=h[Role.operator])
+    client.post("/runbooks/upload", files=_files(("webhook.md", WEBHOOK)), headers=h[Role.operator])
+    r = client.post("/runbooks/upload", files=_files(("webhook.md", WEBHOOK)), headers=h[Role.operator])
     assert r.json()["documents"][0]["replaced"] is True
-    stats = client.get("/rag/stats", headers=h[Role.viewer]).json()
+    stats = client.get("/runbooks/stats", headers=h[Role.viewer]).json()
     assert stats["documents"] == 1
     assert stats["chunks"] == r.json()["chunks"]
 
@@ -129,7 +132,7 @@ def test_bad_files_refuse_the_batch(
 ) -> None:
     client, h, _ = env
     r = client.post(
-        "/rag/upload", files=_files(("webhook.md", WEBHOOK), (name, data)), headers=h[Role.operator]
+        "/runbooks/upload", files=_files(("webhook.md", WEBHOOK), (name, data)), headers=h[Role.operator]
     )
     assert r.status_code == status, r.text
     error = r.json()["error"]
@@ -137,32 +140,36 @@ def test_bad_files_refuse_the_batch(
     assert name in error["message"]
     if reason:
         assert error["details"]["reason"] == reason
-    stats = client.get("/rag/stats", headers=h[Role.viewer]).json()
+    stats = client.get("/runbooks/stats", headers=h[Role.viewer]).json()
     assert (stats["documents"], stats["chunks"]) == (0, 0)
 
 
 def test_upload_needs_files_and_roles(env: tuple[TestClient, dict[Role, dict[str, str]], Store]) -> None:
     client, h, _ = env
-    r = client.post("/rag/upload", files=_files(("a.md", WEBHOOK)), headers=h[Role.viewer])
+    r = client.post("/runbooks/upload", files=_files(("a.md", WEBHOOK)), headers=h[Role.viewer])
     assert r.status_code == 403
-    assert client.post("/rag/upload", files=_files(("a.md", WEBHOOK))).status_code == 401
-    r = client.post("/rag/upload", json={"files": []}, headers=h[Role.operator])
+    assert client.post("/runbooks/upload", files=_files(("a.md", WEBHOOK))).status_code == 401
+    r = client.post("/runbooks/upload", json={"files": []}, headers=h[Role.operator])
     assert r.status_code == 422
     assert r.json()["error"]["details"]["field"] == "files"
-    r = client.post("/rag/upload", data={"other": "x"}, headers=h[Role.operator])
+    r = client.post("/runbooks/upload", data={"other": "x"}, headers=h[Role.operator])
     assert r.status_code == 422
-    r = client.post("/rag/upload", files=_files(("a.md", WEBHOOK), ("a.md", AUTH)), headers=h[Role.operator])
+    r = client.post(
+        "/runbooks/upload", files=_files(("a.md", WEBHOOK), ("a.md", AUTH)), headers=h[Role.operator]
+    )
     assert r.status_code == 422
     assert r.json()["error"]["details"]["duplicates"] == ["a.md"]
 
 
 def test_search_validation(env: tuple[TestClient, dict[Role, dict[str, str]], Store]) -> None:
     client, h, _ = env
-    assert client.get("/rag/search", headers=h[Role.viewer]).status_code == 422
-    assert client.get("/rag/search", params={"q": "x", "top": 0}, headers=h[Role.viewer]).status_code == 422
-    r = client.get("/rag/search", params={"q": "   "}, headers=h[Role.viewer])
+    assert client.get("/runbooks/search", headers=h[Role.viewer]).status_code == 422
+    assert (
+        client.get("/runbooks/search", params={"q": "x", "top": 0}, headers=h[Role.viewer]).status_code == 422
+    )
+    r = client.get("/runbooks/search", params={"q": "   "}, headers=h[Role.viewer])
     assert r.status_code == 422
     assert r.json()["error"]["details"]["field"] == "q"
-    r = client.get("/rag/search", params={"q": "anything"}, headers=h[Role.viewer])
+    r = client.get("/runbooks/search", params={"q": "anything"}, headers=h[Role.viewer])
     assert r.status_code == 200
     assert r.json()["hits"] == []

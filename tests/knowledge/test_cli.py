@@ -8,11 +8,11 @@ from tests.knowledge.conftest import store_url
 from tests.knowledge.pdfgen import encrypt_pdf, make_pdf
 from typer.testing import CliRunner
 
-from selfheal.cli import kb as cli_kb
+from selfheal.cli import runbooks as cli_runbooks
 from selfheal.store import Store
 
 app = typer.Typer()
-cli_kb.register(app)
+cli_runbooks.register(app)
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -29,11 +29,11 @@ def test_add_then_search_json(tmp_path: Path, store: Store, monkeypatch) -> None
     monkeypatch.setenv("SELFHEAL_DENSE_EMBEDDINGS", "false")
     db = store_url(store)  # a SQLite file, then a PostgreSQL schema
     runner = CliRunner()
-    r = runner.invoke(app, ["kb", "add", str(_folder(tmp_path)), "--db", db])
+    r = runner.invoke(app, ["runbooks", "add", str(_folder(tmp_path)), "--db", db])
     assert r.exit_code == 0, r.output
     assert "added 3 documents" in r.output
 
-    r = runner.invoke(app, ["kb", "search", "signing secret", "--top", "2", "--json", "--db", db])
+    r = runner.invoke(app, ["runbooks", "search", "signing secret", "--top", "2", "--json", "--db", db])
     assert r.exit_code == 0, r.output
     line = json.loads(r.stdout.strip().splitlines()[-1])
     assert line["hits"][0]["document"] == "webhook.md"
@@ -45,13 +45,15 @@ def test_add_then_search_json(tmp_path: Path, store: Store, monkeypatch) -> None
         + "\n"
         + json.dumps({"qid": "b", "query": "authorize 503"})
     )
-    r = runner.invoke(app, ["kb", "search", "--queries", str(queries), "--json", "--top", "1", "--db", db])
+    r = runner.invoke(
+        app, ["runbooks", "search", "--queries", str(queries), "--json", "--top", "1", "--db", db]
+    )
     assert r.exit_code == 0, r.output
     lines = [json.loads(x) for x in r.stdout.strip().splitlines()]
     assert [(x["qid"], x["hits"][0]["document"]) for x in lines] == [("a", "cart.txt"), ("b", "psp.pdf")]
     assert lines[1]["hits"][0]["page"] == 2
 
-    r = runner.invoke(app, ["kb", "stats", "--db", db])
+    r = runner.invoke(app, ["runbooks", "stats", "--db", db])
     assert json.loads(r.stdout)["documents"] == 3
 
 
@@ -63,17 +65,17 @@ def test_bad_file_refuses_batch_unless_skipped(  # type: ignore[no-untyped-def]
     folder = _folder(tmp_path)
     (folder / "locked.pdf").write_bytes(encrypt_pdf(make_pdf([["x"]])))
     runner = CliRunner()
-    r = runner.invoke(app, ["kb", "add", str(folder), "--db", db])
+    r = runner.invoke(app, ["runbooks", "add", str(folder), "--db", db])
     assert r.exit_code == 2
     assert "encrypted" in r.output
-    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 0
-    r = runner.invoke(app, ["kb", "add", str(folder), "--db", db, "--skip-bad"])
+    assert json.loads(runner.invoke(app, ["runbooks", "stats", "--db", db]).stdout)["documents"] == 0
+    r = runner.invoke(app, ["runbooks", "add", str(folder), "--db", db, "--skip-bad"])
     assert r.exit_code == 0, r.output
     assert "skipped" in r.output
-    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 3
-    r = runner.invoke(app, ["kb", "clear", "--yes", "--db", db])
+    assert json.loads(runner.invoke(app, ["runbooks", "stats", "--db", db]).stdout)["documents"] == 3
+    r = runner.invoke(app, ["runbooks", "clear", "--yes", "--db", db])
     assert r.exit_code == 0
-    assert json.loads(runner.invoke(app, ["kb", "stats", "--db", db]).stdout)["documents"] == 0
+    assert json.loads(runner.invoke(app, ["runbooks", "stats", "--db", db]).stdout)["documents"] == 0
 
 
 def test_search_needs_query_or_file(tmp_path: Path) -> None:

@@ -167,12 +167,12 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
         settle()
         expect(page.get_by_text("Signed in as otto")).to_be_visible()
 
-        has_rag = _has_route(live_api, "/rag/upload")
-        if has_rag:  # the runbook the cycle will cite
-            httpx.post(f"{live_api.url}/rag/clear", headers={"x-api-key": ADMIN_KEY}, timeout=60)
+        has_runbooks = _has_route(live_api, "/runbooks/upload")
+        if has_runbooks:  # the runbook the cycle will cite
+            httpx.post(f"{live_api.url}/runbooks/clear", headers={"x-api-key": ADMIN_KEY}, timeout=60)
             runbook = tmp_path / "webhook-delivery.md"
             runbook.write_text(RUNBOOK)
-            goto("Knowledge")
+            goto("Runbooks")
             page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(runbook))
             page.wait_for_timeout(1000)
             page.get_by_role("button", name="Add to knowledge base").click()
@@ -203,9 +203,9 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
         expect(page.get_by_role("heading", name="Root cause")).to_be_visible()
         shot("assessment")
 
-        if has_rag:
+        if has_runbooks:
             expect(page.get_by_text("webhook-delivery.md").first).to_be_visible()
-        for title in ("Anomalies", "Clusters", "Knowledge"):
+        for title in ("Anomalies", "Themes", "Runbooks"):
             goto(title)
             expect(page.get_by_role("heading", name=title)).to_be_visible()
             page.wait_for_timeout(500)

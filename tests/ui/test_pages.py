@@ -161,10 +161,10 @@ def test_anomalies_page(open_page: AppFactory, live_api: LiveApi, incident_id: s
         assert "No anomaly matches these filters." in texts(at)
 
 
-def test_clusters_page(open_page: AppFactory, live_api: LiveApi) -> None:
-    at = open_page("clusters")
+def test_themes_page(open_page: AppFactory, live_api: LiveApi) -> None:
+    at = open_page("themes")
     page = texts(at)
-    if not has_route(live_api, "/clusters"):
+    if not has_route(live_api, "/themes"):
         assert "this capability is not available on this server" in page
         return
     assert "tickets in 1 h" in page
@@ -192,24 +192,24 @@ Rotate the webhook signing secret and re-share it with the merchant, then replay
 """
 
 
-def test_knowledge_page(open_page: AppFactory, live_api: LiveApi) -> None:
-    viewer = open_page("knowledge", key=VIEWER_KEY)
+def test_runbooks_page(open_page: AppFactory, live_api: LiveApi) -> None:
+    viewer = open_page("runbooks", key=VIEWER_KEY)
     page = texts(viewer)
-    if not has_route(live_api, "/rag/stats"):
+    if not has_route(live_api, "/runbooks/stats"):
         assert "this capability is not available on this server" in page
         assert "How to fix it" in page
         return
     assert "Upload is disabled: Your role is viewer" in page
     headers = {"x-api-key": ADMIN_KEY}
-    httpx.post(f"{live_api.url}/rag/clear", headers=headers, timeout=60).raise_for_status()
+    httpx.post(f"{live_api.url}/runbooks/clear", headers=headers, timeout=60).raise_for_status()
     httpx.post(
-        f"{live_api.url}/rag/upload",
+        f"{live_api.url}/runbooks/upload",
         files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
         headers=headers,
         timeout=120,
     ).raise_for_status()
 
-    at = open_page("knowledge", key=ADMIN_KEY)
+    at = open_page("runbooks", key=ADMIN_KEY)
     assert next(m.value for m in at.metric if m.label == "Documents") == "1"
     assert any("webhooks.md" in str(m.value) for m in at.markdown)
     at.text_input(key="kb_query").set_value("rotate the signing secret").run()
@@ -221,12 +221,12 @@ def test_knowledge_page(open_page: AppFactory, live_api: LiveApi) -> None:
     assert next(m.value for m in at.metric if m.label == "Documents") == "0"
 
     httpx.post(
-        f"{live_api.url}/rag/upload",
+        f"{live_api.url}/runbooks/upload",
         files=[("files", ("webhooks.md", RUNBOOK, "text/markdown"))],
         headers=headers,
         timeout=120,
     ).raise_for_status()
-    at = open_page("knowledge", key=ADMIN_KEY)
+    at = open_page("runbooks", key=ADMIN_KEY)
     clear = next(b for b in at.button if b.label == "Clear knowledge base")
     assert clear.disabled  # not before the confirmation
     at.checkbox(key="kb_clear_sure").check().run()

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from selfheal.reason.cluster import ThemeInput, normalise_rows
 from selfheal.reason.model import TicketTheme
 from selfheal.records import dt_to_ms
-from selfheal.store import cluster_repo
+from selfheal.store import theme_repo
 
 
 def remember_themes(
@@ -37,4 +37,4 @@ def remember_themes(
                 "size": theme.size,
             }
         )
-    cluster_repo.upsert_themes(conn, rows, dt_to_ms(data.as_of))
+    theme_repo.upsert_themes(conn, rows, dt_to_ms(data.as_of))

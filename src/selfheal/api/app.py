@@ -14,14 +14,14 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
-    clusters,
     cycles,
     health,
     incidents,
     ingest,
     keys,
-    rag,
+    runbooks,
     series,
+    themes,
     whoami,
 )
 from selfheal.settings import Settings
@@ -56,11 +56,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         audit_trail,
         keys,
         incidents,
-        clusters,
+        themes,
         whoami,
         series,
-        rag,
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(runbooks.router, prefix="/runbooks")
+    app.include_router(runbooks.router, prefix="/rag", deprecated=True)  # the name before /runbooks
     return app

@@ -13,8 +13,8 @@ from selfheal.cli import (
     cycle,
     detect,
     ingest,
-    kb,
     llm,
+    runbooks,
     serve,
     settings_table,
     simulate,
@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, kb):
+for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks):
     group.register(app)
 bench.register(bench_app)
 

@@ -191,9 +191,9 @@ class SelfhealClient:
         answer: list[JsonObject] = self._get("/anomalies", window_minutes=window_minutes, as_of=as_of)
         return answer
 
-    def clusters(self, window_minutes: int | None = None, as_of: str | None = None) -> JsonObject:
+    def themes(self, window_minutes: int | None = None, as_of: str | None = None) -> JsonObject:
         """Ticket themes of the window."""
-        answer: JsonObject = self._get("/clusters", window_minutes=window_minutes, as_of=as_of)
+        answer: JsonObject = self._get("/themes", window_minutes=window_minutes, as_of=as_of)
         return answer
 
     def kpi_series(
@@ -256,31 +256,31 @@ class SelfhealClient:
 
     # -- knowledge (runbooks) ----------------------------------------------------------------------------
 
-    def rag_stats(self) -> JsonObject:
-        answer: JsonObject = self._get("/rag/stats")
+    def runbook_stats(self) -> JsonObject:
+        answer: JsonObject = self._get("/runbooks/stats")
         return answer
 
-    def rag_documents(self) -> list[JsonObject]:
-        answer: list[JsonObject] = self._get("/rag/documents")
+    def runbook_documents(self) -> list[JsonObject]:
+        answer: list[JsonObject] = self._get("/runbooks/documents")
         return answer
 
-    def rag_search(self, query: str, top: int | None = None) -> JsonObject:
-        answer: JsonObject = self._get("/rag/search", q=query, top=top)
+    def runbook_search(self, query: str, top: int | None = None) -> JsonObject:
+        answer: JsonObject = self._get("/runbooks/search", q=query, top=top)
         return answer
 
-    def rag_upload(self, files: Iterable[tuple[str, bytes, str]]) -> JsonObject:
+    def runbook_upload(self, files: Iterable[tuple[str, bytes, str]]) -> JsonObject:
         """Add runbooks, each (file name, content, content type), as one atomic batch."""
         parts = [("files", (name, content, content_type)) for name, content, content_type in files]
-        answer: JsonObject = self._call("POST", "/rag/upload", files=parts)
+        answer: JsonObject = self._call("POST", "/runbooks/upload", files=parts)
         return answer
 
-    def rag_delete(self, document_id: str) -> JsonObject:
-        answer: JsonObject = self._call("DELETE", f"/rag/documents/{document_id}")
+    def runbook_delete(self, document_id: str) -> JsonObject:
+        answer: JsonObject = self._call("DELETE", f"/runbooks/documents/{document_id}")
         return answer
 
-    def rag_clear(self) -> JsonObject:
+    def runbook_clear(self) -> JsonObject:
         """Remove every runbook (admin)."""
-        answer: JsonObject = self._post("/rag/clear")
+        answer: JsonObject = self._post("/runbooks/clear")
         return answer
 
     # -- audit -------------------------------------------------------------------------------------------

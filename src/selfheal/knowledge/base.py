@@ -60,12 +60,12 @@ VECTOR_SEARCH = {
     "exact": "exact (in-process matrix-vector product)",
     "ivf": "ivf (in-process coarse lists, approximate)",
 }
-"""What `/rag/stats` reports for each vector index. Vectors are searched in process on every database: the
+"""What `/runbooks/stats` reports for each vector index. Vectors are searched in process on every database: the
 server's pgvector extension, when present, is reported (`pgvector_available`) but not used."""
 
 
 class KnowledgeStats(Record):
-    """What the knowledge base holds and how it is searched (`GET /rag/stats`, `selfheal kb stats`)."""
+    """What the knowledge base holds and how it is searched (`GET /runbooks/stats`, `selfheal runbooks stats`)."""
 
     documents: int
     chunks: int

@@ -22,7 +22,7 @@ from selfheal.reason.cluster import (
 from selfheal.records import dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.signals import Ticket
-from selfheal.store import Store, cluster_repo, window_repo
+from selfheal.store import Store, theme_repo, window_repo
 
 
 def active_embedder(settings: Settings) -> DenseEmbedder | None:
@@ -39,13 +39,13 @@ def ticket_vectors(
         return np.zeros((0, embedder.dim), dtype=np.float32), 0
     ids = [t.id for t in tickets]
     with store.read() as conn:
-        known = cluster_repo.get_vectors(conn, embedder.name, ids)
+        known = theme_repo.get_vectors(conn, embedder.name, ids)
     missing = list({t.id: t for t in tickets if t.id not in known}.values())
     if missing:
         fresh = embedder.embed([ticket_text(t) for t in missing])
         new = {t.id: fresh[i] for i, t in enumerate(missing)}
         with store.transaction() as conn:
-            cluster_repo.put_vectors(conn, embedder.name, new, dt_to_ms(utcnow()))
+            theme_repo.put_vectors(conn, embedder.name, new, dt_to_ms(utcnow()))
         known.update(new)
     return normalise_rows(np.stack([known[i] for i in ids])), len(missing)
 
@@ -61,7 +61,7 @@ def recent_tickets(store: Store, as_of: datetime, window_minutes: int, windows: 
 def known_themes(store: Store, as_of: datetime, settings: Settings) -> tuple[KnownTheme, ...]:
     since = dt_to_ms(as_of - timedelta(days=settings.theme_memory_days))
     with store.read() as conn:
-        rows = cluster_repo.recent_themes(conn, since)
+        rows = theme_repo.recent_themes(conn, since)
     return tuple(
         KnownTheme(id=r.id, model=r.model, label=r.label, centroid=r.centroid, members=frozenset(r.members))
         for r in rows

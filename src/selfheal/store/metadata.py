@@ -7,11 +7,11 @@ from sqlalchemy import MetaData
 
 from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
     actions_tables,
-    cluster_tables,
     history_tables,
     incident_tables,
     knowledge_tables,
     tables,
+    theme_tables,
 )
 
 METADATA: MetaData = tables.Base.metadata

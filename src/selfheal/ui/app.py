@@ -19,9 +19,9 @@ PAGES = (
     ("overview", "Overview", ":material/monitor_heart:"),
     ("run", "Run", ":material/play_circle:"),
     ("anomalies", "Anomalies", ":material/show_chart:"),
-    ("clusters", "Clusters", ":material/category:"),
+    ("themes", "Themes", ":material/category:"),
     ("assessment", "Assessment", ":material/troubleshoot:"),
-    ("knowledge", "Knowledge", ":material/menu_book:"),
+    ("runbooks", "Runbooks", ":material/menu_book:"),
     ("actions", "Actions", ":material/task_alt:"),
     ("audit", "Audit", ":material/receipt_long:"),
 )

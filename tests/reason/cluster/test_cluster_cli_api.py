@@ -1,4 +1,4 @@
-"""`selfheal cluster FILE.csv` and GET /clusters, end to end."""
+"""`selfheal cluster FILE.csv` and GET /themes (alias /clusters), end to end."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_clusters_endpoint_reports_themes_and_the_active_embedding(
 ) -> None:
     load(sqlite_store, themed_tickets({"webhook": 20, "cart": 12}, wordings=1))
     response = api.get(
-        "/clusters",
+        "/themes",
         params={"as_of": AS_OF.isoformat(), "window_minutes": 60},
         headers={"X-API-Key": "viewer-k"},
     )
@@ -121,19 +121,26 @@ def test_clusters_endpoint_reports_themes_and_the_active_embedding(
     ):
         assert field in theme
     earlier = api.get(
-        "/clusters",
+        "/themes",
         params={"as_of": (AS_OF - timedelta(hours=2)).isoformat()},
         headers={"X-API-Key": "viewer-k"},
     )
     assert earlier.json()["themes"] == []
+    alias = api.get(
+        "/clusters",
+        params={"as_of": AS_OF.isoformat(), "window_minutes": 60},
+        headers={"X-API-Key": "viewer-k"},
+    )
+    assert alias.status_code == 200
+    assert alias.json() == body  # the deprecated name answers exactly like /themes
 
 
 def test_clusters_endpoint_rejects_bad_input_and_anonymous_callers(api: TestClient) -> None:
-    assert api.get("/clusters").status_code == 401
-    bad = api.get("/clusters", params={"window_minutes": 0}, headers={"X-API-Key": "viewer-k"})
+    assert api.get("/themes").status_code == 401
+    bad = api.get("/themes", params={"window_minutes": 0}, headers={"X-API-Key": "viewer-k"})
     assert bad.status_code == 422
     assert "window_minutes" in bad.text
     assert (
-        api.get("/clusters", params={"as_of": "yesterday"}, headers={"X-API-Key": "viewer-k"}).status_code
+        api.get("/themes", params={"as_of": "yesterday"}, headers={"X-API-Key": "viewer-k"}).status_code
         == 422
     )

@@ -15,7 +15,7 @@ from selfheal.embedding import dense_available
 from selfheal.observe.themes import prepare_themes, ticket_vectors
 from selfheal.reason.cluster import LEXICAL_MODEL, find_themes
 from selfheal.settings import Settings
-from selfheal.store import Store, cluster_repo
+from selfheal.store import Store, theme_repo
 
 
 def _settings(tmp_path: Path, dense: bool = False) -> Settings:
@@ -34,8 +34,8 @@ def test_each_ticket_is_embedded_once(theme_store: Store) -> None:
     assert len(embedder.embedded) == 25
     assert np.allclose(second[:20], first, atol=1e-6)
     with theme_store.read() as conn:
-        assert cluster_repo.count_vectors(conn, embedder.name) == 25
-        stored = cluster_repo.get_vectors(conn, embedder.name, [tickets[0].id])
+        assert theme_repo.count_vectors(conn, embedder.name) == 25
+        stored = theme_repo.get_vectors(conn, embedder.name, [tickets[0].id])
     assert stored[tickets[0].id].dtype == np.float32
     assert stored[tickets[0].id].shape == (embedder.dim,)
 
@@ -48,7 +48,7 @@ def test_theme_identities_round_trip(theme_store: Store, tmp_path: Path) -> None
     with theme_store.transaction() as conn:
         remember_themes(conn, data, report.themes, report.embedding_model)
     with theme_store.read() as conn:
-        rows = cluster_repo.recent_themes(conn, 0)
+        rows = theme_repo.recent_themes(conn, 0)
     assert {r.id for r in rows} == {t.id for t in report.themes}
     for row in rows:
         assert row.model == embedder.name
@@ -85,7 +85,7 @@ def test_cycles_fill_findings_and_keep_theme_ids(sqlite_store: Store, tmp_path: 
     assert trends["webhook"] != "new"  # seen in the window before
     assert trends["checkout"] != "new"
     with sqlite_store.read() as conn:
-        assert len(cluster_repo.recent_themes(conn, 0)) == 3
+        assert len(theme_repo.recent_themes(conn, 0)) == 3
 
 
 @pytest.mark.skipif(not dense_available(), reason="the embed extra (sentence model) is not installed")
@@ -97,17 +97,17 @@ def test_cycle_with_the_dense_model_stores_vectors(sqlite_store: Store, tmp_path
     assert result.findings.themes
     assert sum(t.size for t in result.findings.themes) + result.findings.unassigned_tickets == 50
     with sqlite_store.read() as conn:
-        assert cluster_repo.count_vectors(conn, "all-MiniLM-L6-v2") == 50
+        assert theme_repo.count_vectors(conn, "all-MiniLM-L6-v2") == 50
     run_cycle(deps, as_of=AS_OF + timedelta(minutes=1))
     with sqlite_store.read() as conn:
-        assert cluster_repo.count_vectors(conn) == 50
+        assert theme_repo.count_vectors(conn) == 50
 
 
 def test_storing_the_same_vectors_twice_keeps_one_row(theme_store: Store) -> None:
     vector = np.ones(4, dtype=np.float32) / 2
     with theme_store.transaction() as conn:
-        assert cluster_repo.put_vectors(conn, "m", {"t1": vector}, 1) == 1
-        assert cluster_repo.put_vectors(conn, "m", {"t1": vector, "t2": vector}, 2) == 1
+        assert theme_repo.put_vectors(conn, "m", {"t1": vector}, 1) == 1
+        assert theme_repo.put_vectors(conn, "m", {"t1": vector, "t2": vector}, 2) == 1
     with theme_store.read() as conn:
-        assert cluster_repo.count_vectors(conn, "m") == 2
-        assert np.allclose(cluster_repo.get_vectors(conn, "m", ["t1"])["t1"], vector)
+        assert theme_repo.count_vectors(conn, "m") == 2
+        assert np.allclose(theme_repo.get_vectors(conn, "m", ["t1"])["t1"], vector)

@@ -28,7 +28,7 @@ def _pick(item: dict[str, Any], *names: str, default: Any = None) -> Any:
 
 
 def _stats() -> bool:
-    stats = ui.call(lambda: ui.client().rag_stats(), "Knowledge base")
+    stats = ui.call(lambda: ui.client().runbook_stats(), "Knowledge base")
     if stats is None:
         return False
     cols = st.columns(3)
@@ -64,7 +64,7 @@ def _upload(may: bool, why: str) -> None:
             )
             for f in files
         ]
-        answer = ui.call(lambda: ui.client().rag_upload(payload), "Upload")
+        answer = ui.call(lambda: ui.client().runbook_upload(payload), "Upload")
         if answer is not None:
             docs = answer if isinstance(answer, list) else _pick(answer, "documents", default=[answer])
             st.success(f"Uploaded {len(payload)} file(s).")
@@ -82,7 +82,7 @@ def _search() -> None:
     query = st.text_input("Search the runbooks", key="kb_query", placeholder="e.g. webhook 403 signature")
     if not query.strip():
         return
-    hits = ui.call(lambda: ui.client().rag_search(query.strip()), "Search")
+    hits = ui.call(lambda: ui.client().runbook_search(query.strip()), "Search")
     if hits is None:
         return
     results = hits if isinstance(hits, list) else _pick(hits, "results", "hits", default=[])
@@ -103,7 +103,7 @@ def _search() -> None:
 
 
 def _documents(may_delete: bool, why_delete: str) -> None:
-    docs = ui.call(lambda: ui.client().rag_documents(), "Documents")
+    docs = ui.call(lambda: ui.client().runbook_documents(), "Documents")
     if docs is None:
         return
     items = docs if isinstance(docs, list) else _pick(docs, "documents", default=[])
@@ -136,7 +136,7 @@ def _documents(may_delete: bool, why_delete: str) -> None:
 
 def _delete(doc_id: str, name: str) -> None:
     try:
-        ui.client().rag_delete(doc_id)
+        ui.client().runbook_delete(doc_id)
     except ApiError as exc:
         st.session_state["kb_message"] = ("error", f"Delete {name}: {exc.message}", exc.hint)
         return
@@ -145,7 +145,7 @@ def _delete(doc_id: str, name: str) -> None:
 
 def _do_clear() -> None:
     try:
-        ui.client().rag_clear()
+        ui.client().runbook_clear()
     except ApiError as exc:
         st.session_state["kb_message"] = ("error", f"Clear: {exc.message}", exc.hint)
         return
@@ -163,7 +163,7 @@ def _clear(may: bool, why: str) -> None:
 
 
 def render() -> None:
-    st.title("Knowledge")
+    st.title("Runbooks")
     message = st.session_state.pop("kb_message", None)
     if message:
         kind, text, hint = message

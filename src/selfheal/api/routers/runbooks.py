@@ -18,7 +18,8 @@ from selfheal.knowledge.model import SearchHit
 from selfheal.records import ms_to_dt
 from selfheal.store.rows import KbDocumentRecord
 
-router = APIRouter(prefix="/rag", tags=["runbooks"])
+router = APIRouter(tags=["runbooks"])
+"""Mounted at `/runbooks` and, as a deprecated alias kept for existing clients, at `/rag`."""
 
 
 class StoredDocumentView(BaseModel):

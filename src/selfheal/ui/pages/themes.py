@@ -39,10 +39,8 @@ def _card(theme: dict[str, Any]) -> None:
 
 
 def render() -> None:
-    st.title("Clusters")
-    view = ui.call(
-        lambda: ui.client().clusters(window_minutes=ui.window(), as_of=ui.as_of()), "Ticket clusters"
-    )
+    st.title("Themes")
+    view = ui.call(lambda: ui.client().themes(window_minutes=ui.window(), as_of=ui.as_of()), "Ticket themes")
     if view is None:
         return
     model = view.get("embedding_model") or "none"
@@ -65,7 +63,7 @@ def render() -> None:
     for i, theme in enumerate(themes):
         with cols[i % 2].container(border=True):
             _card(theme)
-    ui.raw_json("Raw clusters (JSON)", view)
+    ui.raw_json("Raw themes (JSON)", view)
 
 
 render()

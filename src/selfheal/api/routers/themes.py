@@ -21,7 +21,7 @@ from selfheal.signals import as_utc
 router = APIRouter(tags=["themes"])
 
 
-class ClustersView(BaseModel):
+class ThemesView(BaseModel):
     as_of: datetime
     window_minutes: int
     embedding_model: str | None
@@ -33,11 +33,11 @@ class ClustersView(BaseModel):
     themes: list[TicketTheme]
 
 
-def _clusters(svc: Services, as_of: datetime, window_minutes: int) -> ClustersView:
+def _themes(svc: Services, as_of: datetime, window_minutes: int) -> ThemesView:
     obs = observe(svc.store, as_of, window_minutes, svc.settings)
     theme_input = prepare_themes(svc.store, obs.as_of, window_minutes, svc.settings)
     findings = reason(obs, ReasonContext(settings=svc.settings, themes=theme_input))
-    return ClustersView(
+    return ThemesView(
         as_of=obs.as_of,
         window_minutes=window_minutes,
         embedding_model=findings.embedding_model,
@@ -49,15 +49,16 @@ def _clusters(svc: Services, as_of: datetime, window_minutes: int) -> ClustersVi
     )
 
 
-@router.get("/clusters")
-async def get_clusters(
+@router.get("/themes")
+@router.get("/clusters", deprecated=True, summary="Get Themes (alias of GET /themes)")
+async def get_themes(
     as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
-) -> ClustersView:
+) -> ThemesView:
     """Ticket themes of the window ending at `as_of` (with trend over the earlier windows and links to the
     window's anomalies), how many tickets are unassigned, and which embedding is active. Theme ids are the
     ones the cycles keep; this read does not change them (new tickets' vectors are stored, though)."""
     moment = as_utc(as_of) if as_of else utcnow()
-    return await run_in_threadpool(_clusters, svc, moment, window_minutes)
+    return await run_in_threadpool(_themes, svc, moment, window_minutes)

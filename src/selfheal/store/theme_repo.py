@@ -10,9 +10,9 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from selfheal.store.cluster_tables import ThemeIdentityRow, TicketVectorRow
 from selfheal.store.rows import ThemeIdentityRecord
 from selfheal.store.tables import table
+from selfheal.store.theme_tables import ThemeIdentityRow, TicketVectorRow
 
 _LOOKUP_CHUNK = 500
 

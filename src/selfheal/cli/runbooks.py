@@ -1,4 +1,4 @@
-"""`selfheal kb ...`: load runbooks into the knowledge base and query it from the command line."""
+"""`selfheal runbooks ...` (alias `kb`): load runbooks into the knowledge base and query it from the command line."""
 
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ from selfheal.settings import Settings
 
 RUNBOOK_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text", ".pdf", ".html", ".htm", ".rst"})
 
-kb_app = typer.Typer(help="Runbook knowledge base: add, search, list, delete, clear.", no_args_is_help=True)
+runbooks_app = typer.Typer(
+    help="Runbook knowledge base: add, search, list, delete, clear.", no_args_is_help=True
+)
 _err = Console(stderr=True)
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SELFHEAL_DATABASE_URL)")]
 
 
 def register(app: typer.Typer) -> None:
-    """Mount the `kb` commands on the main CLI."""
-    app.add_typer(kb_app, name="kb")
+    """Mount the `runbooks` commands on the main CLI; `kb` stays as a hidden alias for existing scripts."""
+    app.add_typer(runbooks_app, name="runbooks")
+    app.add_typer(runbooks_app, name="kb", hidden=True)
 
 
 def _open(db: str | None) -> Any:
@@ -56,7 +59,7 @@ def _fail(exc: SelfhealError) -> None:
     raise typer.Exit(2)
 
 
-@kb_app.command("add")
+@runbooks_app.command("add")
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively)")],
     db: DbOption = None,
@@ -127,7 +130,7 @@ def _read_queries(path: Path) -> list[tuple[str, str]]:
     return queries
 
 
-@kb_app.command("search")
+@runbooks_app.command("search")
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for")] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
@@ -176,20 +179,20 @@ def search(
         Console().print(table)
 
 
-@kb_app.command("stats")
+@runbooks_app.command("stats")
 def stats(db: DbOption = None) -> None:
     """Documents, chunks, index kind and embedding model (JSON)."""
     sys.stdout.write(json.dumps(_open(db).stats().model_dump(), indent=2) + "\n")
 
 
-@kb_app.command("list")
+@runbooks_app.command("list")
 def list_documents(db: DbOption = None) -> None:
     """Stored documents (one JSON line each)."""
     for row in _open(db).documents():
         sys.stdout.write(json.dumps(row.model_dump()) + "\n")
 
 
-@kb_app.command("delete")
+@runbooks_app.command("delete")
 def delete(document_id: str, db: DbOption = None) -> None:
     """Remove one document by id."""
     try:
@@ -199,7 +202,7 @@ def delete(document_id: str, db: DbOption = None) -> None:
     _err.print(f"deleted {document_id} ({removed} chunks)")
 
 
-@kb_app.command("clear")
+@runbooks_app.command("clear")
 def clear(
     db: DbOption = None, yes: Annotated[bool, typer.Option("--yes", help="Do not ask")] = False
 ) -> None:
@@ -210,7 +213,7 @@ def clear(
     _err.print(f"removed {docs} documents, {chunks} chunks")
 
 
-@kb_app.command("starter")
+@runbooks_app.command("starter")
 def starter(db: DbOption = None) -> None:
     """Load the runbooks shipped with selfheal (webhooks, API auth, cart sync, checkout latency, payments)."""
     from selfheal.knowledge.starter import load_starter_runbooks
