@@ -103,15 +103,22 @@ def verify(conn: Connection) -> VerifyResult:
             return broken(entry.seq, "content does not match its hash (edited)")
         prev = entry.hash
         expected_seq += 1
-    last_seq = expected_seq - 1
+    problem = _head_problem(expected_seq - 1, prev, head, n)
+    if problem is not None:
+        return broken(*problem)
+    return VerifyResult(True, n, None, None, head_seq, head_hash) if head else VerifyResult(True, 0)
+
+
+def _head_problem(
+    last_seq: int, last_hash: str, head: tuple[int, str] | None, n: int
+) -> tuple[int, str] | None:
+    """Where and why the walked chain's end disagrees with the head anchor, or None when it agrees."""
     if head is None:
-        if n:
-            return broken(last_seq, "the head anchor is missing")
-        return VerifyResult(True, 0)
+        return (last_seq, "the head anchor is missing") if n else None
     if last_seq < head[0]:
-        return broken(last_seq + 1, f"records {last_seq + 1}..{head[0]} are missing (deleted at the end)")
+        return last_seq + 1, f"records {last_seq + 1}..{head[0]} are missing (deleted at the end)"
     if last_seq > head[0]:
-        return broken(head[0] + 1, f"records after {head[0]} were added outside the audit log writer")
-    if prev != head[1]:
-        return broken(last_seq, "the newest record does not match the head anchor (rewritten)")
-    return VerifyResult(True, n, None, None, head_seq, head_hash)
+        return head[0] + 1, f"records after {head[0]} were added outside the audit log writer"
+    if last_hash != head[1]:
+        return last_seq, "the newest record does not match the head anchor (rewritten)"
+    return None

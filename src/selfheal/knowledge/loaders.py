@@ -123,54 +123,66 @@ def _front_matter_end(text: str) -> tuple[int, str | None]:
     return end, (match.group(1).strip() or None) if match else None
 
 
+class _MarkdownScan:
+    """One pass over Markdown lines: paragraphs become blocks under the current heading path; a fenced code
+    block stays whole."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.blocks: list[Block] = []
+        self.headings: list[tuple[int, str]] = []
+        self.first_h1: str | None = None
+        self.para_start: int | None = None
+        self.para_end = 0
+        self.in_fence = False
+
+    def flush(self) -> None:
+        start, end = self.para_start, self.para_end
+        if start is not None and self.text[start:end].strip():
+            self.blocks.append(Block(self.text[start:end], start, end, tuple(h for _, h in self.headings)))
+        self.para_start = None
+
+    def extend(self, offset: int, line: str) -> None:
+        if self.para_start is None:
+            self.para_start = offset
+        self.para_end = offset + len(line)
+
+    def fence(self, offset: int, line: str) -> None:
+        if not self.in_fence:
+            self.flush()
+            self.para_start = offset
+        self.in_fence = not self.in_fence
+        self.para_end = offset + len(line)
+        if not self.in_fence:
+            self.flush()
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        self.headings = [(lv, h) for lv, h in self.headings if lv < level] + [(level, title)]
+        if level == 1 and self.first_h1 is None:
+            self.first_h1 = title
+
+    def line(self, offset: int, line: str) -> None:
+        if _FENCE.match(line):
+            self.fence(offset, line)
+        elif self.in_fence:
+            self.para_end = offset + len(line)
+        elif heading := _MD_HEADING.match(line):
+            self.heading(len(heading.group(1)), heading.group(2).strip())
+        elif not line.strip():
+            self.flush()
+        else:
+            self.extend(offset, line)
+
+
 def markdown_blocks(text: str, start_at: int = 0) -> tuple[list[Block], str | None]:
     """Paragraph blocks with their heading path; fenced code stays whole. Returns (blocks, first H1)."""
-    blocks: list[Block] = []
-    headings: list[tuple[int, str]] = []
-    first_h1: str | None = None
-    para_start: int | None = None
-    para_end = 0
-    in_fence = False
-
-    def flush() -> None:
-        nonlocal para_start
-        if para_start is not None and text[para_start:para_end].strip():
-            blocks.append(
-                Block(text[para_start:para_end], para_start, para_end, tuple(h for _, h in headings))
-            )
-        para_start = None
-
+    scan = _MarkdownScan(text)
     for offset, line in _lines(text):
-        if offset < start_at:
-            continue
-        if _FENCE.match(line):
-            if not in_fence:
-                flush()
-                para_start = offset
-            in_fence = not in_fence
-            para_end = offset + len(line)
-            if not in_fence:
-                flush()
-            continue
-        if in_fence:
-            para_end = offset + len(line)
-            continue
-        heading = _MD_HEADING.match(line)
-        if heading:
-            flush()
-            level, title = len(heading.group(1)), heading.group(2).strip()
-            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, title)]
-            if level == 1 and first_h1 is None:
-                first_h1 = title
-            continue
-        if not line.strip():
-            flush()
-            continue
-        if para_start is None:
-            para_start = offset
-        para_end = offset + len(line)
-    flush()
-    return blocks, first_h1
+        if offset >= start_at:
+            scan.line(offset, line)
+    scan.flush()
+    return scan.blocks, scan.first_h1
 
 
 def _load_markdown(name: str, text: str, data: bytes) -> LoadedDocument:

@@ -118,7 +118,7 @@ def _risk(a: dict[str, Any]) -> str:
     return cur
 
 
-def _rag(findings: dict[str, Any]) -> None:
+def _runbook_context(findings: dict[str, Any]) -> None:
     passages = findings.get("runbook_context") or []
     st.subheader(f"Runbook context ({len(passages)})")
     if findings.get("retrieval_query"):
@@ -133,17 +133,17 @@ def _rag(findings: dict[str, Any]) -> None:
             st.write(p["text"])
 
 
-def render() -> None:
-    st.title("Assessment")
+def _choose_incident() -> str | None:
+    """The incident picker: the one the session asked for (e.g. from the overview), else the newest."""
     incidents = ui.call(lambda: ui.client().incidents(limit=50), "Incidents")
     if incidents is None:
-        return
+        return None
     if not incidents:
         st.info("No incidents yet. Run an agent cycle on the Run page.")
-        return
+        return None
     ids = [i["id"] for i in incidents]
     wanted = st.session_state.get("incident_id")
-    choice = st.selectbox(
+    choice: str = st.selectbox(
         "Incident",
         ids,
         index=ids.index(wanted) if wanted in ids else 0,
@@ -153,11 +153,10 @@ def render() -> None:
             if x["id"] == i
         ),
     )
-    incident = ui.call(lambda: ui.client().incident(choice), "Incident")
-    if incident is None:
-        return
-    a = incident.get("assessment") or {}
-    findings = incident.get("findings") or {}
+    return choice
+
+
+def _header(incident: dict[str, Any], a: dict[str, Any]) -> None:
     st.markdown(
         f"## {fmt.severity_chip(incident['severity'])} {incident['title']}\n"
         f"{fmt.status_chip(incident['status'])} · window {fmt.minutes(incident['window_minutes'])} to "
@@ -167,12 +166,9 @@ def render() -> None:
         st.info(a["summary"])
     if a.get("narrative_note") or a.get("narrative_source") not in (None, "deterministic"):
         st.caption(f"Narrative: {a.get('narrative_source')} {a.get('narrative_note') or ''}")
-    if not a:
-        ui.raw_json("Raw incident (JSON)", incident)
-        return
-    currency = _risk(a)
-    _root_cause(a)
-    _evidence(a, findings)
+
+
+def _assumptions_and_uncertainties(a: dict[str, Any]) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Assumptions")
@@ -182,8 +178,9 @@ def render() -> None:
         st.subheader("Uncertainties")
         for x in a.get("uncertainties") or ["None recorded."]:
             st.markdown(f"- {x}")
-    _blast_radius(a, currency)
-    _rag(findings)
+
+
+def _actions_and_timeline(a: dict[str, Any], incident: dict[str, Any]) -> None:
     if a.get("actions"):
         st.subheader("Proposed actions")
         for act in a["actions"]:
@@ -195,6 +192,29 @@ def render() -> None:
     if timeline:
         with st.expander(f"Timeline ({len(timeline)} entries)"):
             st.json(timeline, expanded=False)
+
+
+def render() -> None:
+    st.title("Assessment")
+    choice = _choose_incident()
+    if choice is None:
+        return
+    incident = ui.call(lambda: ui.client().incident(choice), "Incident")
+    if incident is None:
+        return
+    a = incident.get("assessment") or {}
+    findings = incident.get("findings") or {}
+    _header(incident, a)
+    if not a:
+        ui.raw_json("Raw incident (JSON)", incident)
+        return
+    currency = _risk(a)
+    _root_cause(a)
+    _evidence(a, findings)
+    _assumptions_and_uncertainties(a)
+    _blast_radius(a, currency)
+    _runbook_context(findings)
+    _actions_and_timeline(a, incident)
     ui.raw_json("Raw incident (JSON)", incident)
 
 
