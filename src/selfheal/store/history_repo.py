@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Label, Table, func, select
 
 from selfheal.signals import HIST_COLUMNS
 from selfheal.store.tables import LogRollupRow, MetricPointRow, table
@@ -40,6 +40,16 @@ def hourly_endpoint_totals(conn: Connection, start_ms: int, end_ms: int) -> list
     return [dict(row._mapping) for row in rows]
 
 
+def _kpi_sums(m: Table) -> tuple[Label[Any], ...]:
+    """The additive KPI sums every hourly aggregate carries: seconds covered, checkout attempts, orders, revenue."""
+    return (
+        func.sum(m.c.interval_seconds).label("seconds"),
+        func.sum(m.c.checkout_attempts).label("checkout_attempts"),
+        func.sum(m.c.orders).label("orders"),
+        func.sum(m.c.revenue).label("revenue"),
+    )
+
+
 def hourly_merchant_totals(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     """Per (hour, merchant): KPI sums."""
     m = table(MetricPointRow)
@@ -48,10 +58,7 @@ def hourly_merchant_totals(conn: Connection, start_ms: int, end_ms: int) -> list
         select(
             hour,
             m.c.merchant_id,
-            func.sum(m.c.interval_seconds).label("seconds"),
-            func.sum(m.c.checkout_attempts).label("checkout_attempts"),
-            func.sum(m.c.orders).label("orders"),
-            func.sum(m.c.revenue).label("revenue"),
+            *_kpi_sums(m),
             func.sum(m.c.sessions).label("sessions"),
             func.count(m.c.sessions).label("session_points"),
         )
@@ -73,10 +80,7 @@ def hourly_merchant_stage_totals(conn: Connection, start_ms: int, end_ms: int) -
             hour,
             m.c.merchant_id,
             m.c.migration_stage,
-            func.sum(m.c.interval_seconds).label("seconds"),
-            func.sum(m.c.checkout_attempts).label("checkout_attempts"),
-            func.sum(m.c.orders).label("orders"),
-            func.sum(m.c.revenue).label("revenue"),
+            *_kpi_sums(m),
             func.max(m.c.currency).label("currency"),
             func.max(m.c.ts_ms).label("last_ms"),
         )
