@@ -19,10 +19,13 @@ from selfheal.act.model import Outcome
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
-from selfheal.decide.plan_model import IncidentPlan
+from selfheal.decide.plan import plan_incidents
+from selfheal.decide.plan_model import Decision, IncidentPlan
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
 from selfheal.observe import observe
+from selfheal.observe.incidents import read_open_incidents
+from selfheal.observe.model import Observation
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
@@ -30,7 +33,7 @@ from selfheal.reason.model import Findings
 from selfheal.reason.runbooks import RunbookRetriever
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
-from selfheal.store import Store, incidents_repo
+from selfheal.store import Store, incidents_repo, locks
 from selfheal.store.signals_repo import prune_raw_logs
 
 
@@ -93,6 +96,7 @@ def run_cycle(
     cycle_id = incidents_repo.new_id("cyc")
     with deps.store.transaction() as conn:
         with _stage(timings, "act"):
+            decision = _replan_under_lock(conn, obs, findings, decision, deps.settings)
             outcome = act(
                 conn,
                 decision=decision,
@@ -119,6 +123,23 @@ def run_cycle(
         outcome=outcome,
         stage_ms=timings,
     )
+
+
+def _replan_under_lock(
+    conn: Connection, obs: Observation, findings: Findings, decision: Decision, settings: Settings
+) -> Decision:
+    """Serialise incident planning across concurrent cycles (processes, hosts): take the plan lock in the
+    cycle's transaction, re-read the open incidents, and plan again (decide's pure planner) if another
+    cycle changed them since observe read them. So N concurrent cycles open one incident per cause, and an
+    action already live on it is not stored (and auto-executed) again. The assessment does not depend on
+    the open incidents and is kept as narrated."""
+    locks.lock_in_transaction(conn, locks.CYCLE_PLAN)
+    current = read_open_incidents(conn)
+    if current == obs.open_incidents:
+        return decision
+    seen = obs.model_copy(update={"open_incidents": current})
+    plan = plan_incidents(seen, decision.assessment, findings, settings)
+    return decision.model_copy(update={"plan": plan})
 
 
 def _record_cycle(
