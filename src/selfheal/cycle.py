@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from selfheal import audit
 from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
+from selfheal.act.recovery import recover
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
@@ -56,6 +57,8 @@ class CycleResult(Record):
     plan: IncidentPlan
     """What the cycle did to incidents: the one it opened or continued, every open incident's step."""
     outcome: Outcome
+    recovered: tuple[str, ...] = ()
+    """Automatic actions a stopped process left behind that this cycle executed or resumed."""
     stage_ms: dict[str, float]
 
 
@@ -111,6 +114,7 @@ def run_cycle(
             conn, deps, cycle_id, summary, findings, outcome, timings, use_llm, narrative_note, actor
         )
     outcome = execute_auto(deps.store, deps.settings, outcome)
+    recovered = recover(deps.store, deps.settings)
     return CycleResult(
         cycle_id=cycle_id,
         as_of=obs.as_of,
@@ -121,6 +125,7 @@ def run_cycle(
         assessment=assessment,
         plan=decision.plan,
         outcome=outcome,
+        recovered=tuple(a.id for a in recovered),
         stage_ms=timings,
     )
 
