@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds between scheduled cycles (`selfheal api`, `selfheal worker`); 0: no scheduler.",
     )
+    log_json: bool = Field(
+        False, description="`selfheal api` and `selfheal worker` log one JSON object per line."
+    )
     cycle_lag_seconds: int = Field(
         30,
         ge=0,
