@@ -19,6 +19,8 @@ from selfheal.api.routers import (
     incidents,
     ingest,
     keys,
+    metrics,
+    probes,
     runbooks,
     series,
     themes,
@@ -65,8 +67,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.services = Services(settings=settings, store=store)
     app.state.scheduler = scheduler
     errors.install(app)
+    metrics.install(app, store, scheduler)
     routers = (
         health,
+        probes,
+        metrics,
         ingest,
         cycles,
         anomalies,
