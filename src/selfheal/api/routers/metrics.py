@@ -126,7 +126,7 @@ def install(app: FastAPI, store: Store, scheduler: Scheduler | None) -> None:
         return response
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+@router.get("/metrics", response_class=Response, include_in_schema=False)  # Prometheus text, not JSON
 def metrics(request: Request, _: Services = Depends(services)) -> Response:
     """Prometheus metrics of the installation and this process. Needs no key."""
     registry: CollectorRegistry = request.app.state.metrics_registry
