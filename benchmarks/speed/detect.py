@@ -56,13 +56,14 @@ def build(store: Store, merchants: int, days: int, seed: int = 0) -> None:
     bucket = HIST_COLUMNS.index("h7")
     hist_before = (0,) * bucket
     hist_after = (0,) * (len(HIST_COLUMNS) - bucket - 1)
+    ph = "?" if store.dialect == "sqlite" else "%s"  # PostgreSQL too (benchmarks/scale)
     metric_sql = (
         f"INSERT INTO {MetricPointRow.__tablename__} ({', '.join(metric_cols)}) "
-        f"VALUES ({', '.join('?' * len(metric_cols))})"
+        f"VALUES ({', '.join([ph] * len(metric_cols))})"
     )
     rollup_sql = (
         f"INSERT INTO {LogRollupRow.__tablename__} ({', '.join(rollup_cols)}) "
-        f"VALUES ({', '.join('?' * len(rollup_cols))})"
+        f"VALUES ({', '.join([ph] * len(rollup_cols))})"
     )
     ids = [f"m{m:03d}" for m in range(merchants)]
     stages = [STAGES[m % len(STAGES)] for m in range(merchants)]
@@ -74,7 +75,8 @@ def build(store: Store, merchants: int, days: int, seed: int = 0) -> None:
             for pragma in ("synchronous = OFF", "cache_size = -800000"):
                 cur.execute(f"PRAGMA {pragma}")
         # The engine's connections run in autocommit mode (SQLAlchemy emits BEGIN): open one transaction.
-        cur.execute("BEGIN")
+        if store.dialect == "sqlite":
+            cur.execute("BEGIN")
         # Time-major order (day by day, minute by minute, merchant by merchant) keeps index inserts local.
         for day in range(days):
             span = slice(day * 1440, (day + 1) * 1440)

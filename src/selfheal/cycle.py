@@ -16,13 +16,17 @@ from sqlalchemy import Connection
 from selfheal import audit
 from selfheal.act import act, execute_auto
 from selfheal.act.model import Outcome
+from selfheal.act.recovery import recover
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
-from selfheal.decide.plan_model import IncidentPlan
+from selfheal.decide.plan import plan_incidents
+from selfheal.decide.plan_model import Decision, IncidentPlan
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
 from selfheal.observe import observe
+from selfheal.observe.incidents import read_open_incidents
+from selfheal.observe.model import Observation
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
@@ -30,7 +34,7 @@ from selfheal.reason.model import Findings
 from selfheal.reason.runbooks import RunbookRetriever
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
-from selfheal.store import Store, incidents_repo
+from selfheal.store import Store, incidents_repo, locks
 from selfheal.store.signals_repo import prune_raw_logs
 
 
@@ -53,6 +57,8 @@ class CycleResult(Record):
     plan: IncidentPlan
     """What the cycle did to incidents: the one it opened or continued, every open incident's step."""
     outcome: Outcome
+    recovered: tuple[str, ...] = ()
+    """Automatic actions a stopped process left behind that this cycle executed or resumed."""
     stage_ms: dict[str, float]
 
 
@@ -93,6 +99,7 @@ def run_cycle(
     cycle_id = incidents_repo.new_id("cyc")
     with deps.store.transaction() as conn:
         with _stage(timings, "act"):
+            decision = _replan_under_lock(conn, obs, findings, decision, deps.settings)
             outcome = act(
                 conn,
                 decision=decision,
@@ -107,6 +114,7 @@ def run_cycle(
             conn, deps, cycle_id, summary, findings, outcome, timings, use_llm, narrative_note, actor
         )
     outcome = execute_auto(deps.store, deps.settings, outcome)
+    recovered = recover(deps.store, deps.settings)
     return CycleResult(
         cycle_id=cycle_id,
         as_of=obs.as_of,
@@ -117,8 +125,26 @@ def run_cycle(
         assessment=assessment,
         plan=decision.plan,
         outcome=outcome,
+        recovered=tuple(a.id for a in recovered),
         stage_ms=timings,
     )
+
+
+def _replan_under_lock(
+    conn: Connection, obs: Observation, findings: Findings, decision: Decision, settings: Settings
+) -> Decision:
+    """Serialise incident planning across concurrent cycles (processes, hosts): take the plan lock in the
+    cycle's transaction, re-read the open incidents, and plan again (decide's pure planner) if another
+    cycle changed them since observe read them. So N concurrent cycles open one incident per cause, and an
+    action already live on it is not stored (and auto-executed) again. The assessment does not depend on
+    the open incidents and is kept as narrated."""
+    locks.lock_in_transaction(conn, locks.CYCLE_PLAN)
+    current = read_open_incidents(conn)
+    if current == obs.open_incidents:
+        return decision
+    seen = obs.model_copy(update={"open_incidents": current})
+    plan = plan_incidents(seen, decision.assessment, findings, settings)
+    return decision.model_copy(update={"plan": plan})
 
 
 def _record_cycle(

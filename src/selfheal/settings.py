@@ -60,6 +60,20 @@ class Settings(BaseSettings):
 
     # --- agent cycle -----------------------------------------------------------------------------
     window_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="Default observation window.")
+    cycle_every: int = Field(
+        0,
+        ge=0,
+        le=86_400,
+        description="Seconds between scheduled cycles (`selfheal api`, `selfheal worker`); 0: no scheduler.",
+    )
+    log_json: bool = Field(
+        False, description="`selfheal api` and `selfheal worker` log one JSON object per line."
+    )
+    cycle_lag_seconds: int = Field(
+        30,
+        ge=0,
+        description="A scheduled cycle for the period ending at T runs at T + this lag, so late signals land.",
+    )
     baseline_days: int = Field(7, ge=1, le=60, description="History used for baselines.")
     soft_failure_grace_minutes: int = Field(
         5, ge=0, description="A payment with no order after this many minutes is a soft failure."
@@ -133,6 +147,12 @@ class Settings(BaseSettings):
         300,
         ge=1,
         description="An execution not finished within this lease counts as stale (resume or mark failed).",
+    )
+    act_recover_after_seconds: int = Field(
+        60,
+        ge=0,
+        description="A policy-approved action still not executed this long after approval is executed by the "
+        "next cycle (its process died between commit and execution).",
     )
     act_webhook_url: str | None = Field(None, description="URL the `webhook` executor POSTs actions to.")
     act_webhook_secret: str | None = Field(

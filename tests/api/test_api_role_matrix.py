@@ -19,6 +19,9 @@ V, OP, A, ADM = Role.viewer, Role.operator, Role.approver, Role.admin
 ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     # --- public ---------------------------------------------------------------------------------
     ("GET", "/health"): None,
+    ("GET", "/health/live"): None,
+    ("GET", "/health/ready"): None,
+    ("GET", "/metrics"): None,
     ("GET", "/openapi.json"): None,
     ("GET", "/docs"): None,
     ("GET", "/docs/oauth2-redirect"): None,

@@ -88,9 +88,15 @@ class Workflow:
         return [Action.from_row(r) for r in rows]
 
     def stale(self) -> list[Action]:
-        """Executions whose lease has run out (their process most likely died)."""
+        """Work a stopped process left behind: executions whose lease has run out, and policy-approved
+        actions never executed `act_recover_after_seconds` after their approval."""
+        now = dt_to_ms(utcnow())
         with self.store.read() as conn:
-            return [Action.from_row(r) for r in actions_repo.stale_executions(conn, dt_to_ms(utcnow()))]
+            expired = actions_repo.stale_executions(conn, now)
+            unexecuted = actions_repo.unexecuted_auto(
+                conn, now - self.settings.act_recover_after_seconds * 1000
+            )
+        return [Action.from_row(r) for r in (*expired, *unexecuted)]
 
     # --- decisions -----------------------------------------------------------------------------
     def approve(self, action_id: str, by: str, comment: str | None = None) -> Action:

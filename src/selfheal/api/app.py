@@ -19,13 +19,26 @@ from selfheal.api.routers import (
     incidents,
     ingest,
     keys,
+    metrics,
+    probes,
     runbooks,
     series,
     themes,
     whoami,
 )
+from selfheal.cycle import CycleDeps
+from selfheal.schedule.logs import configure_logging
+from selfheal.schedule.scheduler import Scheduler
 from selfheal.settings import Settings
 from selfheal.store import Store
+
+
+def _scheduler(settings: Settings, store: Store) -> Scheduler | None:
+    """The API process's scheduler when `cycle_every` is set (it leads or follows like any worker)."""
+    if settings.cycle_every <= 0:
+        return None
+    configure_logging(settings.log_json)
+    return Scheduler(CycleDeps(store=store, settings=settings))
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -33,9 +46,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     owns_store = store is None
     store = store or Store.open(settings.resolved_database_url())
 
+    scheduler = _scheduler(settings, store)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if owns_store:
             store.dispose()
 
@@ -46,9 +65,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         lifespan=lifespan,
     )
     app.state.services = Services(settings=settings, store=store)
+    app.state.scheduler = scheduler
     errors.install(app)
+    metrics.install(app, store, scheduler)
     routers = (
         health,
+        probes,
+        metrics,
         ingest,
         cycles,
         anomalies,

@@ -2,8 +2,10 @@
 
 1. Backfill: a week of per-minute KPIs and the last hours of logs and tickets go straight into the database.
 2. Start the API (open demo mode: no key needed) and the UI as child processes.
-3. Replay the last minutes at `speed`, then follow the wall clock minute by minute, posting every minute's
-   signals over HTTP and running an agent cycle every `demo_cycle_minutes` simulated minutes.
+3. Replay the last minutes at `speed`, posting every minute's signals over HTTP and running an agent cycle
+   every `demo_cycle_minutes` simulated minutes; once caught up, follow the wall clock minute by minute and
+   leave the cycles to the scheduler: a `selfheal worker` process (SELFHEAL_CYCLE_EVERY =
+   `demo_cycle_minutes` minutes), as in production.
 A webhook fault starts on stage wave_1 shortly before "now"; when an action for that incident has executed,
 the simulated fault stops, so the demo visibly heals.
 """
@@ -14,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,9 +86,9 @@ class LiveFeed:
         incident = data["outcome"]["incident_id"]
         note = f"incident {incident}: {data['assessment']['title']}" if incident else "no incident"
         self.console.print(f"[cyan]{as_of:%H:%M}[/cyan] cycle {data['cycle_id']}: {note}")
-        self._check_healed(as_of)
+        self.check_healed(as_of)
 
-    def _check_healed(self, now: datetime) -> None:
+    def check_healed(self, now: datetime) -> None:
         """The fault stops once an executed action's simulated effect heals its category."""
         if self.healed_at is not None:
             return
@@ -102,6 +105,37 @@ class LiveFeed:
                     f"[green]{now:%H:%M} action {action.get('key')} executed: the {category} fault is mitigated[/green]"
                 )
                 return
+
+
+def _start_worker(env: dict[str, str], settings: Settings, console: Console) -> subprocess.Popen[bytes]:
+    """The scheduler that runs the live part's cycles: `selfheal worker`, a cycle every demo period."""
+    worker_env = {**env, "SELFHEAL_CYCLE_EVERY": str(settings.demo_cycle_minutes * 60)}
+    console.print(
+        f"caught up: the scheduler (selfheal worker) runs a cycle every {settings.demo_cycle_minutes} min"
+    )
+    return subprocess.Popen([sys.executable, "-m", "selfheal.cli", "worker"], env=worker_env)
+
+
+def _run_live(feed: LiveFeed, sim: datetime, rate: float, start_scheduler: Callable[[], None]) -> None:
+    """Post minute by minute from `sim`: at `rate` while behind the wall clock (with a cycle every demo
+    period), then following it, with the scheduler started once caught up."""
+    period = feed.settings.demo_cycle_minutes
+    scheduled = False
+    while True:
+        started = time.time()
+        feed.minute(sim)
+        sim += timedelta(minutes=1)
+        wall = datetime.now(UTC)
+        caught_up = sim >= wall - timedelta(minutes=1)
+        if caught_up and not scheduled:
+            start_scheduler()
+            scheduled = True
+        elif not caught_up and int(sim.timestamp() // 60) % period == 0:
+            feed.cycle(sim)
+        if caught_up:
+            feed.check_healed(sim)
+        pause = 60 / rate if not caught_up else (sim + timedelta(minutes=1) - wall).total_seconds()
+        time.sleep(max(0.0, pause - (time.time() - started)))
 
 
 def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Console) -> None:
@@ -160,20 +194,7 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
         )
         rate = speed or settings.demo_speed
         feed = LiveFeed(settings, client, fault, console)
-        sim = live_from
-        while True:
-            started = time.time()
-            feed.minute(sim)
-            sim += timedelta(minutes=1)
-            if int(sim.timestamp() // 60) % settings.demo_cycle_minutes == 0:
-                feed.cycle(sim)
-            wall = datetime.now(UTC)
-            pause = (
-                60 / rate
-                if sim < wall - timedelta(minutes=1)
-                else (sim + timedelta(minutes=1) - wall).total_seconds()
-            )
-            time.sleep(max(0.0, pause - (time.time() - started)))
+        _run_live(feed, live_from, rate, lambda: procs.append(_start_worker(env, settings, console)))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:

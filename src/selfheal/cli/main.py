@@ -18,6 +18,7 @@ from selfheal.cli import (
     serve,
     settings_table,
     simulate,
+    worker,
 )
 
 app = typer.Typer(
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks):
+for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks, worker):
     group.register(app)
 bench.register(bench_app)
 

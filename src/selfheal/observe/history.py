@@ -7,8 +7,9 @@ Settled hours are also persisted (`history_hours` table, `store.history_hours_re
 new process reads the stored hourly aggregates instead of re-aggregating weeks of raw rollups and metric
 points, and aggregates only the hours not stored yet. Ingestion deletes a stored hour when late rows land in
 it, in the ingest transaction, so the next process re-aggregates it; raw retention leaves stored hours alone.
-Other processes' in-memory hours are not invalidated by late data: a long-running process keeps the hour it
-already holds until it restarts or evicts it.
+Every process's in-memory hours follow the database: each cycle reads the versions (`stored_ms`) of the
+stored hours it covers (no payloads) and drops any hour it holds whose stored version is gone or changed,
+so late data that another process ingested reaches every worker's next cycle, as it reaches a fresh one.
 """
 
 from __future__ import annotations
@@ -47,13 +48,32 @@ class HourCache:
         self._fetch = fetch
         self._hour_of = hour_of
         self._hours: dict[int, list[Any]] = {}
+        self._versions: dict[int, int] = {}
+        """The stored version (`stored_ms`) of each hour held in memory."""
         self._lock = threading.Lock()
+        self.generation = 0
+        """Bumped whenever held hours are dropped as stale (folds over them are stale too)."""
+
+    def revalidate(self, conn: Connection, start_ms: int, end_ms: int) -> dict[int, int]:
+        """Drop held hours in `[start_ms, end_ms)` whose stored version changed; the stored versions."""
+        stored = history_hours_repo.versions(conn, self.kind, start_ms, end_ms)
+        with self._lock:
+            stale = [
+                h for h in self._hours if start_ms <= h < end_ms and stored.get(h) != self._versions.get(h)
+            ]
+            for h in stale:
+                del self._hours[h]
+                self._versions.pop(h, None)
+            if stale:
+                self.generation += 1
+        return stored
 
     def get(
         self, conn: Connection, start_ms: int, end_ms: int, settled_before_ms: int, evict: bool = True
     ) -> list[Any]:
         """Rows for the hours in `[start_ms, end_ms)` (both hour-aligned); `evict` drops hours long before."""
         hours = range(start_ms, end_ms, HOUR_MS)
+        stored = self.revalidate(conn, start_ms, min(end_ms, settled_before_ms))
         with self._lock:
             missing = [h for h in hours if h not in self._hours]
         fetched: dict[int, list[Any]] = defaultdict(list)
@@ -69,8 +89,8 @@ class HourCache:
         for lo, hi in _runs(to_fetch):
             for row in self._rows(conn, lo, hi):
                 fetched[self._hour_of(row)].append(row)
+        now = dt_to_ms(utcnow())
         if to_store:
-            now = dt_to_ms(utcnow())
             history_hours_repo.store_hours(conn, self.kind, {h: fetched.get(h, []) for h in to_store}, now)
         out: list[Any] = []
         with self._lock:
@@ -80,9 +100,11 @@ class HourCache:
                     rows = fetched.get(h, [])
                     if h + HOUR_MS <= settled_before_ms:
                         self._hours[h] = rows
+                        self._versions[h] = stored.get(h, now)
                 out.extend(rows)
             for h in [h for h in self._hours if evict and h < start_ms - 8 * 24 * HOUR_MS]:
                 del self._hours[h]
+                self._versions.pop(h, None)
         return out
 
     def _rows(self, conn: Connection, start_ms: int, end_ms: int) -> list[Any]:
@@ -119,7 +141,7 @@ class HistoryCache:
         self.merchant_stages = HourCache(
             "merchant_stages", history_repo.hourly_merchant_stage_totals, _hour_ms
         )
-        self.folds: dict[str, tuple[tuple[int, int], Any]] = {}
+        self.folds: dict[str, tuple[tuple[int, int, int], Any]] = {}
         """Per kind: the settled hour range last folded and its fold (sums), reused until the range moves."""
         self.lock = threading.Lock()
 
@@ -136,7 +158,8 @@ class HistoryCache:
         """`fold` over the rows of the hours in `span`, reusing the fold of the settled part between cycles."""
         start, end = span
         settled_end = max(start, min(end, settled - settled % HOUR_MS))
-        key = (start, settled_end)
+        hours.revalidate(conn, start, settled_end)
+        key = (start, settled_end, hours.generation)
         with self.lock:
             memo = self.folds.get(kind)
         if memo is None or memo[0] != key:

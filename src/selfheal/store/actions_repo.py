@@ -97,6 +97,18 @@ def stale_executions(conn: Connection, now_ms: int) -> list[ActionRecord]:
     return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
 
 
+def unexecuted_auto(conn: Connection, approved_before_ms: int) -> list[ActionRecord]:
+    """Actions the policy approved to run by themselves, still `approved` since before `approved_before_ms`:
+    the process that stored them stopped between its commit and their execution."""
+    t = table(ActionRow)
+    q = (
+        select(t)
+        .where(t.c.status == "approved", t.c.auto_execute == 1, t.c.updated_ms < approved_before_ms)
+        .order_by(t.c.updated_ms, t.c.id)
+    )
+    return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
+
+
 def insert_effect(conn: Connection, row: dict[str, Any]) -> bool:
     """Record a simulated effect once per action (a resumed execution does not add a second one)."""
     t = table(SimulatorEffectRow)

@@ -49,3 +49,14 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Apply every pending Alembic migration (all heads)."""
     command.upgrade(alembic_config(engine), "heads")
+
+
+def migrations_behind(engine: Engine) -> list[str]:
+    """The migration heads the database has not reached (empty when it is up to date)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        applied = set(MigrationContext.configure(conn).get_current_heads())
+    return sorted(set(script.get_heads()) - applied)

@@ -72,6 +72,18 @@ def read_hours(conn: Connection, kind: str, hours: Collection[int]) -> dict[int,
     return {int(h): decode(p) for h, p in rows if int(h) in wanted}
 
 
+def versions(conn: Connection, kind: str, start_ms: int, end_ms: int) -> dict[int, int]:
+    """`stored_ms` of each stored hour of `kind` in `[start_ms, end_ms)`: an hour deleted by late data, or
+    deleted and stored again, shows as missing or with another version (no payloads are read)."""
+    t = table(HistoryHourRow)
+    rows = conn.execute(
+        select(t.c.hour_ms, t.c.stored_ms).where(
+            t.c.kind == kind, t.c.hour_ms >= start_ms, t.c.hour_ms < end_ms
+        )
+    )
+    return {int(h): int(v) for h, v in rows}
+
+
 def lock_for_aggregation(conn: Connection) -> None:
     """Hold off ingestion until this transaction ends (PostgreSQL); call before aggregating hours to store."""
     if conn.dialect.name == "postgresql":

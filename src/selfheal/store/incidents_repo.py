@@ -201,6 +201,12 @@ def insert_cycle_run(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(table(CycleRunRow).insert(), [row])
 
 
+def cycle_ran(conn: Connection, as_of_ms: int) -> bool:
+    """Whether a cycle for exactly `as_of_ms` is stored (the scheduler runs each period once)."""
+    t = table(CycleRunRow)
+    return conn.execute(select(t.c.id).where(t.c.as_of_ms == as_of_ms).limit(1)).first() is not None
+
+
 def list_cycle_runs(conn: Connection, limit: int = 50) -> list[CycleRun]:
     t = table(CycleRunRow)
     rows = conn.execute(select(t).order_by(t.c.started_ms.desc()).limit(limit))

@@ -65,7 +65,7 @@ def store_tickets(conn: Connection, tickets: Sequence[Ticket], now_ms: int) -> S
             "extra": t.extras(),
             "ingested_ms": now_ms,
         }
-        for tid, t in unique.items()
+        for tid, t in sorted(unique.items(), key=lambda kv: kv[0])
         if tid not in existing
     ]
     if rows:
@@ -102,7 +102,7 @@ def store_metrics(conn: Connection, points: Sequence[MetricPoint]) -> StoreResul
             "currency": p.currency,
             "extra": p.extras() or None,
         }
-        for (m, ts), p in unique.items()
+        for (m, ts), p in sorted(unique.items(), key=lambda kv: kv[0])
         if (m, ts) not in existing
     ]
     if new_rows:
@@ -193,9 +193,12 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add `rows` into the rollup table (insert, or add the counts to the existing row for the key).
 
     Stored history hours the rows fall in are deleted in the same transaction (detection re-aggregates them).
+    Rows are written in key order, so concurrent batches lock shared rollup rows in the same order and never
+    deadlock on each other.
     """
     if not rows:
         return
+    rows = sorted(rows, key=lambda r: tuple(r[c] for c in _ROLLUP_KEY))
     ph = _placeholder(conn)
     columns = (*_ROLLUP_KEY, *_ROLLUP_ADD, "latency_max")
     biggest = "greatest" if conn.dialect.name == "postgresql" else "max"
@@ -264,6 +267,7 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
     # Rollups first: they invalidate stored history hours, which takes the ingest's lock before any row write.
     upsert_rollups(conn, _rollup_dicts(acc))
     if raw:
+        raw.sort(key=lambda r: r[0])  # id order: concurrent batches sharing ids wait, never deadlock
         ph = _placeholder(conn)
         sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
         conn.exec_driver_sql(sql, raw)

@@ -62,7 +62,8 @@ def list_actions(
 def stale_actions(
     svc: Services = Depends(services), _: Principal = Depends(require(Role.viewer))
 ) -> list[Action]:
-    """Executions whose lease ran out: resume them or mark them failed."""
+    """Executions whose lease ran out (resume them or mark them failed), and automatic actions never
+    executed after their approval (the next cycle executes them)."""
     return _workflow(svc).stale()
 
 

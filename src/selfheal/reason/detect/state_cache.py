@@ -5,7 +5,9 @@ every cycle costs far more than the cycle itself, so the fitted state is kept pe
 new history minutes. Scoring the window happens on a copy: the window is not history yet.
 
 The cache trusts an entry only when the new history still contains the last minute the entry read, with the
-same values at the end (a different database or rewritten history refits from scratch), and time moves forward.
+same values wherever the two overlap (a different database, or history rewritten by late data that any
+process ingested, refits from scratch, so a warm worker and a fresh process read the same history), and time
+moves forward.
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, make_detector
 
-CHECK_TAIL = 60
-"""How many of the last history values must match before an entry is advanced instead of refitted."""
-
 
 @dataclass
 class _Entry:
     detector: Detector
     last_ms: int
-    tail: NDArray[np.float64]
+    seen: NDArray[np.float64]
+    """The history values the detector has read (the latest history it was given, whole)."""
 
 
 class DetectorStateCache:
@@ -51,12 +51,12 @@ class DetectorStateCache:
             start = self._resume_at(entry, values, stamps_ms) if entry is not None else None
             if entry is None or start is None:
                 det = make_detector(detector).fit(values, timestamps=stamps_ms.astype("datetime64[ms]"))
-                entry = _Entry(det, int(stamps_ms[-1]) if len(stamps_ms) else -1, values[-CHECK_TAIL:].copy())
+                entry = _Entry(det, int(stamps_ms[-1]) if len(stamps_ms) else -1, values.copy())
                 self.refits += 1
             elif start < len(values):
                 entry.detector.score(values[start:], timestamps=stamps_ms[start:].astype("datetime64[ms]"))
                 entry.last_ms = int(stamps_ms[-1])
-                entry.tail = values[-CHECK_TAIL:].copy()
+                entry.seen = values.copy()
                 self.advances += 1
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -72,8 +72,8 @@ class DetectorStateCache:
         at = int(np.searchsorted(stamps_ms, entry.last_ms, side="left"))
         if at >= len(stamps_ms) or int(stamps_ms[at]) != entry.last_ms:
             return None
-        tail = values[max(0, at + 1 - len(entry.tail)) : at + 1]
-        if len(tail) != len(entry.tail) or not np.array_equal(tail, entry.tail):
+        overlap = min(at + 1, len(entry.seen))
+        if not np.array_equal(values[at + 1 - overlap : at + 1], entry.seen[len(entry.seen) - overlap :]):
             return None
         return at + 1
 
