@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import orjson
 from pydantic import Field, TypeAdapter, ValidationError
 
-from selfheal.ingest.count import more_items_than
 from selfheal.errors import InvalidInput, PayloadTooLarge, SelfhealError, UnsupportedMediaType
+from selfheal.ingest.count import more_items_than
 from selfheal.signals import SIGNAL_MODELS
 
 MAX_REPORTED_ERRORS = 200
@@ -178,9 +178,7 @@ def validate(kind: str, items: list[Any], max_items: int = UNLIMITED) -> list[An
         raise _invalid(kind, exc, len(items), max_items) from None
 
 
-def parse_batch(
-    kind: str, body: bytes, content_type: str | None, max_items: int = UNLIMITED
-) -> list[Any]:
+def parse_batch(kind: str, body: bytes, content_type: str | None, max_items: int = UNLIMITED) -> list[Any]:
     """Body bytes to validated signal objects, at most `max_items` of them (413 past it).
 
     JSON arrays and NDJSON are validated straight from bytes (pydantic-core's JSON parser, several times faster
