@@ -14,7 +14,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    WithJsonSchema,
+)
+from pydantic_core import core_schema as cs
 
 
 def as_utc(value: datetime) -> datetime:
@@ -42,7 +51,25 @@ MAX_MONEY = 1e13
 MAX_LATENCY_MS = 1e9
 """About 11.6 days: a latency beyond it is a broken clock, and sums of it stay finite."""
 
-SignalTime = Annotated[datetime, Strict(), Field(ge=EARLIEST, lt=LATEST)]
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[Tt _]"
+"""How an ISO 8601 date-time starts: a string such as `0.5` or `1700000000` is a number, not a moment."""
+
+
+class _IsoTime:
+    """Validation (in pydantic-core, no Python per item) of a date-time given as an ISO 8601 string or a
+    `datetime`, from 1970 to 2100; numbers and numeric strings are refused."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        bounded = cs.datetime_schema(ge=EARLIEST, lt=LATEST)
+        from_text = cs.chain_schema([cs.str_schema(pattern=ISO_DATETIME, strict=True), bounded])
+        instance = cs.datetime_schema(strict=True, ge=EARLIEST, lt=LATEST)
+        return cs.json_or_python_schema(
+            json_schema=from_text, python_schema=cs.union_schema([instance, from_text])
+        )
+
+
+SignalTime = Annotated[datetime, _IsoTime(), WithJsonSchema({"type": "string", "format": "date-time"})]
 """A signal timestamp: an ISO 8601 string, naive means UTC; normalised to UTC when stored."""
 
 

@@ -29,8 +29,8 @@ class Api:
 
 
 def make_keys(store: Store) -> dict[Role, str]:
-    """One key per role; the key of role R belongs to a person called R (`viewer`, `approver`, ...)."""
-    return {role: create_key(store, role.value, role, "test").key for role in Role}
+    """One key per role; the key of role R belongs to a person called `R-person` (`admin` is the bootstrap key's name)."""
+    return {role: create_key(store, f"{role.value}-person", role, "test").key for role in Role}
 
 
 def seed_actions(

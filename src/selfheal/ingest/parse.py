@@ -130,7 +130,7 @@ def decode(body: bytes, content_type: str | None, kind_name: str = "tickets") ->
 @lru_cache(maxsize=32)
 def _limited_adapter(kind: str, max_items: int) -> TypeAdapter[Any]:
     model = SIGNAL_MODELS[kind]
-    return TypeAdapter(Annotated[list[model], Field(max_length=max_items)])  # type: ignore[valid-type]
+    return TypeAdapter(Annotated[list[model], Field(max_length=max_items)])  # type: ignore[valid-type, arg-type]
 
 
 def _adapter(kind: str, max_items: int = UNLIMITED) -> TypeAdapter[Any]:
