@@ -215,3 +215,39 @@ def test_the_openapi_document_declares_errors_and_the_key_scheme(client: TestCli
     assert ingest["security"] == [{"ApiKey": []}]
     approve = document["paths"]["/approve_action"]["post"]["responses"]
     assert {"401", "403", "404", "409", "422"} <= set(approve)
+
+
+def test_key_names_identify_one_holder_and_product_names_are_reserved(store: Store) -> None:
+    from selfheal.auth import Role
+    from selfheal.errors import Conflict, InvalidInput
+    from selfheal.keys import create_key, revoke_key
+
+    alice = create_key(store, "alice", Role.approver, "test")
+    with pytest.raises(Conflict):
+        create_key(store, "Alice", Role.operator, "test")
+    revoke_key(store, alice.id, "test")
+    with pytest.raises(Conflict):  # a revoked holder's name stays theirs: approvals name them
+        create_key(store, "alice", Role.approver, "test")
+    for reserved in ("policy", "admin", "system", "Cycle"):
+        with pytest.raises(InvalidInput):
+            create_key(store, reserved, Role.approver, "test")
+
+
+def test_settings_print_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from selfheal.cli.main import app
+
+    secrets = {
+        "SELFHEAL_ADMIN_KEY": "adm-s3cret",
+        "SELFHEAL_API_KEY": "api-s3cret",
+        "SELFHEAL_ACT_WEBHOOK_SECRET": "hook-s3cret",
+        "SELFHEAL_DATABASE_URL": "postgresql+psycopg://u:db-s3cret@db.internal/x",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    out = CliRunner().invoke(app, ["settings", "--no-markdown"]).output
+    assert "admin_key" in out
+    for value in secrets.values():
+        assert value not in out
+    assert "db-s3cret" not in out and "db.internal" not in out
