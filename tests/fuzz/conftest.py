@@ -16,7 +16,7 @@ from selfheal.settings import Settings
 from selfheal.store import Store
 
 FUZZ_ADMIN_KEY = "fuzz-admin-key"
-FUZZ_EXAMPLES = int(os.environ.get("SELFHEAL_FUZZ_EXAMPLES", "10"))
+FUZZ_EXAMPLES = int(os.environ.get("SELFHEAL_FUZZ_EXAMPLES", "8"))
 """Schemathesis examples per operation (bounded: the whole fuzz part stays well under two minutes)."""
 
 

@@ -134,7 +134,7 @@ def test_hostile_batches_get_a_declared_answer_and_land_whole_or_not_at_all(
     tally = Tally(f"ingest-{kind}", store.dialect)
 
     @settings(
-        max_examples=40,
+        max_examples=30,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
