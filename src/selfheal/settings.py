@@ -180,6 +180,12 @@ class Settings(BaseSettings):
     kb_max_file_bytes: int = Field(
         10 * 1024 * 1024, ge=1, description="Largest runbook file accepted by upload (413 above)."
     )
+    kb_embed_budget_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Wall-clock budget of embedding one upload's chunks; past it the upload stops with 422 "
+        "(nothing stored) and should be split.",
+    )
     kb_chunk_chars: int = Field(
         1200, ge=200, le=20000, description="Upper bound of a runbook chunk in characters."
     )

@@ -128,3 +128,22 @@ def test_a_parse_past_its_cpu_budget_is_stopped_and_refused() -> None:
         run_with_budget(_spin, b"", 1, "PDF")
     assert caught.value.details["reason"] == "too_costly"
     assert time.monotonic() - started < 10
+
+
+def test_embedding_past_its_budget_stops_and_stores_nothing(
+    store: Store, embedder: Any, tmp_path: Any
+) -> None:
+    from selfheal.knowledge.base import KnowledgeBase
+
+    settings = Settings(data_dir=tmp_path, kb_embed_budget_seconds=0.5, kb_chunk_chars=200)
+    kb = KnowledgeBase(store, settings, embedder=embedder)
+    big = "\n\n".join(
+        f"## Step {i}\n\nRestart worker {i} and check the checkout error rate." for i in range(3000)
+    )
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as caught:
+        kb.add_files([("big.md", big.encode())])
+    assert caught.value.details["reason"] == "too_costly"
+    assert 0 < caught.value.details["embedded"] < caught.value.details["chunks"]
+    assert time.monotonic() - started < 60
+    assert kb.documents() == []

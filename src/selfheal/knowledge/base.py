@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -258,7 +259,15 @@ class KnowledgeBase:
             return None
         texts = [dense_text(c) for c in chunks]
         parts: list[npt.NDArray[np.float32]] = []
+        deadline = time.monotonic() + self.settings.kb_embed_budget_seconds
         for start in range(0, len(texts), batch):
+            if time.monotonic() > deadline:
+                raise InvalidInput(
+                    f"embedding this upload's {len(texts)} chunks takes longer than its budget of "
+                    f"{self.settings.kb_embed_budget_seconds:g} s; nothing was stored: upload fewer or "
+                    "smaller files per request",
+                    {"reason": "too_costly", "chunks": len(texts), "embedded": start},
+                )
             parts.append(self.embedder.embed(texts[start : start + batch], batch_size=batch))
             if progress:
                 progress(min(start + batch, len(texts)), len(texts))
