@@ -29,8 +29,13 @@ class Api:
 
 
 def make_keys(store: Store) -> dict[Role, str]:
-    """One key per role; the key of role R belongs to a person called `R-person` (`admin` is the bootstrap key's name)."""
-    return {role: create_key(store, f"{role.value}-person", role, "test").key for role in Role}
+    """One key per role; the key of role R belongs to a person called R (`viewer`, `approver`, ...)."""
+    return {role: create_key(store, _holder(role), role, "test").key for role in Role}
+
+
+def _holder(role: Role) -> str:
+    # `admin` is the bootstrap key's name, reserved: the admin-role key belongs to `admin-person`.
+    return "admin-person" if role is Role.admin else role.value
 
 
 def seed_actions(
