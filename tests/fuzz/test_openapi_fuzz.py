@@ -42,7 +42,7 @@ def test_every_operation_answers_as_declared(api_schema: Any, store: Store) -> N
             try:
                 _fuzz(operation, tally)
             except Exception as exc:  # collect every operation's failure, then report them together
-                failures.append(f"{operation.verbose_name}: {str(exc)[:1500]}")
+                failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
     finally:
         tally.write()
     assert not failures, "\n\n".join(failures)

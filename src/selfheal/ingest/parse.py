@@ -54,7 +54,13 @@ def _csv_reader(kind: str, body: bytes) -> csv.DictReader[str]:
     except UnicodeDecodeError as exc:
         raise InvalidInput("CSV body is not UTF-8", {"reason": str(exc)}) from exc
     reader = csv.DictReader(io.StringIO(text))
-    missing = sorted(_required_columns(kind) - set(reader.fieldnames or ()))
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise InvalidInput(
+            "CSV header cannot be read", {"line": reader.line_num, "reason": str(exc)}
+        ) from None
+    missing = sorted(_required_columns(kind) - set(header or ()))
     if missing:
         raise InvalidInput(
             "CSV header lacks required columns (the first line must name the fields)",
@@ -65,6 +71,13 @@ def _csv_reader(kind: str, body: bytes) -> csv.DictReader[str]:
 
 def _csv_rows(kind: str, body: bytes, max_items: int = UNLIMITED) -> list[dict[str, Any]]:
     reader = _csv_reader(kind, body)
+    try:
+        return _csv_collect(reader, max_items)
+    except csv.Error as exc:  # e.g. a bare carriage return inside an unquoted field
+        raise InvalidInput("CSV row cannot be read", {"line": reader.line_num, "reason": str(exc)}) from None
+
+
+def _csv_collect(reader: csv.DictReader[str], max_items: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for raw in reader:
         if len(rows) == max_items:
