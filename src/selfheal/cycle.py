@@ -180,7 +180,9 @@ def _record_cycle(
         },
     )
     retention_ms = deps.settings.raw_log_retention_days * 86_400_000
-    pruned = prune_raw_logs(conn, dt_to_ms(summary.as_of) - retention_ms)
+    # Retention counts back from the earlier of as_of and the wall clock: a replay (or a mistyped future
+    # as_of) never deletes what the present still keeps.
+    pruned = prune_raw_logs(conn, min(dt_to_ms(summary.as_of), dt_to_ms(utcnow())) - retention_ms)
     audit.record(
         conn,
         actor=actor,

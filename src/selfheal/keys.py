@@ -9,7 +9,7 @@ from pydantic import Field
 
 from selfheal import audit
 from selfheal.auth import Role, hash_key, new_key
-from selfheal.errors import InvalidInput
+from selfheal.errors import Conflict, InvalidInput
 from selfheal.records import Record, dt_to_ms, ms_to_dt, utcnow
 from selfheal.store import Store, keys_repo
 from selfheal.store.rows import ApiKeyRecord
@@ -37,13 +37,31 @@ def _info(row: ApiKeyRecord) -> KeyInfo:
     )
 
 
+RESERVED_NAMES = frozenset(
+    {"admin", "demo", "system", "policy", "cycle", "cli", "bench", "simulator", "scheduler", "anonymous"}
+)
+"""Names the product itself acts under in the audit trail and in approvals; no key may take one."""
+
+
 def create_key(store: Store, name: str, role: Role, actor: str) -> NewKey:
+    """A new key. Its name identifies one holder for good: unique among all keys (revoked ones too,
+    case-insensitive) and never a name the product acts under, so an approval, a request and an audit record
+    naming it point at exactly this key (four-eyes compares these names)."""
     name = name.strip()
-    if not name or len(name) > 256:
+    if not name or len(name) > 256 or "\x00" in name:
         raise InvalidInput("a key needs a name of 1 to 256 characters", {"field": "name"})
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidInput(
+            f"the name {name!r} is reserved for the product's own actions",
+            {"field": "name", "reserved": sorted(RESERVED_NAMES)},
+        )
     secret = new_key()
     now = dt_to_ms(utcnow())
     with store.transaction() as conn:
+        if keys_repo.name_taken(conn, name):
+            raise Conflict(
+                f"a key named {name!r} exists (or existed); names identify one holder", {"field": "name"}
+            )
         key_id = keys_repo.insert_key(conn, name, role.value, hash_key(secret), now)
         audit.record(
             conn,

@@ -36,15 +36,16 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------------------
     data_dir: Path = Field(Path("data"), description="Directory for the embedded database and local files.")
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         None,
-        description="SQLAlchemy URL; default is SQLite at `<data_dir>/selfheal.db` (WAL mode). "
+        description="SQLAlchemy URL (secret: it may hold a password); default is SQLite at `<data_dir>/selfheal.db` (WAL mode). "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
     )
     raw_log_retention_days: int = Field(
         14,
         ge=1,
-        description="Raw log events older than this (before a cycle's as_of) are pruned; rollups are kept.",
+        description="Raw log events older than this (before the earlier of a cycle's as_of and now) are "
+        "pruned; rollups are kept.",
     )
 
     # --- API / UI --------------------------------------------------------------------------------
@@ -52,9 +53,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, description="Port the API listens on.")
     ui_port: int = Field(8501, description="Port the Streamlit UI listens on.")
     api_url: str = Field("http://127.0.0.1:8000", description="Base URL the UI and CLI use to reach the API.")
-    api_key: str | None = Field(None, description="API key the UI and CLI send (`X-API-Key`).")
+    api_key: SecretStr | None = Field(None, description="API key the UI and CLI send (`X-API-Key`).")
     auth_mode: AuthMode = Field(AuthMode.closed, description="`closed` needs keys; `open` is the demo mode.")
-    admin_key: str | None = Field(None, description="Bootstrap admin API key (accepted in closed mode).")
+    admin_key: SecretStr | None = Field(
+        None, description="Bootstrap admin API key (accepted in closed mode)."
+    )
     max_body_bytes: int = Field(64 * 1024 * 1024, description="Largest accepted request body (413 above).")
     max_batch_items: int = Field(100_000, description="Largest number of items in one ingest batch.")
 
@@ -155,7 +158,7 @@ class Settings(BaseSettings):
         "next cycle (its process died between commit and execution).",
     )
     act_webhook_url: str | None = Field(None, description="URL the `webhook` executor POSTs actions to.")
-    act_webhook_secret: str | None = Field(
+    act_webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key for the `X-Selfheal-Signature` header of webhook calls."
     )
     act_webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
@@ -197,6 +200,12 @@ class Settings(BaseSettings):
     kb_max_file_bytes: int = Field(
         10 * 1024 * 1024, ge=1, description="Largest runbook file accepted by upload (413 above)."
     )
+    kb_embed_budget_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="Wall-clock budget of embedding one upload's chunks; past it the upload stops with 422 "
+        "(nothing stored) and should be split.",
+    )
     kb_chunk_chars: int = Field(
         1200, ge=200, le=20000, description="Upper bound of a runbook chunk in characters."
     )
@@ -227,7 +236,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file under `data_dir`."""
         if self.database_url:
-            return self.database_url
+            return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'selfheal.db').as_posix()}"
 
 
@@ -241,3 +250,8 @@ def settings_table() -> str:
         )
         rows.append(f"| `SELFHEAL_{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    """The plain text of an optional secret setting (at the one place that must send or compare it)."""
+    return secret.get_secret_value() if secret is not None else None

@@ -1,9 +1,12 @@
 """The signal contract: what the platform sends us. Documented in docs/signals.md and the OpenAPI schema.
 
-Timestamps are ISO 8601; a naive timestamp means UTC. Signals keep the timestamp as parsed and storage
-normalises it (`records.dt_to_ms` reads a naive value as UTC): a per-item Python validator would cost a third
-of the ingest validation time. Unknown extra
-fields are kept (`model_extra`), not rejected, so a sender can add context without breaking ingestion.
+Timestamps are ISO 8601 strings (numbers are refused: `0.5` is not a moment anyone means), between 1970 and
+2100; a naive timestamp means UTC. Signals keep the timestamp as parsed and storage normalises it
+(`records.dt_to_ms` reads a naive value as UTC): a per-item Python validator would cost a third of the ingest
+validation time. Every limit here is the storage column's: text fits its column, numbers are finite and counts
+fit a 32-bit integer, so what validates can be stored on SQLite and PostgreSQL alike (`ingest.screen` checks
+what a schema cannot say cheaply: NUL characters and the extra fields). Unknown extra fields are kept
+(`model_extra`), not rejected, so a sender can add context without breaking ingestion.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    WithJsonSchema,
+)
+from pydantic_core import core_schema as cs
 
 
 def as_utc(value: datetime) -> datetime:
@@ -29,14 +41,75 @@ _ZERO = timedelta(0)
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """A timestamp normalised to UTC; naive input is taken as UTC (for request models and settings)."""
 
-SignalTime = datetime
-"""A signal timestamp: ISO 8601, naive means UTC; normalised to UTC when stored."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_AS_OF_AHEAD = timedelta(days=1)
+"""How far past the wall clock an `as_of` may be (clock skew, a replay's last minute); later is refused."""
+MAX_INT32 = 2**31 - 1
+MAX_MONEY = 1e13
+"""Revenue per interval, in the merchant's currency: far above any real shop, finite when summed."""
+MAX_LATENCY_MS = 1e9
+"""About 11.6 days: a latency beyond it is a broken clock, and sums of it stay finite."""
+
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[Tt _]"
+"""How an ISO 8601 date-time starts: a string such as `0.5` or `1700000000` is a number, not a moment."""
+
+
+class _IsoTime:
+    """Validation (in pydantic-core, no Python per item) of a date-time given as an ISO 8601 string or a
+    `datetime`, from 1970 to 2100; numbers and numeric strings are refused."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        bounded = cs.datetime_schema(ge=EARLIEST, lt=LATEST)
+        from_text = cs.chain_schema([cs.str_schema(pattern=ISO_DATETIME, strict=True), bounded])
+        instance = cs.datetime_schema(strict=True, ge=EARLIEST, lt=LATEST)
+        return cs.json_or_python_schema(
+            json_schema=from_text, python_schema=cs.union_schema([instance, from_text])
+        )
+
+
+SignalTime = Annotated[datetime, _IsoTime(), WithJsonSchema({"type": "string", "format": "date-time"})]
+"""A signal timestamp: an ISO 8601 string, naive means UTC; normalised to UTC when stored."""
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z, not a number")
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_far_ahead(value: datetime) -> datetime:
+    value = as_utc(value)
+    if value > datetime.now(tz=UTC) + MAX_AS_OF_AHEAD:
+        raise ValueError(f"must not be more than {MAX_AS_OF_AHEAD.days} day ahead of the server's clock")
+    return value
+
+
+AsOf = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    Field(ge=EARLIEST, lt=LATEST),
+    AfterValidator(_not_far_ahead),
+]
+"""The end of a window: ISO 8601 (naive means UTC), from 1970 to one day past the server's clock, as UTC."""
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=512)]
+Short = Annotated[str, Field(max_length=128)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT32)]
+LatencyMs = Annotated[float, Field(ge=0, le=MAX_LATENCY_MS)]
 
 
 class _Signal(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     def extras(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -51,9 +124,9 @@ class Ticket(_Signal):
     subject: Annotated[str, Field(max_length=1000)]
     body: Annotated[str, Field(max_length=50_000)]
     migration_stage: NonEmpty
-    channel: str | None = None
-    priority: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    channel: Short | None = None
+    priority: Annotated[str, Field(max_length=64)] | None = None
+    tags: list[Annotated[str, Field(max_length=512)]] = Field(default_factory=list, max_length=100)
 
 
 class LogEvent(_Signal):
@@ -61,15 +134,17 @@ class LogEvent(_Signal):
 
     ts: SignalTime
     merchant_id: NonEmpty
-    source: NonEmpty = Field(description="Emitter: api, webhook, payment, frontend, ...")
+    source: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="Emitter: api, webhook, payment, frontend, ..."
+    )
     endpoint: NonEmpty = Field(description="e.g. `POST /api/checkout`")
     status_code: Annotated[int, Field(ge=100, le=599)]
     id: NonEmpty | None = None
-    latency_ms: Annotated[float, Field(ge=0)] | None = None
-    event: str | None = Field(None, description="e.g. `payment.succeeded`, `order.created`")
-    correlation_id: str | None = None
-    migration_stage: str | None = None
-    message: str | None = None
+    latency_ms: LatencyMs | None = None
+    event: Short | None = Field(None, description="e.g. `payment.succeeded`, `order.created`")
+    correlation_id: Annotated[str, Field(max_length=512)] | None = None
+    migration_stage: Annotated[str, Field(max_length=512)] | None = None
+    message: Annotated[str, Field(max_length=50_000)] | None = None
 
 
 class MetricPoint(_Signal):
@@ -77,13 +152,13 @@ class MetricPoint(_Signal):
 
     ts: SignalTime
     merchant_id: NonEmpty
-    checkout_attempts: Annotated[int, Field(ge=0)]
-    orders: Annotated[int, Field(ge=0)]
-    revenue: Annotated[float, Field(ge=0)]
+    checkout_attempts: Count
+    orders: Count
+    revenue: Annotated[float, Field(ge=0, le=MAX_MONEY)]
     interval_seconds: Annotated[int, Field(gt=0, le=86_400)] = 60
-    migration_stage: str | None = None
-    sessions: Annotated[int, Field(ge=0)] | None = None
-    p95_latency_ms: Annotated[float, Field(ge=0)] | None = None
+    migration_stage: Annotated[str, Field(max_length=512)] | None = None
+    sessions: Count | None = None
+    p95_latency_ms: LatencyMs | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
 
 

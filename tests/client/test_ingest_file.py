@@ -13,7 +13,7 @@ from rich.console import Console
 
 from selfheal.client import ApiError, IngestCounts, SelfhealClient
 from selfheal.client.batches import ndjson_batches
-from selfheal.client.ingest import ingest_file
+from selfheal.client.ingest import IngestStopped, ingest_file
 from selfheal.signals import Ticket
 
 ROWS = [{"id": f"e{i}", "merchant_id": f"m{i}", "note": f"line, with comma {i}"} for i in range(5)]
@@ -128,3 +128,26 @@ def test_ndjson_batches_of_typed_signals_leave_out_unset_fields() -> None:
     assert first["id"] == "t0"
     assert None not in first.values()
     assert Ticket.model_validate(first) == tickets[0]
+
+
+def test_an_api_dying_mid_file_reports_the_acknowledged_batches(tmp_path: Path) -> None:
+    answered: list[int] = []
+
+    def dies_after_two(request: httpx.Request) -> httpx.Response:
+        if len(answered) == 2:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        answered.append(1)
+        return httpx.Response(200, json={"kind": "logs", "received": 1, "stored": 1, "duplicates": 0})
+
+    path = tmp_path / "logs.jsonl"
+    path.write_text("\n".join(json.dumps({**ROWS[0], "id": str(i)}) for i in range(5)))
+    client = SelfhealClient(
+        "http://api.test", http=httpx.Client(transport=httpx.MockTransport(dies_after_two))
+    )
+    with pytest.raises(IngestStopped) as caught:
+        ingest_file(client, "logs", path, 1, Console(file=io.StringIO()))
+    stopped = caught.value
+    assert stopped.batches_acknowledged == 2 and stopped.acknowledged.stored == 2
+    assert "2 batches acknowledged" in stopped.summary() and "batch 2 not acknowledged" in stopped.message

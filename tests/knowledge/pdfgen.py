@@ -58,3 +58,28 @@ def encrypt_pdf(data: bytes, password: str = "secret") -> bytes:
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def aes_encrypted_pdf(data: bytes) -> bytes:
+    """An AES-256 (V5/R6) encrypted PDF made without a crypto library: the RC4 file's security handler is
+    rewritten to name AESV3, with a user hash that matches the empty password, so pypdf needs `cryptography`
+    to go on (as with a real AES file from a PDF writer)."""
+    import hashlib
+    import re
+
+    encrypted = encrypt_pdf(data, password="")
+    salt = b"12345678"
+    user = (hashlib.sha256(salt).digest() + salt + b"abcdefgh").hex().encode()
+    handler = (
+        b"/V 5\n/R 6\n/Length 256\n/CF << /StdCF << /CFM /AESV3 /AuthEvent /DocOpen /Length 32 >> >>\n"
+        b"/StmF /StdCF\n/StrF /StdCF\n/OE <"
+        + b"00" * 32
+        + b">\n/UE <"
+        + b"00" * 32
+        + b">\n/Perms <"
+        + b"00" * 16
+        + b">\n"
+    )
+    out = encrypted.replace(b"/V 2\n/R 3\n/Length 128\n", handler)
+    out = re.sub(rb"/U <[0-9a-f]+>", b"/U <" + user + b">", out)
+    return re.sub(rb"/O <[0-9a-f]+>", b"/O <" + b"11" * 48 + b">", out)

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from selfheal import __version__
-from selfheal.api import errors
+from selfheal.api import errors, openapi
 from selfheal.api.deps import Services
+from selfheal.api.nul import RefuseNul
 from selfheal.api.routers import (
     actions,
     anomalies,
@@ -87,4 +88,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.include_router(module.router)
     app.include_router(runbooks.router, prefix="/runbooks")
     app.include_router(runbooks.router, prefix="/rag", deprecated=True)  # the name before /runbooks
+    openapi.install(app)
+    app.add_middleware(RefuseNul)
     return app

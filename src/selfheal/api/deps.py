@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
 from selfheal.auth import Principal, Role, allows, hash_key, same_key
 from selfheal.errors import Forbidden, Unauthorized
-from selfheal.settings import AuthMode, Settings
+from selfheal.settings import AuthMode, Settings, secret_value
 from selfheal.store import Store, keys_repo
 
 
@@ -26,7 +27,17 @@ def services(request: Request) -> Services:
     return svc
 
 
-def principal(request: Request, svc: Services = Depends(services)) -> Principal:
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="ApiKey", description="An API key (`selfheal admin key`)."
+)
+"""The security scheme the OpenAPI document declares (the Authorize button of /docs)."""
+
+
+def principal(
+    request: Request,
+    svc: Services = Depends(services),
+    _declared: str | None = Security(API_KEY_HEADER),
+) -> Principal:
     """The caller, from the `X-API-Key` header (or `Authorization: Bearer`). Open mode: an anonymous admin."""
     key = request.headers.get("x-api-key")
     auth = request.headers.get("authorization", "")
@@ -36,7 +47,8 @@ def principal(request: Request, svc: Services = Depends(services)) -> Principal:
         if svc.settings.auth_mode == AuthMode.open:
             return Principal(name="demo", role=Role.admin)
         raise Unauthorized("an API key is required (header X-API-Key)", {"header": "X-API-Key"})
-    if svc.settings.admin_key and same_key(key, svc.settings.admin_key):
+    admin_key = secret_value(svc.settings.admin_key)
+    if admin_key and same_key(key, admin_key):
         return Principal(name="admin", role=Role.admin)
     with svc.store.read() as conn:
         row = keys_repo.find_active(conn, hash_key(key))

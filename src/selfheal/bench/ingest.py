@@ -18,6 +18,7 @@ import psutil
 from rich.console import Console
 
 from selfheal.client import SelfhealClient
+from selfheal.records import ms_to_dt
 
 ENDPOINTS = (
     "POST /api/checkout",
@@ -40,7 +41,7 @@ def make_batches(events: int, batch_size: int, t0_ms: int) -> list[bytes]:
                 orjson.dumps(
                     {
                         "id": f"b{i}",
-                        "ts": (t0_ms + i * 3) / 1000,
+                        "ts": ms_to_dt(t0_ms + i * 3),
                         "merchant_id": f"m{i % 200:03d}",
                         "source": SOURCES[k],
                         "endpoint": ENDPOINTS[k],

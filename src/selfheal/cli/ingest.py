@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stream a file of any size to the API in batches, with a progress bar."""
         from selfheal.client import SelfhealClient, signal_kind
-        from selfheal.client.ingest import ingest_file
+        from selfheal.client.ingest import IngestStopped, ingest_file
 
         try:
             signals = signal_kind(kind)
@@ -35,5 +35,7 @@ def register(app: typer.Typer) -> None:
                 totals = ingest_file(client, signals, file, batch_size, console)
             except SelfhealError as exc:
                 report_error(exc)
+                if isinstance(exc, IngestStopped):
+                    console.print(exc.summary())
                 raise typer.Exit(1) from None
         console.print(f"[green]{kind}: {totals.stored} stored, {totals.duplicates} duplicates[/green]")

@@ -196,7 +196,7 @@ def list_documents(db: DbOption = None) -> None:
 def delete(document_id: str, db: DbOption = None) -> None:
     """Remove one document by id."""
     try:
-        removed = _open(db).delete(document_id)
+        removed = _open(db).delete(document_id, actor="cli")
     except SelfhealError as exc:
         _fail(exc)
     _err.print(f"deleted {document_id} ({removed} chunks)")
@@ -209,7 +209,7 @@ def clear(
     """Remove every document."""
     if not yes:
         typer.confirm("Remove every runbook from the knowledge base?", abort=True)
-    docs, chunks = _open(db).clear()
+    docs, chunks = _open(db).clear(actor="cli")
     _err.print(f"removed {docs} documents, {chunks} chunks")
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from selfheal.cli.common import console, parse_time, report_error
 from selfheal.errors import SelfhealError
-from selfheal.settings import Settings
+from selfheal.settings import Settings, secret_value
 from selfheal.signals import LogEvent, MetricPoint, Ticket
 from selfheal.simulate.faults import parse_fault
 from selfheal.simulate.model import SimResult
@@ -52,7 +52,7 @@ def emit(
     if post is not None:
         from selfheal.client import SelfhealClient
 
-        with SelfhealClient(post, settings.api_key) as client:
+        with SelfhealClient(post, secret_value(settings.api_key)) as client:
             for kind, items in kinds:
                 client.ingest_batches(kind, ndjson_batches(items, BATCH_ITEMS))
         console.print(f"posted to {post}")

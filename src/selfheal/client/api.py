@@ -23,7 +23,7 @@ from selfheal.client.errors import (
     error_from_response,
     error_from_transport,
 )
-from selfheal.settings import Settings
+from selfheal.settings import Settings, secret_value
 
 JsonObject = dict[str, Any]
 SignalKind = Literal["tickets", "logs", "metrics"]
@@ -81,7 +81,7 @@ class SelfhealClient:
         """A client of SELFHEAL_API_URL with SELFHEAL_API_KEY, unless `base_url` / `api_key` are given."""
         return cls(
             base_url or settings.api_url,
-            api_key if api_key is not None else settings.api_key,
+            api_key if api_key is not None else secret_value(settings.api_key),
             **kwargs,
         )
 

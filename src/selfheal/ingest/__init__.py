@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import Connection
 
 from selfheal import audit
 from selfheal.errors import InvalidInput
-from selfheal.ingest.parse import parse_batch
+from selfheal.ingest.parse import UNLIMITED, parse_batch
+from selfheal.ingest.screen import screen
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.store import Store
 from selfheal.store.retry import run_with_retry
@@ -20,6 +24,20 @@ class IngestResult(Record):
     duplicates: int
 
 
+def _store(conn: Connection, kind: str, items: list[Any]) -> StoreResult:
+    unique = first_of_each(kind, items)
+    if kind == "tickets":
+        result = store_tickets(conn, unique, dt_to_ms(utcnow()))
+    elif kind == "logs":
+        result = store_logs(conn, unique)
+    elif kind == "metrics":
+        result = store_metrics(conn, unique)
+    else:
+        raise InvalidInput(f"unknown signal kind {kind!r}")
+    repeats = len(items) - len(unique)
+    return StoreResult(len(items), result.stored, result.duplicates + repeats)
+
+
 def store_batch(
     store: Store, kind: str, items: list[Any], actor: str = "system", retries: int = 5
 ) -> IngestResult:
@@ -29,15 +47,7 @@ def store_batch(
 
     def attempt() -> IngestResult:
         with store.transaction() as conn:
-            result: StoreResult
-            if kind == "tickets":
-                result = store_tickets(conn, items, dt_to_ms(utcnow()))
-            elif kind == "logs":
-                result = store_logs(conn, items)
-            elif kind == "metrics":
-                result = store_metrics(conn, items)
-            else:
-                raise InvalidInput(f"unknown signal kind {kind!r}")
+            result = _store(conn, kind, items)
             audit.record(
                 conn,
                 actor=actor,
@@ -60,10 +70,26 @@ def ingest_body(
     actor: str = "system",
     max_items: int | None = None,
 ) -> IngestResult:
-    items = parse_batch(kind, body, content_type)
-    if max_items is not None and len(items) > max_items:
-        raise InvalidInput(f"batch has {len(items)} items; the limit is {max_items}", {"limit": max_items})
+    """Parse, validate and screen a body, then store it; any bad item refuses the whole batch (422)."""
+    items = parse_batch(kind, body, content_type, UNLIMITED if max_items is None else max_items)
+    screen(kind, items, body)
     return store_batch(store, kind, items, actor=actor)
+
+
+def first_of_each(kind: str, items: Sequence[Any]) -> list[Any]:
+    """The batch without its repeats, the first copy of each event kept (the same rule as a repeat of a stored
+    event: the stored copy stays). Identity: a ticket's id, a metric's merchant and moment, a log event's id
+    or canonical content (`store.signals_repo.log_event_id`, which applies the same first-copy rule)."""
+    if kind == "logs":
+        return list(items)
+    seen: set[Any] = set()
+    kept = []
+    for item in items:
+        key = item.id if kind == "tickets" else (item.merchant_id, dt_to_ms(item.ts))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 __all__ = ["IngestResult", "ingest_body", "store_batch"]

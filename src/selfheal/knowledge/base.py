@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from selfheal import audit
 from selfheal.embedding import DenseEmbedder, load_dense_embedder
 from selfheal.errors import InvalidInput, NotFound
 from selfheal.knowledge.chunking import chunk_document
@@ -38,8 +39,17 @@ def document_id(name: str) -> str:
 
 
 def clean_name(raw: str | None) -> str:
-    name = PurePath((raw or "").replace("\\", "/")).name.strip()
-    if not name or name in {".", ".."}:
+    """The stored name of an uploaded file: its relative path with `/` separators, so `ops/deploy.md` and
+    `payments/deploy.md` stay two documents; a path leaving its folder (`..`) or starting at the root is
+    refused rather than silently cut to its last part."""
+    parts = [p.strip() for p in (raw or "").replace("\\", "/").split("/")]
+    if ".." in parts or (raw or "").startswith(("/", "\\")):
+        raise InvalidInput(
+            f"file name {raw!r} leaves its folder; name files by a relative path",
+            {"field": "files", "reason": "path_traversal"},
+        )
+    name = "/".join(p for p in parts if p and p != ".")
+    if not name:
         raise InvalidInput("every file needs a file name", {"field": "files", "reason": "missing_name"})
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise InvalidInput(
@@ -183,6 +193,19 @@ class KnowledgeBase:
                     },
                     rows,
                 )
+                audit.record(
+                    conn,
+                    actor=actor,
+                    action="runbook.replace" if replaced else "runbook.upload",
+                    target_type="runbook",
+                    target_id=document_id(doc.name),
+                    after={
+                        "name": doc.name,
+                        "sha256": doc.sha256,
+                        "size_bytes": doc.size_bytes,
+                        "chunks": len(rows),
+                    },
+                )
                 stored.append(
                     StoredDocument(
                         document_id(doc.name), doc.name, doc.title, doc.kind.value, len(rows), replaced
@@ -236,7 +259,15 @@ class KnowledgeBase:
             return None
         texts = [dense_text(c) for c in chunks]
         parts: list[npt.NDArray[np.float32]] = []
+        deadline = time.monotonic() + self.settings.kb_embed_budget_seconds
         for start in range(0, len(texts), batch):
+            if time.monotonic() > deadline:
+                raise InvalidInput(
+                    f"embedding this upload's {len(texts)} chunks takes longer than its budget of "
+                    f"{self.settings.kb_embed_budget_seconds:g} s; nothing was stored: upload fewer or "
+                    "smaller files per request",
+                    {"reason": "too_costly", "chunks": len(texts), "embedded": start},
+                )
             parts.append(self.embedder.embed(texts[start : start + batch], batch_size=batch))
             if progress:
                 progress(min(start + batch, len(texts)), len(texts))
@@ -244,21 +275,36 @@ class KnowledgeBase:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.vstack(parts)
 
-    def delete(self, doc_id: str) -> int:
-        """Remove one document; returns the number of chunks removed."""
+    def delete(self, doc_id: str, actor: str = "system") -> int:
+        """Remove one document (audited); returns the number of chunks removed."""
         with self.store.transaction() as conn:
             knowledge_repo.lock_for_write(conn)
             removed = knowledge_repo.delete_document(conn, doc_id)
             if removed < 0:
                 raise NotFound(f"no document with id {doc_id!r}", {"field": "id", "id": doc_id})
+            audit.record(
+                conn,
+                actor=actor,
+                action="runbook.delete",
+                target_type="runbook",
+                target_id=doc_id,
+                after={"chunks": removed},
+            )
             knowledge_repo.bump_generation(conn)
         return removed
 
-    def clear(self) -> tuple[int, int]:
-        """Remove every document; returns (documents, chunks) removed."""
+    def clear(self, actor: str = "system") -> tuple[int, int]:
+        """Remove every document (audited); returns (documents, chunks) removed."""
         with self.store.transaction() as conn:
             knowledge_repo.lock_for_write(conn)
             removed = knowledge_repo.clear(conn)
+            audit.record(
+                conn,
+                actor=actor,
+                action="runbook.clear",
+                target_type="runbook",
+                after={"documents": removed[0], "chunks": removed[1]},
+            )
             knowledge_repo.bump_generation(conn)
         return removed
 

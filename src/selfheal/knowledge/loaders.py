@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import PurePath
 
 from selfheal.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from selfheal.knowledge.budget import run_with_budget
 from selfheal.knowledge.model import Block, DocumentKind, LoadedDocument
 
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -37,7 +38,7 @@ _FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.MULTILINE)
 def sniff_kind(data: bytes) -> DocumentKind:
     """The document type from the first bytes; raises UnsupportedMediaType for anything else."""
     head = data[:1024]
-    if b"%PDF-" in head:
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):  # a PDF starts so; text may mention it
         return DocumentKind.pdf
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
@@ -213,9 +214,14 @@ def _load_text(name: str, text: str, data: bytes) -> LoadedDocument:
 # --- PDF -----------------------------------------------------------------------------------------
 
 
-def _load_pdf(name: str, data: bytes) -> LoadedDocument:
+PDF_CPU_SECONDS = 20
+"""CPU budget of reading one PDF's text (a few pages of normal text take well under a second; a crafted
+stream of compressed operators could take minutes). Past it the reading process is killed: 422."""
+
+
+def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import DependencyError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -225,6 +231,8 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except InvalidInput:
         raise
+    except DependencyError as exc:  # AES encryption pypdf cannot even open without a crypto library
+        raise InvalidInput("PDF is encrypted; upload an unencrypted copy", {"reason": "encrypted"}) from exc
     except (
         PyPdfError,
         ValueError,
@@ -240,6 +248,11 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
         raise InvalidInput(
             f"PDF could not be read ({type(exc).__name__}: {exc})", {"reason": "broken_pdf"}
         ) from exc
+    return page_texts, meta_title
+
+
+def _load_pdf(name: str, data: bytes) -> LoadedDocument:
+    page_texts, meta_title = run_with_budget(_read_pdf, data, PDF_CPU_SECONDS, "PDF")
     if not page_texts:
         raise InvalidInput("PDF has no pages", {"reason": "broken_pdf"})
     parts: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from selfheal.errors import NotFound
 from selfheal.store.rows import ApiKeyRecord
@@ -51,3 +51,10 @@ def revoke(conn: Connection, key_id: str, now_ms: int) -> None:
     )
     if not result.rowcount:
         raise NotFound(f"no active key {key_id!r}", {"key_id": key_id})
+
+
+def name_taken(conn: Connection, name: str) -> bool:
+    """Whether any key, active or revoked, has this name (case-insensitive): a name is a key's for good."""
+    tbl = table(ApiKeyRow)
+    found = conn.execute(select(tbl.c.id).where(func.lower(tbl.c.name) == name.lower()).limit(1)).first()
+    return found is not None

@@ -41,10 +41,13 @@ def _existing(conn: Connection, column: Any, keys: Sequence[Any]) -> set[Any]:
 
 
 def log_event_id(event: LogEvent) -> str:
-    """The event's own id, or a content hash so that re-sending the same event is idempotent."""
+    """The event's own id, or a hash of its canonical content (the moment in epoch ms, so `...Z`, a naive
+    time and `+01:00` naming the same instant are one event) so that re-sending the same event is idempotent."""
     if event.id:
         return event.id
-    payload = orjson.dumps(event.model_dump(mode="json", exclude_none=True), option=orjson.OPT_SORT_KEYS)
+    content = event.model_dump(mode="json", exclude_none=True, exclude={"ts"})
+    content["ts_ms"] = dt_to_ms(event.ts)
+    payload = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
     return "h:" + hashlib.blake2b(payload, digest_size=12).hexdigest()
 
 

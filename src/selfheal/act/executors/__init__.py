@@ -6,7 +6,7 @@ from selfheal.act.executors.base import ExecutionRequest, ExecutionResult, Execu
 from selfheal.act.executors.dry_run import DryRunExecutor
 from selfheal.act.executors.simulated import SimulatedExecutor, simulated_effect
 from selfheal.act.executors.webhook import WebhookExecutor, host_allowed, sign, verify_signature
-from selfheal.settings import Settings
+from selfheal.settings import Settings, secret_value
 
 EXECUTORS = ("simulated", "webhook", "dry_run")
 
@@ -14,7 +14,7 @@ EXECUTORS = ("simulated", "webhook", "dry_run")
 def webhook_from(settings: Settings) -> WebhookExecutor:
     return WebhookExecutor(
         url=settings.act_webhook_url,
-        secret=settings.act_webhook_secret,
+        secret=secret_value(settings.act_webhook_secret),
         allowed_hosts=settings.act_webhook_allowed_hosts,
         timeout_seconds=settings.act_webhook_timeout_seconds,
         retries=settings.act_webhook_retries,

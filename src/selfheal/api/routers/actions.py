@@ -9,6 +9,7 @@ from selfheal.act.model import Action
 from selfheal.act.states import ActionStatus
 from selfheal.act.workflow import Workflow
 from selfheal.api.deps import Services, require, services
+from selfheal.api.params import MAX_OFFSET
 from selfheal.auth import Principal, Role
 from selfheal.decide.model import Risk
 
@@ -48,7 +49,7 @@ def list_actions(
     incident: str | None = Query(None, max_length=64, description="Incident id"),
     risk: Risk | None = Query(None),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[Action]:

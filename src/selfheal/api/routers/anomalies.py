@@ -14,7 +14,7 @@ from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import Anomaly
 from selfheal.records import utcnow
-from selfheal.signals import as_utc
+from selfheal.signals import AsOf, as_utc
 
 router = APIRouter(tags=["anomalies"])
 
@@ -26,7 +26,7 @@ def _anomalies(svc: Services, as_of: datetime, window_minutes: int) -> tuple[Ano
 
 @router.get("/anomalies")
 async def list_anomalies(
-    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    as_of: AsOf | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),

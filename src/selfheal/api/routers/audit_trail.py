@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from selfheal import audit
 from selfheal.api.deps import Services, require, services
+from selfheal.api.params import MAX_OFFSET
 from selfheal.auth import Principal, Role
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.store import audit_repo
@@ -62,7 +63,7 @@ def list_audit(
     since: datetime | None = Query(None, description="ISO 8601, inclusive"),
     until: datetime | None = Query(None, description="ISO 8601, exclusive"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[AuditRecord]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +12,7 @@ from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.observe import observe
 from selfheal.observe.summary import ObservationSummary, summarize
 from selfheal.records import utcnow
-from selfheal.signals import UtcDatetime, as_utc
+from selfheal.signals import AsOf, as_utc
 
 router = APIRouter(tags=["cycle"])
 
@@ -22,14 +20,14 @@ router = APIRouter(tags=["cycle"])
 class RunCycleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: UtcDatetime | None = Field(None, description="End of the window; default now")
+    as_of: AsOf | None = Field(None, description="End of the window; default now")
     window_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
     use_llm: bool = False
 
 
 @router.get("/observe")
 def get_observe(
-    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    as_of: AsOf | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),

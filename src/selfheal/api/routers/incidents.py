@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from selfheal.act.model import Action
 from selfheal.api.deps import Services, require, services
+from selfheal.api.params import MAX_OFFSET
 from selfheal.api.routers.audit_trail import AuditRecord, audit_view
 from selfheal.auth import Principal, Role
 from selfheal.records import dt_to_ms
@@ -103,7 +104,7 @@ class IncidentLifecycle(BaseModel):
 def list_incidents(
     status: str | None = Query(None, description="open, mitigating or resolved"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[IncidentSummary]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from selfheal.api.body import read_limited
 from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
 from selfheal.errors import InvalidInput, PayloadTooLarge
@@ -16,6 +17,7 @@ from selfheal.knowledge.base import KnowledgeBase, KnowledgeStats, knowledge_bas
 from selfheal.knowledge.index import SearchMode
 from selfheal.knowledge.model import SearchHit
 from selfheal.records import ms_to_dt
+from selfheal.settings import Settings
 from selfheal.store.rows import KbDocumentRecord
 
 router = APIRouter(tags=["runbooks"])
@@ -123,20 +125,26 @@ def hit_view(hit: SearchHit) -> SearchHitView:
     )
 
 
+MAX_UPLOAD_FILES = 100
+"""Files in one upload request (a folder of runbooks; more is a second request)."""
+
+
+def upload_limit(settings: Settings) -> int:
+    """Largest upload body: every file at its limit, plus multipart framing; never above max_body_bytes."""
+    return min(settings.max_body_bytes, MAX_UPLOAD_FILES * (settings.kb_max_file_bytes + 4096))
+
+
 async def _read_files(request: Request, svc: Services) -> list[tuple[str | None, bytes]]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > svc.settings.max_body_bytes:
-        raise PayloadTooLarge(
-            f"body of {declared} bytes exceeds the limit of {svc.settings.max_body_bytes}",
-            {"limit": svc.settings.max_body_bytes},
-        )
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise InvalidInput(
             "upload files as multipart/form-data in the field `files`",
             {"field": "files", "reason": "not_multipart"},
         )
+    # Counted as it streams (chunked bodies declare no length): past the limit the read stops with a 413
+    # before anything is spooled; the multipart parser then reads the bytes already in memory.
+    request._body = await read_limited(request, upload_limit(svc.settings))
     try:
-        form = await request.form(max_files=1000)
+        form = await request.form(max_files=MAX_UPLOAD_FILES)
     except Exception as exc:  # starlette raises its own parse errors for malformed multipart
         raise InvalidInput(f"malformed multipart body: {exc}", {"field": "files"}) from exc
     uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
@@ -212,19 +220,19 @@ async def documents(
 
 @router.delete("/documents/{document_id}")
 async def delete_document(
-    document_id: str, svc: Services = Depends(services), _: Principal = Depends(require(Role.operator))
+    document_id: str, svc: Services = Depends(services), who: Principal = Depends(require(Role.operator))
 ) -> DeletedDocument:
-    """Remove one runbook and its chunks."""
-    removed = await run_in_threadpool(_kb(svc).delete, document_id)
+    """Remove one runbook and its chunks (audited)."""
+    removed = await run_in_threadpool(_kb(svc).delete, document_id, who.name)
     return DeletedDocument(deleted=document_id, chunks=removed)
 
 
 @router.post("/clear")
 async def clear(
-    svc: Services = Depends(services), _: Principal = Depends(require(Role.admin))
+    svc: Services = Depends(services), who: Principal = Depends(require(Role.admin))
 ) -> ClearedKnowledge:
-    """Remove every runbook."""
-    docs, chunks = await run_in_threadpool(_kb(svc).clear)
+    """Remove every runbook (audited)."""
+    docs, chunks = await run_in_threadpool(_kb(svc).clear, who.name)
     return ClearedKnowledge(documents=docs, chunks=chunks)
 
 

@@ -12,7 +12,7 @@ from selfheal.auth import Principal, Role
 from selfheal.observe import observe
 from selfheal.observe.series import ErrorSeries, KpiSeries, error_series, kpi_series
 from selfheal.records import utcnow
-from selfheal.signals import as_utc
+from selfheal.signals import AsOf, as_utc
 
 router = APIRouter(prefix="/series", tags=["series"])
 
@@ -23,7 +23,7 @@ def _moment(as_of: datetime | None) -> datetime:
 
 @router.get("/kpis")
 async def get_kpi_series(
-    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    as_of: AsOf | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     stage: str | None = Query(None, max_length=64, description="Only this migration stage"),
     svc: Services = Depends(services),
@@ -37,7 +37,7 @@ async def get_kpi_series(
 
 @router.get("/errors")
 async def get_error_series(
-    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    as_of: AsOf | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     source: str | None = Query(None, max_length=64),
     endpoint: str | None = Query(None, max_length=256, description="e.g. `POST /webhooks/order-created`"),

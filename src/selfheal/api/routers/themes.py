@@ -16,7 +16,7 @@ from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
 from selfheal.reason.model import TicketTheme
 from selfheal.records import utcnow
-from selfheal.signals import as_utc
+from selfheal.signals import AsOf, as_utc
 
 router = APIRouter(tags=["themes"])
 
@@ -52,7 +52,7 @@ def _themes(svc: Services, as_of: datetime, window_minutes: int) -> ThemesView:
 @router.get("/themes")
 @router.get("/clusters", deprecated=True, summary="Get Themes (alias of GET /themes)")
 async def get_themes(
-    as_of: datetime | None = Query(None, description="End of the window (ISO 8601); default now"),
+    as_of: AsOf | None = Query(None, description="End of the window (ISO 8601); default now"),
     window_minutes: int = Query(60, ge=1, le=7 * 24 * 60),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
