@@ -43,6 +43,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import RobustDetector
@@ -50,6 +51,21 @@ from selfheal.reason.detect.weekly import WeeklyDetector
 
 TIMED_FLOORS = {"warmup": 24, "early": 12, "regrid": 100}
 """Smallest point counts the grid statistics need, whatever the sampling interval."""
+
+COUNT_ALARM_P = 1e-4
+"""A rise on a low-volume count series alarms only when the count noise makes it rarer than this."""
+
+
+def count_tail(x: float, mean: float, var: float) -> float:
+    """The tail probability of the count `x` on its side of `mean` (P(X >= x) above it, P(X <= x) below it)
+    for counts with this mean and variance: negative binomial when over-dispersed, else Poisson."""
+    law = (
+        stats.poisson(mean)
+        if var <= mean
+        else stats.nbinom(mean * (mean / var) / (1 - mean / var), mean / var)
+    )
+    return float(law.sf(x - 1) if x > mean else law.cdf(x))
+
 
 UNCONFIDENT_CAP = 0.98
 """While warming up a point's score is kept at most this share of the threshold: shown, never an alarm."""
@@ -103,6 +119,8 @@ class ContextDetector(Detector):
         weekly: bool = True,
         reference_minutes: float = 5.0,
         interval_points: int = 12,
+        low_volume: float = 5.0,
+        count_window: int = 400,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -125,6 +143,8 @@ class ContextDetector(Detector):
         self.weekly = weekly
         self.reference_minutes = reference_minutes
         self.interval_points = interval_points
+        self.low_volume = low_volume
+        self.count_window = count_window
         self.reset()
 
     def reset(self) -> None:
@@ -147,6 +167,7 @@ class ContextDetector(Detector):
         self.blocks_: list[list[float]] = [[] for _ in self.coarse]
         self.coarse_ = [ContextDetector(**COARSE_CHANNEL) for _ in self.coarse]  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
+        self.counts_: list[float] = []
         self.reasons_: list[str] = []
         self.spoke_: dict[str, FloatArray] = {}
 
@@ -373,6 +394,9 @@ class ContextDetector(Detector):
             confirmed = self._confirmed(novelty)
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(others[i])))
+            if score >= self.default_threshold and self._normal_for_volume(x):
+                score = UNCONFIDENT_CAP * self.default_threshold  # a spike this count's noise explains
+            self._remember(x)
             self.since_alarm_ += 1
             if self.n_ <= self.quiet:
                 # Not confident yet: the score is kept below the threshold and the row says why.
@@ -386,6 +410,29 @@ class ContextDetector(Detector):
                 self.since_alarm_ = 0
                 self.reasons_[i] = self._reason(i, confirmed)
         return out
+
+    def _remember(self, x: float) -> None:
+        if self.count_window:
+            self.counts_.append(x)
+            if len(self.counts_) > self.count_window:
+                del self.counts_[0]
+
+    def _normal_for_volume(self, x: float) -> bool:
+        """True on a low-volume count series (non-negative whole numbers, mean below `low_volume` over the last
+        `count_window` points) when the count noise explains the last `confirm_window` points: their sum is not
+        rarer than COUNT_ALARM_P (either tail) under a negative binomial with the window's mean and variance
+        (Poisson when the variance does not exceed the mean). Isolated events on a near-zero count are normal."""
+        if not self.count_window or len(self.counts_) < min(self.count_window, self.quiet):
+            return False
+        window = np.asarray(self.counts_)
+        mean = (float(window.sum()) + 0.5) / (len(window) + 1)  # half an event of prior: never exactly 0
+        if mean >= self.low_volume or np.any(window < 0) or np.any(window != np.round(window)):
+            return False
+        recent = [*self.counts_[-(self.confirm_window - 1) :], x] if self.confirm_window > 1 else [x]
+        if any(v != round(v) or v < 0 for v in recent):
+            return False
+        k = len(recent)
+        return count_tail(sum(recent), k * mean, k * max(float(window.var()), 0.0)) > COUNT_ALARM_P
 
     def _reason(self, i: int, novel_shape: bool) -> str:
         said = []
