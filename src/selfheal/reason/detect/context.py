@@ -119,7 +119,7 @@ class ContextDetector(Detector):
         weekly: bool = True,
         reference_minutes: float = 5.0,
         interval_points: int = 12,
-        low_volume: float = 5.0,
+        low_volume: float = 1.0,
         count_window: int = 400,
     ) -> None:
         self.levels = levels
