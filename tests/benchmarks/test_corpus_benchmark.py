@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from benchmarks.corpus.gaussian import windowed_gaussian_scores
 from benchmarks.corpus.run import alarm_counts
 from benchmarks.nab.scorer import CorpusFile
