@@ -43,10 +43,32 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import RobustDetector
 from selfheal.reason.detect.weekly import WeeklyDetector
+
+TIMED_FLOORS = {"warmup": 24, "early": 12, "regrid": 100}
+"""Smallest point counts the grid statistics need, whatever the sampling interval."""
+
+COUNT_ALARM_P = 1e-4
+"""A rise on a low-volume count series alarms only when the count noise makes it rarer than this."""
+
+
+def count_tail(x: float, mean: float, var: float) -> float:
+    """The tail probability of the count `x` on its side of `mean` (P(X >= x) above it, P(X <= x) below it)
+    for counts with this mean and variance: negative binomial when over-dispersed, else Poisson."""
+    law = (
+        stats.poisson(mean)
+        if var <= mean
+        else stats.nbinom(mean * (mean / var) / (1 - mean / var), mean / var)
+    )
+    return float(law.sf(x - 1) if x > mean else law.cdf(x))
+
+
+UNCONFIDENT_CAP = 0.98
+"""While warming up a point's score is kept at most this share of the threshold: shown, never an alarm."""
 
 NOVEL_TRANSITION = 0.75
 """Raw novelty at which a point alarms: with orders >= 2, this means its transition was never seen."""
@@ -62,6 +84,7 @@ COARSE_CHANNEL = {
     "magnitude": False,
     "weekly": False,
     "coarse": (),
+    "reference_minutes": 0.0,
 }
 """Parameters of the coarse channel's own detector (counted in blocks, not points)."""
 
@@ -94,6 +117,10 @@ class ContextDetector(Detector):
         coarse: tuple[int, ...] = (6, 24),
         magnitude: bool = True,
         weekly: bool = True,
+        reference_minutes: float = 5.0,
+        interval_points: int = 12,
+        low_volume: float = 1.0,
+        count_window: int = 400,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -114,9 +141,16 @@ class ContextDetector(Detector):
         self.coarse = tuple(coarse)
         self.magnitude = magnitude
         self.weekly = weekly
+        self.reference_minutes = reference_minutes
+        self.interval_points = interval_points
+        self.low_volume = low_volume
+        self.count_window = count_window
         self.reset()
 
     def reset(self) -> None:
+        self.timed_: ContextDetector | None = None
+        self.pending_: list[tuple[float, int]] = []
+        self.interval_minutes_: float = 0.0
         self.buffer_: list[float] = []
         self.history_: list[float] = []
         self.lo_: float | None = None
@@ -133,6 +167,7 @@ class ContextDetector(Detector):
         self.blocks_: list[list[float]] = [[] for _ in self.coarse]
         self.coarse_ = [ContextDetector(**COARSE_CHANNEL) for _ in self.coarse]  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
+        self.counts_: list[float] = []
         self.reasons_: list[str] = []
         self.spoke_: dict[str, FloatArray] = {}
 
@@ -278,6 +313,75 @@ class ContextDetector(Detector):
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
     ) -> FloatArray:
+        if not self.reference_minutes:
+            return self._score_points(values, timestamps)
+        return self._score_timed(values, timestamps)
+
+    def in_points(self, interval_minutes: float) -> dict[str, object]:
+        """This detector's parameters for a series sampled every `interval_minutes`, counted in its points.
+
+        Counts are points at `reference_minutes` sampling (NAB's five minutes); on a coarser series each becomes
+        the same duration in that series' points (a 100-point silence is 500 minutes: 8 points on an hourly
+        series), with floors that keep the statistics meaningful. Finer series keep the counts (a count is also
+        the smallest sample the statistics need). The result has `reference_minutes=0`: plain point counts.
+        """
+        params = {**self.get_params(), "reference_minutes": 0.0}
+        factor = self.reference_minutes / interval_minutes if interval_minutes > 0 else 1.0
+        if factor >= 1.0:
+            return params
+
+        def points(count: int, floor: int = 1) -> int:
+            return max(floor, round(count * factor))
+
+        params.update(
+            refractory=points(self.refractory),
+            quiet=points(self.quiet),
+            warmup=points(self.warmup, TIMED_FLOORS["warmup"]),
+            early=tuple(points(n, TIMED_FLOORS["early"]) for n in self.early),
+            regrid=points(self.regrid, TIMED_FLOORS["regrid"]) if self.regrid else 0,
+            coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
+        )
+        return params
+
+    def _score_timed(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
+        """Learn the sampling interval from the first `interval_points` points (they score 0 and say so), then
+        score with a point detector whose counts are converted to this series' points."""
+        out = np.zeros(len(values))
+        reasons = [""] * len(values)
+        expected = values.copy()
+        start = 0
+        if self.timed_ is None:
+            if timestamps is None:
+                self._start_timed(self.reference_minutes)
+            else:
+                start = min(len(values), self.interval_points - len(self.pending_))
+                for i in range(start):
+                    self.pending_.append((float(values[i]), int(timestamps[i])))
+                    reasons[i] = "not confident yet: learning the sampling interval"
+                if len(self.pending_) >= self.interval_points:
+                    steps = np.diff([t for _, t in self.pending_])
+                    self._start_timed(
+                        float(np.median(steps)) / 60_000 if len(steps) else self.reference_minutes
+                    )
+        if self.timed_ is not None and start < len(values):
+            rest = None if timestamps is None else timestamps[start:]
+            out[start:] = self.timed_.score(values[start:], timestamps=rest)
+            reasons[start:] = self.timed_.reasons()
+            expected[start:] = self.timed_.expected()
+        self.reasons_ = reasons
+        self.expected_ = expected
+        return out
+
+    def _start_timed(self, interval_minutes: float) -> None:
+        self.interval_minutes_ = interval_minutes
+        self.timed_ = ContextDetector(**self.in_points(interval_minutes))  # type: ignore[arg-type]
+        if self.pending_:
+            values = np.asarray([v for v, _ in self.pending_])
+            stamps = np.asarray([t for _, t in self.pending_], dtype=np.int64).astype("datetime64[ms]")
+            self.timed_.score(values, timestamps=stamps)
+            self.pending_ = []
+
+    def _score_points(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
         others = self._channels(values, timestamps)
         out = np.zeros(len(values))
         self.reasons_ = [""] * len(values)
@@ -290,14 +394,45 @@ class ContextDetector(Detector):
             confirmed = self._confirmed(novelty)
             novelty = max(novelty, self.novel) if confirmed else min(novelty, 0.9 * self.novel)
             score = min(1.0, max(novelty * scale_novelty, float(others[i])))
+            if score >= self.default_threshold and self._normal_for_volume(x):
+                score = UNCONFIDENT_CAP * self.default_threshold  # a spike this count's noise explains
+            self._remember(x)
             self.since_alarm_ += 1
-            if self.since_alarm_ <= self.refractory or self.n_ <= self.quiet:
+            if self.n_ <= self.quiet:
+                # Not confident yet: the score is kept below the threshold and the row says why.
+                out[i] = min(score, UNCONFIDENT_CAP * self.default_threshold)
+                self.reasons_[i] = f"not confident yet: warming up ({self.n_} of {self.quiet} points)"
+                continue
+            if self.since_alarm_ <= self.refractory:
                 continue
             out[i] = score
             if score >= self.default_threshold:
                 self.since_alarm_ = 0
                 self.reasons_[i] = self._reason(i, confirmed)
         return out
+
+    def _remember(self, x: float) -> None:
+        if self.count_window:
+            self.counts_.append(x)
+            if len(self.counts_) > self.count_window:
+                del self.counts_[0]
+
+    def _normal_for_volume(self, x: float) -> bool:
+        """True on a low-volume count series (non-negative whole numbers, mean below `low_volume` over the last
+        `count_window` points) when the count noise explains the last `confirm_window` points: their sum is not
+        rarer than COUNT_ALARM_P (either tail) under a negative binomial with the window's mean and variance
+        (Poisson when the variance does not exceed the mean). Isolated events on a near-zero count are normal."""
+        if not self.count_window or len(self.counts_) < min(self.count_window, self.quiet):
+            return False
+        window = np.asarray(self.counts_)
+        mean = (float(window.sum()) + 0.5) / (len(window) + 1)  # half an event of prior: never exactly 0
+        if mean >= self.low_volume or np.any(window < 0) or np.any(window != np.round(window)):
+            return False
+        recent = [*self.counts_[-(self.confirm_window - 1) :], x] if self.confirm_window > 1 else [x]
+        if any(v != round(v) or v < 0 for v in recent):
+            return False
+        k = len(recent)
+        return count_tail(sum(recent), k * mean, k * max(float(window.var()), 0.0)) > COUNT_ALARM_P
 
     def _reason(self, i: int, novel_shape: bool) -> str:
         said = []

@@ -1,0 +1,64 @@
+"""The context detector counts in time and knows the noise of low-volume counts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from selfheal.reason.detect import make_detector
+from selfheal.reason.detect.context import ContextDetector, count_tail
+
+
+def _hours(n: int) -> np.ndarray:
+    return np.datetime64("2026-01-01T00:00", "ms") + (np.arange(n) * 3_600_000).astype("timedelta64[ms]")
+
+
+def test_counts_become_durations_on_a_coarser_series_and_stay_points_on_a_finer_one() -> None:
+    det = ContextDetector()
+    hourly = det.in_points(60.0)
+    assert hourly["refractory"] == 8 and hourly["quiet"] == 8  # 100 points of 5 minutes = 500 minutes
+    assert hourly["warmup"] == 33 and hourly["early"] == (17,)
+    assert hourly["coarse"] == (2,)  # 24 five-minute points = 2 hours; 6 = 30 minutes is under one point
+    assert det.in_points(1.0)["refractory"] == 100  # finer series keep the counts
+
+
+def test_two_incidents_a_day_apart_on_an_hourly_series_both_alarm() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    values = 100 + rng.normal(0, 2, n)
+    values[250:256] += 60
+    values[280:286] -= 60  # 30 hours later: 360 points of silence would have hidden it
+    scores = make_detector("context").score(values, timestamps=_hours(n))
+    assert np.any(scores[250:256] >= 0.5)
+    assert np.any(scores[280:286] >= 0.5)
+    assert np.sum(scores[:240] >= 0.5) <= 2  # the price of a 33-hour warm-up: a new level or two early on
+    in_points = make_detector("context", reference_minutes=0).score(values, timestamps=_hours(n))
+    assert not np.any(in_points[280:286] >= 0.5)  # counted in points, the second one fell in the silence
+
+
+def test_the_first_points_say_the_detector_is_not_confident_yet() -> None:
+    det = make_detector("context")
+    det.score(np.ones(20), timestamps=_hours(20))
+    assert all(r.startswith("not confident yet: learning the sampling interval") for r in det.reasons()[:12])
+    minutes = np.datetime64("2026-01-01T00:00", "ms") + (np.arange(150) * 300_000).astype("timedelta64[ms]")
+    det.fit(np.ones(150), timestamps=minutes)
+    det.score(np.ones(50), timestamps=minutes[-1] + (np.arange(1, 51) * 300_000).astype("timedelta64[ms]"))
+    assert det.reasons() == [""] * 50  # warmed up: no more caveat
+
+
+def test_isolated_events_on_a_near_zero_count_series_do_not_alarm_but_a_burst_does() -> None:
+    rng = np.random.default_rng(4)
+    n = 3000
+    values = (rng.random(n) < 0.003).astype(float)  # a rare single event, as on a quiet error counter
+    values[2500:2506] = [4, 6, 5, 7, 5, 6]
+    stamps = np.datetime64("2026-01-01T00:00", "ms") + (np.arange(n) * 60_000).astype("timedelta64[ms]")
+    scores = make_detector("context").score(values, timestamps=stamps)
+    assert not np.any(scores[:2500] >= 0.5)
+    assert np.any(scores[2500:2506] >= 0.5)
+    without_gate = make_detector("context", count_window=0).score(values, timestamps=stamps)
+    assert np.any(without_gate[:2500] >= 0.5)  # the count model is what keeps it quiet
+
+
+def test_count_tail_is_the_poisson_tail_and_widens_with_overdispersion() -> None:
+    assert abs(count_tail(1, 0.01, 0.01) - (1 - np.exp(-0.01))) < 1e-12
+    assert count_tail(10, 2.0, 8.0) > count_tail(10, 2.0, 2.0)
+    assert abs(count_tail(0, 3.0, 3.0) - np.exp(-3.0)) < 1e-12
