@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from selfheal.reason.cluster.algorithms import UNASSIGNED, Clustering, ClusterParams, cluster_vectors
+from selfheal.reason.cluster.algorithms import Clustering, ClusterParams, cluster_vectors
 
 IntArray = npt.NDArray[np.int64]
 FLOOD_MIN_WORDS = 10
