@@ -76,3 +76,12 @@ def test_identifier_aware_tokens() -> None:
     assert "for" not in tokens
     assert tokenize("restarted restarts") == ["restart", "restart"]
     assert "403" in tokenize("HTTP 403 Forbidden")
+
+
+def test_snowball_stems_meet_across_word_forms() -> None:
+    from selfheal.knowledge.tokenize import tokenize
+
+    assert tokenize("declined") == tokenize("decline") == tokenize("declines")
+    assert tokenize("charged") == tokenize("charge") == tokenize("charges")
+    assert tokenize("restarted restarts") == tokenize("restart restart")
+    assert "signingsecret" in tokenize("signing_secret") and "k8s" in tokenize("k8s")

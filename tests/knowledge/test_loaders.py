@@ -154,3 +154,40 @@ def test_sniff_kinds() -> None:
     assert sniff_kind(b"# Title\n\ntext") is DocumentKind.markdown
     assert sniff_kind(b"just words") is DocumentKind.text
     assert sniff_kind(make_pdf([["x"]])) is DocumentKind.pdf
+
+
+def test_setext_headings_keep_heading_path_and_title() -> None:
+    text = (
+        "---\ntitle: From front matter\n---\n"
+        "Webhook outage\n==============\n\nIntro paragraph.\n\n"
+        "Signing secret\n--------------\n\nRotate the secret.\nThen redeliver.\n"
+    )
+    doc = load_document("w.md", text.encode(), 10**6)
+    assert doc.title == "Webhook outage"
+    paths = [b.heading_path for b in doc.blocks]
+    assert paths == [("Webhook outage",), ("Webhook outage", "Signing secret")]
+    for block in doc.blocks:
+        assert doc.text[block.start : block.end] == block.text
+    assert doc.blocks[1].text == "Rotate the secret.\nThen redeliver."
+
+
+def test_markdown_code_blocks_stay_whole_and_hash_lines_in_code_are_not_headings() -> None:
+    text = "# Runbook\n\n```sh\n# not a heading\n\nkubectl get pods\n```\n\nAfter.\n"
+    doc = load_document("r.md", text.encode(), 10**6)
+    assert [b.text for b in doc.blocks] == ["```sh\n# not a heading\n\nkubectl get pods\n```", "After."]
+    assert all(b.heading_path == ("Runbook",) for b in doc.blocks)
+
+
+def test_html_drops_navigation_banner_sidebar_and_footer() -> None:
+    html = (
+        b"<!doctype html><html><head><title>T</title></head><body>"
+        b"<header>Shop banner</header><nav><ul><li>Docs</li><li>Login</li></ul></nav>"
+        b"<main><article><header><h1>Refund failed</h1></header><p>Check the gateway.</p>"
+        b"<aside>Related: shipping</aside><footer>Was this helpful?</footer></article></main>"
+        b"<footer>Copyright 2026 shop</footer></body></html>"
+    )
+    doc = load_document("a.html", html, 10**6)
+    assert doc.title == "Refund failed"
+    assert [b.text for b in doc.blocks] == ["Check the gateway."]
+    for word in ("banner", "Login", "shipping", "helpful", "Copyright"):
+        assert word not in doc.text

@@ -37,30 +37,53 @@ def read_rows(path: Path, text_column: str) -> tuple[list[str], list[dict[str, s
     return header, rows
 
 
+LEVELS = ("theme", "group")
+
+
 def write_rows(path: Path, header: list[str], rows: list[dict[str, str]], result: TextClustering) -> None:
+    """Input columns plus the theme (`cluster_id`, `cluster_label`) and its group (`group_id`,
+    `group_label`); -1 = unassigned, -2 = part of a flood of copies."""
     labels = {t.id: t.label for t in result.themes}
-    extra = [c for c in ("cluster_id", "cluster_label") if c not in header]
+    group_names = {g.id: g.label for g in result.groups}
+    names = ("cluster_id", "cluster_label", "group_id", "group_label")
+    extra = [c for c in names if c not in header]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header + extra, extrasaction="ignore")
         writer.writeheader()
-        for row, label in zip(rows, result.labels.tolist(), strict=True):
-            writer.writerow({**row, "cluster_id": label, "cluster_label": labels.get(label, "")})
+        for i, (row, label) in enumerate(zip(rows, result.labels.tolist(), strict=True)):
+            group = int(result.group_labels[i]) if result.group_labels.size else -1
+            writer.writerow(
+                {
+                    **row,
+                    "cluster_id": label,
+                    "cluster_label": labels.get(label, "flood" if label == -2 else ""),
+                    "group_id": group,
+                    "group_label": group_names.get(group, "flood" if group == -2 else ""),
+                }
+            )
 
 
-def summary(result: TextClustering, texts: list[str], limit: int) -> str:
+def summary(result: TextClustering, texts: list[str], limit: int, level: str = "theme") -> str:
     n = len(result.labels)
+    shown = result.groups if level == "group" else result.themes
+    floods = (
+        f"; {len(result.flood_sizes)} floods of copied text ({result.flooded} texts, kept out of the themes)"
+        if result.flood_sizes
+        else ""
+    )
     lines = [
-        f"{n} texts -> {len(result.themes)} themes, {result.unassigned} unassigned "
-        f"({result.unassigned / max(n, 1):.1%}); embedding: {result.embedding_model}",
+        f"{n} texts -> {len(result.themes)} themes in {len(result.groups)} groups, {result.unassigned} "
+        f"unassigned ({result.unassigned / max(n, 1):.1%}){floods}; embedding: {result.embedding_model}",
         "",
+        f"{level}s:",
         f"{'id':>4} {'size':>6}  label / example",
     ]
-    for theme in result.themes[:limit]:
+    for theme in shown[:limit]:
         example = texts[theme.representatives[0]] if theme.representatives else ""
         lines.append(f"{theme.id:>4} {theme.size:>6}  {theme.label[:MAX_LABEL_WIDTH]}")
         lines.append(f"{'':>12}  e.g. {example[:100]!r}")
-    if len(result.themes) > limit:
-        lines.append(f"... and {len(result.themes) - limit} more themes (see the output file)")
+    if len(shown) > limit:
+        lines.append(f"... and {len(shown) - limit} more {level}s (see the output file)")
     return "\n".join(lines)
 
 
@@ -75,11 +98,21 @@ def cluster_command(
         False, "--lexical", help="Use the TF-IDF/LSA fallback even if the dense model is installed"
     ),
     show: int = typer.Option(20, "--show", min=0, help="Themes listed in the printed summary"),
+    level: str = typer.Option("theme", "--level", help="Level listed in the summary: theme (fine) or group"),
+    granularity: str = typer.Option(
+        "fixed", "--granularity", help="fixed (the cycle's default cut) or auto (the most stable cut)"
+    ),
 ) -> None:
     """Cluster a ticket export into themes: one output row per input row, in input order (-1 = unassigned)."""
     if method not in METHODS:
         raise typer.BadParameter(
             f"unknown method {method!r}; choose one of {', '.join(METHODS)}", param_hint="--method"
+        )
+    if level not in LEVELS:
+        raise typer.BadParameter(f"unknown level {level!r}; choose theme or group", param_hint="--level")
+    if granularity not in ("fixed", "auto"):
+        raise typer.BadParameter(
+            f"unknown granularity {granularity!r}; choose fixed or auto", param_hint="--granularity"
         )
     header, rows = read_rows(file, text_column)
     texts = [(r.get(text_column) or "").strip() for r in rows]
@@ -89,10 +122,13 @@ def cluster_command(
         texts,
         vectors,
         model=embedder.name if embedder is not None and vectors is not None else LEXICAL_MODEL,
-        params=ClusterParams(method="dbscan" if method == "dbscan" else "ward"),
+        params=ClusterParams(
+            method="dbscan" if method == "dbscan" else "ward",
+            granularity="auto" if granularity == "auto" else "fixed",
+        ),
     )
     write_rows(out, header, rows, result)
-    typer.echo(summary(result, texts, show))
+    typer.echo(summary(result, texts, show, level))
     typer.echo(f"\nwrote {len(rows)} rows to {out}")
 
 

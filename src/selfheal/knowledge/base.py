@@ -258,7 +258,12 @@ class KnowledgeBase:
                 progress(len(chunks), len(chunks))
             return None
         texts = [dense_text(c) for c in chunks]
-        parts: list[npt.NDArray[np.float32]] = []
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        # Batches of similar length across the whole upload: a batch is padded to its longest text, so
+        # mixing a heading-only chunk with a 1,200-character one wastes most of the batch's compute.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         deadline = time.monotonic() + self.settings.kb_embed_budget_seconds
         for start in range(0, len(texts), batch):
             if time.monotonic() > deadline:
@@ -268,12 +273,11 @@ class KnowledgeBase:
                     "smaller files per request",
                     {"reason": "too_costly", "chunks": len(texts), "embedded": start},
                 )
-            parts.append(self.embedder.embed(texts[start : start + batch], batch_size=batch))
+            ids = order[start : start + batch]
+            vectors[ids] = self.embedder.embed([texts[i] for i in ids], batch_size=batch)
             if progress:
                 progress(min(start + batch, len(texts)), len(texts))
-        if not parts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.vstack(parts)
+        return vectors
 
     def delete(self, doc_id: str, actor: str = "system") -> int:
         """Remove one document (audited); returns the number of chunks removed."""

@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePath
 
@@ -29,9 +30,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 _HTML_START = re.compile(
     rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL
 )
-_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _MD_SIGNS = re.compile(r"^(#{1,6}[ \t]+\S|```|~~~|---\s*$|[-*+][ \t]+\S|\d+\.[ \t]+\S|>[ \t])", re.MULTILINE)
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.MULTILINE)
 
 
@@ -124,9 +123,36 @@ def _front_matter_end(text: str) -> tuple[int, str | None]:
     return end, (match.group(1).strip() or None) if match else None
 
 
+@dataclass(frozen=True)
+class _MarkdownLayout:
+    """What markdown-it-py says about the lines of a Markdown body (numbers relative to the body): where
+    headings are (ATX `# Title` and setext `Title` over `===`/`---`) and which lines are fenced or indented
+    code."""
+
+    headings: dict[int, tuple[int, int, str]]  # first line -> (level, end line exclusive, title)
+    code: dict[int, int]  # first line -> end line exclusive
+
+
+def _markdown_layout(body: str) -> _MarkdownLayout:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(body)
+    headings: dict[int, tuple[int, int, str]] = {}
+    code: dict[int, int] = {}
+    for i, token in enumerate(tokens):
+        if token.map is None:
+            continue
+        if token.type == "heading_open" and token.level == 0:
+            title = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
+            headings[token.map[0]] = (int(token.tag[1]), token.map[1], " ".join(title.split()))
+        elif token.type in ("fence", "code_block"):
+            code[token.map[0]] = token.map[1]
+    return _MarkdownLayout(headings, code)
+
+
 class _MarkdownScan:
-    """One pass over Markdown lines: paragraphs become blocks under the current heading path; a fenced code
-    block stays whole."""
+    """One pass over Markdown lines, structure from markdown-it-py: paragraphs (runs of non-blank lines)
+    become blocks under the current heading path; a fenced or indented code block stays whole."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -135,7 +161,6 @@ class _MarkdownScan:
         self.first_h1: str | None = None
         self.para_start: int | None = None
         self.para_end = 0
-        self.in_fence = False
 
     def flush(self) -> None:
         start, end = self.para_start, self.para_end
@@ -148,40 +173,47 @@ class _MarkdownScan:
             self.para_start = offset
         self.para_end = offset + len(line)
 
-    def fence(self, offset: int, line: str) -> None:
-        if not self.in_fence:
-            self.flush()
-            self.para_start = offset
-        self.in_fence = not self.in_fence
-        self.para_end = offset + len(line)
-        if not self.in_fence:
-            self.flush()
+    def code(self, lines: list[tuple[int, str]]) -> None:
+        self.flush()
+        for offset, line in lines:
+            self.extend(offset, line)
+        self.flush()
 
     def heading(self, level: int, title: str) -> None:
         self.flush()
+        if not title:
+            return
         self.headings = [(lv, h) for lv, h in self.headings if lv < level] + [(level, title)]
         if level == 1 and self.first_h1 is None:
             self.first_h1 = title
 
     def line(self, offset: int, line: str) -> None:
-        if _FENCE.match(line):
-            self.fence(offset, line)
-        elif self.in_fence:
-            self.para_end = offset + len(line)
-        elif heading := _MD_HEADING.match(line):
-            self.heading(len(heading.group(1)), heading.group(2).strip())
-        elif not line.strip():
+        if not line.strip():
             self.flush()
         else:
             self.extend(offset, line)
 
 
 def markdown_blocks(text: str, start_at: int = 0) -> tuple[list[Block], str | None]:
-    """Paragraph blocks with their heading path; fenced code stays whole. Returns (blocks, first H1)."""
+    """Paragraph blocks with their heading path; fenced code stays whole. Returns (blocks, first H1).
+
+    Offsets are into `text`; only `text[start_at:]` is parsed (front matter before it is not Markdown)."""
+    lines = [(offset, line) for offset, line in _lines(text) if offset >= start_at]
+    layout = _markdown_layout("\n".join(line for _, line in lines))
     scan = _MarkdownScan(text)
-    for offset, line in _lines(text):
-        if offset >= start_at:
-            scan.line(offset, line)
+    i = 0
+    while i < len(lines):
+        if i in layout.headings:
+            level, end, title = layout.headings[i]
+            scan.heading(level, title)
+            i = max(end, i + 1)
+        elif i in layout.code:
+            end = max(layout.code[i], i + 1)
+            scan.code(lines[i:end])
+            i = end
+        else:
+            scan.line(*lines[i])
+            i += 1
     scan.flush()
     return scan.blocks, scan.first_h1
 
@@ -309,9 +341,14 @@ _BLOCK_TAGS = frozenset(
         "dt",
         "header",
         "footer",
+        "main",
     ]
 )
-_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "svg", "head"])
+_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "svg", "head", "nav", "aside"])
+_PAGE_CHROME = frozenset(["header", "footer"])
+"""Site banner and footers: dropped; a `<header>` inside an `<article>`/`<main>` is kept (it holds the
+article's own title)."""
+_CONTENT_TAGS = frozenset(["article", "main"])
 
 
 class _HtmlText(HTMLParser):
@@ -325,6 +362,8 @@ class _HtmlText(HTMLParser):
         self._skip = 0
         self.title: str | None = None
         self._in_title = False
+        self._content = 0  # depth of <article>/<main>
+        self._chrome: list[bool] = []  # open <header>/<footer>: whether each one is skipped
 
     def _flush(self) -> None:
         text = re.sub(r"[ \t\r\f\v]+", " ", "".join(self._buf)).strip()
@@ -333,10 +372,27 @@ class _HtmlText(HTMLParser):
             self.segments.append((self._level, text))
         self._buf = []
 
+    def _open_chrome(self, tag: str) -> bool:
+        """Track <article>/<main> and <header>/<footer>; True when `tag` opens page chrome to skip."""
+        if tag in _CONTENT_TAGS:
+            self._content += 1
+        if tag not in _PAGE_CHROME:
+            return False
+        skipped = tag == "footer" or self._content == 0
+        self._chrome.append(skipped)
+        return skipped
+
+    def _close_chrome(self, tag: str) -> bool:
+        if tag in _CONTENT_TAGS:
+            self._content = max(0, self._content - 1)
+        if tag not in _PAGE_CHROME or not self._chrome:
+            return False
+        return self._chrome.pop()
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
-        if tag in _SKIP_TAGS:
+        if self._open_chrome(tag) or tag in _SKIP_TAGS:
             self._skip += 1
         elif re.fullmatch(r"h[1-6]", tag):
             self._flush()
@@ -347,7 +403,7 @@ class _HtmlText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
-        if tag in _SKIP_TAGS:
+        if self._close_chrome(tag) or tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
         elif re.fullmatch(r"h[1-6]", tag):
             self._flush()

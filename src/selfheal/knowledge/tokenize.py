@@ -3,13 +3,15 @@
 Runbooks and alerts are full of identifiers (`KubeAPIDown`, `order_created`, `POST /webhooks/order-created`,
 `HTTP 403`). Each identifier is kept whole *and* split into its parts, so a query that says "API down" finds a
 section titled `KubeAPIDown`, and a query that names `signing_secret` finds "signing secret". Words are
-lower-cased and lightly stemmed (plural and verb endings) so "restarted"/"restarts" meet.
+lower-cased and stemmed with the English Snowball stemmer so "restarted"/"restarts"/"restart" meet.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+import Stemmer  # type: ignore[import-not-found]
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[_.'-][A-Za-z0-9]+)*")
 _CAMEL_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -130,19 +132,17 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+_SNOWBALL = Stemmer.Stemmer("english")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A light suffix stripper: plural and common verb endings only (no dictionary, predictable)."""
+    """The English Snowball (Porter 2) stem of a word (PyStemmer): `declined`, `declines` and `decline` all
+    give `declin`, `charged` and `charge` give `charg`. Short words and tokens with digits are kept whole
+    (`k8s`, `v2`, `403` are names, not words)."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            if suffix == "es" and not word.endswith(("ches", "shes", "xes", "zes", "sses")):
-                return word[:-1]
-            return word[: len(word) - len(suffix)] + keep
-    return word
+    return str(_SNOWBALL.stemWord(word))
 
 
 @lru_cache(maxsize=200_000)
@@ -170,7 +170,7 @@ def _expand(raw: str) -> tuple[str, ...]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, lightly stemmed terms of `text` with identifiers split (`KubeAPIDown` -> kubeapidown,
+    """Lower-cased, stemmed terms of `text` with identifiers split (`KubeAPIDown` -> kubeapidown,
     kube, api, down)."""
     out: list[str] = []
     for match in _TOKEN.finditer(text):

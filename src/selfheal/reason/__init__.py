@@ -42,6 +42,8 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         anomalies=anomalies,
         soft_failures=tuple(g for g in gaps if g.missing_orders > 0),
         themes=themes.themes,
+        theme_groups=themes.groups,
+        ticket_floods=themes.floods,
         unassigned_tickets=themes.unassigned_tickets,
         embedding_model=themes.embedding_model,
     )

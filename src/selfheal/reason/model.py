@@ -93,6 +93,32 @@ class TicketTheme(Record):
     stages: tuple[str, ...] = ()
     trend: ThemeTrend = ThemeTrend.new
     anomaly_ids: tuple[str, ...] = ()
+    group_id: str = ""
+    """The group (coarse level) this theme belongs to."""
+
+
+class ThemeGroup(Record):
+    """Themes that belong together (e.g. all refund problems), cut from the same tree as the themes."""
+
+    id: str
+    label: str
+    top_terms: tuple[str, ...]
+    size: int
+    theme_ids: tuple[str, ...]
+    merchants: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    trend: ThemeTrend = ThemeTrend.new
+
+
+class TicketFlood(Record):
+    """Many tickets with the same text (one sender copying, a bot, an injection campaign): counted once
+    for theme discovery and reported here instead of as themes."""
+
+    id: str
+    text: str
+    size: int
+    ticket_ids: tuple[str, ...] = ()
+    merchants: tuple[str, ...] = ()
 
 
 class RunbookPassage(Record):
@@ -110,6 +136,8 @@ class Findings(Record):
     anomalies: tuple[Anomaly, ...] = ()
     soft_failures: tuple[SoftFailureGap, ...] = ()
     themes: tuple[TicketTheme, ...] = ()
+    theme_groups: tuple[ThemeGroup, ...] = ()
+    ticket_floods: tuple[TicketFlood, ...] = ()
     unassigned_tickets: int = 0
     embedding_model: str | None = None
     runbook_context: tuple[RunbookPassage, ...] = ()

@@ -55,7 +55,16 @@ def test_cli_writes_one_row_per_input_row_in_order(tmp_path: Path) -> None:
     with out.open() as handle:
         written = list(csv.DictReader(handle))
     assert [r["ticket"] for r in written] == [r["ticket"] for r in rows]
-    assert list(written[0]) == ["ticket", "text", "note", "cluster_id", "cluster_label"]
+    assert list(written[0]) == [
+        "ticket",
+        "text",
+        "note",
+        "cluster_id",
+        "cluster_label",
+        "group_id",
+        "group_label",
+    ]
+    assert all(r["group_id"] != "-1" for r in written[:-1]) and written[-1]["group_id"] == "-1"
     assert written[0]["note"] == "x,y"
     by_topic: dict[str, set[str]] = {}
     for r in written[:-1]:
@@ -66,6 +75,17 @@ def test_cli_writes_one_row_per_input_row_in_order(tmp_path: Path) -> None:
     assert written[-1]["cluster_label"] == ""
     webhook = next(r for r in written if "webhook" in r["ticket"])
     assert "webhook" in webhook["cluster_label"] or "403" in webhook["cluster_label"]
+
+
+def test_cli_lists_groups_with_level_group(tmp_path: Path) -> None:
+    _export(tmp_path / "tickets.csv")
+    out = tmp_path / "clusters.csv"
+    args = ["cluster", str(tmp_path / "tickets.csv"), "--out", str(out), "--lexical"]
+    result = CliRunner().invoke(_cli(), [*args, "--level", "group"])
+    assert result.exit_code == 0, result.output
+    assert "groups:" in result.output and " groups, " in result.output
+    bad = CliRunner().invoke(_cli(), [*args, "--level", "cluster"])
+    assert bad.exit_code == 2 and "--level" in bad.output
 
 
 def test_cli_names_a_missing_column_and_file(tmp_path: Path) -> None:
@@ -125,6 +145,9 @@ def test_clusters_endpoint_reports_themes_and_the_active_embedding(
         params={"as_of": (AS_OF - timedelta(hours=2)).isoformat()},
         headers={"X-API-Key": "viewer-k"},
     )
+    assert {t["group_id"] for t in body["themes"]} == {g["id"] for g in body["groups"]}
+    assert sum(g["size"] for g in body["groups"]) == 32 - body["unassigned_tickets"]
+    assert body["floods"] == []
     assert earlier.json()["themes"] == []
     alias = api.get(
         "/clusters",

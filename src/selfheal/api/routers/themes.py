@@ -14,7 +14,7 @@ from selfheal.embedding import dense_available
 from selfheal.observe import observe
 from selfheal.observe.themes import prepare_themes
 from selfheal.reason import ReasonContext, reason
-from selfheal.reason.model import TicketTheme
+from selfheal.reason.model import ThemeGroup, TicketFlood, TicketTheme
 from selfheal.records import utcnow
 from selfheal.signals import AsOf, as_utc
 
@@ -31,6 +31,10 @@ class ThemesView(BaseModel):
     tickets: int
     unassigned_tickets: int
     themes: list[TicketTheme]
+    groups: list[ThemeGroup] = []
+    """Coarse level: each theme's `group_id` names one of these."""
+    floods: list[TicketFlood] = []
+    """Many copies of one text, kept out of the themes."""
 
 
 def _themes(svc: Services, as_of: datetime, window_minutes: int) -> ThemesView:
@@ -46,6 +50,8 @@ def _themes(svc: Services, as_of: datetime, window_minutes: int) -> ThemesView:
         tickets=len(obs.tickets),
         unassigned_tickets=findings.unassigned_tickets,
         themes=list(findings.themes),
+        groups=list(findings.theme_groups),
+        floods=list(findings.ticket_floods),
     )
 
 
@@ -58,7 +64,7 @@ async def get_themes(
     _: Principal = Depends(require(Role.viewer)),
 ) -> ThemesView:
     """Ticket themes of the window ending at `as_of` (with trend over the earlier windows and links to the
-    window's anomalies), how many tickets are unassigned, and which embedding is active. Theme ids are the
+    window's anomalies), their groups (coarse level), floods of copied text, how many tickets are unassigned, and which embedding is active. Theme ids are the
     ones the cycles keep; this read does not change them (new tickets' vectors are stored, though)."""
     moment = as_utc(as_of) if as_of else utcnow()
     return await run_in_threadpool(_themes, svc, moment, window_minutes)

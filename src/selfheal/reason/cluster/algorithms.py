@@ -18,7 +18,8 @@ unassigned and chains touching themes together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -29,6 +30,8 @@ from selfheal.errors import InvalidInput
 Method = Literal["ward", "dbscan"]
 METHODS: tuple[str, ...] = ("ward", "dbscan")
 UNASSIGNED = -1
+MIN_SCORED_POINTS = 40
+"""Below this many distinct texts the granularity is not scored and each theme is its own group."""
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -47,9 +50,28 @@ class ClusterParams:
     """Smaller batches are cut as if they had this many points: a window with few tickets gets coarser
     themes instead of one theme per wording."""
     refine_iterations: int = 20
-    min_similarity_ratio: float = 0.7
-    """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket)."""
+    granularity: Literal["auto", "fixed"] = "fixed"
+    """`auto`: the theme cut is the most stable of the candidate cuts under resampling (the data decides how
+    fine themes are, see `StabilityScorer`); `fixed`: the height `ward_tau * sqrt(n)`."""
+    min_theme_share: float = 0.008
+    """`auto` considers cuts whose average theme holds at least this share of the batch (and 2 tickets)."""
+    max_theme_share: float = 0.1
+    """... and at most this share: a theme is a specific problem, not a tenth of all tickets."""
+    group_ratio: int = 4
+    """Groups are sought among cuts with between 1/`group_ratio` and 1/2 as many clusters as themes (a group
+    gathers 2 to `group_ratio` themes on average)."""
+    candidate_cuts: int = 24
+    """`auto` scores this many cuts, spaced geometrically in the number of themes."""
+    stability_pairs: int = 3
+    """`auto` compares this many pairs of subsample trees per candidate cut."""
+    stability_points: int = 1200
+    """Each subsample holds 80% of the Ward sample, at most this many points (bounded cost)."""
+    min_similarity_ratio: float = 0.5
+    """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket):
+    a ticket near a theme is assigned to it; only far outliers stay unassigned."""
     min_size: int = 2
+    flood_min_tickets: int = 8
+    """This many tickets with the same text form a flood: counted once, reported apart, never a theme."""
     """Themes smaller than this are dissolved into unassigned tickets."""
     dbscan_eps: float = 0.2
     dbscan_min_samples: int = 5
@@ -66,6 +88,8 @@ class ClusterParams:
             raise InvalidInput("sample_cap must be at least 2", {"field": "sample_cap"})
         if not 0 <= self.min_similarity_ratio < 1.5:
             raise InvalidInput("min_similarity_ratio must be in [0, 1.5)", {"field": "min_similarity_ratio"})
+        if self.flood_min_tickets < 2:
+            raise InvalidInput("flood_min_tickets must be at least 2", {"field": "flood_min_tickets"})
         if self.min_size < 1:
             raise InvalidInput("min_size must be at least 1", {"field": "min_size"})
         if not 0 < self.dbscan_eps < 2:
@@ -74,11 +98,26 @@ class ClusterParams:
 
 @dataclass(frozen=True)
 class Clustering:
-    """Labels 0..k-1 (largest theme first) or -1, the unit centre of each theme, each row's similarity to it."""
+    """Labels 0..k-1 (largest theme first) or -1, the unit centre of each theme, each row's similarity to it;
+    `theme_groups[t]` is the group (coarse level, 0..g-1, largest first) theme t belongs to."""
 
     labels: IntArray
     centroids: FloatArray
     similarity: FloatArray
+    theme_groups: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.theme_groups.max()) + 1 if self.theme_groups.size else 0
+
+    @property
+    def group_labels(self) -> IntArray:
+        """Each row's group, -1 when unassigned."""
+        out = np.full(self.labels.shape[0], UNASSIGNED, dtype=np.int64)
+        assigned = self.labels >= 0
+        if self.theme_groups.size:
+            out[assigned] = self.theme_groups[self.labels[assigned]]
+        return out
 
     @property
     def n_themes(self) -> int:
@@ -103,8 +142,13 @@ def centre(vectors: npt.NDArray[np.floating]) -> FloatArray:
     return normalise_rows(x - x.mean(axis=0, keepdims=True))
 
 
-def cluster_vectors(vectors: npt.NDArray[np.floating], params: ClusterParams | None = None) -> Clustering:
-    """Cluster the rows of `vectors` (any scale; they are centred and normalised here)."""
+def cluster_vectors(
+    vectors: npt.NDArray[np.floating],
+    params: ClusterParams | None = None,
+    weights: IntArray | None = None,
+) -> Clustering:
+    """Cluster the rows of `vectors` (any scale; they are centred and normalised here). `weights[i]`: how
+    many tickets row i stands for (identical texts clustered once); theme sizes count tickets."""
     params = params or ClusterParams()
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2:
@@ -117,33 +161,108 @@ def cluster_vectors(vectors: npt.NDArray[np.floating], params: ClusterParams | N
             np.zeros(0, dtype=np.int64), np.zeros((0, x.shape[1]), np.float32), np.zeros(0, np.float32)
         )
     z = centre(x) if n > 1 else normalise_rows(x)
-    if n < max(2, params.min_size):
-        labels = np.full(n, UNASSIGNED, dtype=np.int64)
+    w = np.ones(n, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    if int(w.sum()) < max(2, params.min_size):
+        labels, groups = np.full(n, UNASSIGNED, dtype=np.int64), np.zeros(0, dtype=np.int64)
     elif params.method == "dbscan":
         labels = _dbscan(z, params)
+        groups = np.arange(int(labels.max()) + 1, dtype=np.int64)  # one group per theme
     else:
-        labels = _ward_refined(z, params)
-    return _finish(z, labels, params)
+        labels, groups = _ward_refined(z, params)
+    return _finish(z, labels, groups, params, w)
 
 
-def _ward_refined(z: FloatArray, params: ClusterParams) -> IntArray:
-    from scipy.cluster.hierarchy import fcluster, linkage
+def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntArray]:
+    """Theme labels for every row, and the group of each theme (both cuts of one Ward tree)."""
+    from scipy.cluster.hierarchy import linkage
     from sklearn.cluster import KMeans
 
     n = z.shape[0]
     rng = np.random.default_rng(params.seed)
     sample = z if n <= params.sample_cap else z[np.sort(rng.choice(n, params.sample_cap, replace=False))]
     if np.allclose(sample, sample[0]):
-        return np.zeros(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
     tree = linkage(sample.astype(np.float64), method="ward")
-    height = params.ward_tau * np.sqrt(max(sample.shape[0], params.min_ward_points))
-    cut = fcluster(tree, height, criterion="distance") - 1
+    cut, group_cut = _two_cuts(tree, sample, params, rng)
     k = int(cut.max()) + 1
+    theme_groups = np.array([int(group_cut[np.flatnonzero(cut == c)[0]]) for c in range(k)], dtype=np.int64)
     if k == 1:
-        return np.zeros(n, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), theme_groups
     init = np.stack([sample[cut == c].mean(axis=0) for c in range(k)])
     kmeans = KMeans(n_clusters=k, init=init, n_init=1, max_iter=params.refine_iterations, random_state=0)
-    return np.asarray(kmeans.fit(z).labels_, dtype=np.int64)
+    return np.asarray(kmeans.fit(z).labels_, dtype=np.int64), theme_groups
+
+
+def _two_cuts(
+    tree: npt.NDArray[np.float64], sample: FloatArray, params: ClusterParams, rng: np.random.Generator
+) -> tuple[IntArray, IntArray]:
+    """Theme and group labels (0-based) of the sample: the theme cut by the granularity rule, the group cut
+    the most stable cut coarser than half the themes (nested: a theme lies in one group)."""
+    from scipy.cluster.hierarchy import fcluster
+
+    m = sample.shape[0]
+    if m < MIN_SCORED_POINTS or params.granularity == "fixed":
+        height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
+        cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
+        if m < MIN_SCORED_POINTS or int(cut.max()) + 1 < 4:
+            return cut, cut  # too few to score: each theme is its own group
+        scorer = StabilityScorer(sample, params, rng)
+    else:
+        scorer = StabilityScorer(sample, params, rng)
+        most = max(2, min(int(m * 0.8) // 2, int(1 / params.min_theme_share)))
+        least = min(most, max(2, int(np.ceil(1 / params.max_theme_share))))
+        k_best = scorer.best(_candidates(least, most, params.candidate_cuts))
+        cut = np.asarray(fcluster(tree, k_best, criterion="maxclust") - 1, dtype=np.int64)
+    k = int(cut.max()) + 1
+    if k < 4:
+        return cut, cut
+    k_group = scorer.best(_candidates(max(2, k // params.group_ratio), k // 2, params.candidate_cuts))
+    return cut, np.asarray(fcluster(tree, k_group, criterion="maxclust") - 1, dtype=np.int64)
+
+
+def _candidates(low: int, high: int, count: int) -> list[int]:
+    if high <= low:
+        return [low]
+    return sorted({int(np.rint(v)) for v in np.geomspace(low, high, count)})
+
+
+class StabilityScorer:
+    """How reproducible a cut into k clusters is: Ward trees on pairs of random subsamples (80% of the
+    sample, at most `stability_points`) are cut into k clusters and compared (adjusted Rand index) on the
+    tickets both subsamples hold. A granularity that reflects the data gives the same partition whichever
+    tickets arrived; one that is too fine splits them differently each time, one too coarse merges
+    different themes differently."""
+
+    def __init__(self, sample: FloatArray, params: ClusterParams, rng: np.random.Generator) -> None:
+        from scipy.cluster.hierarchy import linkage
+
+        m = sample.shape[0]
+        size = max(2, min(params.stability_points, int(m * 0.8)))
+        self.pairs: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], IntArray, IntArray]] = []
+        for _ in range(params.stability_pairs):
+            a, b = (np.sort(rng.choice(m, size, replace=False)) for _ in range(2))
+            _, in_a, in_b = np.intersect1d(a, b, return_indices=True)
+            tree_a = linkage(sample[a].astype(np.float64), method="ward")
+            tree_b = linkage(sample[b].astype(np.float64), method="ward")
+            self.pairs.append((tree_a, tree_b, in_a.astype(np.int64), in_b.astype(np.int64)))
+
+    def score(self, k: int) -> float:
+        from scipy.cluster.hierarchy import fcluster
+        from sklearn.metrics import adjusted_rand_score
+
+        values = [
+            adjusted_rand_score(
+                fcluster(tree_a, k, criterion="maxclust")[in_a],
+                fcluster(tree_b, k, criterion="maxclust")[in_b],
+            )
+            for tree_a, tree_b, in_a, in_b in self.pairs
+        ]
+        return float(np.mean(values))
+
+    def best(self, ks: list[int]) -> int:
+        """The most stable k; on a tie (to 0.01), the finer cut (it says more)."""
+        scored = [(round(self.score(k), 2), k) for k in ks]
+        return max(scored)[1]
 
 
 def _dbscan(z: FloatArray, params: ClusterParams) -> IntArray:
@@ -153,11 +272,14 @@ def _dbscan(z: FloatArray, params: ClusterParams) -> IntArray:
     return np.asarray(model.fit(z).labels_, dtype=np.int64)
 
 
-def _finish(z: FloatArray, labels: IntArray, params: ClusterParams) -> Clustering:
-    """Drop small themes and far tickets, renumber by size, compute centres and similarities."""
+def _finish(
+    z: FloatArray, labels: IntArray, groups: IntArray, params: ClusterParams, weights: IntArray
+) -> Clustering:
+    """Drop small themes and far tickets, renumber themes and groups by size, compute centres and
+    similarities. `groups[t]` is the group of raw theme t."""
     labels = labels.copy()
     for _ in range(2):  # dropping far tickets can shrink a theme below min_size, so settle twice
-        labels = _drop_small(labels, params.min_size)
+        labels = _drop_small(labels, params.min_size, weights)
         centroids = _centroids(z, labels)
         sim = _similarity(z, labels, centroids)
         if params.min_similarity_ratio > 0 and params.method == "ward":
@@ -165,17 +287,36 @@ def _finish(z: FloatArray, labels: IntArray, params: ClusterParams) -> Clusterin
             if assigned.any():
                 floor = params.min_similarity_ratio * float(np.median(sim[assigned]))
                 labels[assigned & (sim < floor)] = UNASSIGNED
-    labels = _drop_small(labels, params.min_size)
-    labels = _renumber_by_size(labels)
-    centroids = _centroids(z, labels)
-    return Clustering(labels=labels, centroids=centroids, similarity=_similarity(z, labels, centroids))
+    labels = _drop_small(labels, params.min_size, weights)
+    renumbered = _renumber_by_size(labels)
+    theme_groups = _renumber_groups(labels, renumbered, groups)
+    centroids = _centroids(z, renumbered)
+    return Clustering(
+        labels=renumbered,
+        centroids=centroids,
+        similarity=_similarity(z, renumbered, centroids),
+        theme_groups=theme_groups,
+    )
 
 
-def _drop_small(labels: IntArray, min_size: int) -> IntArray:
+def _renumber_groups(raw: IntArray, renumbered: IntArray, groups: IntArray) -> IntArray:
+    """The group of each renumbered theme, groups numbered 0.. by tickets (largest first)."""
+    k = int(renumbered.max()) + 1 if renumbered.size and renumbered.max() >= 0 else 0
+    raw_group = np.zeros(k, dtype=np.int64)
+    for theme in range(k):
+        raw_group[theme] = groups[int(raw[np.flatnonzero(renumbered == theme)[0]])]
+    sizes = Counter[int]()
+    for theme in range(k):
+        sizes[int(raw_group[theme])] += int(np.count_nonzero(renumbered == theme))
+    order = sorted(sizes, key=lambda g: (-sizes[g], g))
+    mapping = {g: new for new, g in enumerate(order)}
+    return np.array([mapping[int(g)] for g in raw_group], dtype=np.int64)
+
+
+def _drop_small(labels: IntArray, min_size: int, weights: IntArray) -> IntArray:
     out = labels.copy()
-    ids, counts = np.unique(labels[labels != UNASSIGNED], return_counts=True)
-    for theme, count in zip(ids, counts, strict=True):
-        if count < min_size:
+    for theme in np.unique(labels[labels != UNASSIGNED]):
+        if int(weights[labels == theme].sum()) < min_size:
             out[labels == theme] = UNASSIGNED
     return out
 

@@ -7,6 +7,7 @@ trend, and reported when they have tickets in the current window.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,15 +24,21 @@ from selfheal.reason.cluster.algorithms import (
     ClusterParams,
     FloatArray,
     centre,
-    cluster_vectors,
     normalise_rows,
 )
+from selfheal.reason.cluster.floods import DistinctClustering, cluster_distinct, flood_id, ticket_key
 from selfheal.reason.cluster.identity import KnownTheme, ThemeCandidate, assign_ids
 from selfheal.reason.cluster.naming import class_tfidf_terms, label_from_terms
 from selfheal.reason.cluster.representatives import nearest_distinct
 from selfheal.reason.cluster.trend import classify_trend
 from selfheal.reason.cluster.vectors import LEXICAL_MODEL, lexical_vectors, ticket_text
-from selfheal.reason.model import Anomaly, RepresentativeTicket, TicketTheme
+from selfheal.reason.model import (
+    Anomaly,
+    RepresentativeTicket,
+    ThemeGroup,
+    TicketFlood,
+    TicketTheme,
+)
 from selfheal.signals import Ticket
 
 ANOMALY_LEAD = timedelta(minutes=15)
@@ -68,6 +75,8 @@ class ThemeReport:
     themes: tuple[TicketTheme, ...]
     unassigned_tickets: int
     embedding_model: str
+    groups: tuple[ThemeGroup, ...] = ()
+    floods: tuple[TicketFlood, ...] = ()
 
 
 def window_index(created_at: datetime, as_of: datetime, window_minutes: int, windows: int) -> int | None:
@@ -79,8 +88,25 @@ def window_index(created_at: datetime, as_of: datetime, window_minutes: int, win
     return windows - math.ceil(age)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The tickets themes are found over, their windows and clustering."""
+
+    tickets: list[Ticket]
+    texts: list[str]
+    windows: npt.NDArray[np.int64]
+    current: npt.NDArray[np.bool_]
+    labels: npt.NDArray[np.int64]
+    similarity: FloatArray
+    centred: FloatArray
+    trend_windows: int
+
+    def counts(self, mask: npt.NDArray[np.bool_]) -> list[int]:
+        return [int(np.count_nonzero(mask & (self.windows == w))) for w in range(self.trend_windows)]
+
+
 def find_themes(data: ThemeInput, anomalies: Sequence[Anomaly] = ()) -> ThemeReport:
-    """Cluster, name, describe and identify the themes of the tickets in `data`."""
+    """Cluster, name, describe and identify the themes (and their groups and floods) of `data`'s tickets."""
     in_range = [
         (i, w)
         for i, t in enumerate(data.tickets)
@@ -93,65 +119,146 @@ def find_themes(data: ThemeInput, anomalies: Sequence[Anomaly] = ()) -> ThemeRep
     tickets = [data.tickets[i] for i in rows]
     texts = [ticket_text(t) for t in tickets]
     if data.vectors is not None:
-        raw = normalise_rows(data.vectors[rows])
-        model = data.model
+        raw, model = normalise_rows(data.vectors[rows]), data.model
     else:
-        raw = lexical_vectors(texts)
-        model = LEXICAL_MODEL
-    clustering = cluster_vectors(raw, data.params)
-    labels = clustering.labels
-    current = windows == data.trend_windows - 1
-    unassigned_now = int(np.count_nonzero(current & (labels == UNASSIGNED)))
-
-    reported = [theme for theme in range(clustering.n_themes) if np.any(current & (labels == theme))]
-    terms = class_tfidf_terms(texts, labels)
-    centred = _centred(raw)
+        raw, model = lexical_vectors(texts), LEXICAL_MODEL
+    found = cluster_distinct(raw, [ticket_key(t.subject, t.body) for t in tickets], data.params)
+    clustering = found.clustering
+    batch = _Batch(
+        tickets,
+        texts,
+        windows,
+        windows == data.trend_windows - 1,
+        clustering.labels,
+        clustering.similarity,
+        _centred(raw),
+        data.trend_windows,
+    )
+    reported = [t for t in range(clustering.n_themes) if np.any(batch.current & (batch.labels == t))]
     candidates = [
         ThemeCandidate(
-            members=frozenset(tickets[i].id for i in np.flatnonzero(labels == theme)),
-            centroid=_unit_mean(raw, labels == theme) if data.vectors is not None else None,
+            members=frozenset(tickets[i].id for i in np.flatnonzero(batch.labels == theme)),
+            centroid=_unit_mean(raw, batch.labels == theme) if data.vectors is not None else None,
         )
         for theme in reported
     ]
     ids = assign_ids(candidates, data.known, model)
+    group_ids = _group_ids(reported, ids, clustering.theme_groups)
+    terms = class_tfidf_terms(texts, np.where(batch.labels >= 0, batch.labels, UNASSIGNED))
+    themes = [
+        _theme(
+            batch,
+            theme,
+            theme_id,
+            terms.get(theme, ()),
+            group_ids[int(clustering.theme_groups[theme])],
+            anomalies,
+        )
+        for theme, theme_id in zip(reported, ids, strict=True)
+    ]
+    themes.sort(key=lambda t: (-t.size, t.id))
+    return ThemeReport(
+        themes=tuple(themes),
+        unassigned_tickets=int(np.count_nonzero(batch.current & (batch.labels == UNASSIGNED))),
+        embedding_model=model,
+        groups=_groups(batch, clustering.group_labels, themes, group_ids),
+        floods=_floods(batch, found),
+    )
 
-    themes: list[TicketTheme] = []
+
+def _theme(
+    batch: _Batch,
+    theme: int,
+    theme_id: str,
+    top: tuple[str, ...],
+    group_id: str,
+    anomalies: Sequence[Anomaly],
+) -> TicketTheme:
+    now = np.flatnonzero(batch.current & (batch.labels == theme))
+    tickets = batch.tickets
+    picks = nearest_distinct(now, batch.similarity, batch.centred, batch.texts)
+    current_tickets = [tickets[i] for i in now]
+    return TicketTheme(
+        id=theme_id,
+        label=label_from_terms(top),
+        top_terms=top,
+        size=len(now),
+        representatives=tuple(
+            RepresentativeTicket(
+                ticket_id=tickets[i].id,
+                subject=tickets[i].subject,
+                body=tickets[i].body[:REPRESENTATIVE_BODY_CHARS],
+            )
+            for i in picks
+        ),
+        ticket_ids=tuple(t.id for t in current_tickets),
+        merchants=_by_count(t.merchant_id for t in current_tickets),
+        stages=_by_count(t.migration_stage for t in current_tickets),
+        trend=classify_trend(batch.counts(batch.labels == theme)),
+        anomaly_ids=linked_anomalies(current_tickets, anomalies),
+        group_id=group_id,
+    )
+
+
+def _group_ids(reported: list[int], ids: list[str], theme_groups: npt.NDArray[np.int64]) -> dict[int, str]:
+    """A group's id follows from its themes' stable ids (the smallest one): it stays while that theme
+    stays in the group."""
+    members: dict[int, list[str]] = {}
     for theme, theme_id in zip(reported, ids, strict=True):
-        now = np.flatnonzero(current & (labels == theme))
-        top = terms.get(theme, ())
-        label = label_from_terms(top)
-        picks = nearest_distinct(now, clustering.similarity, centred, texts)
-        counts = [
-            int(np.count_nonzero((labels == theme) & (windows == w))) for w in range(data.trend_windows)
-        ]
-        current_tickets = [tickets[i] for i in now]
-        themes.append(
-            TicketTheme(
-                id=theme_id,
-                label=label,
+        members.setdefault(int(theme_groups[theme]), []).append(theme_id)
+    out = {g: "grp-" + hashlib.sha256(min(m).encode()).hexdigest()[:12] for g, m in members.items()}
+    for group in range(int(theme_groups.max()) + 1 if theme_groups.size else 0):
+        out.setdefault(group, f"grp-unreported-{group}")
+    return out
+
+
+def _groups(
+    batch: _Batch,
+    group_labels: npt.NDArray[np.int64],
+    themes: list[TicketTheme],
+    group_ids: dict[int, str],
+) -> tuple[ThemeGroup, ...]:
+    terms = class_tfidf_terms(batch.texts, group_labels)
+    out: list[ThemeGroup] = []
+    for group, group_id in group_ids.items():
+        members = [t for t in themes if t.group_id == group_id]
+        if not members:
+            continue
+        now = np.flatnonzero(batch.current & (group_labels == group))
+        current_tickets = [batch.tickets[i] for i in now]
+        top = terms.get(group, ())
+        out.append(
+            ThemeGroup(
+                id=group_id,
+                label=label_from_terms(top),
                 top_terms=top,
                 size=len(now),
-                representatives=tuple(
-                    RepresentativeTicket(
-                        ticket_id=tickets[i].id,
-                        subject=tickets[i].subject,
-                        body=tickets[i].body[:REPRESENTATIVE_BODY_CHARS],
-                    )
-                    for i in picks
-                ),
-                ticket_ids=tuple(t.id for t in current_tickets),
+                theme_ids=tuple(t.id for t in members),
                 merchants=_by_count(t.merchant_id for t in current_tickets),
                 stages=_by_count(t.migration_stage for t in current_tickets),
-                trend=classify_trend(counts),
-                anomaly_ids=linked_anomalies(current_tickets, anomalies),
+                trend=classify_trend(batch.counts(group_labels == group)),
             )
         )
-    order = sorted(range(len(themes)), key=lambda k: (-themes[k].size, themes[k].id))
-    return ThemeReport(
-        themes=tuple(themes[k] for k in order),
-        unassigned_tickets=unassigned_now,
-        embedding_model=model,
-    )
+    return tuple(sorted(out, key=lambda g: (-g.size, g.id)))
+
+
+def _floods(batch: _Batch, found: DistinctClustering) -> tuple[TicketFlood, ...]:
+    out: list[TicketFlood] = []
+    for number, key in enumerate(found.flood_keys):
+        rows = [i for i in found.flood_rows(number) if batch.current[i]]
+        if not rows:
+            continue
+        current_tickets = [batch.tickets[i] for i in rows]
+        out.append(
+            TicketFlood(
+                id=flood_id(key),
+                text=batch.texts[rows[0]][:REPRESENTATIVE_BODY_CHARS],
+                size=len(rows),
+                ticket_ids=tuple(t.id for t in current_tickets),
+                merchants=_by_count(t.merchant_id for t in current_tickets),
+            )
+        )
+    return tuple(out)
 
 
 def linked_anomalies(tickets: Sequence[Ticket], anomalies: Sequence[Anomaly]) -> tuple[str, ...]:

@@ -38,6 +38,34 @@ def _card(theme: dict[str, Any]) -> None:
         st.markdown(f"> **{ticket['subject']}**  \n> {body[:240]}{'…' if len(body) > 240 else ''}")
 
 
+def _groups(view: dict[str, Any]) -> None:
+    """The coarse level: one row per group, its themes named."""
+    groups = view.get("groups") or []
+    if not groups:
+        return
+    names = {t["id"]: t["label"] for t in view.get("themes") or []}
+    st.subheader(f"Groups ({len(groups)})")
+    rows = [
+        {
+            "group": g["label"],
+            "tickets": g["size"],
+            "trend": TREND.get(g.get("trend", ""), (g.get("trend", ""), ""))[0],
+            "themes": " · ".join(names.get(t, t) for t in g.get("theme_ids") or []),
+            "merchants": len(g.get("merchants") or []),
+        }
+        for g in groups
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _floods(view: dict[str, Any]) -> None:
+    for flood in view.get("floods") or []:
+        st.warning(
+            f"Flood: {fmt.count(flood['size'], 'tickets')} with the same text from "
+            f"{len(flood.get('merchants') or [])} merchants, kept out of the themes: {flood['text'][:200]!r}"
+        )
+
+
 def render() -> None:
     st.title("Themes")
     view = ui.call(lambda: ui.client().themes(window_minutes=ui.window(), as_of=ui.as_of()), "Ticket themes")
@@ -53,10 +81,13 @@ def render() -> None:
         f"{fmt.count(view['tickets'], 'tickets')} in {fmt.minutes(view['window_minutes'])} to {ui.when(view['as_of'])}"
         f" · {fmt.count(view['unassigned_tickets'])} unassigned · embedding: {model} ({dense})"
     )
+    _floods(view)
     themes = view.get("themes") or []
     if not themes:
         st.success("No ticket themes in this window.")
         return
+    _groups(view)
+    st.subheader(f"Themes ({len(themes)})")
     order = {"growing": 0, "new": 1, "stable": 2, "shrinking": 3}
     themes = sorted(themes, key=lambda t: (order.get(t.get("trend", ""), 4), -t["size"]))
     cols = st.columns(2)
