@@ -25,7 +25,6 @@ from selfheal.simulate.faults import (
     FaultEffect,
     vary,
 )
-from selfheal.simulate.variants import apply_variant
 from selfheal.simulate.model import (
     STAGES,
     FaultSpec,
@@ -36,6 +35,7 @@ from selfheal.simulate.model import (
     SimConfig,
     SimResult,
 )
+from selfheal.simulate.variants import apply_variant
 
 STAGE_WEIGHTS = (0.3, 0.1, 0.2, 0.2, 0.2)
 BASE_CART_FAIL = 0.002
