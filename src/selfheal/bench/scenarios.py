@@ -302,9 +302,7 @@ def run_quiet_week(
     decoys: list[str] = []
     while block + timedelta(minutes=step) <= end:
         as_of = block + timedelta(minutes=step)
-        decoy = (
-            _decoy(cycles, as_of - timedelta(minutes=WINDOW), shops) if with_decoys else None
-        )
+        decoy = _decoy(cycles, as_of - timedelta(minutes=WINDOW), shops) if with_decoys else None
         if decoy is not None:
             decoys.append(f"{as_of:%a %H:%M} {decoy.name} {decoy.stages or decoy.merchants}")
         load_into(
@@ -467,7 +465,9 @@ def run(
         c = run_concurrent(seed, merchants, root)
         concurrent.append(c)
         log(f"two faults seed {seed}: {c}")
-    quiet = run_quiet_week(1, merchants, root, quiet_days, quiet_step_minutes, quiet_decoys) if quiet_days else {}
+    quiet = (
+        run_quiet_week(1, merchants, root, quiet_days, quiet_step_minutes, quiet_decoys) if quiet_days else {}
+    )
     log(f"quiet week: {quiet}")
     summary = summarize(results, concurrent, quiet)
     summary["seconds"] = round(time.perf_counter() - started, 1)

@@ -69,8 +69,9 @@ class RootCause(Record):
     )
     lost_orders: Estimate | None = Field(None, description="Lost orders at this cause's merchants")
     lost_revenue: Estimate | None = Field(
-        None, description="Lost revenue at this cause's merchants; the causes' parts never add up to more "
-        "than the assessment's total"
+        None,
+        description="Lost revenue at this cause's merchants; the causes' parts never add up to more "
+        "than the assessment's total",
     )
 
 
