@@ -152,7 +152,12 @@ def test_an_uncertain_loss_behind_a_serious_failure_still_opens_and_says_so() ->
     rows = metrics("A", "wave_1", [1] * 20 + [0] * 20 + [1] * 20, [1] * 18 + [0] * 42, 50.0)
     obs = observation(rows, [baseline("A", "wave_1", 30, 18, 900.0)], {"A": "wave_1"})
     drop = anomaly(
-        "drop", "orders", stages=("wave_1",), kind=AnomalyKind.business, severity=Severity.critical, onset_minutes_ago=60
+        "drop",
+        "orders",
+        stages=("wave_1",),
+        kind=AnomalyKind.business,
+        severity=Severity.critical,
+        onset_minutes_ago=60,
     )
     medium = drop.model_copy(update={"severity": Severity.medium})
     assert assess(obs, Findings(anomalies=(medium,)), SETTINGS) is None

@@ -494,6 +494,21 @@ def run(
     }
 
 
+def merge_reports(paths: list[Path]) -> dict[str, Any]:
+    """One summary of several reports (e.g. one process per family run side by side)."""
+    reports = [json.loads(p.read_text()) for p in paths]
+    faults = [ScenarioResult(**r) for rep in reports for r in rep.get("scenarios", [])]
+    concurrent = [c for rep in reports for c in rep.get("concurrent", [])]
+    quiet = next((rep["quiet_week"] for rep in reports if rep.get("quiet_week")), {})
+    return {
+        "summary": summarize(faults, concurrent, quiet),
+        "scenarios": [asdict(r) for r in faults],
+        "concurrent": concurrent,
+        "quiet_week": quiet,
+        "config": {"merged": [str(p) for p in paths], "parts": [rep.get("config") for rep in reports]},
+    }
+
+
 def parse_families(text: str) -> tuple[str, ...]:
     names = FAMILIES if text.strip() == "all" else tuple(f for f in text.split(",") if f)
     unknown = [f for f in names if f not in FAMILIES]
@@ -525,7 +540,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", type=Path, default=None, help="Where the scenario databases go (temp)")
     parser.add_argument("--out", type=Path, default=None, help="Write the full JSON report here")
+    parser.add_argument("--merge", type=Path, nargs="*", default=None, help="Only merge these JSON reports")
     args = parser.parse_args(argv)
+    if args.merge:
+        merged = merge_reports(args.merge)
+        if args.out:
+            args.out.write_text(json.dumps(merged, indent=2, default=str))
+        print(json.dumps(merged["summary"], indent=2, default=str))
+        return 0
     report = run(
         seeds=args.seeds,
         merchants=args.merchants,
