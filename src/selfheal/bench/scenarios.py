@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from selfheal.bench.families import FAMILIES, HELD_OUT, TUNED, RunVariant, draw, fault_spec
 from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.settings import Settings
 from selfheal.simulate import FAULTS, FaultSpec, SimConfig, load_into, make_merchants, simulate
+from selfheal.simulate.families import FAMILIES, HELD_OUT, TUNED, RunVariant, draw, fault_spec
 from selfheal.store import Store, incidents_repo
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday

@@ -14,7 +14,8 @@ from datetime import datetime
 
 import numpy as np
 
-from selfheal.simulate import FAULTS, FaultSpec, Merchant, SignalVariant
+from selfheal.simulate.faults import FAULTS
+from selfheal.simulate.model import FaultSpec, Merchant, SignalVariant
 
 TUNED: tuple[str, ...] = ("catalogue", "status_mix", "versioned", "scope_ramp")
 HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet")
@@ -118,6 +119,18 @@ def draw(family: str, fault: str, seed: int) -> RunVariant:
             traffic_sigma=1.6,
         )
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+
+
+def apply_family(spec: FaultSpec, rv: RunVariant) -> FaultSpec:
+    """`spec` with the family draw's status codes, cart spread, ramp and failure share (its scope stays)."""
+    return spec.model_copy(
+        update={
+            "statuses": rv.statuses,
+            "also_cart": rv.also_cart,
+            "ramp_minutes": rv.ramp_minutes,
+            "intensity": rv.intensity,
+        }
+    )
 
 
 def fault_spec(
