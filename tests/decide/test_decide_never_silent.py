@@ -147,7 +147,7 @@ def test_business_failure_without_stage_or_merchant_counts_every_merchant() -> N
     assert any("name no stage or merchant" in x for x in a.assumptions)
 
 
-def test_an_uncertain_loss_behind_a_serious_failure_still_opens_and_says_so() -> None:
+def test_an_uncertain_loss_behind_a_near_total_failure_still_opens_and_says_so() -> None:
     # A thinly known merchant: 40 attempts, 18 orders against 24 expected; the interval reaches zero.
     rows = metrics("A", "wave_1", [1] * 20 + [0] * 20 + [1] * 20, [1] * 18 + [0] * 42, 50.0)
     obs = observation(rows, [baseline("A", "wave_1", 30, 18, 900.0)], {"A": "wave_1"})
@@ -159,9 +159,21 @@ def test_an_uncertain_loss_behind_a_serious_failure_still_opens_and_says_so() ->
         severity=Severity.critical,
         onset_minutes_ago=60,
     )
-    medium = drop.model_copy(update={"severity": Severity.medium})
-    assert assess(obs, Findings(anomalies=(medium,)), SETTINGS) is None
-    a = assess(obs, Findings(anomalies=(drop,)), SETTINGS)
+    # a business anomaly alone with a loss not measured above zero: no incident (a merchant's own outage)
+    assert assess(obs, Findings(anomalies=(drop,)), SETTINGS) is None
+    wh = anomaly(
+        "wh",
+        "error_rate",
+        endpoint="POST /webhooks/order-created",
+        status="4xx",
+        stages=("wave_1",),
+        merchants=("A",),
+        onset_minutes_ago=60,
+    )
+    wh = _with(wh, sources=("webhook",)).model_copy(update={"observed": 0.8})
+    half = wh.model_copy(update={"observed": 0.3})
+    assert assess(obs, Findings(anomalies=(half,)), SETTINGS) is None
+    a = assess(obs, Findings(anomalies=(wh,)), SETTINGS)
     assert a is not None and a.risk_report is not None
     assert a.risk_report.lost_orders.low <= 0
     assert any("reaches zero" in x for x in a.uncertainties)

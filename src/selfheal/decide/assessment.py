@@ -114,15 +114,12 @@ def _near_total(f: Fact, as_of: datetime) -> bool:
 
 
 def serious_failure(facts: list[Fact], as_of: datetime) -> bool:
-    """A failure that must never stay silent: a high/critical business anomaly (orders, checkout success,
-    conversion, payments without orders), a counted payment-without-order gap in full strength, or a
-    near-total hard failure of an order-webhook or payment endpoint."""
-    return any(
-        (_serious(f) and f.kind == AnomalyKind.business.value)
-        or (f.signal == "soft_failure" and f.strength >= 1.0)
-        or _near_total(f, as_of)
-        for f in facts
-    )
+    """A failure whose loss is counted or near-total, so an uncertain loss estimate must not hide it: a
+    counted payment-without-order gap in full strength, or a near-total hard failure of an order-webhook or
+    payment endpoint. (A business anomaly alone, e.g. a stage's orders below last week's, opens an incident
+    through the located or `unknown` cause when the expected-vs-actual loss is measured above zero; one
+    merchant's own shop going down lowers the stage's orders without any loss per checkout attempt.)"""
+    return any((f.signal == "soft_failure" and f.strength >= 1.0) or _near_total(f, as_of) for f in facts)
 
 
 def place_on_stages(facts: list[Fact], stage_of: dict[str, str]) -> tuple[list[Fact], list[str]]:
@@ -393,8 +390,8 @@ def _impact(
         if not serious:
             return None
         notes.uncertainties.append(
-            "The 90% interval of lost orders reaches zero; the incident opens because a serious failure "
-            "(high or critical) is measured, not because the loss is certain."
+            "The 90% interval of lost orders reaches zero; the incident opens because a counted payment-without-order "
+            "gap or a near-total webhook/payment failure is measured, not because the loss is certain."
         )
     return _Impact(
         stages=stages,
