@@ -51,7 +51,7 @@ from selfheal.decide.model import (
 )
 from selfheal.decide.scoring import Scored, find_causes
 from selfheal.observe.model import MerchantBaseline, Observation
-from selfheal.reason.model import SEVERITY_RANK, AnomalyKind, Findings, Severity
+from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.settings import Settings
 
 STAGE_EXPANSION_SHARE = 0.5
