@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from selfheal.simulate import FaultSpec, SignalVariant, SimConfig, simulate
+from selfheal.simulate import FaultSpec, SignalVariant, SimConfig, SimResult, simulate
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def _run(faults: tuple[FaultSpec, ...] = (), **kw: object):  # type: ignore[no-untyped-def]
+def _run(faults: tuple[FaultSpec, ...] = (), **kw: object) -> SimResult:
     return simulate(SimConfig(seed=5, merchants=16, start=T0, minutes=40, faults=faults, **kw))  # type: ignore[arg-type]
 
 
@@ -51,11 +51,11 @@ def test_status_mix_and_cart_spread_of_an_auth_fault() -> None:
 def test_ramped_onset_fails_less_at_first() -> None:
     sharp = _run((_fault("webhook_500"),))
     ramp = _run((_fault("webhook_500", ramp_minutes=20),))
-    early = lambda r: sum(
-        1
-        for e in r.logs
-        if e.source == "webhook" and e.status_code >= 500 and e.ts < T0 + timedelta(minutes=20)
-    )
+
+    def early(r: SimResult) -> int:
+        cut = T0 + timedelta(minutes=20)
+        return sum(1 for e in r.logs if e.source == "webhook" and e.status_code >= 500 and e.ts < cut)
+
     assert early(ramp) < early(sharp) / 2
     assert 0 < ramp.truth.faults[0].lost_orders < sharp.truth.faults[0].lost_orders
 
@@ -73,7 +73,10 @@ def test_decoys_cost_no_platform_fault() -> None:
     )
     base = _run()
     wave1 = {m.id for m in r.truth.merchants if m.stage == "wave_1"}
-    sessions = lambda x: sum(m.sessions or 0 for m in x.metrics if m.merchant_id in wave1)
+
+    def sessions(x: SimResult) -> int:
+        return sum(m.sessions or 0 for m in x.metrics if m.merchant_id in wave1)
+
     assert sessions(r) > 1.8 * sessions(base)
     assert r.truth.faults[0].category == "decoy"
     down = max(r.truth.merchants, key=lambda m: m.attempts_per_minute)
@@ -84,8 +87,9 @@ def test_decoys_cost_no_platform_fault() -> None:
 def test_traffic_skew_concentrates_orders() -> None:
     even = _run()
     skewed = _run(traffic_sigma=1.6)
-    top_share = lambda r: (
-        max(m.attempts_per_minute for m in r.truth.merchants)
-        / sum(m.attempts_per_minute for m in r.truth.merchants)
-    )
+
+    def top_share(r: SimResult) -> float:
+        rates = [m.attempts_per_minute for m in r.truth.merchants]
+        return max(rates) / sum(rates)
+
     assert top_share(skewed) > top_share(even)

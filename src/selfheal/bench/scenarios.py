@@ -499,7 +499,7 @@ def merge_reports(paths: list[Path]) -> dict[str, Any]:
     reports = [json.loads(p.read_text()) for p in paths]
     faults = [ScenarioResult(**r) for rep in reports for r in rep.get("scenarios", [])]
     concurrent = [c for rep in reports for c in rep.get("concurrent", [])]
-    quiet = next((rep["quiet_week"] for rep in reports if rep.get("quiet_week")), {})
+    quiet: dict[str, Any] = next((rep["quiet_week"] for rep in reports if rep.get("quiet_week")), {})
     return {
         "summary": summarize(faults, concurrent, quiet),
         "scenarios": [asdict(r) for r in faults],
