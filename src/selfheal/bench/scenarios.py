@@ -29,7 +29,8 @@ from typing import Any
 
 from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.settings import Settings
-from selfheal.simulate import FAULTS, FaultSpec, SimConfig, load_into, simulate
+from selfheal.simulate import FAULTS, FaultSpec, SimConfig, load_into, make_merchants, simulate
+from selfheal.simulate.families import FAMILIES, HELD_OUT, TUNED, RunVariant, draw, fault_spec
 from selfheal.store import Store, incidents_repo
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
@@ -37,6 +38,7 @@ MIGRATED = ("pilot", "wave_1", "wave_2", "headless")
 STEP = 5
 WINDOW = 60
 FAULT_MINUTES = 60
+MATERIAL_LOST_ORDERS = 10
 
 
 @dataclass
@@ -58,6 +60,9 @@ class ScenarioResult:
     detection_delay_min: int | None
     early_incident: bool
     seconds: float
+    family: str = "catalogue"
+    truth_lost_orders: int = 0
+    revenue_covered: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,7 +94,13 @@ def _onset(seed: int) -> datetime:
     return START + timedelta(hours=26, minutes=(seed * 17) % 45)
 
 
-def _fault_config(seed: int, merchants: int, onset: datetime, faults: tuple[FaultSpec, ...]) -> SimConfig:
+def _fault_config(
+    seed: int,
+    merchants: int,
+    onset: datetime,
+    faults: tuple[FaultSpec, ...],
+    rv: RunVariant | None = None,
+) -> SimConfig:
     """A simulation from START to the end of the faults, with request logs from two hours before the onset."""
     return SimConfig(
         seed=seed,
@@ -98,20 +109,22 @@ def _fault_config(seed: int, merchants: int, onset: datetime, faults: tuple[Faul
         minutes=int((onset - START).total_seconds() // 60) + FAULT_MINUTES,
         logs_from=onset - timedelta(hours=2),
         faults=faults,
+        traffic_sigma=rv.traffic_sigma if rv else 0.8,
+        variant=rv.variant if rv else None,
     )
 
 
-def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResult:
+def run_fault(
+    name: str, seed: int, merchants: int, root: Path, family: str = "catalogue", cycle_step: int = 1
+) -> ScenarioResult:
     started = time.perf_counter()
     stage = MIGRATED[seed % len(MIGRATED)]
     onset = _onset(seed)
-    config = _fault_config(
-        seed,
-        merchants,
-        onset,
-        (FaultSpec(name=name, start=onset, duration_minutes=FAULT_MINUTES, stages=(stage,)),),
-    )
-    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{seed}-", dir=root))
+    rv = draw(family, name, seed)
+    shops = make_merchants(merchants, seed, "USD", rv.traffic_sigma)
+    spec = fault_spec(name, rv, stage, onset, FAULT_MINUTES, shops)
+    config = _fault_config(seed, merchants, onset, (spec,), rv)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{family}-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]
     early = _cycle(deps, onset).outcome.incident_id is not None  # the window before onset: no incident
@@ -120,7 +133,9 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
     delay = None
     anomaly_delay = None
     affected = set(truth.merchants)
-    for k in range(1, FAULT_MINUTES + 1):
+    # cycle_step 0: no cycles between the onset and the end (no delays measured; a shorter run).
+    steps = range(cycle_step, FAULT_MINUTES + 1, cycle_step) if cycle_step > 0 else range(0)
+    for k in steps:
         cycle = _cycle(deps, onset + timedelta(minutes=k))
         if anomaly_delay is None and any(
             a.severity.value != "low"
@@ -137,6 +152,9 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
     predicted = {m.merchant_id for m in a.blast_radius.merchants} if a else set()
     p, r, f1 = _f1(predicted, set(truth.merchants))
     est = a.risk_report.lost_revenue.value if a and a.risk_report else None
+    interval = (
+        (a.risk_report.lost_revenue.low, a.risk_report.lost_revenue.high) if a and a.risk_report else None
+    )
     with deps.store.read() as conn:
         incidents = incidents_repo.count_incidents(conn)
     deps.store.dispose()
@@ -156,11 +174,15 @@ def run_fault(name: str, seed: int, merchants: int, root: Path) -> ScenarioResul
         revenue_rel_error=round(abs(est - truth.lost_revenue) / truth.lost_revenue, 4)
         if est is not None and truth.lost_revenue
         else None,
-        detected=delay is not None,
+        detected=delay is not None or (cycle_step <= 0 and a is not None),
         detection_delay_min=delay,
         early_incident=early,
         seconds=round(time.perf_counter() - started, 1),
+        family=family,
+        truth_lost_orders=truth.lost_orders,
+        revenue_covered=interval[0] <= truth.lost_revenue <= interval[1] if interval else None,
         extra={
+            "variant": rv.describe(),
             "truth_lost_orders": truth.lost_orders,
             "estimated_lost_orders": a.risk_report.lost_orders.value if a and a.risk_report else None,
             "revenue_interval": [a.risk_report.lost_revenue.low, a.risk_report.lost_revenue.high]
@@ -197,7 +219,22 @@ def run_concurrent(seed: int, merchants: int, root: Path) -> dict[str, Any]:
         found.add(a.root_cause.category.value)
         found |= {c.category.value for c in a.concurrent_causes}
     truth = {f.category for f in result.truth.faults}
+    causes = [a.root_cause, *a.concurrent_causes] if a else []
+    parts = {c.category.value: c.lost_revenue.value for c in causes if c.lost_revenue is not None}
+    total = a.risk_report.lost_revenue.value if a and a.risk_report else 0.0
+    truth_money = {f.category: f.lost_revenue for f in result.truth.faults}
     return {
+        "per_cause_revenue": parts,
+        "truth_revenue": truth_money,
+        "per_cause_rel_error": {
+            k: round(abs(v - truth_money[k]) / truth_money[k], 4)
+            for k, v in parts.items()
+            if truth_money.get(k)
+        },
+        "estimated_total_revenue": total,
+        "parts_within_total": bool(parts)
+        and len(parts) == len(causes)
+        and sum(parts.values()) <= total + 0.01,
         "seed": seed,
         "truth": sorted(truth),
         "found": sorted(found),
@@ -210,7 +247,30 @@ def run_concurrent(seed: int, merchants: int, root: Path) -> dict[str, Any]:
     }
 
 
-def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minutes: int) -> dict[str, Any]:
+DECOY_CYCLE = ("deploy_blip", None, "merchant_own_outage", None, "marketing_spike", None)
+"""Every other quiet cycle's logged hour carries a decoy, in this order."""
+
+
+def _decoy(k: int, hour: datetime, shops: tuple[Any, ...]) -> FaultSpec | None:
+    """The k-th quiet cycle's decoy: a 2-minute deploy blip on one stage, the largest merchant's own shop down
+    for the hour, or a marketing campaign tripling one stage's sessions."""
+    name = DECOY_CYCLE[k % len(DECOY_CYCLE)]
+    stage = MIGRATED[(k // len(DECOY_CYCLE)) % len(MIGRATED)]
+    if name == "deploy_blip":
+        return FaultSpec(name=name, start=hour + timedelta(minutes=25), duration_minutes=2, stages=(stage,))
+    if name == "merchant_own_outage":
+        largest = max(shops, key=lambda m: m.attempts_per_minute)
+        return FaultSpec(
+            name=name, start=hour + timedelta(minutes=10), duration_minutes=50, merchants=(largest.id,)
+        )
+    if name == "marketing_spike":
+        return FaultSpec(name=name, start=hour + timedelta(minutes=10), duration_minutes=50, stages=(stage,))
+    return None
+
+
+def run_quiet_week(
+    seed: int, merchants: int, root: Path, days: int, step_minutes: int, with_decoys: bool = True
+) -> dict[str, Any]:
     """A fault-free simulated week after a day of metrics-only history, with a cycle every `step_minutes`.
 
     To keep memory and time bounded the week is generated block by block (the simulator gives the same data
@@ -240,8 +300,13 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
     anomalies = 0
     block = START + timedelta(days=1)
     end = START + timedelta(days=days + 1)
+    shops = make_merchants(merchants, seed)
+    decoys: list[str] = []
     while block + timedelta(minutes=step) <= end:
         as_of = block + timedelta(minutes=step)
+        decoy = _decoy(cycles, as_of - timedelta(minutes=WINDOW), shops) if with_decoys else None
+        if decoy is not None:
+            decoys.append(f"{as_of:%a %H:%M} {decoy.name} {decoy.stages or decoy.merchants}")
         load_into(
             store,
             simulate(
@@ -251,6 +316,7 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
                     start=block,
                     minutes=step,
                     logs_from=as_of - timedelta(minutes=WINDOW),
+                    faults=(decoy,) if decoy else (),
                 )
             ),
         )
@@ -275,6 +341,8 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
         "cycles": cycles,
         "incidents": incidents,
         "flagged_cycles": flagged[:20],
+        "decoys": len(decoys),
+        "decoy_examples": decoys[:12],
         "anomalies": anomalies,
         "high_or_critical_anomalies": len(serious),
         "high_or_critical_examples": serious[:20],
@@ -282,57 +350,89 @@ def run_quiet_week(seed: int, merchants: int, root: Path, days: int, step_minute
     }
 
 
+ECE_BINS = 10
+
+
+def calibration(conf: list[tuple[float, bool]]) -> dict[str, float | None]:
+    """Brier score and expected calibration error (10 equal-width bins) of the stated top-cause confidence."""
+    if not conf:
+        return {"brier": None, "ece": None, "mean_confidence": None, "accuracy": None}
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for c, ok in conf:
+        bins.setdefault(min(int(c * ECE_BINS), ECE_BINS - 1), []).append((c, ok))
+    ece = sum(
+        len(items)
+        / len(conf)
+        * abs(statistics.mean(c for c, _ in items) - statistics.mean(float(o) for _, o in items))
+        for items in bins.values()
+    )
+    return {
+        "brier": round(statistics.mean((c - float(ok)) ** 2 for c, ok in conf), 4),
+        "ece": round(ece, 4),
+        "mean_confidence": round(statistics.mean(c for c, _ in conf), 4),
+        "accuracy": round(statistics.mean(float(ok) for _, ok in conf), 4),
+    }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def _group(rs: list[ScenarioResult]) -> dict[str, Any]:
+    """Figures of a group of fault runs. Runs whose true loss is under 10 orders are `immaterial`: they are
+    reported, but an incident is not required of them."""
+    material = [r for r in rs if r.truth_lost_orders >= MATERIAL_LOST_ORDERS]
+    covered = [r.revenue_covered for r in material if r.revenue_covered is not None]
+    return {
+        "runs": len(rs),
+        "material_runs": len(material),
+        "top1": round(sum(r.predicted == r.truth_category for r in material) / len(material), 3)
+        if material
+        else None,
+        "incident_opened": f"{sum(r.predicted is not None for r in material)}/{len(material)}",
+        "merchant_f1": round(statistics.mean(r.merchant_f1 for r in material), 3) if material else None,
+        "revenue_median_error": _median(
+            [r.revenue_rel_error for r in material if r.revenue_rel_error is not None]
+        ),
+        "interval_covers": f"{sum(covered)}/{len(covered)}",
+        "median_incident_delay_min": _median(
+            [r.detection_delay_min for r in material if r.detection_delay_min is not None]
+        ),
+        **calibration([(r.confidence or 0.0, r.predicted == r.truth_category) for r in material]),
+    }
+
+
 def summarize(
     faults: list[ScenarioResult], concurrent: list[dict[str, Any]], quiet: dict[str, Any]
 ) -> dict[str, Any]:
-    correct = [r.predicted == r.truth_category for r in faults]
-    errors = [r.revenue_rel_error for r in faults if r.revenue_rel_error is not None]
-    delays = [r.detection_delay_min for r in faults if r.detection_delay_min is not None]
-    anomaly_delays = [
-        r.extra["anomaly_delay_min"] for r in faults if r.extra.get("anomaly_delay_min") is not None
-    ]
-    conf = [(r.confidence or 0.0, r.predicted == r.truth_category) for r in faults]
-    per_fault: dict[str, dict[str, Any]] = {}
-    for name in sorted({r.fault for r in faults}):
-        rs = [r for r in faults if r.fault == name]
-        per_fault[name] = {
-            "runs": len(rs),
-            "top1": round(sum(r.predicted == r.truth_category for r in rs) / len(rs), 3),
-            "merchant_f1": round(statistics.mean(r.merchant_f1 for r in rs), 3),
-            "revenue_mare": round(
-                statistics.median(
-                    [r.revenue_rel_error for r in rs if r.revenue_rel_error is not None] or [float("nan")]
-                ),
-                3,
-            ),
-            "detected": sum(r.detected for r in rs),
-            "median_incident_delay_min": statistics.median(
-                [r.detection_delay_min for r in rs if r.detection_delay_min is not None] or [float("nan")]
-            ),
-            "median_anomaly_delay_min": statistics.median(
-                [r.extra["anomaly_delay_min"] for r in rs if r.extra.get("anomaly_delay_min") is not None]
-                or [float("nan")]
-            ),
-        }
-    return {
-        "scenarios": len(faults),
-        "top1_accuracy": round(sum(correct) / len(correct), 4) if correct else None,
-        "merchant_f1_mean": round(statistics.mean(r.merchant_f1 for r in faults), 4) if faults else None,
-        "revenue_median_abs_rel_error": round(statistics.median(errors), 4) if errors else None,
-        "detected": f"{sum(r.detected for r in faults)}/{len(faults)}",
-        "median_incident_delay_min": statistics.median(delays) if delays else None,
-        "anomaly_detected": f"{len(anomaly_delays)}/{len(faults)}",
-        "median_anomaly_delay_min": statistics.median(anomaly_delays) if anomaly_delays else None,
-        "incidents_before_onset": sum(r.early_incident for r in faults),
-        "mean_confidence": round(statistics.mean(c for c, _ in conf), 4) if conf else None,
-        "brier": round(statistics.mean((c - float(ok)) ** 2 for c, ok in conf), 4) if conf else None,
-        "per_fault": per_fault,
-        "concurrent_both_found": f"{sum(c['both_found'] for c in concurrent)}/{len(concurrent)}",
-        "concurrent_incidents": [c["incidents"] for c in concurrent],
-        "quiet_week_incidents": quiet.get("incidents"),
-        "quiet_week_high_or_critical_anomalies": quiet.get("high_or_critical_anomalies"),
-        "quiet_week_cycles": quiet.get("cycles"),
+    split = {
+        "tuned": [r for r in faults if r.family in TUNED],
+        "held_out": [r for r in faults if r.family in HELD_OUT],
     }
+    out: dict[str, Any] = {
+        "scenarios": len(faults),
+        "incidents_before_onset": sum(r.early_incident for r in faults),
+    }
+    for part, rs in split.items():
+        if not rs:
+            continue
+        out[part] = {
+            "all": _group(rs),
+            "per_fault": {n: _group([r for r in rs if r.fault == n]) for n in sorted({r.fault for r in rs})},
+            "per_family": {
+                f: _group([r for r in rs if r.family == f]) for f in sorted({r.family for r in rs})
+            },
+        }
+    out["concurrent_both_found"] = f"{sum(c['both_found'] for c in concurrent)}/{len(concurrent)}"
+    out["concurrent_money_within_total"] = (
+        f"{sum(c.get('parts_within_total', False) for c in concurrent)}/{len(concurrent)}"
+    )
+    out["concurrent_incidents"] = [c["incidents"] for c in concurrent]
+    out["quiet_week_incidents"] = quiet.get("incidents")
+    out["quiet_week_decoys"] = quiet.get("decoys")
+    out["quiet_week_high_or_critical_anomalies"] = quiet.get("high_or_critical_anomalies")
+    out["quiet_week_cycles"] = quiet.get("cycles")
+    return out
 
 
 def run(
@@ -343,27 +443,33 @@ def run(
     quiet_step_minutes: int = 120,
     concurrent_seeds: int = 3,
     workdir: Path | None = None,
+    families: tuple[str, ...] = ("catalogue",),
+    quiet_decoys: bool = True,
+    cycle_step: int = 1,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
 ) -> dict[str, Any]:
     root = workdir or Path(tempfile.mkdtemp(prefix="selfheal-scenarios-"))
     root.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: list[ScenarioResult] = []
-    for name in faults:
-        for seed in range(1, seeds + 1):
-            r = run_fault(name, seed, merchants, root)
-            results.append(r)
-            log(
-                f"{name:24s} seed {seed} stage {r.stages[0]:8s} -> {r.predicted} ({(r.confidence or 0):.2f}) "
-                f"F1 {r.merchant_f1:.2f} revenue {r.estimated_revenue} vs {r.truth_revenue} "
-                f"delay {r.detection_delay_min} [{r.seconds}s]"
-            )
+    for family in families:
+        for name in faults:
+            for seed in range(1, seeds + 1):
+                r = run_fault(name, seed, merchants, root, family, cycle_step)
+                results.append(r)
+                log(
+                    f"{family:18s} {name:24s} seed {seed} stage {r.stages[0]:8s} -> {r.predicted} ({(r.confidence or 0):.2f}) "
+                    f"F1 {r.merchant_f1:.2f} revenue {r.estimated_revenue} vs {r.truth_revenue} "
+                    f"delay {r.detection_delay_min} [{r.seconds}s]"
+                )
     concurrent = []
     for seed in range(1, concurrent_seeds + 1):
         c = run_concurrent(seed, merchants, root)
         concurrent.append(c)
         log(f"two faults seed {seed}: {c}")
-    quiet = run_quiet_week(1, merchants, root, quiet_days, quiet_step_minutes) if quiet_days else {}
+    quiet = (
+        run_quiet_week(1, merchants, root, quiet_days, quiet_step_minutes, quiet_decoys) if quiet_days else {}
+    )
     log(f"quiet week: {quiet}")
     summary = summarize(results, concurrent, quiet)
     summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -380,8 +486,35 @@ def run(
             "step_minutes": STEP,
             "quiet_days": quiet_days,
             "quiet_step_minutes": quiet_step_minutes,
+            "cycle_step_minutes": cycle_step,
+            "families": list(families),
+            "tuned_families": list(TUNED),
+            "held_out_families": list(HELD_OUT),
         },
     }
+
+
+def merge_reports(paths: list[Path]) -> dict[str, Any]:
+    """One summary of several reports (e.g. one process per family run side by side)."""
+    reports = [json.loads(p.read_text()) for p in paths]
+    faults = [ScenarioResult(**r) for rep in reports for r in rep.get("scenarios", [])]
+    concurrent = [c for rep in reports for c in rep.get("concurrent", [])]
+    quiet: dict[str, Any] = next((rep["quiet_week"] for rep in reports if rep.get("quiet_week")), {})
+    return {
+        "summary": summarize(faults, concurrent, quiet),
+        "scenarios": [asdict(r) for r in faults],
+        "concurrent": concurrent,
+        "quiet_week": quiet,
+        "config": {"merged": [str(p) for p in paths], "parts": [rep.get("config") for rep in reports]},
+    }
+
+
+def parse_families(text: str) -> tuple[str, ...]:
+    names = FAMILIES if text.strip() == "all" else tuple(f for f in text.split(",") if f)
+    unknown = [f for f in names if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; known: {', '.join(FAMILIES)}")
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -394,9 +527,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-days", type=int, default=7)
     parser.add_argument("--quiet-step-minutes", type=int, default=120)
     parser.add_argument("--concurrent-seeds", type=int, default=3)
+    parser.add_argument(
+        "--cycle-step",
+        type=int,
+        default=1,
+        help="Minutes between cycles after the onset (0: none; no delays measured)",
+    )
+    parser.add_argument(
+        "--families",
+        default="catalogue",
+        help=f"Comma-separated variant families or 'all' ({', '.join(FAMILIES)})",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="Where the scenario databases go (temp)")
     parser.add_argument("--out", type=Path, default=None, help="Write the full JSON report here")
+    parser.add_argument("--merge", type=Path, nargs="*", default=None, help="Only merge these JSON reports")
     args = parser.parse_args(argv)
+    if args.merge:
+        merged = merge_reports(args.merge)
+        if args.out:
+            args.out.write_text(json.dumps(merged, indent=2, default=str))
+        print(json.dumps(merged["summary"], indent=2, default=str))
+        return 0
     report = run(
         seeds=args.seeds,
         merchants=args.merchants,
@@ -405,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         quiet_step_minutes=args.quiet_step_minutes,
         concurrent_seeds=args.concurrent_seeds,
         workdir=args.workdir,
+        families=parse_families(args.families),
+        cycle_step=args.cycle_step,
     )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,11 +25,19 @@ def register(bench_app: typer.Typer) -> None:
             ),
         ] = 120,
         concurrent_seeds: Annotated[int, typer.Option(help="Seeds of the two-faults-at-once scenario")] = 3,
+        families: Annotated[
+            str,
+            typer.Option(
+                help="Comma-separated variant families, or 'all' (tuned: catalogue, status_mix, versioned, "
+                "scope_ramp; held out: graphql_stageless, skewed_quiet)"
+            ),
+        ] = "catalogue",
+        quiet_decoys: Annotated[bool, typer.Option(help="Decoys in the quiet week's logged hours")] = True,
         workdir: Annotated[Path | None, typer.Option(help="Where the scenario databases go")] = None,
         out: Annotated[Path | None, typer.Option(help="Write the full JSON report here")] = None,
     ) -> None:
         """Replay every catalogue fault through whole cycles and score the decisions against the truth."""
-        from selfheal.bench.scenarios import run
+        from selfheal.bench.scenarios import parse_families, run
         from selfheal.simulate import FAULTS
 
         report = run(
@@ -40,6 +48,8 @@ def register(bench_app: typer.Typer) -> None:
             quiet_step_minutes=quiet_step_minutes,
             concurrent_seeds=concurrent_seeds,
             workdir=workdir,
+            families=parse_families(families),
+            quiet_decoys=quiet_decoys,
         )
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)

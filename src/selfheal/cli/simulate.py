@@ -15,6 +15,7 @@ from selfheal.cli.common import console, parse_time, report_error
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, secret_value
 from selfheal.signals import LogEvent, MetricPoint, Ticket
+from selfheal.simulate.faults import FAULTS as FAULTS_ONLY
 from selfheal.simulate.faults import parse_fault
 from selfheal.simulate.model import SimResult
 
@@ -96,16 +97,36 @@ def register(app: typer.Typer) -> None:
                 help="NAME@START_MINUTE+DURATION[:stage1,stage2|#m001,m002] e.g. webhook_403@120+60:wave_1"
             ),
         ] = None,
+        family: Annotated[
+            str | None,
+            typer.Option(
+                help="Variant family drawn per fault and seed: catalogue, status_mix, versioned, scope_ramp, "
+                "graphql_stageless, skewed_quiet (status codes, ramp, failure share, naming, stages, tickets)"
+            ),
+        ] = None,
     ) -> None:
         """Generate a seeded headless-checkout migration with injected faults and its ground truth."""
         from selfheal.simulate import SimConfig
         from selfheal.simulate import simulate as run_sim
+        from selfheal.simulate.families import FAMILIES, apply_family, draw
 
         begin = parse_time(start) or (datetime.now(UTC) - timedelta(hours=hours)).replace(
             second=0, microsecond=0
         )
         origin = begin - timedelta(days=history_days)
         specs = tuple(parse_fault(f, begin) for f in (fault or []))
+        variant, sigma = None, 0.8
+        if family is not None:
+            if family not in FAMILIES:
+                console.print(f"[red]unknown family {family!r}; known: {', '.join(FAMILIES)}[/red]")
+                raise typer.Exit(2)
+            draws = [draw(family, s.name, seed) for s in specs if s.name in FAULTS_ONLY] or [
+                draw(family, "webhook_403", seed)
+            ]
+            specs = tuple(
+                apply_family(s, draw(family, s.name, seed)) if s.name in FAULTS_ONLY else s for s in specs
+            )
+            variant, sigma = draws[0].variant, draws[0].traffic_sigma
         config = SimConfig(
             seed=seed,
             merchants=merchants,
@@ -113,6 +134,8 @@ def register(app: typer.Typer) -> None:
             minutes=int((hours + history_days * 24) * 60),
             faults=specs,
             logs_from=begin,
+            variant=variant,
+            traffic_sigma=sigma,
         )
         result = run_sim(config)
         try:

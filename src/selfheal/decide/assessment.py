@@ -5,23 +5,28 @@
    second, concurrent cause: one incident then reports several causes, each with its own stages.
 2. The causes' locating facts give the blast radius; the observation's metrics and baselines give the money
    (decide.impact); the action catalogue gives what to do (decide.actions).
-3. None when nothing calls for an incident: no cause with locating evidence (or a high-severity anomaly), or
-   less than `decide_min_lost_orders` estimated lost orders with a 90 % interval above zero.
+3. None only when nothing calls for an incident, each exit provably safe: no high-severity anomaly, soft
+   failure or located cause at all; or under `decide_min_lost_orders` estimated lost orders; or an interval
+   touching zero without a serious failure (a high/critical business failure, or a near-total hard failure)
+   behind it. Missing pieces (no stage on a signal, no KPIs, no history) lower confidence and are written
+   into `uncertainties`; they never hide a serious failure.
 
 Pure: no storage, no network, no LLM.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from selfheal.decide.actions import propose_actions
-from selfheal.decide.facts import Fact, facts_from
+from selfheal.decide.facts import CodeCounts, Fact, facts_from
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
     MIN_BASELINE_ORDERS,
+    Z90,
     ImpactNotes,
     MerchantLossCalc,
     MerchantWindow,
@@ -37,6 +42,7 @@ from selfheal.decide.model import (
     Assessment,
     BlastRadius,
     Category,
+    Estimate,
     Evidence,
     EvidenceKind,
     MerchantImpact,
@@ -44,8 +50,8 @@ from selfheal.decide.model import (
     RootCause,
 )
 from selfheal.decide.scoring import Scored, find_causes
-from selfheal.observe.model import Observation
-from selfheal.reason.model import SEVERITY_RANK, AnomalyKind, Findings, Severity
+from selfheal.observe.model import MerchantBaseline, Observation
+from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.settings import Settings
 
 STAGE_EXPANSION_SHARE = 0.5
@@ -75,16 +81,69 @@ def _root(s: Scored, confidence: float | None = None) -> RootCause:
     )
 
 
+def _serious(f: Fact) -> bool:
+    return f.signal == "anomaly" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[Severity.high]
+
+
 def _unlocated_fallback(facts: list[Fact]) -> tuple[Fact, ...]:
-    """For `unknown`: the high-severity hard/soft anomalies (they still place the problem)."""
-    return tuple(
-        f
-        for f in facts
-        if f.signal == "anomaly"
-        and f.kind in (AnomalyKind.hard.value, AnomalyKind.soft.value, AnomalyKind.business.value)
-        and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[Severity.high]
-        and f.stages
+    """For `unknown`: the high-severity anomalies and the soft-failure counts (they still place the problem:
+    by their stages or merchants; a serious failure with neither places it everywhere)."""
+    placed = tuple(
+        f for f in facts if (_serious(f) or f.signal == "soft_failure") and (f.stages or f.merchants)
     )
+    return placed or tuple(f for f in facts if _serious(f))
+
+
+NEAR_TOTAL_FAILURE_SHARE = 0.5
+NEAR_TOTAL_FAILURE_MINUTES = 10
+"""A hard failure is near-total when at least this share of an order-webhook or payment endpoint's requests
+fail for at least these minutes."""
+
+
+def _near_total(f: Fact, as_of: datetime) -> bool:
+    observed = f.extra.get("observed")
+    return (
+        f.signal == "anomaly"
+        and f.metric == "error_rate"
+        and bool({"order_webhook", "payment"} & set(f.roles))
+        and isinstance(observed, float)
+        and observed >= NEAR_TOTAL_FAILURE_SHARE
+        and f.onset is not None
+        and (as_of - f.onset).total_seconds() >= NEAR_TOTAL_FAILURE_MINUTES * 60
+    )
+
+
+def serious_failure(facts: list[Fact], as_of: datetime) -> bool:
+    """A failure whose loss is counted or near-total, so an uncertain loss estimate must not hide it: a
+    counted payment-without-order gap in full strength, or a near-total hard failure of an order-webhook or
+    payment endpoint. (A business anomaly alone, e.g. a stage's orders below last week's, opens an incident
+    through the located or `unknown` cause when the expected-vs-actual loss is measured above zero; one
+    merchant's own shop going down lowers the stage's orders without any loss per checkout attempt.)"""
+    return any((f.signal == "soft_failure" and f.strength >= 1.0) or _near_total(f, as_of) for f in facts)
+
+
+def place_on_stages(facts: list[Fact], stage_of: dict[str, str]) -> tuple[list[Fact], list[str]]:
+    """Give a fact without a stage the stages of its merchants (from their other signals); the facts and a
+    note per fact that could not be placed on any stage."""
+    out: list[Fact] = []
+    unplaced: list[str] = []
+    for f in facts:
+        if f.signal in ("anomaly", "soft_failure") and not f.stages:
+            stages = tuple(sorted({stage_of[m] for m in f.merchants if m in stage_of}))
+            if stages:
+                f = replace(f, stages=stages)
+            elif _serious(f):
+                unplaced.append(f.source_id)
+        out.append(f)
+    return out, unplaced
+
+
+def _code_counts(obs: Observation) -> CodeCounts:
+    out: CodeCounts = {}
+    for c in obs.error_codes:
+        slot = out.setdefault((c.source, c.endpoint), {})
+        slot[c.status_code] = slot.get(c.status_code, 0) + c.count
+    return out
 
 
 def _blast(
@@ -99,6 +158,12 @@ def _blast(
         direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
     else:
         stages = {stage_of[m] for m in direct if m in stage_of}
+    if not stages and not direct:
+        direct = {row.merchant_id for row in obs.metrics}
+        notes.assumptions.append(
+            f"The failing signals name no stage or merchant: all {len(direct)} merchants with KPI metrics in the "
+            "window are counted at risk."
+        )
     attempts: dict[str, int] = defaultdict(int)
     for row in obs.metrics:
         attempts[row.merchant_id] += row.checkout_attempts
@@ -221,13 +286,19 @@ class _Impact:
 
 
 def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessment | None:
-    """The assessment of the window, or None when nothing calls for an incident."""
-    causes = _causes(facts_from(findings), settings)
+    """The assessment of the window, or None when nothing calls for an incident (see the module doc)."""
+    facts, unplaced = place_on_stages(facts_from(findings, _code_counts(obs)), obs.merchant_stages)
+    causes = _causes(facts, settings)
     if causes is None:
         return None
-    impact = _impact(obs, findings, causes.located, settings)
+    impact = _impact(obs, findings, causes.located, settings, serious_failure(facts, obs.as_of))
     if impact is None:
         return None
+    if unplaced:
+        impact.notes.uncertainties.append(
+            f"{len(unplaced)} serious signal(s) carry no migration stage and their merchants have no other "
+            f"signal that gives one: {', '.join(unplaced[:3])}."
+        )
     risk = impact.risk
     root, alt_scored = _root_and_alternatives(causes, impact.stages, impact.onset, settings)
     concurrent_roots = tuple(_root(c) for c in causes.concurrent)
@@ -239,7 +310,12 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
         merchants=tuple(sorted(impact.impacts, key=lambda m: -m.lost_revenue.value)),
         traffic_share=round(impact.traffic, 4),
     )
-    uncertainties = _uncertainties(obs, findings, causes.primary, alt_scored, risk, impact.idle)
+    uncertainties = [
+        *_uncertainties(obs, findings, causes.primary, alt_scored, risk, impact.idle),
+        *impact.notes.uncertainties,
+    ]
+    roots = _with_money(roots, scored, impact)
+    root, concurrent_roots = roots[0], tuple(roots[1:])
     return Assessment(
         title=_title(roots, impact.stages, risk),
         summary=_summary(obs, root, concurrent_roots, blast, risk),
@@ -275,14 +351,17 @@ def _causes(facts: list[Fact], settings: Settings) -> _Causes | None:
 
 
 def _impact(
-    obs: Observation, findings: Findings, located: tuple[Fact, ...], settings: Settings
+    obs: Observation, findings: Findings, located: tuple[Fact, ...], settings: Settings, serious: bool
 ) -> _Impact | None:
-    """Blast radius and money; None when the loss is too small or too uncertain to call an incident."""
+    """Blast radius and money; None when the loss is under the minimum, or too uncertain without a serious
+    failure behind it."""
     notes = ImpactNotes(assumptions=[], uncertainties=[])
     stages, at_risk = _blast(obs, located, notes)
     onset = min((f.onset for f in located if f.onset is not None), default=None)
     windows = window_by_merchant(obs, onset)
-    rates = merchant_rates(obs.baselines, set(at_risk), obs.merchant_stages, notes)
+    rates = merchant_rates(
+        _baselines_or_window(obs, set(at_risk), onset, notes), set(at_risk), obs.merchant_stages, notes
+    )
     cv = value_cv(
         obs, {b.merchant_id: b.revenue / b.orders for b in obs.baselines if b.orders >= MIN_BASELINE_ORDERS}
     )
@@ -305,8 +384,15 @@ def _impact(
             "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
             "order.created."
         )
-    if risk.lost_orders.value < settings.decide_min_lost_orders or risk.lost_orders.low <= 0:
+    if risk.lost_orders.value < settings.decide_min_lost_orders:
         return None
+    if risk.lost_orders.low <= 0:
+        if not serious:
+            return None
+        notes.uncertainties.append(
+            "The 90% interval of lost orders reaches zero; the incident opens because a counted payment-without-order "
+            "gap or a near-total webhook/payment failure is measured, not because the loss is certain."
+        )
     return _Impact(
         stages=stages,
         at_risk=at_risk,
@@ -318,6 +404,48 @@ def _impact(
         idle=idle,
         notes=notes,
     )
+
+
+def _baselines_or_window(
+    obs: Observation, merchants: set[str], onset: datetime | None, notes: ImpactNotes
+) -> tuple[MerchantBaseline, ...]:
+    """The baselines; a merchant at risk without any baseline attempts (no history yet) gets the window's own
+    minutes before the onset instead, and the assumption says so."""
+    have = {b.merchant_id for b in obs.baselines if b.checkout_attempts > 0}
+    missing = merchants - have
+    if not missing or onset is None:
+        return obs.baselines
+    before: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    for m in obs.metrics:
+        if m.merchant_id in missing and m.ts < onset:
+            slot = before[m.merchant_id]
+            slot[0] += m.interval_seconds / 60
+            slot[1] += m.checkout_attempts
+            slot[2] += m.orders
+            slot[3] += m.revenue
+    extra = [
+        MerchantBaseline(
+            merchant_id=k,
+            migration_stage=obs.merchant_stages.get(k, ""),
+            minutes=int(v[0]),
+            checkout_attempts=int(v[1]),
+            orders=int(v[2]),
+            revenue=float(v[3]),
+        )
+        for k, v in sorted(before.items())
+        if v[1] > 0
+    ]
+    if extra:
+        minutes = max(b.minutes for b in extra)
+        notes.assumptions.append(
+            f"No history for {len(extra)} merchant(s) at risk: expected orders use the window's own rates "
+            f"before the onset ({minutes} minute(s) before {onset:%H:%M} UTC), an estimate from little data."
+        )
+        notes.uncertainties.append(
+            "Expected orders come from the minutes before the onset in this window (no history yet); the "
+            "loss is rough until a baseline exists."
+        )
+    return (*obs.baselines, *extra)
 
 
 def _merchant_losses(
@@ -363,6 +491,42 @@ def _root_and_alternatives(
         a for a in alt_scored if a.category not in concurrent and a.confidence >= MIN_ALTERNATIVE_CONFIDENCE
     ][:MAX_ALTERNATIVES]
     return root, alt_scored
+
+
+def _claims(cause: Scored) -> tuple[set[str], set[str]]:
+    """The merchants a cause's own signals name, and the stages they point at."""
+    return {m for f in cause.locating for m in f.merchants}, set(cause.stages)
+
+
+def _sum(items: list[Estimate]) -> Estimate:
+    value = sum(e.value for e in items)
+    sd = math.sqrt(sum(((e.high - e.low) / (2 * Z90)) ** 2 for e in items))
+    return Estimate(value=round(value, 2), low=round(value - Z90 * sd, 2), high=round(value + Z90 * sd, 2))
+
+
+def _with_money(roots: list[RootCause], scored: list[Scored], impact: _Impact) -> list[RootCause]:
+    """Each cause with its own merchants and money. A merchant belongs to one cause only: the first whose own
+    signals name it, else the first whose stages hold it, else the primary cause; so the parts add up to the
+    total and never above it."""
+    claims = [_claims(s) for s in scored]
+    owner: dict[str, int] = {}
+    for m in impact.impacts:
+        named = next((i for i, (ms, _) in enumerate(claims) if m.merchant_id in ms), None)
+        staged = next((i for i, (_, st) in enumerate(claims) if m.migration_stage in st), None)
+        owner[m.merchant_id] = named if named is not None else staged if staged is not None else 0
+    out = []
+    for i, root in enumerate(roots):
+        mine = [m for m in impact.impacts if owner.get(m.merchant_id) == i]
+        out.append(
+            root.model_copy(
+                update={
+                    "merchants": tuple(sorted(m.merchant_id for m in mine)),
+                    "lost_orders": _sum([m.lost_orders for m in mine]),
+                    "lost_revenue": _sum([m.lost_revenue for m in mine]),
+                }
+            )
+        )
+    return out
 
 
 def _assumptions(obs: Observation, impact: _Impact) -> list[str]:

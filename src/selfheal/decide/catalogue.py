@@ -32,6 +32,12 @@ class Match(Record):
     min_terms: int = 1
     earliest: bool = False
     """Only the hard anomaly with the earliest onset (the signal that moved first)."""
+    roles: tuple[str, ...] = ()
+    """What the failing requests are for (any of): order_webhook, payment, cart, checkout, storefront."""
+    codes: tuple[int, ...] = ()
+    """Exact status codes that must carry at least half the fact's failed requests (when codes are known)."""
+    needs_codes: bool = False
+    """Only facts whose exact status codes are known (for evidence that the status class alone cannot give)."""
 
 
 class Rule(Record):
@@ -75,6 +81,11 @@ ORDERS_DROP = _anomaly(
 )
 """A business KPI fell: common to every category, so it only lifts them above `unknown`."""
 
+API_ROLES = ("checkout", "cart", "storefront")
+AUTH_CODES = (401, 403)
+SYNC_CODES = (404, 409, 410, 412, 422)
+TIMEOUT_CODES = (504, 408)
+
 HYPOTHESES: tuple[Hypothesis, ...] = (
     Hypothesis(
         category=Category.webhook_delivery,
@@ -93,16 +104,26 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                 locates=True,
             ),
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/webhooks/"),
+                when=_anomaly(metrics=("error_rate",), roles=("order_webhook",)),
                 weight=3.0,
-                says="order webhook deliveries are failing",
+                says="order webhook deliveries are failing (4xx/5xx) while payments go through",
                 locates=True,
             ),
             Rule(when=ORDERS_DROP, weight=0.5, says="orders fell while checkouts held"),
             Rule(
                 when=Match(
                     signal="theme",
-                    terms=("charged", "no order", "order missing", "confirmation", "paid", "not created"),
+                    terms=(
+                        "charged",
+                        "no order",
+                        "order missing",
+                        "confirmation",
+                        "paid",
+                        "not created",
+                        "debited",
+                        "no record",
+                        "statement",
+                    ),
                     min_terms=2,
                 ),
                 weight=1.0,
@@ -114,7 +135,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                 says="runbook covers webhook delivery failures",
             ),
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/payments/authorize"),
+                when=_anomaly(metrics=("error_rate",), roles=("payment",)),
                 weight=-1.5,
                 says="payments themselves fail, so missing orders are not a webhook problem",
             ),
@@ -126,16 +147,31 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         hypothesis="Storefront API credentials are rejected: checkout requests get 401/403",
         rules=(
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/api/checkout", status_class="4xx"),
-                weight=3.5,
-                says="checkout API answers 4xx (unauthorised)",
+                when=_anomaly(metrics=("error_rate",), roles=API_ROLES, status_class="4xx", codes=AUTH_CODES),
+                weight=4.0,
+                says="storefront API requests answered 401/403 (credentials rejected)",
                 locates=True,
+            ),
+            Rule(
+                when=_anomaly(metrics=("error_rate",), roles=("cart",), status_class="4xx", codes=SYNC_CODES),
+                weight=-1.0,
+                says="cart requests answered 404/409 are sync conflicts, not rejected credentials",
             ),
             Rule(when=ORDERS_DROP, weight=0.5, says="orders fell"),
             Rule(
                 when=Match(
                     signal="theme",
-                    terms=("unauthor", "401", "token", "authentic", "session", "api key"),
+                    terms=(
+                        "unauthor",
+                        "401",
+                        "403",
+                        "token",
+                        "authentic",
+                        "session",
+                        "api key",
+                        "forbidden",
+                        "access denied",
+                    ),
                     min_terms=1,
                 ),
                 weight=1.0,
@@ -147,7 +183,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                 says="runbook covers API authentication failures",
             ),
             Rule(
-                when=_anomaly(metrics=("latency_p95",), endpoint="/api/checkout"),
+                when=_anomaly(metrics=("latency_p95",), roles=("checkout", "storefront")),
                 weight=-1.0,
                 says="checkout is slow, which credentials do not explain",
             ),
@@ -159,14 +195,42 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         hypothesis="Carts are not synchronised between the storefront and the backend (conflicts, empty carts)",
         rules=(
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/api/cart"),
-                weight=3.5,
-                says="cart API answers errors (409 conflicts / empty carts)",
+                when=_anomaly(metrics=("error_rate",), roles=("cart",), status_class="4xx", codes=SYNC_CODES),
+                weight=4.0,
+                says="cart API answers 404/409 (cart missing or version conflict)",
                 locates=True,
+            ),
+            Rule(
+                when=_anomaly(
+                    metrics=("error_rate",), roles=("storefront",), status_class="4xx", codes=SYNC_CODES
+                ),
+                weight=3.5,
+                says="storefront API answers 404/409 (cart missing or version conflict)",
+                locates=True,
+            ),
+            Rule(
+                when=_anomaly(metrics=("error_rate",), roles=("cart",), status_class="5xx"),
+                weight=2.0,
+                says="cart API answers server errors",
+                locates=True,
+            ),
+            Rule(
+                when=_anomaly(
+                    metrics=("error_rate",),
+                    roles=API_ROLES,
+                    status_class="4xx",
+                    codes=AUTH_CODES,
+                    needs_codes=True,
+                ),
+                weight=-2.0,
+                says="requests are rejected as unauthorised (401/403), which a sync conflict does not explain",
             ),
             Rule(when=ORDERS_DROP, weight=0.5, says="orders fell (abandoned checkouts)"),
             Rule(
-                when=Match(signal="theme", terms=("cart", "basket", "empty", "sync", "disappear")),
+                when=Match(
+                    signal="theme",
+                    terms=("cart", "basket", "empty", "sync", "disappear", "vanish", "bag", "resets"),
+                ),
                 weight=1.0,
                 says="customers report carts emptying",
             ),
@@ -183,15 +247,17 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
         hypothesis="Checkout has become slow (upstream timeouts); shoppers abandon and some requests time out",
         rules=(
             Rule(
-                when=_anomaly(metrics=("latency_p95",), endpoint="/api/checkout"),
+                when=_anomaly(metrics=("latency_p95",), roles=("checkout", "storefront")),
                 weight=3.5,
                 says="checkout latency far above its baseline",
                 locates=True,
             ),
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/api/checkout", status_class="5xx"),
+                when=_anomaly(
+                    metrics=("error_rate",), roles=API_ROLES, status_class="5xx", codes=TIMEOUT_CODES
+                ),
                 weight=1.0,
-                says="checkout requests time out (5xx)",
+                says="checkout requests time out (504)",
                 locates=True,
             ),
             Rule(
@@ -201,7 +267,10 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
             ),
             Rule(when=ORDERS_DROP, weight=0.5, says="orders fell"),
             Rule(
-                when=Match(signal="theme", terms=("slow", "timeout", "forever", "hang", "spinner", "504")),
+                when=Match(
+                    signal="theme",
+                    terms=("slow", "timeout", "forever", "hang", "spinner", "504", "loading", "stuck"),
+                ),
                 weight=1.0,
                 says="customers report a slow checkout",
             ),
@@ -211,21 +280,33 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                 says="runbook covers checkout latency",
             ),
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/api/checkout", status_class="4xx"),
+                when=_anomaly(
+                    metrics=("error_rate",),
+                    roles=API_ROLES,
+                    status_class="4xx",
+                    codes=AUTH_CODES,
+                    needs_codes=True,
+                ),
                 weight=-1.0,
-                says="checkout rejects requests (4xx), which slowness does not explain",
+                says="checkout rejects requests (401/403), which slowness does not explain",
             ),
         ),
         restores=("orders", "checkout_latency_p95"),
     ),
     Hypothesis(
         category=Category.payment_provider,
-        hypothesis="The payment provider is failing (502/503 on authorisation)",
+        hypothesis="The payment provider is failing (5xx or timeouts on authorisation)",
         rules=(
             Rule(
-                when=_anomaly(metrics=("error_rate",), endpoint="/payments/authorize", status_class="5xx"),
+                when=_anomaly(metrics=("error_rate",), roles=("payment",), status_class="5xx"),
                 weight=3.5,
-                says="payment authorisation answers 5xx",
+                says="payment authorisation answers 5xx / times out",
+                locates=True,
+            ),
+            Rule(
+                when=_anomaly(metrics=("latency_p95",), roles=("payment",)),
+                weight=1.5,
+                says="payment authorisation is slow (provider timeouts)",
                 locates=True,
             ),
             Rule(when=ORDERS_DROP, weight=0.5, says="orders fell"),
@@ -239,6 +320,7 @@ HYPOTHESES: tuple[Hypothesis, ...] = (
                         "gateway",
                         "card",
                         "could not be processed",
+                        "transaction error",
                     ),
                 ),
                 weight=1.0,

@@ -17,6 +17,18 @@ from selfheal.reason.model import Anomaly, AnomalyKind, Findings, Severity, Soft
 SEVERITY_STRENGTH = {Severity.low: 0.4, Severity.medium: 0.7, Severity.high: 0.9, Severity.critical: 1.0}
 """How much an anomaly's severity lets it weigh (times its score)."""
 
+ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("order_webhook", ("webhook", "/hooks/")),
+    ("payment", ("payment", "charge", "authoriz", "psp")),
+    ("cart", ("cart", "basket", "/bag")),
+    ("checkout", ("checkout",)),
+    ("storefront", ("graphql",)),
+)
+"""What a request is for, from words in its endpoint (first match wins); the log source decides first."""
+SOURCE_ROLES = {"webhook": "order_webhook", "payment": "payment"}
+DOMINANT_CODE_SHARE = 0.5
+"""A fact 'answers' a set of status codes when at least this share of its failed requests carry one of them."""
+
 SOFT_FAILURE_PRIOR_RATE = 0.005
 """Share of payments that end without an order on a healthy day (retries, test orders, late webhooks)."""
 SOFT_FAILURE_MIN_MISSING = 3
@@ -42,7 +54,19 @@ class Fact:
     severity: Severity = Severity.low
     count: int = 0
     examples: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    """What the failing requests are for: order_webhook, payment, cart, checkout, storefront (cart and checkout
+    behind one endpoint, e.g. GraphQL)."""
+    codes: tuple[tuple[int, int], ...] = ()
+    """(status code, failed requests) of an error-rate anomaly's endpoint and status class in the window."""
     extra: dict[str, object] = field(default_factory=dict)
+
+    def code_share(self, wanted: tuple[int, ...]) -> float | None:
+        """Share of the fact's failed requests answered with one of `wanted`; None when codes are unknown."""
+        total = sum(n for _, n in self.codes)
+        if not total:
+            return None
+        return sum(n for c, n in self.codes if c in wanted) / total
 
     @property
     def evidence_kind(self) -> EvidenceKind:
@@ -53,7 +77,34 @@ def _status_class(code: str) -> str:
     return f"{code[0]}xx" if code[:1].isdigit() else code
 
 
-def anomaly_fact(a: Anomaly, earliest: bool) -> Fact:
+def endpoint_role(source: str, endpoint: str) -> str:
+    """What a request is for (see ROLE_WORDS); `storefront` for an API call the name does not place."""
+    if source in SOURCE_ROLES:
+        return SOURCE_ROLES[source]
+    low = endpoint.lower()
+    for role, words in ROLE_WORDS:
+        if any(w in low for w in words):
+            return role
+    return "storefront"
+
+
+CodeCounts = dict[tuple[str, str], dict[int, int]]
+
+
+def _codes(a: Anomaly, codes: CodeCounts) -> tuple[tuple[int, int], ...]:
+    classes = {c[:1] for c in a.dimensions.status_codes}
+    out: dict[int, int] = {}
+    for source in a.dimensions.sources or ("",):
+        for endpoint in a.dimensions.endpoints:
+            for code, n in codes.get((source, endpoint), {}).items():
+                if str(code)[:1] in classes:
+                    out[code] = out.get(code, 0) + n
+    return tuple(sorted(out.items()))
+
+
+def anomaly_fact(a: Anomaly, earliest: bool, codes: CodeCounts | None = None) -> Fact:
+    sources = a.dimensions.sources or ("",)
+    roles = tuple(dict.fromkeys(endpoint_role(s, e) for s in sources for e in a.dimensions.endpoints))
     return Fact(
         signal="anomaly",
         source_id=a.id,
@@ -69,6 +120,9 @@ def anomaly_fact(a: Anomaly, earliest: bool) -> Fact:
         onset=a.onset,
         earliest=earliest,
         severity=a.severity,
+        roles=roles,
+        codes=_codes(a, codes) if codes and a.metric == "error_rate" else (),
+        extra={"observed": float(a.observed), "expected": float(a.expected)},
     )
 
 
@@ -106,11 +160,12 @@ def soft_failure_facts(gaps: tuple[SoftFailureGap, ...]) -> list[Fact]:
     return facts
 
 
-def facts_from(findings: Findings) -> list[Fact]:
-    """Every fact in the findings: anomalies, per-stage soft-failure counts, ticket themes, runbook passages."""
+def facts_from(findings: Findings, codes: CodeCounts | None = None) -> list[Fact]:
+    """Every fact in the findings: anomalies, per-stage soft-failure counts, ticket themes, runbook passages.
+    `codes`: the window's failed requests per (source, endpoint) and exact status code."""
     hard = [a for a in findings.anomalies if a.kind == AnomalyKind.hard]
     first_hard = min(hard, key=lambda a: (a.onset, -a.score)).id if hard else None
-    facts = [anomaly_fact(a, earliest=a.id == first_hard) for a in findings.anomalies]
+    facts = [anomaly_fact(a, a.id == first_hard, codes) for a in findings.anomalies]
     facts += soft_failure_facts(findings.soft_failures)
     for t in findings.themes:
         text = " ".join(
@@ -141,10 +196,22 @@ def facts_from(findings: Findings) -> list[Fact]:
     return facts
 
 
-def matches(m: Match, f: Fact) -> bool:
-    """True when fact `f` has every attribute match `m` asks for."""
-    if m.signal != f.signal:
+def _request_matches(m: Match, f: Fact) -> bool:
+    """What the failing requests are for and the status codes they got."""
+    if m.roles and not set(m.roles) & set(f.roles):
         return False
+    if m.codes:
+        share = f.code_share(m.codes)
+        if share is None:
+            # Unknown exact codes (raw logs not kept): the status class alone decides, unless codes are needed.
+            return not m.needs_codes
+        if share < DOMINANT_CODE_SHARE:
+            return False
+    return True
+
+
+def _anomaly_matches(m: Match, f: Fact) -> bool:
+    """The anomaly attributes: kind, metric, endpoint, source, status class, earliest."""
     if m.kinds and f.kind not in m.kinds:
         return False
     if m.metrics and f.metric not in m.metrics:
@@ -155,7 +222,12 @@ def matches(m: Match, f: Fact) -> bool:
         return False
     if m.status_class and m.status_class not in f.status_classes:
         return False
-    if m.earliest and not f.earliest:
+    return not (m.earliest and not f.earliest)
+
+
+def matches(m: Match, f: Fact) -> bool:
+    """True when fact `f` has every attribute match `m` asks for."""
+    if m.signal != f.signal or not _anomaly_matches(m, f) or not _request_matches(m, f):
         return False
     if m.terms:
         text = f.text.lower()

@@ -45,6 +45,14 @@ class Evidence(Record):
     weight: float = 0.0
 
 
+class Estimate(Record):
+    """A figure with its uncertainty interval."""
+
+    value: float
+    low: float
+    high: float
+
+
 class RootCause(Record):
     category: Category
     hypothesis: str
@@ -56,14 +64,15 @@ class RootCause(Record):
     score: float = Field(0.0, description="Evidence score behind the confidence (catalogue rule weights)")
     stages: tuple[str, ...] = Field((), description="Stages the locating evidence of this cause points at")
     onset: datetime | None = Field(None, description="Earliest onset among this cause's locating evidence")
-
-
-class Estimate(Record):
-    """A figure with its uncertainty interval."""
-
-    value: float
-    low: float
-    high: float
+    merchants: tuple[str, ...] = Field(
+        (), description="Merchants at risk attributed to this cause (each merchant to one cause only)"
+    )
+    lost_orders: Estimate | None = Field(None, description="Lost orders at this cause's merchants")
+    lost_revenue: Estimate | None = Field(
+        None,
+        description="Lost revenue at this cause's merchants; the causes' parts never add up to more "
+        "than the assessment's total",
+    )
 
 
 class MerchantImpact(Record):

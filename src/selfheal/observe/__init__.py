@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.incidents import read_open_incidents
 from selfheal.observe.model import (
+    ErrorCodeCount,
     MerchantBaseline,
     MetricRow,
     Observation,
@@ -42,6 +43,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
+        code_rows = window_repo.error_codes(conn, start, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
@@ -62,6 +64,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         merchant_stages=stages,
         history=history,
         open_incidents=open_incidents,
+        error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
     )
 
 

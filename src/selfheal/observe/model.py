@@ -25,6 +25,15 @@ class RollupRow(Record):
     latency_hist: tuple[int, ...]
 
 
+class ErrorCodeCount(Record):
+    """Failed requests of one (source, endpoint) with one exact status code in the window."""
+
+    source: str
+    endpoint: str
+    status_code: int
+    count: int
+
+
 class MetricRow(Record):
     """One merchant's KPI counts for one interval."""
 
@@ -133,3 +142,5 @@ class Observation(Record):
     """Baselines for anomaly detection (complete hours before the window)."""
     open_incidents: tuple[OpenIncident, ...] = ()
     """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""
+    error_codes: tuple[ErrorCodeCount, ...] = ()
+    """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""

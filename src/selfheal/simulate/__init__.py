@@ -6,8 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from selfheal.simulate.engine import make_merchants, seasonality, simulate
-from selfheal.simulate.faults import CATEGORY_OF, FAULTS
-from selfheal.simulate.model import STAGES, FaultSpec, GroundTruth, Merchant, SimConfig, SimResult
+from selfheal.simulate.faults import CATEGORY_OF, DECOYS, FAULTS
+from selfheal.simulate.model import (
+    STAGES,
+    FaultSpec,
+    GroundTruth,
+    Merchant,
+    SignalVariant,
+    SimConfig,
+    SimResult,
+)
 from selfheal.store import Store
 
 BATCH = 20_000
@@ -25,11 +33,13 @@ def load_into(store: Store, result: SimResult, actor: str = "simulator") -> None
 
 __all__ = [
     "CATEGORY_OF",
+    "DECOYS",
     "FAULTS",
     "STAGES",
     "FaultSpec",
     "GroundTruth",
     "Merchant",
+    "SignalVariant",
     "SimConfig",
     "SimResult",
     "load_into",

@@ -19,9 +19,11 @@ from selfheal.simulate.faults import (
     BACKGROUND_BODIES,
     BACKGROUND_SUBJECTS,
     CATEGORY_OF,
+    DECOYS,
     FAULTS,
     PRODUCTS,
     FaultEffect,
+    vary,
 )
 from selfheal.simulate.model import (
     STAGES,
@@ -33,6 +35,7 @@ from selfheal.simulate.model import (
     SimConfig,
     SimResult,
 )
+from selfheal.simulate.variants import apply_variant
 
 STAGE_WEIGHTS = (0.3, 0.1, 0.2, 0.2, 0.2)
 BASE_CART_FAIL = 0.002
@@ -43,7 +46,7 @@ DECLINE_SHARE = 0.2  # of the attempts that do not convert, the share that ends 
 BACKGROUND_TICKETS_PER_MERCHANT_MINUTE = 0.0015
 
 
-def make_merchants(n: int, seed: int, currency: str = "USD") -> tuple[Merchant, ...]:
+def make_merchants(n: int, seed: int, currency: str = "USD", sigma: float = 0.8) -> tuple[Merchant, ...]:
     """`n` merchants with skewed traffic (a few large, many small, some with a few checkouts an hour)."""
     rng = np.random.default_rng([seed, 0x5E1F])
     stages = rng.choice(len(STAGES), size=n, p=STAGE_WEIGHTS)
@@ -52,7 +55,7 @@ def make_merchants(n: int, seed: int, currency: str = "USD") -> tuple[Merchant, 
         if i % 10 == 9:  # one in ten is a low-traffic shop: ~1-6 checkouts an hour
             rate = float(rng.uniform(0.02, 0.1))
         else:
-            rate = float(np.clip(rng.lognormal(math.log(1.2), 0.8), 0.15, 12.0))
+            rate = float(np.clip(rng.lognormal(math.log(1.2), sigma), 0.15, 12.0 if sigma <= 0.8 else 40.0))
         merchants.append(
             Merchant(
                 id=f"m{i + 1:03d}",
@@ -189,9 +192,10 @@ def _fault_hits(faults: _MerchantFaults, f: npt.NDArray[np.float64]) -> _FaultHi
     hits = _FaultHits()
     for effect, intensity, idx in faults:
         if effect.cart_fail and f[0] < effect.cart_fail * intensity and hits.cart_status == 200:
-            hits.cart_status, hits.culprit = effect.cart_status, (effect, idx)
+            hits.cart_status, hits.culprit = _pick(effect.cart_statuses, effect.cart_status, f), (effect, idx)
         if effect.checkout_fail and f[1] < effect.checkout_fail * intensity and hits.checkout_status == 200:
-            hits.checkout_status, hits.culprit = effect.checkout_status, (effect, idx)
+            hits.checkout_status = _pick(effect.checkout_statuses, effect.checkout_status, f)
+            hits.culprit = (effect, idx)
         hits.latency_factor *= 1 + (effect.latency_factor - 1) * intensity
         if effect.abandon_when_slow and f[2] < effect.abandon_when_slow * intensity:
             hits.abandoned, hits.culprit = True, hits.culprit or (effect, idx)
@@ -199,8 +203,13 @@ def _fault_hits(faults: _MerchantFaults, f: npt.NDArray[np.float64]) -> _FaultHi
             hits.pay_status = effect.payment_statuses[int(f[5] * len(effect.payment_statuses))]
             hits.culprit = (effect, idx)
         if effect.webhook_fail and f[4] < effect.webhook_fail * intensity and hits.webhook_status == 200:
-            hits.webhook_status, hits.culprit = effect.webhook_status, (effect, idx)
+            hits.webhook_status = _pick(effect.webhook_statuses, effect.webhook_status, f)
+            hits.culprit = (effect, idx)
     return hits
+
+
+def _pick(statuses: tuple[int, ...], default: int, f: npt.NDArray[np.float64]) -> int:
+    return statuses[int(f[5] * len(statuses))] if statuses else default
 
 
 def _base_ok(m: Merchant, u: npt.NDArray[np.float64]) -> bool:
@@ -354,9 +363,7 @@ def _count_lost_order(
     slot[0] += 1
     slot[1] += value
     if ticket_rng.random() < effect.ticket_rate * 3:
-        _ticket(
-            acc, ticket_rng, m, ts, effect.subjects, effect.bodies, CATEGORY_OF_EFFECT[id(effect)], key, end
-        )
+        _ticket(acc, ticket_rng, m, ts, effect.subjects, effect.bodies, effect.category, key, end)
 
 
 @dataclass
@@ -426,9 +433,10 @@ def _minute_with_logs(
     season = seasonality(ts)
     ticket_rng = np.random.default_rng([seed, minute, 0x71C])
     for m in merchants:
-        faults = [(a.effect, a.spec.intensity, idx) for idx, a in enumerate(active) if m.id in a.merchants]
-        n = int(rng.poisson(m.attempts_per_minute * season))
-        sessions = n + int(rng.poisson(m.attempts_per_minute * season * 5))
+        faults = [(a.effect, _intensity(a, ts), idx) for idx, a in enumerate(active) if m.id in a.merchants]
+        traffic, browsing = _traffic(faults)
+        n = int(rng.poisson(m.attempts_per_minute * season * traffic))
+        sessions = n + int(rng.poisson(m.attempts_per_minute * season * 5 * browsing))
         tally = _MerchantMinute()
         for k in range(n):
             _attempt(acc, rng, ticket_rng, m, ts, f"{m.id}-{minute}-{k}", faults, end, tally)
@@ -439,7 +447,21 @@ def _minute_with_logs(
         acc.metrics.append(_metric_point(m, ts, n, sessions, tally))
 
 
-CATEGORY_OF_EFFECT: dict[int, str] = {id(effect): effect.category for effect in FAULTS.values()}
+def _intensity(a: _Active, ts: datetime) -> float:
+    """The fault's failure share at minute `ts`: full at once, or rising over its ramp."""
+    ramp = a.spec.ramp_minutes
+    if not ramp:
+        return a.spec.intensity
+    return a.spec.intensity * min(1.0, ((ts - a.start).total_seconds() / 60 + 1) / ramp)
+
+
+def _traffic(faults: _MerchantFaults) -> tuple[float, float]:
+    """Multipliers of checkout attempts and of sessions from the active effects (1.0 when none changes it)."""
+    traffic = browsing = 1.0
+    for effect, _, _ in faults:
+        traffic *= effect.traffic_factor
+        browsing *= effect.traffic_factor * effect.sessions_factor
+    return traffic, browsing
 
 
 def _minute_counts_only(
@@ -465,7 +487,7 @@ def _minute_counts_only(
         for idx, a in enumerate(active):
             if m.id not in a.merchants:
                 continue
-            e, k = a.effect, a.spec.intensity
+            e, k = a.effect, _intensity(a, ts)
             survive *= (1 - e.cart_fail * k) * (1 - e.checkout_fail * k) * (1 - e.abandon_when_slow * k)
             survive *= (1 - e.payment_fail * k) * (1 - e.webhook_fail * k)
             culprit = idx
@@ -498,16 +520,17 @@ def _floor_minute(ts: datetime) -> datetime:
 
 def simulate(config: SimConfig) -> SimResult:
     """Generate every signal for `config` and the ground truth of its faults."""
+    catalogue = {**FAULTS, **DECOYS}
     for spec in config.faults:
-        if spec.name not in FAULTS:
-            raise ValueError(f"unknown fault {spec.name!r}; known: {', '.join(sorted(FAULTS))}")
-    merchants = make_merchants(config.merchants, config.seed, config.currency)
+        if spec.name not in catalogue:
+            raise ValueError(f"unknown fault {spec.name!r}; known: {', '.join(sorted(catalogue))}")
+    merchants = make_merchants(config.merchants, config.seed, config.currency, config.traffic_sigma)
     start = _floor_minute(config.start)
     end = start + timedelta(minutes=config.minutes)
     actives = [
         _Active(
             spec=spec,
-            effect=FAULTS[spec.name],
+            effect=vary(catalogue[spec.name], spec),
             start=spec.start,
             end=spec.start + timedelta(minutes=spec.duration_minutes),
             merchants=frozenset(m.id for m in _affected(spec, merchants)),
@@ -541,6 +564,10 @@ def simulate(config: SimConfig) -> SimResult:
         merchants=merchants,
         faults=tuple(_truth(idx, a, acc, end) for idx, a in enumerate(actives)),
     )
+    if config.variant is not None:
+        apply_variant(
+            acc.logs, acc.tickets, config.variant, config.seed, None if config.keep_late_tickets else end
+        )
     acc.logs.sort(key=lambda e: e.ts)
     acc.tickets.sort(key=lambda t: t.created_at)
     return SimResult(tickets=acc.tickets, logs=acc.logs, metrics=acc.metrics, truth=truth)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from selfheal.simulate.model import FaultSpec
@@ -24,6 +24,15 @@ class FaultEffect:
     payment_statuses: tuple[int, ...] = (502,)
     webhook_fail: float = 0.0  # order webhook rejected: payment captured, no order.created
     webhook_status: int = 500
+    cart_statuses: tuple[
+        int, ...
+    ] = ()  # when given, one drawn per failed cart request (overrides cart_status)
+    checkout_statuses: tuple[int, ...] = ()
+    webhook_statuses: tuple[int, ...] = ()
+    sessions_factor: float = 1.0  # multiplies sessions (browsing traffic) while active
+    traffic_factor: float = (
+        1.0  # multiplies checkout attempts and sessions while active (0: the shop is down)
+    )
     ticket_rate: float = 0.03  # tickets per failed attempt
     message: str = ""
     subjects: tuple[str, ...] = field(default_factory=tuple)
@@ -159,7 +168,63 @@ FAULTS: dict[str, FaultEffect] = {
     ),
 }
 
-CATEGORY_OF: dict[str, str] = {name: effect.category for name, effect in FAULTS.items()}
+DECOYS: dict[str, FaultEffect] = {
+    "deploy_blip": FaultEffect(
+        category="decoy", checkout_fail=0.3, checkout_status=502, ticket_rate=0.0, message="deploy restart"
+    ),
+    "merchant_own_outage": FaultEffect(category="decoy", traffic_factor=0.0, ticket_rate=0.0),
+    "marketing_spike": FaultEffect(category="decoy", sessions_factor=3.0, ticket_rate=0.0),
+}
+"""Things that look like trouble and are not a platform fault: a short deploy blip, one merchant's own shop
+down (no traffic at all), a marketing campaign tripling browsing sessions. Their ground-truth category is
+`decoy`; a fault-free run with decoys should open no incident."""
+
+REWORDED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "webhook_delivery": (
+        ("Bank statement shows purchase, shop has nothing", "Debited twice? no confirmation"),
+        ("My account was debited {amount} but the store has no record of my purchase {ref}.",),
+    ),
+    "api_auth": (
+        ("Forbidden error on the buy button", "Access denied at checkout"),
+        ("Clicking buy shows 'access denied' / forbidden. Tried {product} twice.",),
+    ),
+    "cart_sync": (
+        ("Products vanish before I can buy", "Shopping bag resets"),
+        ("I select {product}, go to pay and the bag shows nothing. Happened three times.",),
+    ),
+    "checkout_latency": (
+        ("Checkout stuck loading", "Buying takes minutes"),
+        ("I pressed buy for {product} and the page kept loading for minutes, so I closed it.",),
+    ),
+    "payment_provider": (
+        ("Card declined though balance is fine", "Transaction error at the last step"),
+        ("The last step says transaction error when I pay {amount}; my bank says nothing was refused.",),
+    ),
+}
+"""Another wording of each category's tickets (for the simulator's `reworded_tickets` variant)."""
+
+CATEGORY_OF: dict[str, str] = {name: effect.category for name, effect in {**FAULTS, **DECOYS}.items()}
+
+
+def vary(effect: FaultEffect, spec: FaultSpec) -> FaultEffect:
+    """The catalogue effect with the spec's status codes (on the step that fails) and cart spread applied."""
+    if not spec.statuses and not spec.also_cart:
+        return effect
+    changes: dict[str, object] = {}
+    if spec.statuses:
+        if effect.webhook_fail:
+            changes["webhook_statuses"] = spec.statuses
+        elif effect.payment_fail:
+            changes["payment_statuses"] = spec.statuses
+        elif effect.cart_fail:
+            changes["cart_statuses"] = spec.statuses
+        elif effect.checkout_fail:
+            changes["checkout_statuses"] = spec.statuses
+    if spec.also_cart and effect.checkout_fail:
+        changes["cart_fail"] = effect.checkout_fail * 0.5
+        changes["cart_statuses"] = spec.statuses or (effect.checkout_status,)
+    return replace(effect, **changes)  # type: ignore[arg-type]
+
 
 BACKGROUND_SUBJECTS: tuple[str, ...] = (
     "How do I change my delivery address?",
@@ -203,8 +268,8 @@ def parse_fault(text: str, begin: datetime) -> FaultSpec:
     match = _FAULT_SPEC.match(text.strip())
     if not match:
         raise ValueError(f"fault {text!r} is not NAME@START+DURATION[:stages|#merchants]")
-    if match["name"] not in FAULTS:
-        raise ValueError(f"unknown fault {match['name']!r}; known: {', '.join(sorted(FAULTS))}")
+    if match["name"] not in FAULTS and match["name"] not in DECOYS:
+        raise ValueError(f"unknown fault {match['name']!r}; known: {', '.join(sorted({*FAULTS, *DECOYS}))}")
     target = match["target"] or ""
     merchants: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()

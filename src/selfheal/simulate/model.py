@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -22,6 +23,34 @@ class FaultSpec(Record):
     stages: tuple[str, ...] = ()
     merchants: tuple[str, ...] = ()
     intensity: float = Field(1.0, gt=0, le=1)
+    """Failure share: the catalogue's per-attempt failure probabilities are multiplied by it."""
+    ramp_minutes: int = Field(0, ge=0)
+    """0: sharp onset; otherwise the intensity rises linearly to its full value over these minutes."""
+    statuses: tuple[int, ...] = ()
+    """Status codes of the failing step, one drawn per failed request (default: the catalogue's)."""
+    also_cart: bool = False
+    """The failure also hits the cart API (e.g. credentials rejected on every storefront API call)."""
+
+
+class SignalVariant(Record):
+    """How the signals look, independent of what happened: naming, stages carried, tickets, clocks.
+
+    Applied after the simulation, so the same seed gives the same checkouts, orders and ground truth.
+    """
+
+    endpoint_scheme: Literal["rest", "versioned", "graphql"] = "rest"
+    """rest: `POST /api/checkout`; versioned: `POST /v2/checkouts`; graphql: cart and checkout both
+    `POST /graphql` (only the status code and the step's message tell them apart)."""
+    stage_on_payment_logs: bool = True
+    """Payment-provider logs carry the migration stage (real providers do not know it)."""
+    stage_on_webhook_logs: bool = True
+    tickets: Literal["normal", "none", "few", "late"] = "normal"
+    """none: no fault tickets; few: one in four kept; late: written 10-40 minutes later."""
+    ticket_delay_minutes: int = Field(0, ge=0, le=120)
+    reworded_tickets: bool = False
+    """Fault tickets use another wording (other vocabulary than the catalogue's)."""
+    log_offset_seconds: int = Field(0, ge=-300, le=300)
+    """Clock offset of the payment provider's and webhook receiver's logs."""
 
 
 class SimConfig(Record):
@@ -35,6 +64,10 @@ class SimConfig(Record):
     currency: str = "USD"
     keep_late_tickets: bool = False
     """Keep tickets written after the span ends (a live feed posts them when their time comes)."""
+    traffic_sigma: float = Field(0.8, gt=0, le=3)
+    """Spread (log-normal sigma) of merchants' traffic; larger: a few merchants carry most orders."""
+    variant: SignalVariant | None = None
+    """How the signals look (naming, stages, tickets, clocks); None: the catalogue's own form."""
 
 
 class Merchant(Record):
