@@ -22,12 +22,17 @@ SHARED = 20
 """Events every sender also sends (same ids): concurrent batches race on them."""
 
 
+def _iso(ms: int) -> str:
+    """Timestamps cross the wire as ISO 8601 (numbers are refused)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+
+
 def _batch(sender: int, batch: int) -> bytes:
     rng = random.Random(sender * 100 + batch)
     events = [
         {
             "id": f"s{sender}-b{batch}-{i}",
-            "ts": T0_MS + rng.randrange(0, 10 * 60_000),  # the same ten minutes for every sender
+            "ts": _iso(T0_MS + rng.randrange(0, 10 * 60_000)),  # the same ten minutes for every sender
             "merchant_id": f"m-{rng.randrange(5)}",
             "source": "api",
             "endpoint": rng.choice(["POST /api/checkout", "GET /api/cart", "POST /webhooks/order"]),
@@ -39,7 +44,7 @@ def _batch(sender: int, batch: int) -> bytes:
     events += [
         {
             "id": f"shared-{batch}-{i}",
-            "ts": T0_MS + i * 1000,
+            "ts": _iso(T0_MS + i * 1000),
             "merchant_id": "m-0",
             "source": "api",
             "endpoint": "GET /api/cart",

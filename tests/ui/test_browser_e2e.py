@@ -207,7 +207,7 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
             expect(page.get_by_text("webhook-delivery.md").first).to_be_visible()
         for title in ("Anomalies", "Themes", "Runbooks"):
             goto(title)
-            expect(page.get_by_role("heading", name=title)).to_be_visible()
+            expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
             page.wait_for_timeout(500)
             shot(title.lower())
 
