@@ -159,7 +159,9 @@ class Settings(BaseSettings):
     )
     act_webhook_url: str | None = Field(None, description="URL the `webhook` executor POSTs actions to.")
     act_webhook_secret: SecretStr | None = Field(
-        None, description="HMAC-SHA256 key for the `X-Selfheal-Signature` header of webhook calls."
+        None,
+        description="Standard Webhooks secret (`whsec_<base64 key>`; a plain "
+        "string is used as its UTF-8 bytes) that signs webhook calls (`webhook-signature`).",
     )
     act_webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         [],

@@ -1,8 +1,9 @@
 """POSTs the action as JSON to a configured URL.
 
-- Signed: `X-Selfheal-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` with the shared secret,
-  plus `X-Selfheal-Timestamp` (epoch seconds) so receivers can reject replays; `verify_signature` is the
-  receiver side.
+- Signed with the Standard Webhooks scheme (`executors.signing`): `webhook-id: <action id>` (the same on
+  every retry and on a resumed execution), `webhook-timestamp` (unix seconds, fresh on every call) and
+  `webhook-signature: v1,<base64 HMAC-SHA256>`; receivers verify with any Standard Webhooks library or
+  `verify_signature`, which also rejects timestamps outside a tolerance (replays).
 - `Idempotency-Key: <action id>`: the same on every retry and on a resumed execution.
 - A timeout per call, retries with exponential backoff on connection errors, timeouts, 429 and 5xx;
   other 4xx answers fail at once.
@@ -12,8 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,23 +21,11 @@ import httpx
 import orjson
 
 from selfheal.act.executors.base import ExecutionRequest, ExecutionResult, Executor
+from selfheal.act.executors.signing import secret_key, sign, signed_headers, verify_signature
 from selfheal.errors import Conflict
 from selfheal.records import utcnow
 
-SIGNATURE_HEADER = "X-Selfheal-Signature"
-TIMESTAMP_HEADER = "X-Selfheal-Timestamp"
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header value for `body` sent at `timestamp`."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify_signature(secret: str, timestamp: str, body: bytes, header: str) -> bool:
-    """Receiver side: does `header` sign this body and timestamp with `secret`?"""
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
 def host_allowed(url: str, allowed: Sequence[str]) -> bool:
@@ -60,6 +47,9 @@ def host_allowed(url: str, allowed: Sequence[str]) -> bool:
     return False
 
 
+__all__ = ["WebhookExecutor", "host_allowed", "sign", "signed_headers", "verify_signature"]
+
+
 class WebhookExecutor(Executor):
     name = "webhook"
 
@@ -73,6 +63,7 @@ class WebhookExecutor(Executor):
         backoff_seconds: float = 0.5,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
         self.secret = secret
@@ -82,6 +73,7 @@ class WebhookExecutor(Executor):
         self.backoff_seconds = backoff_seconds
         self._transport = transport
         self._sleep = sleep
+        self._clock = clock
 
     def preflight(self) -> None:
         if not self.url:
@@ -94,6 +86,12 @@ class WebhookExecutor(Executor):
                 "the webhook executor refuses to send unsigned calls (set SELFHEAL_ACT_WEBHOOK_SECRET)",
                 {"setting": "act_webhook_secret"},
             )
+        try:
+            secret_key(self.secret)
+        except ValueError as exc:
+            raise Conflict(
+                f"the webhook secret is not usable: {exc}", {"setting": "act_webhook_secret"}
+            ) from exc
         if not host_allowed(self.url, self.allowed_hosts):
             host = httpx.URL(self.url).host if self.url.startswith(("http://", "https://")) else self.url
             raise Conflict(
@@ -123,11 +121,8 @@ class WebhookExecutor(Executor):
         self.preflight()
         url, secret = str(self.url), str(self.secret)
         body = self.payload(request)
-        timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret, timestamp, body),
-            TIMESTAMP_HEADER: timestamp,
             "Idempotency-Key": request.action_id,
             "User-Agent": "selfheal-act",
         }
@@ -139,8 +134,9 @@ class WebhookExecutor(Executor):
                 if attempt:
                     self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
                 started = time.perf_counter()
+                signed = signed_headers([secret], request.action_id, int(self._clock()), body)
                 try:
-                    response = client.post(url, content=body, headers=headers)
+                    response = client.post(url, content=body, headers={**headers, **signed})
                 except httpx.TransportError as exc:
                     calls.append(_call(attempt, started, error=f"{type(exc).__name__}: {exc}"))
                     continue
