@@ -20,10 +20,12 @@ from selfheal.act.recovery import recover
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
+from selfheal.decide.notify import plan_notices
 from selfheal.decide.plan import plan_incidents
 from selfheal.decide.plan_model import Decision, IncidentPlan
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
+from selfheal.notify.worker import Notifier
 from selfheal.observe import observe
 from selfheal.observe.incidents import read_open_incidents
 from selfheal.observe.model import Observation
@@ -44,6 +46,9 @@ class CycleDeps:
     settings: Settings
     retriever: RunbookRetriever | None = None
     """Runbook retriever for the reason stage; None: the store's own knowledge base."""
+    notifier: Notifier | None = None
+    """Background notification delivery, kicked after the cycle commits; None: the notifications the cycle
+    queues wait for a running delivery worker (or `selfheal notify deliver`)."""
 
 
 class CycleResult(Record):
@@ -113,6 +118,8 @@ def run_cycle(
         _record_cycle(
             conn, deps, cycle_id, summary, findings, outcome, timings, use_llm, narrative_note, actor
         )
+    if deps.notifier is not None and outcome.notifications:
+        deps.notifier.kick()
     outcome = execute_auto(deps.store, deps.settings, outcome)
     recovered = recover(deps.store, deps.settings)
     return CycleResult(
@@ -144,7 +151,8 @@ def _replan_under_lock(
         return decision
     seen = obs.model_copy(update={"open_incidents": current})
     plan = plan_incidents(seen, decision.assessment, findings, settings)
-    return decision.model_copy(update={"plan": plan})
+    notices = plan_notices(seen, decision.assessment, plan, settings)
+    return decision.model_copy(update={"plan": plan, "notices": notices})
 
 
 def _record_cycle(

@@ -11,7 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -27,6 +28,49 @@ class LLMProvider(StrEnum):
 
     ollama = "ollama"
     openai = "openai"
+
+
+class NotifyRoute(BaseModel):
+    """One notification receiver and what it gets: incidents at or above `min_severity`, touching one of
+    `stages` (empty: any stage), for the `events` listed (empty: all of opened, escalated, waiting,
+    resolved)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["slack", "pagerduty"]
+    url: SecretStr | None = Field(
+        None,
+        description="Slack: the incoming-webhook URL (required). PagerDuty: the Events API v2 endpoint "
+        "(default `SELFHEAL_NOTIFY_PAGERDUTY_URL`).",
+    )
+    routing_key: SecretStr | None = Field(None, description="PagerDuty integration key (required).")
+    min_severity: Literal["low", "medium", "high", "critical"] = "low"
+    stages: tuple[str, ...] = ()
+    events: tuple[Literal["opened", "escalated", "waiting", "resolved"], ...] = ()
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotifyRoute:
+        if self.kind == "slack" and self.url is None:
+            raise ValueError(f"route {self.name!r}: a slack route needs `url`")
+        if self.kind == "pagerduty" and self.routing_key is None:
+            raise ValueError(f"route {self.name!r}: a pagerduty route needs `routing_key`")
+        return self
+
+
+def _load_routes(value: Any) -> Any:
+    """Routes from a JSON list, or from the path of a JSON or YAML file holding the list (or `routes:`)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return []
+    if not text.startswith("["):
+        path = Path(text)
+        content = path.read_text()
+        loaded = yaml.safe_load(content) if path.suffix in (".yaml", ".yml") else json.loads(content)
+        return loaded.get("routes", []) if isinstance(loaded, dict) else loaded
+    return json.loads(text)
 
 
 class Settings(BaseSettings):
@@ -174,6 +218,34 @@ class Settings(BaseSettings):
         0.5, ge=0, description="First retry delay; doubles with each further retry."
     )
 
+    # --- notifications ------------------------------------------------------------------------------
+    notify_routes: Annotated[list[NotifyRoute], NoDecode] = Field(
+        [],
+        description="Notification receivers (Slack incoming webhooks, PagerDuty Events API v2): a JSON list "
+        "or the path of a JSON/YAML file; see docs/connectors.md. Empty: no notifications.",
+    )
+    notify_ui_url: str = Field(
+        "http://127.0.0.1:8501", description="Base URL of the UI that notifications link incidents to."
+    )
+    notify_pagerduty_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 endpoint."
+    )
+    notify_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Timeout of one notification call (connect, read, write)."
+    )
+    notify_max_attempts: int = Field(
+        8, ge=1, le=50, description="Calls per notification before it is given up (`failed`)."
+    )
+    notify_max_age_minutes: int = Field(
+        60, ge=1, description="A notification not delivered this long after it was queued is given up."
+    )
+    notify_backoff_seconds: float = Field(
+        2.0, gt=0, description="First retry delay; doubles per attempt (full jitter), capped at 5 minutes."
+    )
+    notify_poll_seconds: float = Field(
+        5.0, gt=0, description="How often the delivery worker looks for due notifications between cycles."
+    )
+
     # --- optional LLM narrative ------------------------------------------------------------------
     llm_enabled: bool = Field(
         True, description="Allow cycles run with `use_llm` to ask the LLM for narrative text (master switch)."
@@ -234,6 +306,15 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [h.strip() for h in text.split(",") if h.strip()]
         return value
+
+    @field_validator("notify_routes", mode="before")
+    @classmethod
+    def _routes(cls, value: Any) -> Any:
+        return _load_routes(value)
+
+    def route(self, name: str) -> NotifyRoute | None:
+        """The configured route called `name`."""
+        return next((r for r in self.notify_routes if r.name == name), None)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file under `data_dir`."""

@@ -52,6 +52,8 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     # --- audit ----------------------------------------------------------------------------------
     ("GET", "/audit"): V,
     ("GET", "/audit/verify"): V,
+    ("GET", "/notifications"): V,
+    ("GET", "/notifications/{notification_id}"): V,
     # --- keys -----------------------------------------------------------------------------------
     ("POST", "/keys"): ADM,
     ("GET", "/keys"): ADM,

@@ -1,5 +1,5 @@
-"""Act: write the incident plan decide made, store the proposed actions under the autonomy policy and
-record it all in the audit trail. Low-risk actions the policy lets run by themselves are stored
+"""Act: write the incident plan decide made, queue the notifications it calls for (outbox), store the
+proposed actions under the autonomy policy and record it all in the audit trail. Low-risk actions the policy lets run by themselves are stored
 `approved` by the policy; `execute_auto` runs them after the cycle's transaction has committed."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from selfheal.act.workflow import POLICY_ACTOR, Workflow
 from selfheal.decide.model import ProposedAction
 from selfheal.decide.plan_model import Decision
 from selfheal.errors import SelfhealError
+from selfheal.notify.outbox import queue_notices
 from selfheal.observe.summary import ObservationSummary
 from selfheal.reason.model import Findings
 from selfheal.records import dt_to_ms, utcnow
@@ -38,11 +39,14 @@ def act(
     incident_id, created = write_incident_plan(
         conn, decision=decision, findings=findings, summary=summary, actor=actor
     )
+    notifications = queue_notices(conn, decision.notices, incident_id if created else None, settings)
     assessment = decision.assessment
     if assessment is None or incident_id is None:
-        return Outcome(incident_id=None, incident_created=False)
+        return Outcome(incident_id=None, incident_created=False, notifications=notifications)
     actions = store_actions(conn, incident_id, assessment.actions, actor, settings)
-    return Outcome(incident_id=incident_id, incident_created=created, actions=actions)
+    return Outcome(
+        incident_id=incident_id, incident_created=created, actions=actions, notifications=notifications
+    )
 
 
 def store_actions(

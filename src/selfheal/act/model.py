@@ -31,6 +31,8 @@ class Outcome(Record):
     incident_id: str | None
     incident_created: bool
     actions: tuple[StoredAction, ...] = ()
+    notifications: tuple[str, ...] = ()
+    """Outbox rows queued by the cycle (sent after it commits)."""
 
 
 class Approval(Record):

@@ -21,6 +21,7 @@ from selfheal.api.routers import (
     ingest,
     keys,
     metrics,
+    notifications,
     probes,
     runbooks,
     series,
@@ -28,18 +29,19 @@ from selfheal.api.routers import (
     whoami,
 )
 from selfheal.cycle import CycleDeps
+from selfheal.notify.worker import Notifier
 from selfheal.schedule.logs import configure_logging
 from selfheal.schedule.scheduler import Scheduler
 from selfheal.settings import Settings
 from selfheal.store import Store
 
 
-def _scheduler(settings: Settings, store: Store) -> Scheduler | None:
+def _scheduler(settings: Settings, store: Store, notifier: Notifier | None) -> Scheduler | None:
     """The API process's scheduler when `cycle_every` is set (it leads or follows like any worker)."""
     if settings.cycle_every <= 0:
         return None
     configure_logging(settings.log_json)
-    return Scheduler(CycleDeps(store=store, settings=settings))
+    return Scheduler(CycleDeps(store=store, settings=settings, notifier=notifier))
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
@@ -47,15 +49,20 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     owns_store = store is None
     store = store or Store.open(settings.resolved_database_url())
 
-    scheduler = _scheduler(settings, store)
+    notifier = Notifier(store, settings) if settings.notify_routes else None
+    scheduler = _scheduler(settings, store, notifier)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if notifier is not None:
+            notifier.start()
         if scheduler is not None:
             scheduler.start()
         yield
         if scheduler is not None:
             scheduler.stop()
+        if notifier is not None:
+            notifier.stop()
         if owns_store:
             store.dispose()
 
@@ -65,7 +72,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         description="Self-healing support layer: observe -> reason -> decide -> act.",
         lifespan=lifespan,
     )
-    app.state.services = Services(settings=settings, store=store)
+    app.state.services = Services(settings=settings, store=store, notifier=notifier)
     app.state.scheduler = scheduler
     errors.install(app)
     metrics.install(app, store, scheduler)
@@ -83,6 +90,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         themes,
         whoami,
         series,
+        notifications,
     )
     for module in routers:
         app.include_router(module.router)

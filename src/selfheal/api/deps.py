@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from selfheal.auth import Principal, Role, allows, hash_key, same_key
 from selfheal.errors import Forbidden, Unauthorized
+from selfheal.notify.worker import Notifier
 from selfheal.settings import AuthMode, Settings, secret_value
 from selfheal.store import Store, keys_repo
 
@@ -20,6 +21,8 @@ class Services:
 
     settings: Settings
     store: Store
+    notifier: Notifier | None = None
+    """Background notification delivery (when routes are configured); cycles kick it after committing."""
 
 
 def services(request: Request) -> Services:

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         """Run an agent cycle every period, as the leader of all workers and APIs on this database (PostgreSQL:
         one leads, the others wait to take over; SQLite: run one scheduler per database)."""
         from selfheal.cycle import CycleDeps
+        from selfheal.notify.worker import Notifier
         from selfheal.schedule.logs import configure_logging
         from selfheal.schedule.scheduler import Scheduler
         from selfheal.store import Store
@@ -31,7 +32,8 @@ def register(app: typer.Typer) -> None:
         period = every or settings.cycle_every or 300
         settings = settings.model_copy(update={"cycle_every": period})
         store = Store.open(settings.resolved_database_url())
-        scheduler = Scheduler(CycleDeps(store=store, settings=settings))
+        notifier = Notifier(store, settings) if settings.notify_routes else None
+        scheduler = Scheduler(CycleDeps(store=store, settings=settings, notifier=notifier))
 
         def stop(_signum: int, _frame: Any) -> None:
             scheduler.stop(timeout=0)
@@ -39,7 +41,11 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         console.print(f"selfheal worker: a cycle every {period} s on {store.dialect}")
+        if notifier is not None:
+            notifier.start()
         try:
             scheduler.run()
         finally:
+            if notifier is not None:
+                notifier.stop()
             store.dispose()

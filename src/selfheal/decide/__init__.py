@@ -4,6 +4,7 @@
   when nothing calls for an incident.
 - `plan_incidents` (decide.plan): what the cycle does to incidents: open a new one or continue an open one,
   move every open incident along its lifecycle (open -> mitigating -> resolved), judge executed actions.
+- `plan_notices` (decide.notify): the notifications the plan calls for and the routes that take them.
 
 Pure: no storage, no network, no LLM. The act stage writes what the Decision says.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from selfheal.decide.assessment import assess
 from selfheal.decide.model import Assessment
+from selfheal.decide.notify import plan_notices
 from selfheal.decide.plan import plan_incidents
 from selfheal.decide.plan_model import Decision, IncidentPlan
 from selfheal.observe.model import Observation
@@ -22,7 +24,8 @@ from selfheal.settings import Settings
 def decide(obs: Observation, findings: Findings, settings: Settings) -> Decision:
     """The assessment of the window and the incident plan for it."""
     assessment = assess(obs, findings, settings)
-    return Decision(assessment=assessment, plan=plan_incidents(obs, assessment, findings, settings))
+    plan = plan_incidents(obs, assessment, findings, settings)
+    return Decision(assessment=assessment, plan=plan, notices=plan_notices(obs, assessment, plan, settings))
 
 
-__all__ = ["Assessment", "Decision", "IncidentPlan", "assess", "decide", "plan_incidents"]
+__all__ = ["Assessment", "Decision", "IncidentPlan", "assess", "decide", "plan_incidents", "plan_notices"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import field_serializer
 
-from selfheal.decide.model import Assessment
+from selfheal.decide.model import Assessment, Estimate
 from selfheal.records import Record
 
 
@@ -189,9 +189,62 @@ class IncidentPlan(Record):
     steps: tuple[IncidentStep, ...] = ()
 
 
+class NoticeEvent(StrEnum):
+    """What a notification announces."""
+
+    opened = "opened"
+    escalated = "escalated"
+    """The incident's severity rose."""
+    waiting = "waiting"
+    """Actions wait for a person's approval while the loss goes on (with the cost of waiting)."""
+    resolved = "resolved"
+
+
+class NoticeMerchant(Record):
+    """One of the merchants a notification names, with its lost revenue in the window."""
+
+    merchant_id: str
+    stage: str
+    lost_revenue: float
+
+
+class Notice(Record):
+    """One thing to tell people about an incident, and the receivers (routes) that get it. Decided here,
+    stored by the act stage in the notification outbox (one row per receiver), sent after the cycle."""
+
+    event: NoticeEvent
+    incident_id: str | None
+    """None: the incident this cycle opens (its id is assigned when the act stage stores it)."""
+    key: str
+    """Identifies the notice within its incident (`opened`, `escalated:high`, `waiting:<ids>`,
+    `resolved`): a receiver gets each key of an incident at most once."""
+    as_of: datetime
+    title: str
+    severity: str
+    previous_severity: str | None = None
+    category: str | None = None
+    stages: tuple[str, ...] = ()
+    merchants: tuple[NoticeMerchant, ...] = ()
+    """The merchants losing most, at most five."""
+    merchants_total: int = 0
+    currency: str = "USD"
+    lost_revenue: Estimate | None = None
+    """Revenue lost in the window (the assessment's risk report)."""
+    lost_revenue_per_hour: Estimate | None = None
+    window_minutes: int | None = None
+    cost_of_waiting: CostOfWaiting | None = None
+    receivers: tuple[str, ...] = ()
+    """Names of the configured routes that take this notice (empty: none does)."""
+
+    @field_serializer("as_of")
+    def _iso(self, value: datetime) -> str:
+        return value.isoformat()
+
+
 class Decision(Record):
-    """What the decide stage hands the act stage: the assessment (None: nothing calls for an incident) and the
-    incident plan."""
+    """What the decide stage hands the act stage: the assessment (None: nothing calls for an incident), the
+    incident plan and the notices it calls for."""
 
     assessment: Assessment | None
     plan: IncidentPlan
+    notices: tuple[Notice, ...] = ()

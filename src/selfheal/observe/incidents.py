@@ -16,7 +16,12 @@ def read_open_incidents(conn: Connection) -> tuple[OpenIncident, ...]:
 
 def _open_incident(conn: Connection, track: IncidentTracking) -> OpenIncident:
     incident_id = track.incident_id
+    title, severity = incidents_repo.headline(conn, incident_id)
     return OpenIncident(
+        title=title,
+        severity=severity,
+        currency=track.currency,
+        lost_revenue_per_hour=track.lost_revenue_per_hour,
         incident_id=incident_id,
         status=track.status,
         categories=track.categories,

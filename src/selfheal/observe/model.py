@@ -120,6 +120,12 @@ class OpenIncident(Record):
     judged: tuple[JudgedAction, ...]
     """Verdicts already stored, in the order they were judged."""
     waiting: tuple[WaitingAction, ...]
+    title: str = ""
+    """The incident's headline as the last seeing cycle assessed it."""
+    severity: str = "low"
+    """Its severity as stored by the last seeing cycle (an escalation is a rise above it)."""
+    currency: str = "USD"
+    lost_revenue_per_hour: float = 0.0
 
 
 class Observation(Record):

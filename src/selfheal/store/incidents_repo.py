@@ -265,6 +265,15 @@ def get_tracking(conn: Connection, incident_id: str) -> IncidentTracking | None:
     return _tracking(row._mapping) if row else None
 
 
+def headline(conn: Connection, incident_id: str) -> tuple[str, str]:
+    """The incident's (title, severity)."""
+    t = table(IncidentRow)
+    row = conn.execute(select(t.c.title, t.c.severity).where(t.c.id == incident_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"incident {incident_id!r} not found", {"incident_id": incident_id})
+    return str(row.title), str(row.severity)
+
+
 def unresolved_tracking(conn: Connection) -> list[IncidentTracking]:
     """Tracking rows of every incident not yet resolved, most recently seen first."""
     t = table(IncidentTrackingRow)

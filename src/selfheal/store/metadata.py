@@ -10,6 +10,7 @@ from selfheal.store import (  # noqa: F401  (each module registers its tables on
     history_tables,
     incident_tables,
     knowledge_tables,
+    notify_tables,
     tables,
     theme_tables,
 )

@@ -134,7 +134,8 @@ def _runbook_context(findings: dict[str, Any]) -> None:
 
 
 def _choose_incident() -> str | None:
-    """The incident picker: the one the session asked for (e.g. from the overview), else the newest."""
+    """The incident picker: the one the link (`?incident=<id>`, as notifications send) or the session asked
+    for (e.g. from the overview), else the newest."""
     incidents = ui.call(lambda: ui.client().incidents(limit=50), "Incidents")
     if incidents is None:
         return None
@@ -142,7 +143,7 @@ def _choose_incident() -> str | None:
         st.info("No incidents yet. Run an agent cycle on the Run page.")
         return None
     ids = [i["id"] for i in incidents]
-    wanted = st.session_state.get("incident_id")
+    wanted = st.query_params.get("incident") or st.session_state.get("incident_id")
     choice: str = st.selectbox(
         "Incident",
         ids,
