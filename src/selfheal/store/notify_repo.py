@@ -47,10 +47,12 @@ def enqueue(conn: Connection, row: dict[str, Any]) -> bool:
     t = table(NotificationRow)
     values = {"id": new_id(), "attempts": 0, "status": "pending", **row}
     insert = postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t)
-    statement = insert.values(**values).on_conflict_do_nothing(
-        index_elements=["incident_id", "notice_key", "receiver"]
+    statement = (
+        insert.values(**values)
+        .on_conflict_do_nothing(index_elements=["incident_id", "notice_key", "receiver"])
+        .returning(t.c.id)
     )
-    return bool(conn.execute(statement).rowcount)
+    return conn.execute(statement).first() is not None
 
 
 def claim_due(
