@@ -22,7 +22,7 @@ from selfheal.decide import decide
 from selfheal.decide.model import Assessment
 from selfheal.decide.notify import plan_notices
 from selfheal.decide.plan import plan_incidents
-from selfheal.decide.plan_model import Decision, IncidentPlan
+from selfheal.decide.plan_model import Decision, IncidentPlan, Notice
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
 from selfheal.notify.worker import Notifier
@@ -61,6 +61,9 @@ class CycleResult(Record):
     assessment: Assessment | None
     plan: IncidentPlan
     """What the cycle did to incidents: the one it opened or continued, every open incident's step."""
+    notices: tuple[Notice, ...] = ()
+    """The notifications the plan called for and their receivers (queued in the outbox; a receiver gets
+    each notice of an incident once)."""
     outcome: Outcome
     recovered: tuple[str, ...] = ()
     """Automatic actions a stopped process left behind that this cycle executed or resumed."""
@@ -131,6 +134,7 @@ def run_cycle(
         findings=findings,
         assessment=assessment,
         plan=decision.plan,
+        notices=decision.notices,
         outcome=outcome,
         recovered=tuple(a.id for a in recovered),
         stage_ms=timings,
