@@ -306,3 +306,49 @@ def test_bad_key_says_how_to_fix_it(open_page: AppFactory) -> None:
 
 def _db_url(live_api: LiveApi) -> str:
     return str(live_api.database_url)
+
+
+def test_actions_page_shows_notifications_and_failures(
+    open_page: AppFactory, database_url: str, incident_id: str
+) -> None:
+    from selfheal.records import dt_to_ms, utcnow
+    from selfheal.store import Store, notify_repo
+
+    store = Store.open(database_url, migrate=False)
+    now = dt_to_ms(utcnow())
+    try:
+        with store.transaction() as conn:
+            for receiver, status, error in (
+                ("ops-slack", "delivered", None),
+                ("oncall", "failed", "HTTP 400: invalid routing key"),
+            ):
+                row_id = notify_repo.new_id()
+                notify_repo.enqueue(
+                    conn,
+                    {
+                        "id": row_id,
+                        "receiver": receiver,
+                        "kind": "slack" if receiver == "ops-slack" else "pagerduty",
+                        "event": "opened",
+                        "incident_id": incident_id,
+                        "notice_key": "opened",
+                        "payload": {},
+                        "created_ms": now,
+                        "updated_ms": now,
+                        "next_attempt_ms": now,
+                    },
+                )
+                token = "t-" + row_id
+                notify_repo.claim_due(conn, now, token, 60_000, 10)
+                notify_repo.finish(
+                    conn, row_id, token, {"status": status, "last_error": error, "last_status": 400}
+                )
+    finally:
+        store.dispose()
+    at = open_page("actions")
+    page = texts(at)
+    assert "Notifications" in page
+    assert "1 notification(s) could not be delivered: oncall: HTTP 400: invalid routing key" in page
+    table = next(d.value for d in at.dataframe if "receiver" in d.value.columns)
+    assert set(table["receiver"]) >= {"ops-slack", "oncall"}
+    assert set(table["status"]) >= {"delivered", "failed"}

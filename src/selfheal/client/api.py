@@ -304,6 +304,19 @@ class SelfhealClient:
         answer: JsonObject = self._get("/audit/verify")
         return answer
 
+    # -- notifications -----------------------------------------------------------------------------------
+
+    def notifications(
+        self,
+        status: str | None = None,
+        incident_id: str | None = None,
+        limit: int | None = None,
+    ) -> JsonObject:
+        """Notifications to Slack and PagerDuty, newest first: `{"total", "items"}` with each one's delivery
+        state (status, attempts, last HTTP status, last error)."""
+        answer: JsonObject = self._get("/notifications", status=status, incident_id=incident_id, limit=limit)
+        return answer
+
     # -- lifetime ----------------------------------------------------------------------------------------
 
     def close(self) -> None:

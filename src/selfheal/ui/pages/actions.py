@@ -102,6 +102,49 @@ def _card(action: dict[str, Any], may: bool, why: str) -> None:
         ui.raw_json("Execution result (JSON)", action.get("result") or {})
 
 
+def _notifications() -> None:
+    """The notification outbox: what reached Slack and PagerDuty, what waits for a retry, what failed."""
+    st.subheader("Notifications")
+    page = ui.call(lambda: ui.client().notifications(limit=50), "Notifications")
+    if page is None:
+        return
+    items = page.get("items") or []
+    if not items:
+        st.caption(
+            "No notifications. Configure receivers with SELFHEAL_NOTIFY_ROUTES (docs/connectors.md) to send "
+            "incident changes to Slack or PagerDuty."
+        )
+        return
+    failed = [n for n in items if n["status"] == "failed"]
+    if failed:
+        st.warning(
+            f"{len(failed)} notification(s) could not be delivered: "
+            + "; ".join(f"{n['receiver']}: {n['last_error']}" for n in failed[:3]),
+            icon=":material/notifications_off:",
+        )
+    st.dataframe(
+        [
+            {
+                "queued": ui.when(n["created_at"]),
+                "receiver": n["receiver"],
+                "kind": n["kind"],
+                "event": n["event"],
+                "incident": n["incident_id"],
+                "status": n["status"],
+                "attempts": n["attempts"],
+                "last HTTP status": n["last_status"],
+                "last error": n["last_error"] or "",
+            }
+            for n in items
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        f"{page.get('total', len(items))} notification(s) in all; newest 50 shown (GET /notifications)."
+    )
+
+
 def render() -> None:
     st.title("Actions")
     message = st.session_state.pop("action_message", None)
@@ -118,6 +161,7 @@ def render() -> None:
         actions = [a for a in actions if a["status"] in statuses]
     if not actions:
         st.info("No actions. Actions are proposed by agent cycles that find an incident (Run page).")
+        _notifications()
         return
     may, why = ui.permission(Role.approver)
     actions.sort(key=lambda a: (ORDER.get(a["status"], 9), a["created_at"]), reverse=False)
@@ -134,6 +178,7 @@ def render() -> None:
         for action in done:
             with st.container(border=True):
                 _card(action, may, why)
+    _notifications()
 
 
 render()
