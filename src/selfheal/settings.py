@@ -312,6 +312,15 @@ class Settings(BaseSettings):
     def _routes(cls, value: Any) -> Any:
         return _load_routes(value)
 
+    @field_validator("notify_routes")
+    @classmethod
+    def _unique_routes(cls, routes: list[NotifyRoute]) -> list[NotifyRoute]:
+        names = [r.name for r in routes]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(repeated)}")
+        return routes
+
     def route(self, name: str) -> NotifyRoute | None:
         """The configured route called `name`."""
         return next((r for r in self.notify_routes if r.name == name), None)

@@ -49,3 +49,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  narrative: {result.assessment.narrative_note}")
         else:
             console.print("  no incident")
+        if result.outcome.notifications:
+            console.print(
+                f"  {len(result.outcome.notifications)} notification(s) queued: sent by a running "
+                "`selfheal api` / `selfheal worker`, or now with `selfheal notify`"
+            )

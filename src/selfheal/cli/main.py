@@ -14,6 +14,7 @@ from selfheal.cli import (
     detect,
     ingest,
     llm,
+    notify,
     runbooks,
     serve,
     settings_table,
@@ -28,7 +29,20 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks, worker):
+for group in (
+    serve,
+    ingest,
+    simulate,
+    cycle,
+    settings_table,
+    llm,
+    admin,
+    cluster,
+    detect,
+    runbooks,
+    worker,
+    notify,
+):
     group.register(app)
 bench.register(bench_app)
 
