@@ -5,6 +5,7 @@ serialises writers), and the outcome is written only by the holder of the claim 
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -39,7 +40,8 @@ class NotificationRecord(Record):
 
 
 def new_id() -> str:
-    return f"ntf-{uuid.uuid4().hex[:12]}"
+    """Ordered by creation time (then random), so rows queued together are sent in the order queued."""
+    return f"ntf-{time.time_ns():016x}{uuid.uuid4().hex[:8]}"
 
 
 def enqueue(conn: Connection, row: dict[str, Any]) -> bool:
@@ -126,7 +128,11 @@ def list_notifications(
         conditions.append(t.c.receiver == receiver)
     total = conn.execute(select(func.count()).select_from(t).where(*conditions)).scalar_one()
     rows = conn.execute(
-        select(t).where(*conditions).order_by(t.c.created_ms.desc(), t.c.id).limit(limit).offset(offset)
+        select(t)
+        .where(*conditions)
+        .order_by(t.c.created_ms.desc(), t.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return [_record(r._mapping) for r in rows], int(total)
 
