@@ -198,11 +198,6 @@ def append_timeline(
     )
 
 
-def count_incidents(conn: Connection) -> int:
-    t = table(IncidentRow)
-    return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-
-
 # --- cycle runs -------------------------------------------------------------------------------------
 
 
