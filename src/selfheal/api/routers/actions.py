@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,7 +108,12 @@ def get_action(
 
 
 def _execute(
-    svc: Services, who: Principal, action_id: str, body: ExecuteBody, prefer: str | None, tasks: BackgroundTasks
+    svc: Services,
+    who: Principal,
+    action_id: str,
+    body: ExecuteBody,
+    prefer: str | None,
+    tasks: BackgroundTasks,
 ) -> Action | JSONResponse:
     workflow = _workflow(svc)
     if body.dry_run:
@@ -130,7 +137,7 @@ def _wants_async(prefer: str | None) -> bool:
     return any(p.split(";")[0].strip().lower() == "respond-async" for p in prefer.split(","))
 
 
-_ACCEPTED = {
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": Action, "description": "Accepted (`Prefer: respond-async`): the action is executing"}
 }
 
@@ -183,6 +190,7 @@ def execute(
     who: Principal = Depends(require(Role.approver)),
 ) -> Action:
     return _execute(svc, who, action_id, body or ExecuteBody(), prefer, tasks)  # type: ignore[return-value]
+
 
 DEPRECATED = "Deprecated alias of `POST /actions/{{action_id}}/{move}` (kept for existing callers)."
 
