@@ -116,6 +116,7 @@ def keys_create(
         f"created {new['id']} ({new['role']}) for {new['name']} in {where}; "
         "store this key now, it is not shown again:",
         highlight=False,
+        soft_wrap=True,
     )
     typer.echo(new["key"])
 

@@ -36,10 +36,10 @@ CLI_HINTS = {
 
 def report(exc: SelfhealError) -> None:
     """The error's message, how to fix it, and its details, on stderr."""
-    console.print(f"[red]error: {exc.message}[/red]", highlight=False)
+    console.print(f"[red]error: {exc.message}[/red]", highlight=False, soft_wrap=True)
     hint = CLI_HINTS.get(getattr(exc, "status", None) or 0) or getattr(exc, "hint", "")
     if hint:
-        console.print(f"How to fix it: {hint}", highlight=False)
+        console.print(f"How to fix it: {hint}", highlight=False, soft_wrap=True)
     if exc.details and not isinstance(exc.details, list):
         console.print_json(data=exc.details)
 
