@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
             "false",
             "--client.toolbarMode",
             "viewer",
+            # The uploader's per-file limit is the server's (Streamlit's default says 200 MB).
+            "--server.maxUploadSize",
+            str(max(1, settings.kb_max_file_bytes // (1024 * 1024))),
         ]
         raise typer.Exit(subprocess.call(cmd))
 
