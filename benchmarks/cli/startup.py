@@ -1,6 +1,6 @@
 """`selfheal --help` wall time: RUNS fresh interpreters, median and worst (seconds).
 
-    PYTHONPATH=src python -m benchmarks.cli.startup [RUNS]
+PYTHONPATH=src python -m benchmarks.cli.startup [RUNS]
 """
 
 from __future__ import annotations

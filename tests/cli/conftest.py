@@ -54,7 +54,7 @@ CLOSED_ADMIN_KEY = "adm-cli-tests"
 
 @pytest.fixture
 def closed_api(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A real uvicorn server in closed mode (the admin key is CLOSED_ADMIN_KEY); yields (base URL, db URL)."""
+    """A real uvicorn server in closed mode; yields (base URL, its admin key)."""
     db_url = f"sqlite:///{tmp_path / 'closed.db'}"
     settings = Settings(
         database_url=db_url, auth_mode=AuthMode.closed, admin_key=CLOSED_ADMIN_KEY, dense_embeddings=False
@@ -69,7 +69,7 @@ def closed_api(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url = f"http://127.0.0.1:{port}"
     with SelfhealClient(url) as client:
         client.wait_until_ready(timeout=10, interval=0.05)
-    yield url, db_url
+    yield url, CLOSED_ADMIN_KEY
     server.should_exit = True
     thread.join(timeout=10)
     store.dispose()

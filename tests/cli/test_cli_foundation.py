@@ -59,8 +59,7 @@ def test_simulate_then_ingest_over_http_then_cycle(
     again = runner.invoke(app, ["ingest", "logs", str(out_dir / "logs.jsonl"), "--api-url", url])
     assert f"0 stored, {lines['logs']} duplicates" in again.output
 
-    monkeypatch.setenv("SELFHEAL_DATABASE_URL", db_url)
-    cycle = runner.invoke(app, ["cycle", "--as-of", "2026-03-02T12:00:00Z", "--json"])
+    cycle = runner.invoke(app, ["cycle", "--as-of", "2026-03-02T12:00:00Z", "--json", "--api", url])
     assert cycle.exit_code == 0, cycle.output
     body = json.loads(cycle.output[cycle.output.index("{") :])
     assert body["observation"]["counts"]["metric_points"] == 8 * 60

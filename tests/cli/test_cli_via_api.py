@@ -7,7 +7,6 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import CLOSED_ADMIN_KEY
 from selfheal.cli import app
 
 ENV = {"SELFHEAL_API_KEY": "", "SELFHEAL_API_URL": "http://127.0.0.1:9"}
@@ -22,7 +21,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_ingest_takes_an_api_key_and_its_401_names_the_variable(
     closed_api: tuple[str, str], tmp_path: Path
 ) -> None:
-    url, _ = closed_api
+    url, admin_key = closed_api
     code, _, err = run(
         "simulate",
         "--out",
@@ -39,27 +38,25 @@ def test_ingest_takes_an_api_key_and_its_401_names_the_variable(
     code, _, err = run("ingest", "metrics", metrics, "--api", url)
     assert code == 1
     assert "SELFHEAL_API_KEY" in err and "--api-key" in err
-    code, out, err = run("ingest", "metrics", metrics, "--api", url, "--api-key", CLOSED_ADMIN_KEY)
+    code, out, err = run("ingest", "metrics", metrics, "--api", url, "--api-key", admin_key)
     assert code == 0, err
     assert "240 stored" in out + err
 
     code, out, err = run(
-        "cycle", "--as-of", "2026-03-02T11:00:00Z", "--json", "--api", url, "--api-key", CLOSED_ADMIN_KEY
+        "cycle", "--as-of", "2026-03-02T11:00:00Z", "--json", "--api", url, "--api-key", admin_key
     )
     assert code == 0, err
     result = json.loads(out)
     assert result["observation"]["counts"]["metric_points"] == 4 * 60
-    code, out, _ = run(
-        "cycle", "--as-of", "2026-03-02T11:00:00Z", "--api", url, "--api-key", CLOSED_ADMIN_KEY
-    )
+    code, out, _ = run("cycle", "--as-of", "2026-03-02T11:00:00Z", "--api", url, "--api-key", admin_key)
     assert code == 0 and "4 * 60" not in out and "240 metric points" in out
     code, _, err = run("cycle", "--as-of", "yesterday-ish", "--api", url)
     assert code == 2  # a usage error, not an API error
 
 
 def test_runbooks_through_the_api(closed_api: tuple[str, str], tmp_path: Path) -> None:
-    url, _ = closed_api
-    key = ("--api", url, "--api-key", CLOSED_ADMIN_KEY)
+    url, admin_key = closed_api
+    key = ("--api", url, "--api-key", admin_key)
     code, _, err = run("runbooks", "starter", *key)
     assert code == 0, err
     assert "loaded 6 starter runbooks" in err
