@@ -20,7 +20,7 @@ def test_help_lists_every_command() -> None:
 def test_simulate_then_ingest_over_http_then_cycle(
     tmp_path: Path, live_api: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, db_url = live_api
+    url, _ = live_api
     runner = CliRunner()
     out_dir = tmp_path / "sim"
     result = runner.invoke(
