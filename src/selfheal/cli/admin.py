@@ -130,8 +130,10 @@ def keys_list(api: ApiOption = None, api_key: ApiKeyOption = None, as_json: Json
         print_lines(keys)
         return
     for k in keys:
-        state = f"revoked {k['revoked_at'][:16]}" if k.get("revoked_at") else "active"
-        typer.echo(f"{k['id']}  {k['role']:<8}  {k['name']:<24}  created {k['created_at'][:16]}  {state}")
+        state = f"revoked {k['revoked_at'][:16].replace('T', ' ')}" if k.get("revoked_at") else "active"
+        typer.echo(
+            f"{k['id']}  {k['role']:<8}  {k['name']:<24}  created {k['created_at'][:16].replace('T', ' ')}  {state}"
+        )
 
 
 @keys_app.command("revoke")
