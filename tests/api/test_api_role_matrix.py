@@ -43,7 +43,11 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("GET", "/actions"): V,
     ("GET", "/actions/stale"): V,
     ("GET", "/actions/{action_id}"): V,
-    ("POST", "/approve_action"): A,
+    ("POST", "/actions/{action_id}/approve"): A,
+    ("POST", "/actions/{action_id}/reject"): A,
+    ("POST", "/actions/{action_id}/cancel"): A,
+    ("POST", "/actions/{action_id}/execute"): A,
+    ("POST", "/approve_action"): A,  # deprecated aliases of the four above
     ("POST", "/reject_action"): A,
     ("POST", "/cancel_action"): A,
     ("POST", "/execute_action"): A,

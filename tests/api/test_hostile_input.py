@@ -208,11 +208,11 @@ def test_the_openapi_document_declares_errors_and_the_key_scheme(client: TestCli
         "type": "apiKey",
         "in": "header",
         "name": "X-API-Key",
-        "description": "An API key (`selfheal admin key`).",
+        "description": "An API key (`selfheal keys create`; the first admin key with `--database`).",
     }
     ingest = document["paths"]["/ingest/logs"]["post"]
     assert {"401", "403", "413", "415", "422"} <= set(ingest["responses"])
-    assert ingest["security"] == [{"ApiKey": []}]
+    assert ingest["security"] == [{"ApiKey": []}, {"Bearer": []}]
     approve = document["paths"]["/approve_action"]["post"]["responses"]
     assert {"401", "403", "404", "409", "422"} <= set(approve)
 

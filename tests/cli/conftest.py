@@ -47,3 +47,29 @@ def live_api(tmp_path: Path) -> Iterator[tuple[str, str]]:
 def dead_url() -> str:
     """An address where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+CLOSED_ADMIN_KEY = "adm-cli-tests"
+
+
+@pytest.fixture
+def closed_api(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A real uvicorn server in closed mode; yields (base URL, its admin key)."""
+    db_url = f"sqlite:///{tmp_path / 'closed.db'}"
+    settings = Settings(
+        database_url=db_url, auth_mode=AuthMode.closed, admin_key=CLOSED_ADMIN_KEY, dense_embeddings=False
+    )
+    store = Store.open(db_url)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    with SelfhealClient(url) as client:
+        client.wait_until_ready(timeout=10, interval=0.05)
+    yield url, CLOSED_ADMIN_KEY
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.dispose()

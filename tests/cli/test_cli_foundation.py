@@ -20,7 +20,7 @@ def test_help_lists_every_command() -> None:
 def test_simulate_then_ingest_over_http_then_cycle(
     tmp_path: Path, live_api: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, db_url = live_api
+    url, _ = live_api
     runner = CliRunner()
     out_dir = tmp_path / "sim"
     result = runner.invoke(
@@ -59,8 +59,7 @@ def test_simulate_then_ingest_over_http_then_cycle(
     again = runner.invoke(app, ["ingest", "logs", str(out_dir / "logs.jsonl"), "--api-url", url])
     assert f"0 stored, {lines['logs']} duplicates" in again.output
 
-    monkeypatch.setenv("SELFHEAL_DATABASE_URL", db_url)
-    cycle = runner.invoke(app, ["cycle", "--as-of", "2026-03-02T12:00:00Z", "--json"])
+    cycle = runner.invoke(app, ["cycle", "--as-of", "2026-03-02T12:00:00Z", "--json", "--api", url])
     assert cycle.exit_code == 0, cycle.output
     body = json.loads(cycle.output[cycle.output.index("{") :])
     assert body["observation"]["counts"]["metric_points"] == 8 * 60

@@ -88,7 +88,7 @@ def test_run_cycle_and_action_moves_post_what_the_api_expects() -> None:
     assert seen == [
         ("/run_cycle", {"as_of": "2024-03-06T12:00:00+00:00", "use_llm": False}),
         ("/run_cycle", {"as_of": None, "use_llm": True, "window_minutes": 30}),
-        ("/approve_action", {"action_id": "act-1", "comment": "looks safe"}),
+        ("/actions/act-1/approve", {"comment": "looks safe"}),
     ]
 
 

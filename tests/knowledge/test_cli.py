@@ -66,7 +66,7 @@ def test_bad_file_refuses_batch_unless_skipped(  # type: ignore[no-untyped-def]
     (folder / "locked.pdf").write_bytes(encrypt_pdf(make_pdf([["x"]])))
     runner = CliRunner()
     r = runner.invoke(app, ["runbooks", "add", str(folder), "--db", db])
-    assert r.exit_code == 2
+    assert r.exit_code == 1  # refused by the knowledge base: not a usage error
     assert "encrypted" in r.output
     assert json.loads(runner.invoke(app, ["runbooks", "stats", "--db", db]).stdout)["documents"] == 0
     r = runner.invoke(app, ["runbooks", "add", str(folder), "--db", db, "--skip-bad"])

@@ -12,6 +12,7 @@ an expired lease: `stale`, `resume` and `mark_failed` deal with it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,20 @@ def _comments(
     return (*row.comments, StoredComment(by=by, at_ms=now_ms, move=move.value, text=text))
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An action its caller claimed for execution (status executing, under `token` and a lease)."""
+
+    row: ActionRecord
+    request: ExecutionRequest
+    token: str
+    by: str
+
+    @property
+    def action(self) -> Action:
+        return Action.from_row(self.row)
+
+
 class Workflow:
     """Action operations over a store. `executor` overrides the configured one (tests, previews)."""
 
@@ -86,6 +101,18 @@ class Workflow:
                 offset=offset,
             )
         return [Action.from_row(r) for r in rows]
+
+    def count_actions(
+        self, status: ActionStatus | None = None, incident_id: str | None = None, risk: Risk | None = None
+    ) -> int:
+        """How many actions `list_actions` pages through with these filters."""
+        with self.store.read() as conn:
+            return actions_repo.count_actions(
+                conn,
+                status=ActionStatus(status).value if status else None,
+                incident_id=incident_id,
+                risk=Risk(risk).value if risk else None,
+            )
 
     def stale(self) -> list[Action]:
         """Work a stopped process left behind: executions whose lease has run out, and policy-approved
@@ -184,6 +211,12 @@ class Workflow:
 
     def execute(self, action_id: str, by: str, comment: str | None = None) -> Action:
         """Run an approved action once. Of many concurrent calls one runs it; the others get 409."""
+        return self.run_claimed(self.claim(action_id, by, comment))
+
+    def claim(self, action_id: str, by: str, comment: str | None = None) -> Claim:
+        """The first half of `execute`: move the action from approved to executing under a fresh claim token
+        and lease, and commit. Only the caller that gets the Claim runs the executor (`run_claimed`); a
+        process that stops in between leaves an execution whose lease runs out (`stale`, `resume`)."""
         self.executor.preflight()
         token = uuid.uuid4().hex
         with self.store.transaction() as conn:
@@ -210,7 +243,11 @@ class Workflow:
                 },
             )
             request = self._request(conn, claimed, by, attempt=claimed.attempts)
-        return self._run_and_finish(claimed, request, token, by)
+        return Claim(claimed, request, token, by)
+
+    def run_claimed(self, claim: Claim) -> Action:
+        """The second half of `execute`: run the executor for a claim and record its result."""
+        return self._run_and_finish(claim.row, claim.request, claim.token, claim.by)
 
     def resume(self, action_id: str, by: str, force: bool = False, comment: str | None = None) -> Action:
         """Run an interrupted execution again (its lease must have run out unless `force`)."""

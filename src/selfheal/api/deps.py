@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from selfheal.auth import Principal, Role, allows, hash_key, same_key
 from selfheal.errors import Forbidden, Unauthorized
@@ -31,15 +31,23 @@ def services(request: Request) -> Services:
 
 
 API_KEY_HEADER = APIKeyHeader(
-    name="X-API-Key", auto_error=False, scheme_name="ApiKey", description="An API key (`selfheal admin key`)."
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key (`selfheal keys create`; the first admin key with `--database`).",
 )
-"""The security scheme the OpenAPI document declares (the Authorize button of /docs)."""
+BEARER = HTTPBearer(
+    auto_error=False, scheme_name="Bearer", description="The same API key as `Authorization: Bearer <key>`."
+)
+"""The security schemes the OpenAPI document declares (the Authorize button of /docs); `principal` reads the
+key from either header itself, so declaring them changes nothing in who is admitted."""
 
 
 def principal(
     request: Request,
     svc: Services = Depends(services),
     _declared: str | None = Security(API_KEY_HEADER),
+    _bearer: HTTPAuthorizationCredentials | None = Security(BEARER),
 ) -> Principal:
     """The caller, from the `X-API-Key` header (or `Authorization: Bearer`). Open mode: an anonymous admin."""
     key = request.headers.get("x-api-key")

@@ -48,6 +48,19 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
     return codes
 
 
+PAGINATED = ("/actions", "/incidents", "/audit")
+"""GET listings that send the page headers (`selfheal.api.pagination`)."""
+
+_PAGE_HEADERS = {
+    "X-Total-Count": {"description": "Items matching the filters", "schema": {"type": "integer"}},
+    "X-Next-Cursor": {
+        "description": "Pass as `cursor` for the next page; absent on the last page",
+        "schema": {"type": "string"},
+    },
+    "Link": {"description": 'The next page\'s URL, `rel="next"` (RFC 8288)', "schema": {"type": "string"}},
+}
+
+
 def _declare(document: dict[str, Any]) -> None:
     ref = {"$ref": "#/components/schemas/ErrorBody"}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -58,6 +71,8 @@ def _declare(document: dict[str, Any]) -> None:
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
+            if method == "get" and path in PAGINATED and "200" in responses:
+                responses["200"]["headers"] = _PAGE_HEADERS
             for code in _error_codes(path, method, operation):
                 responses[code] = {
                     "description": _MEANING[code],

@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from selfheal.observe.themes import active_embedder
-from selfheal.reason.cluster import LEXICAL_MODEL, METHODS, ClusterParams, TextClustering, cluster_texts
 from selfheal.settings import Settings
+
+if TYPE_CHECKING:
+    from selfheal.reason.cluster import TextClustering
+
+METHODS = ("ward", "dbscan")
+"""The clustering methods (`selfheal.reason.cluster.METHODS`; a test keeps the two equal). Named here so that
+the command line starts without loading the clustering stack."""
 
 MAX_LABEL_WIDTH = 60
 
@@ -114,6 +120,9 @@ def cluster_command(
         raise typer.BadParameter(
             f"unknown granularity {granularity!r}; choose fixed or auto", param_hint="--granularity"
         )
+    from selfheal.observe.themes import active_embedder
+    from selfheal.reason.cluster import LEXICAL_MODEL, ClusterParams, cluster_texts
+
     header, rows = read_rows(file, text_column)
     texts = [(r.get(text_column) or "").strip() for r in rows]
     embedder = None if lexical else active_embedder(Settings())

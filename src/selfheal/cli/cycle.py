@@ -1,4 +1,4 @@
-"""`selfheal cycle`: run one agent cycle and print what it found."""
+"""`selfheal cycle`: ask the API to run one agent cycle and print what it found."""
 
 from __future__ import annotations
 
@@ -6,51 +6,60 @@ from typing import Annotated
 
 import typer
 
-from selfheal.cli.common import console, parse_time
-from selfheal.settings import Settings
+from selfheal.cli.common import parse_time
+from selfheal.cli.remote import ApiKeyOption, ApiOption, JsonOption, api_client, print_json
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def cycle(
         as_of: Annotated[str | None, typer.Option(help="ISO time; default now")] = None,
-        window_minutes: Annotated[int | None, typer.Option()] = None,
+        window_minutes: Annotated[int | None, typer.Option(min=1)] = None,
         use_llm: Annotated[bool, typer.Option("--llm/--no-llm")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON")] = False,
+        api: ApiOption = None,
+        api_key: ApiKeyOption = None,
+        as_json: JsonOption = False,
     ) -> None:
-        """Run one agent cycle on the configured database and print what it found."""
-        from selfheal.cycle import CycleDeps, run_cycle
-        from selfheal.store import Store
-
-        settings = Settings()
-        store = Store.open(settings.resolved_database_url())
-        result = run_cycle(
-            CycleDeps(store=store, settings=settings), parse_time(as_of), window_minutes, use_llm, "cli"
-        )
+        """Run one agent cycle on the API's data (POST /run_cycle; an operator key) and print what it found."""
+        try:
+            moment = parse_time(as_of)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--as-of") from None
+        with api_client(api, api_key) as client:
+            result = client.run_cycle(moment.isoformat() if moment else None, window_minutes, use_llm)
         if as_json:
-            typer.echo(result.model_dump_json(indent=2))
+            print_json(result)
             return
-        obs = result.observation
-        console.print(
-            f"cycle {result.cycle_id} as of {result.as_of:%Y-%m-%d %H:%M} UTC, {result.window_minutes} min"
+        obs = result["observation"]
+        counts = obs["counts"]
+        findings = result["findings"]
+        typer.echo(
+            f"cycle {result['cycle_id']} as of {str(result['as_of'])[:16].replace('T', ' ')} UTC, "
+            f"{result['window_minutes']} min"
         )
-        console.print(
-            f"  signals: {obs.counts.log_events} log events, {obs.counts.metric_points} metric points, "
-            f"{obs.counts.tickets} tickets"
+        typer.echo(
+            f"  signals: {counts['log_events']} log events, {counts['metric_points']} metric points, "
+            f"{counts['tickets']} tickets"
         )
-        console.print(
-            f"  findings: {len(result.findings.anomalies)} anomalies, "
-            f"{len(result.findings.soft_failures)} soft-failure gaps, {len(result.findings.themes)} themes"
+        typer.echo(
+            f"  findings: {len(findings['anomalies'])} anomalies, "
+            f"{len(findings['soft_failures'])} soft-failure gaps, {len(findings['themes'])} themes"
         )
-        if result.assessment:
-            console.print(f"  incident {result.outcome.incident_id}: [bold]{result.assessment.title}[/bold]")
-            console.print(f"  {result.assessment.summary}")
-            if result.assessment.narrative_note:
-                console.print(f"  narrative: {result.assessment.narrative_note}")
+        assessment = result.get("assessment")
+        if assessment:
+            typer.echo(f"  incident {result['outcome']['incident_id']}: {assessment['title']}")
+            typer.echo(f"  {assessment['summary']}")
+            if assessment.get("narrative_note"):
+                typer.echo(f"  narrative: {assessment['narrative_note']}")
         else:
-            console.print("  no incident")
-        if result.outcome.notifications:
-            console.print(
-                f"  {len(result.outcome.notifications)} notification(s) queued: sent by a running "
+            typer.echo("  no incident")
+        for action in result["outcome"].get("actions") or []:
+            typer.echo(
+                f"  action {action.get('action_id') or action.get('id')}: {action.get('key')} {action.get('status')}"
+            )
+        notifications = result["outcome"].get("notifications") or []
+        if notifications:
+            typer.echo(
+                f"  {len(notifications)} notification(s) queued: sent by a running "
                 "`selfheal api` / `selfheal worker`, or now with `selfheal notify`"
             )

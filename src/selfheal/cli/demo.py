@@ -113,7 +113,31 @@ def _start_worker(env: dict[str, str], settings: Settings, console: Console) -> 
     console.print(
         f"caught up: the scheduler (selfheal worker) runs a cycle every {settings.demo_cycle_minutes} min"
     )
-    return subprocess.Popen([sys.executable, "-m", "selfheal.cli", "worker"], env=worker_env)
+    return _child(["worker"], worker_env)
+
+
+def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A `selfheal` child process in its own session: the terminal's Ctrl-C reaches only the demo, which
+    stops its children itself (`stop_children`) instead of each printing its own traceback."""
+    return subprocess.Popen([sys.executable, "-m", "selfheal.cli", *args], env=env, start_new_session=True)
+
+
+STOP_SECONDS = 10.0
+"""How long the children get to stop after SIGTERM before they are killed."""
+
+
+def stop_children(procs: list[subprocess.Popen[bytes]], timeout: float = STOP_SECONDS) -> None:
+    """SIGTERM every child, wait for them together up to `timeout` s, then SIGKILL the ones still running."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _run_live(feed: LiveFeed, sim: datetime, rate: float, start_scheduler: Callable[[], None]) -> None:
@@ -179,9 +203,9 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
     env["SELFHEAL_DATABASE_URL"] = settings.resolved_database_url()
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     env["SELFHEAL_API_URL"] = api_url
-    procs = [subprocess.Popen([sys.executable, "-m", "selfheal.cli", "api"], env=env)]
+    procs = [_child(["api"], env)]
     if with_ui:
-        procs.append(subprocess.Popen([sys.executable, "-m", "selfheal.cli", "ui"], env=env))
+        procs.append(_child(["ui"], env))
     # Open demo mode: the API needs no key, so none is sent.
     client = SelfhealClient(api_url, api_key=None)
     try:
@@ -195,14 +219,6 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
         rate = speed or settings.demo_speed
         feed = LiveFeed(settings, client, fault, console)
         _run_live(feed, live_from, rate, lambda: procs.append(_start_worker(env, settings, console)))
-    except KeyboardInterrupt:
-        console.print("stopping")
-    finally:
+    finally:  # Ctrl-C (the CLI's Interrupted), an error or the end: the children stop with the demo
         client.close()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_children(procs)

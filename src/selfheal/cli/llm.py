@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from selfheal.narrate.providers import make_provider
 from selfheal.settings import LLMProvider, Settings
 
 
@@ -37,6 +36,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Say whether the configured LLM server answers and has the model. Exit 0 if both, else 1."""
+    from selfheal.narrate.providers import make_provider
+
     settings = _settings(provider, base_url, model, timeout)
     result = make_provider(settings).check()
     if as_json:

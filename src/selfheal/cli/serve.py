@@ -12,6 +12,31 @@ from selfheal.cli.common import console
 from selfheal.settings import Settings
 
 
+def ui_command(settings: Settings, port: int | None = None) -> list[str]:
+    """The `streamlit run` command line of the UI. Its uploader's per-file limit is the server's
+    (SELFHEAL_KB_MAX_FILE_BYTES, in whole MB; Streamlit's own default is 200 MB)."""
+    script = Path(__file__).parent.parent / "ui" / "app.py"
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port or settings.ui_port),
+        "--server.address",
+        settings.api_host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--server.maxUploadSize",
+        str(max(1, settings.kb_max_file_bytes // (1024 * 1024))),
+    ]
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def api(
@@ -39,26 +64,7 @@ def register(app: typer.Typer) -> None:
         """Serve the Streamlit UI (it talks to the API at SELFHEAL_API_URL)."""
         import subprocess
 
-        settings = Settings()
-        script = Path(__file__).parent.parent / "ui" / "app.py"
-        cmd = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.port",
-            str(port or settings.ui_port),
-            "--server.address",
-            settings.api_host,
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--client.toolbarMode",
-            "viewer",
-        ]
-        raise typer.Exit(subprocess.call(cmd))
+        raise typer.Exit(subprocess.call(ui_command(Settings(), port)))
 
     @app.command()
     def demo(

@@ -14,18 +14,17 @@ from rich.console import Console
 from selfheal.cli.common import console, parse_time, report_error
 from selfheal.errors import SelfhealError
 from selfheal.settings import Settings, secret_value
-from selfheal.signals import LogEvent, MetricPoint, Ticket
-from selfheal.simulate.faults import FAULTS as FAULTS_ONLY
-from selfheal.simulate.faults import parse_fault
-from selfheal.simulate.model import SimResult
 
 if TYPE_CHECKING:
+    # Loaded when a command runs, not at startup (`selfheal --help` stays fast).
     from selfheal.client import SignalKind
+    from selfheal.signals import LogEvent, MetricPoint, Ticket
+    from selfheal.simulate.model import SimResult
+
+    Signal = Ticket | LogEvent | MetricPoint
 
 BATCH_ITEMS = 10_000
 """Signals per line-batch written to a file or posted to the API."""
-
-Signal = Ticket | LogEvent | MetricPoint
 
 
 def emit(
@@ -109,6 +108,8 @@ def register(app: typer.Typer) -> None:
         from selfheal.simulate import SimConfig
         from selfheal.simulate import simulate as run_sim
         from selfheal.simulate.families import FAMILIES, apply_family, draw
+        from selfheal.simulate.faults import FAULTS as FAULTS_ONLY
+        from selfheal.simulate.faults import parse_fault
 
         begin = parse_time(start) or (datetime.now(UTC) - timedelta(hours=hours)).replace(
             second=0, microsecond=0

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 import httpx
 
@@ -29,7 +30,7 @@ JsonObject = dict[str, Any]
 SignalKind = Literal["tickets", "logs", "metrics"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = ("tickets", "logs", "metrics")
 ActionMove = Literal["approve", "reject", "cancel", "execute"]
-"""The transitions a person makes on an action; each is `POST /{move}_action`."""
+"""The transitions a person makes on an action; each is `POST /actions/{id}/{move}`."""
 
 NDJSON = "application/x-ndjson"
 
@@ -235,23 +236,77 @@ class SelfhealClient:
 
     def incident(self, incident_id: str) -> JsonObject:
         """One incident, whole: assessment, findings, timeline, actions and audit trail."""
-        answer: JsonObject = self._get(f"/incidents/{incident_id}")
+        answer: JsonObject = self._get(f"/incidents/{quote(incident_id, safe='')}")
         return answer
 
     def actions(
-        self, incident: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        incident: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        risk: str | None = None,
     ) -> list[JsonObject]:
-        """Actions, newest first, optionally of one incident and/or in one status."""
-        answer: list[JsonObject] = self._get("/actions", incident=incident, status=status, limit=limit)
+        """Actions, newest first, optionally of one incident, in one status and/or of one risk."""
+        answer: list[JsonObject] = self._get(
+            "/actions", incident=incident, status=status, limit=limit, risk=risk
+        )
         return answer
 
     def action(self, action_id: str) -> JsonObject:
-        answer: JsonObject = self._get(f"/actions/{action_id}")
+        answer: JsonObject = self._get(f"/actions/{quote(action_id, safe='')}")
         return answer
 
     def move_action(self, move: ActionMove, action_id: str, comment: str | None = None) -> JsonObject:
         """Approve, reject, cancel or execute an action, with an optional comment; the action afterwards."""
-        answer: JsonObject = self._post(f"/{move}_action", {"action_id": action_id, "comment": comment})
+        answer: JsonObject = self._post(f"/actions/{quote(action_id, safe='')}/{move}", {"comment": comment})
+        return answer
+
+    def execute_action(
+        self, action_id: str, comment: str | None = None, *, dry_run: bool = False, wait: bool = True
+    ) -> JsonObject:
+        """Execute an approved action. `wait=False` asks the server to answer at once (202, `Prefer:
+        respond-async`) with the action in `executing`; poll `action(id)` for its result."""
+        headers = {} if wait else {"prefer": "respond-async"}
+        answer: JsonObject = self._call(
+            "POST",
+            f"/actions/{quote(action_id, safe='')}/execute",
+            json={"comment": comment, "dry_run": dry_run},
+            headers=headers,
+        )
+        return answer
+
+    def stale_actions(self) -> list[JsonObject]:
+        """Executions whose lease ran out, and policy-approved actions never executed."""
+        answer: list[JsonObject] = self._get("/actions/stale")
+        return answer
+
+    def resume_action(self, action_id: str, force: bool = False, comment: str | None = None) -> JsonObject:
+        """Run an interrupted execution again."""
+        answer: JsonObject = self._post(
+            "/resume_action", {"action_id": action_id, "force": force, "comment": comment}
+        )
+        return answer
+
+    def fail_action(self, action_id: str, reason: str, force: bool = False) -> JsonObject:
+        """Give up on an interrupted execution."""
+        answer: JsonObject = self._post(
+            "/fail_action", {"action_id": action_id, "reason": reason, "force": force}
+        )
+        return answer
+
+    # -- keys (admin) ------------------------------------------------------------------------------------
+
+    def create_key(self, name: str, role: str) -> JsonObject:
+        """A new key; the answer's `key` is the secret, shown only this once."""
+        answer: JsonObject = self._post("/keys", {"name": name, "role": role})
+        return answer
+
+    def keys(self) -> list[JsonObject]:
+        answer: list[JsonObject] = self._get("/keys")
+        return answer
+
+    def revoke_key(self, key_id: str) -> JsonObject:
+        answer: JsonObject = self._call("DELETE", f"/keys/{quote(key_id, safe='')}")
         return answer
 
     # -- knowledge (runbooks) ----------------------------------------------------------------------------
@@ -264,8 +319,8 @@ class SelfhealClient:
         answer: list[JsonObject] = self._get("/runbooks/documents")
         return answer
 
-    def runbook_search(self, query: str, top: int | None = None) -> JsonObject:
-        answer: JsonObject = self._get("/runbooks/search", q=query, top=top)
+    def runbook_search(self, query: str, top: int | None = None, mode: str | None = None) -> JsonObject:
+        answer: JsonObject = self._get("/runbooks/search", q=query, top=top, mode=mode)
         return answer
 
     def runbook_upload(self, files: Iterable[tuple[str, bytes, str]]) -> JsonObject:
@@ -275,7 +330,7 @@ class SelfhealClient:
         return answer
 
     def runbook_delete(self, document_id: str) -> JsonObject:
-        answer: JsonObject = self._call("DELETE", f"/runbooks/documents/{document_id}")
+        answer: JsonObject = self._call("DELETE", f"/runbooks/documents/{quote(document_id, safe='')}")
         return answer
 
     def runbook_clear(self) -> JsonObject:

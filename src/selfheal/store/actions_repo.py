@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from selfheal.errors import NotFound
@@ -72,15 +72,28 @@ def list_actions(
     offset: int = 0,
 ) -> list[ActionRecord]:
     t = table(ActionRow)
-    q = select(t)
+    q = _filtered(select(t), status, incident_id, risk)
+    q = q.order_by(t.c.created_ms.desc(), t.c.id).limit(limit).offset(offset)
+    return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
+
+
+def count_actions(
+    conn: Connection, *, status: str | None = None, incident_id: str | None = None, risk: str | None = None
+) -> int:
+    """How many actions `list_actions` pages through with these filters."""
+    q = _filtered(select(func.count()).select_from(table(ActionRow)), status, incident_id, risk)
+    return int(conn.execute(q).scalar_one())
+
+
+def _filtered(q: Select[Any], status: str | None, incident_id: str | None, risk: str | None) -> Select[Any]:
+    t = table(ActionRow)
     if status:
         q = q.where(t.c.status == status)
     if incident_id:
         q = q.where(t.c.incident_id == incident_id)
     if risk:
         q = q.where(t.c.risk == risk)
-    q = q.order_by(t.c.created_ms.desc(), t.c.id).limit(limit).offset(offset)
-    return [ActionRecord.model_validate(r._mapping) for r in conn.execute(q)]
+    return q
 
 
 def live_keys(conn: Connection, incident_id: str) -> set[str]:

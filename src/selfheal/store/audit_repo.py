@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Select, func, select, text
 
 from selfheal.store.actions_tables import AuditHeadRow
 from selfheal.store.rows import AuditEntry
@@ -94,7 +94,37 @@ def query(
     offset: int = 0,
 ) -> list[AuditEntry]:
     t = table(AuditRow)
-    q = select(t)
+    q = _filtered(select(t), actor, action, target_type, target_id, since_ms, until_ms)
+    q = q.order_by(t.c.seq.desc()).limit(limit).offset(offset)
+    return [AuditEntry.model_validate(r._mapping) for r in conn.execute(q)]
+
+
+def count(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> int:
+    """How many records `query` pages through with these filters."""
+    q = select(func.count()).select_from(table(AuditRow))
+    q = _filtered(q, actor, action, target_type, target_id, since_ms, until_ms)
+    return int(conn.execute(q).scalar_one())
+
+
+def _filtered(
+    q: Select[Any],
+    actor: str | None,
+    action: str | None,
+    target_type: str | None,
+    target_id: str | None,
+    since_ms: int | None,
+    until_ms: int | None,
+) -> Select[Any]:
+    t = table(AuditRow)
     if actor:
         q = q.where(t.c.actor == actor)
     if action:
@@ -107,5 +137,4 @@ def query(
         q = q.where(t.c.ts_ms >= since_ms)
     if until_ms is not None:
         q = q.where(t.c.ts_ms < until_ms)
-    q = q.order_by(t.c.seq.desc()).limit(limit).offset(offset)
-    return [AuditEntry.model_validate(r._mapping) for r in conn.execute(q)]
+    return q

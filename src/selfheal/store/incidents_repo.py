@@ -178,6 +178,15 @@ def list_incidents(
     return [IncidentListing(**_listing_fields(r._mapping)) for r in conn.execute(query)]
 
 
+def count_incidents(conn: Connection, status: str | None = None) -> int:
+    """How many incidents `list_incidents` pages through."""
+    t = table(IncidentRow)
+    query = select(func.count()).select_from(t)
+    if status:
+        query = query.where(t.c.status == status)
+    return int(conn.execute(query).scalar_one())
+
+
 def append_timeline(
     conn: Connection, incident_id: str, entries: list[dict[str, Any]], values: dict[str, Any]
 ) -> None:
@@ -187,11 +196,6 @@ def append_timeline(
     conn.execute(
         t.update().where(t.c.id == incident_id).values(timeline=[*(current or []), *entries], **values)
     )
-
-
-def count_incidents(conn: Connection) -> int:
-    t = table(IncidentRow)
-    return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
 
 
 # --- cycle runs -------------------------------------------------------------------------------------

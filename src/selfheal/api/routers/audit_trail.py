@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from selfheal import audit
 from selfheal.api.deps import Services, require, services
-from selfheal.api.params import MAX_OFFSET
+from selfheal.api.pagination import Page, page_params, paginate
 from selfheal.auth import Principal, Role
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.store import audit_repo
@@ -56,30 +56,31 @@ def audit_view(entry: AuditEntry) -> AuditRecord:
 
 @router.get("")
 def list_audit(
+    request: Request,
+    response: Response,
     actor: str | None = Query(None, max_length=256),
     action: str | None = Query(None, max_length=128, description="Prefix, e.g. `action.` or `key.create`"),
     target_type: str | None = Query(None, max_length=64),
     target_id: str | None = Query(None, max_length=256),
     since: datetime | None = Query(None, description="ISO 8601, inclusive"),
     until: datetime | None = Query(None, description="ISO 8601, exclusive"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    page: Page = Depends(page_params(100, 1000)),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[AuditRecord]:
-    """Audit records, newest first."""
+    """Audit records, newest first. Paginated: `X-Total-Count`, and `X-Next-Cursor` / `Link: rel="next"`."""
+    filters = {
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "since_ms": dt_to_ms(since) if since else None,
+        "until_ms": dt_to_ms(until) if until else None,
+    }
     with svc.store.read() as conn:
-        rows = audit_repo.query(
-            conn,
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            since_ms=dt_to_ms(since) if since else None,
-            until_ms=dt_to_ms(until) if until else None,
-            limit=limit,
-            offset=offset,
-        )
+        rows = audit_repo.query(conn, **filters, limit=page.limit, offset=page.offset)  # type: ignore[arg-type]
+        total = audit_repo.count(conn, **filters)  # type: ignore[arg-type]
+    paginate(request, response, page, len(rows), total)
     return [audit_view(r) for r in rows]
 
 

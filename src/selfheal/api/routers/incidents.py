@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from selfheal.act.model import Action
 from selfheal.api.deps import Services, require, services
-from selfheal.api.params import MAX_OFFSET
+from selfheal.api.pagination import Page, page_params, paginate
 from selfheal.api.routers.audit_trail import AuditRecord, audit_view
 from selfheal.auth import Principal, Role
 from selfheal.records import dt_to_ms
@@ -102,15 +102,18 @@ class IncidentLifecycle(BaseModel):
 
 @router.get("/incidents")
 def list_incidents(
+    request: Request,
+    response: Response,
     status: str | None = Query(None, description="open, mitigating or resolved"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    page: Page = Depends(page_params(50, 500)),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[IncidentSummary]:
-    """Incidents, newest first."""
+    """Incidents, newest first. Paginated: `X-Total-Count`, and `X-Next-Cursor` / `Link: rel="next"`."""
     with svc.store.read() as conn:
-        rows = incidents_repo.list_incidents(conn, status, limit, offset)
+        rows = incidents_repo.list_incidents(conn, status, page.limit, page.offset)
+        total = incidents_repo.count_incidents(conn, status)
+    paginate(request, response, page, len(rows), total)
     return [IncidentSummary(**r.model_dump()) for r in rows]
 
 

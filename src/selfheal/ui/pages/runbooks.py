@@ -43,11 +43,23 @@ def _stats() -> bool:
     return True
 
 
+UPLOAD_TYPES = ["md", "markdown", "txt", "text", "rst", "html", "htm", "pdf"]
+"""What the server's loaders read (`selfheal.knowledge.loaders`; `selfheal runbooks add` takes the same)."""
+
+
+def _max_file_mb() -> int:
+    """The server's per-file limit (SELFHEAL_KB_MAX_FILE_BYTES) in whole MB; `selfheal ui` gives Streamlit the
+    same limit (server.maxUploadSize), so the uploader refuses a larger file before sending it."""
+    from selfheal.settings import Settings
+
+    return max(1, Settings().kb_max_file_bytes // (1024 * 1024))
+
+
 def _upload(may: bool, why: str) -> None:
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
-            "Runbooks (Markdown, text or PDF)",
-            type=["md", "markdown", "txt", "pdf"],
+            f"Runbooks (Markdown, text, reStructuredText, HTML or PDF; up to {_max_file_mb()} MB per file)",
+            type=UPLOAD_TYPES,
             accept_multiple_files=True,
         )
         sent = st.form_submit_button(
