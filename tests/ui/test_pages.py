@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from tests.ui.live import (
@@ -28,18 +32,26 @@ AppFactory = Callable[..., AppTest]
 
 @pytest.fixture(scope="module")
 def incident_id(live_api: LiveApi) -> str:
-    """One agent cycle over the simulated fault, run by the operator; its incident id."""
-    answer = httpx.post(
-        f"{live_api.url}/run_cycle",
-        json={"as_of": END.isoformat(), "window_minutes": 60},
-        headers={"x-api-key": OPERATOR_KEY},
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
+    """Agent cycles over the simulated fault, run by the operator, its incident id: 30 minutes before END
+    (the incident opens, low-risk actions run by policy), 15 minutes before (the cycle sees them executed)
+    and at END (their outcome is judged after 15 minutes of signals)."""
+    for minutes_before in (30, 15, 0):
+        answer = httpx.post(
+            f"{live_api.url}/run_cycle",
+            json={"as_of": (END - timedelta(minutes=minutes_before)).isoformat(), "window_minutes": 60},
+            headers={"x-api-key": OPERATOR_KEY},
+            timeout=TIMEOUT,
+        )
+        answer.raise_for_status()
     incident = answer.json()["outcome"]["incident_id"]
     assert incident, "the simulated webhook fault should open an incident"
-    proposed = [a for a in answer.json()["outcome"]["actions"] if a["status"] == "proposed"]
-    assert proposed, "the cycle should propose an action that waits for approval"
+    waiting = httpx.get(
+        f"{live_api.url}/actions",
+        params={"incident": incident, "status": "proposed"},
+        headers={"x-api-key": OPERATOR_KEY},
+        timeout=TIMEOUT,
+    ).json()
+    assert waiting, "the cycles should propose an action that waits for approval"
     return str(incident)
 
 
@@ -65,6 +77,13 @@ def open_page(live_api: LiveApi) -> AppFactory:
         return at
 
     return make
+
+
+def _values(data: Any) -> list[float]:
+    """A Plotly array as numbers: plain JSON or the typed form ({"dtype", "bdata"})."""
+    if isinstance(data, dict):
+        return [float(x) for x in np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])]
+    return [float(x) for x in data]
 
 
 def has_route(live_api: LiveApi, path: str) -> bool:
@@ -98,8 +117,53 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     assert "$" in next(m.value for m in at.metric if m.label.startswith("Revenue"))
     assert "orders lost" in page  # the open incident
     assert "CET" in page  # times in the viewer's zone, not UTC
-    assert len(at.get("plotly_chart")) == 3  # orders vs expected, conversion vs baseline, loss accumulating
-    assert "Lost so far" in page
+    assert "Updated " in page and "refreshes every 30 s" in page
+    # the incident's stage against its expectation, its loss from the onset, then all merchants
+    assert len(at.get("plotly_chart")) == 4
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [f["layout"]["title"]["text"] for f in figures]
+    assert titles[0] == "Orders per minute, stage wave_1, vs expected"
+    assert titles[1].startswith("Revenue lost since the onset, stage wave_1")
+    labels = {a["text"] for a in figures[0]["layout"]["annotations"]}
+    assert "onset" in labels
+    assert any(label.startswith("fix: ") for label in labels)  # the actions the policy ran
+    assert {t["name"] for t in figures[0]["data"] if t.get("name")} >= {"orders", "expected", "expected band (90%)"}
+
+
+def test_overview_money_has_one_source_and_says_its_basis(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    at = open_page("overview")
+    metrics = {m.label: m.value for m in at.metric}
+    lost = next(label for label in metrics if label.startswith("Lost so far since "))
+    assert "Per hour at the current rate" in metrics and "Per day if it persists" in metrics
+    incident = httpx.get(
+        f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()
+    report = incident["assessment"]["risk_report"]
+    assert metrics["Per hour at the current rate"] == f"${report['lost_revenue_per_hour']['value']:,.0f}"
+    series = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "window_minutes": 65, "stage": "wave_1", "since": report["onset"]},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    ).json()
+    # 45 minutes since the onset + 20 before it; the card and the chart read the same series
+    assert metrics[lost] == f"${series['loss_so_far']['lost_revenue']:,.0f}"
+    chart = json.loads(at.get("plotly_chart")[1].proto.spec)
+    line = _values(next(t for t in chart["data"] if t.get("name") == "revenue lost since the onset")["y"])
+    assert f"${line[-1]:,.0f}" == metrics[lost]
+    assert min(line) > -50  # counted from the onset: no negative loss from the quiet minutes before
+    page = texts(at)
+    assert "x the hourly figure" in page  # the day's projection explains itself
+    assert "90% interval" in page
+
+
+def test_overview_shows_verdicts_of_the_actions_taken(open_page: AppFactory, incident_id: str) -> None:
+    page = texts(open_page("overview"))
+    assert "Outcome of the actions taken" in page
+    assert "lost orders per hour" in page
+    assert any(v in page for v in ("worked]", "partly worked]", "no effect]"))
 
 
 def test_overview_says_what_waits_for_approval(
@@ -110,7 +174,7 @@ def test_overview_says_what_waits_for_approval(
     ).json()[0]["id"]  # the incident the overview shows
     ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
     at = open_page("overview")
-    assert any("wait for approval" in str(w.value) for w in at.warning)
+    assert any("wait for a decision" in str(w.value) and "per hour" not in str(w.value) or "Every hour of waiting costs" in str(w.value) for w in at.warning)
 
 
 def test_address_and_key_from_the_environment(
