@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 import base64
 import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,11 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     labels = {a["text"] for a in figures[0]["layout"]["annotations"]}
     assert "onset" in labels
     assert any(label.startswith("fix: ") for label in labels)  # the actions the policy ran
-    assert {t["name"] for t in figures[0]["data"] if t.get("name")} >= {"orders", "expected", "expected band (90%)"}
+    assert {t["name"] for t in figures[0]["data"] if t.get("name")} >= {
+        "orders",
+        "expected",
+        "expected band (90%)",
+    }
 
 
 def test_overview_money_has_one_source_and_says_its_basis(
@@ -174,7 +179,8 @@ def test_overview_says_what_waits_for_approval(
     ).json()[0]["id"]  # the incident the overview shows
     ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
     at = open_page("overview")
-    assert any("wait for a decision" in str(w.value) and "per hour" not in str(w.value) or "Every hour of waiting costs" in str(w.value) for w in at.warning)
+    waits = [str(w.value) for w in at.warning if "wait for a decision" in str(w.value)]
+    assert waits and "Every hour of waiting costs about $" in waits[0]
 
 
 def test_address_and_key_from_the_environment(
@@ -244,6 +250,42 @@ def test_assessment_page(open_page: AppFactory, incident_id: str) -> None:
     assert "Evidence (" in page
     assert "payments without order" in page  # evidence resolved to its source
     assert any(e.label.startswith("Raw incident") for e in at.expander)
+    assert "Updated " in page
+
+
+def test_assessment_money_verdicts_and_action_status(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    at = open_page("assessment", incident_id=incident_id)
+    page = texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    # money: each figure whole (the interval wraps below it), labelled with its basis
+    for label in ("Per hour at the current rate", "Per day if it persists"):
+        assert metrics[label].startswith("$") and "(" not in metrics[label]
+    assert any(label.startswith("Lost so far since ") for label in metrics)
+    assert "90% interval" in page
+    # evidence: rates as percentages, never raw fractions
+    assert "% vs expected" in page
+    assert not re.search(r"\b0\.\d+ vs expected", page)
+    # proposed actions show what became of them, with the verdict of those that ran
+    proposed = [
+        str(m.value) for m in at.markdown if "risk]" in str(m.value) and str(m.value).startswith("- ")
+    ]
+    assert any(":green-badge[succeeded]" in x for x in proposed)
+    assert any(":orange-badge[proposed]" in x for x in proposed)
+    assert any("lost orders per hour" in x for x in proposed)
+    assert "Outcome of the actions taken" in page
+    links = [str(link.proto.label) for link in at.get("page_link")]
+    assert any(label.startswith("Decide on the 1 waiting") for label in links)
+    # merchants at risk: only those that lost orders
+    incident = httpx.get(
+        f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()
+    losing = [m for m in incident["assessment"]["blast_radius"]["merchants"] if m["lost_orders"]["value"] > 0]
+    assert metrics["Merchants at risk"] == str(len(losing))
+    # the affected stage charted with the incident's markers
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("onset" in {a["text"] for a in f["layout"].get("annotations", [])} for f in figures)
 
 
 RUNBOOK = b"""# Webhook delivery failures
@@ -320,6 +362,17 @@ def test_actions_approve_then_execute(open_page: AppFactory, live_api: LiveApi, 
     assert action["status"] == "succeeded"
     assert any(c["text"] == "webhooks look safe to replay" for c in action["comments"])
     assert "Executed by alice" in texts(at)
+    assert "not judged yet" in texts(at)  # just ran: its outcome needs minutes of signals first
+
+
+def test_actions_page_shows_verdicts(open_page: AppFactory, incident_id: str) -> None:
+    """The actions the policy ran 30 minutes before END were judged at END."""
+    at = open_page("actions", key=VIEWER_KEY)
+    outcomes = [str(m.value) for m in at.markdown if str(m.value).startswith("**Outcome:**")]
+    judged = [x for x in outcomes if "lost orders per hour" in x]
+    assert judged, outcomes
+    assert any(word in judged[0] for word in ("worked]", "partly worked]", "no effect]"))
+    assert "Updated " in texts(at)
 
 
 def test_actions_conflict_is_a_message_not_a_trace(

@@ -176,7 +176,11 @@ def incident_orders(series: dict[str, Any], markers: list[Marker], scope: str, t
     if not frame.empty:
         if "expected_low" in frame and frame["expected_low"].notna().any():
             fig.add_scatter(
-                x=frame["ts"], y=frame["expected_high"], mode="lines", line={"width": 0}, showlegend=False,
+                x=frame["ts"],
+                y=frame["expected_high"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
                 hoverinfo="skip",
             )
             fig.add_scatter(
@@ -211,8 +215,12 @@ def loss_since_onset(series: dict[str, Any], markers: list[Marker], scope: str, 
         counted = frame[frame["lost_revenue_cumulative"].notna()]
         if "lost_revenue_cumulative_high" in counted:
             fig.add_scatter(
-                x=counted["ts"], y=counted["lost_revenue_cumulative_high"], mode="lines", line={"width": 0},
-                showlegend=False, hoverinfo="skip",
+                x=counted["ts"],
+                y=counted["lost_revenue_cumulative_high"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
             )
             fig.add_scatter(
                 x=counted["ts"],

@@ -145,9 +145,7 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
         since = fmt.clock(so_far["since"], ui.tz())
         cols[0].metric(f"Lost so far since {since}", fmt.money(fmt.loss(so_far["lost_revenue"]), cur))
         cols[0].caption(
-            fmt.money_interval(
-                {"low": so_far["lost_revenue_low"], "high": so_far["lost_revenue_high"]}, cur
-            )
+            fmt.money_interval({"low": so_far["lost_revenue_low"], "high": so_far["lost_revenue_high"]}, cur)
             + f"; expected minus actual orders at the affected merchants from {since} to "
             f"{fmt.clock(so_far['until'], ui.tz())}, at the baseline order value"
         )
@@ -171,8 +169,9 @@ def verdicts(incident: dict[str, Any], life: dict[str, Any] | None) -> None:
     outcomes = (life or {}).get("outcomes") or []
     titles = {a["id"]: a["title"] for a in incident.get("actions") or []}
     executed = [
-        a for a in incident.get("actions") or [] if a["status"] == "succeeded" and a["id"] not in
-        {v["action_id"] for v in outcomes}
+        a
+        for a in incident.get("actions") or []
+        if a["status"] == "succeeded" and a["id"] not in {v["action_id"] for v in outcomes}
     ]
     if not outcomes and not executed:
         return
@@ -182,8 +181,10 @@ def verdicts(incident: dict[str, Any], life: dict[str, Any] | None) -> None:
             f"- {titles.get(v['action_id'], v['key'])}: {fmt.verdict_text(v)}  \n  :gray[{v['detail']}]"
         )
     for a in executed:
-        st.markdown(f"- {a['title']}: {fmt.chip('not judged yet', 'gray')} :gray[(judged after enough minutes of "
-                    "signals since it ran)]")
+        st.markdown(
+            f"- {a['title']}: {fmt.chip('not judged yet', 'gray')} :gray[(judged after enough minutes of "
+            "signals since it ran)]"
+        )
 
 
 def waiting(incident: dict[str, Any]) -> None:

@@ -31,7 +31,8 @@ async def get_kpi_series(
         [], max_length=500, description="Only these merchants (repeat the parameter); default all"
     ),
     since: AsOf | None = Query(
-        None, description="Accumulate the loss from this moment (e.g. an incident's onset); default the window start"
+        None,
+        description="Accumulate the loss from this moment (e.g. an incident's onset); default the window start",
     ),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
