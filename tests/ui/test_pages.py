@@ -423,3 +423,33 @@ def test_bad_key_says_how_to_fix_it(open_page: AppFactory) -> None:
 
 def _db_url(live_api: LiveApi) -> str:
     return str(live_api.database_url)
+
+
+def test_stage_series_values_the_loss_as_the_risk_report_does(live_api: LiveApi, incident_id: str) -> None:
+    """Over the cycle's own window, the affected stage's accumulated loss is the risk report's loss: one
+    estimator (each merchant's baseline conversion and order value) behind the card and the chart."""
+    headers = {"x-api-key": ADMIN_KEY}
+    incident = httpx.get(f"{live_api.url}/incidents/{incident_id}", headers=headers, timeout=30).json()
+    report = incident["assessment"]["risk_report"]
+    merchants = [m["merchant_id"] for m in incident["assessment"]["blast_radius"]["merchants"]]
+    series = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "window_minutes": 60, "merchant": merchants},
+        headers=headers,
+        timeout=30,
+    ).json()
+    so_far = series["loss_so_far"]
+    assert abs(so_far["lost_orders"] - report["lost_orders"]["value"]) < 0.05
+    assert abs(so_far["lost_revenue"] - report["lost_revenue"]["value"]) < 1.0
+    assert so_far["lost_revenue_low"] < so_far["lost_revenue"] < so_far["lost_revenue_high"]
+
+
+def test_series_rejects_since_after_the_window(live_api: LiveApi) -> None:
+    answer = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "since": (END + timedelta(minutes=5)).isoformat()},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    )
+    assert answer.status_code in (400, 422)
+    assert "since" in answer.text

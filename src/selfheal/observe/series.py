@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from selfheal.observe.model import Observation
@@ -94,15 +95,29 @@ class ErrorSeries(Record):
     points: tuple[ErrorRatePoint, ...]
 
 
+@dataclass(frozen=True)
+class MerchantRate:
+    """A merchant's baseline conversion (with the attempts it rests on) and average order value, as the risk
+    report values its loss; given to `kpi_series` so the chart and the incident card agree."""
+
+    conversion: float
+    conversion_n: float
+    aov: float
+
+
 def kpi_series(
     obs: Observation,
     stage: str | None = None,
     default_currency: str = "USD",
     merchants: Collection[str] = (),
     since: datetime | None = None,
+    rates: Mapping[str, MerchantRate] | None = None,
 ) -> KpiSeries:
     """Orders, attempts and revenue per minute with the expected orders (and their band) and the loss
-    accumulating from `since` (default: the window start) with its interval."""
+    accumulating from `since` (default: the window start) with its interval.
+
+    Without `rates` the expectation is the pooled baseline conversion of the selected merchants; with them,
+    each merchant's own rate and order value (merchants without one are left out of the expectation)."""
     wanted = set(merchants)
 
     def keep(merchant_id: str, merchant_stage: str) -> bool:
@@ -114,36 +129,44 @@ def kpi_series(
     b_revenue = sum(b.revenue for b in base)
     b_minutes = max((b.minutes for b in base), default=0)
     success = b_orders / b_attempts if b_attempts else None
-    var_success = success * (1 - success) / b_attempts if success is not None and b_attempts else 0.0
     aov = b_revenue / b_orders if b_orders else None
+    pooled = None if success is None else MerchantRate(success, float(b_attempts), aov or 0.0)
     currency = next((b.currency for b in base if b.currency), None)
+
+    def rate_of(merchant_id: str) -> MerchantRate | None:
+        return rates.get(merchant_id) if rates is not None else pooled
+
+    # minute -> [attempts, orders, revenue]; (minute, merchant) -> attempts, for the expectation
     per_minute: dict[datetime, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    cells: dict[datetime, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for m in obs.metrics:
         if not keep(m.merchant_id, m.migration_stage):
             continue
         currency = currency or m.currency
-        slot = per_minute[m.ts.replace(second=0, microsecond=0)]
+        minute = m.ts.replace(second=0, microsecond=0)
+        slot = per_minute[minute]
         slot[0] += m.checkout_attempts
         slot[1] += m.orders
         slot[2] += m.revenue
+        cell = cells[minute][m.merchant_id]
+        cell[0] += m.checkout_attempts
+        cell[1] += m.orders
     start = since.replace(second=0, microsecond=0) if since is not None else None
+    rated = pooled is not None if rates is None else bool(rates)
+    valued = rates is not None or aov is not None
+    acc = _Accumulator()
     points = []
-    lost = 0.0
-    binomial_var = 0.0  # sum of A p (1 - p) over the counted minutes
-    counted_attempts = 0.0
-    sd = 0.0
     for ts, (attempts, orders, revenue) in sorted(per_minute.items()):
-        expected = attempts * success if success is not None else None
-        band = None
-        counting = expected is not None and (start is None or ts >= start)
-        if expected is not None and success is not None:
-            band = Z90 * math.sqrt(attempts * success * (1 - success) + attempts**2 * var_success)
-        if counting and expected is not None and success is not None:
-            lost += expected - orders
-            binomial_var += attempts * success * (1 - success)
-            counted_attempts += attempts
-            sd = math.sqrt(binomial_var + counted_attempts**2 * var_success)
-        points.append(_point(ts, attempts, orders, revenue, expected, band, lost, sd, aov, counting))
+        counting = rated and (start is None or ts >= start)
+        minute = _Minute()
+        for merchant, (m_attempts, m_orders) in cells[ts].items():
+            rate = rate_of(merchant)
+            if rate is None:
+                continue
+            minute.add(rate, m_attempts, m_orders)
+            if counting:
+                acc.add(merchant, rate, m_attempts, m_orders)
+        points.append(_point(ts, attempts, orders, revenue, minute if rated else None, acc, counting, valued))
     return KpiSeries(
         as_of=obs.as_of,
         window_start=obs.window_start,
@@ -157,8 +180,54 @@ def kpi_series(
         baseline_orders_per_minute=b_orders / b_minutes if b_minutes else None,
         baseline_average_order_value=aov,
         points=tuple(points),
-        loss_so_far=_loss_so_far(points, start or obs.window_start, aov),
+        loss_so_far=_loss_so_far(points, start or obs.window_start),
     )
+
+
+class _Minute:
+    """One minute's expected orders over the selected merchants and the variance of its counterfactual."""
+
+    def __init__(self) -> None:
+        self.expected = 0.0
+        self.var = 0.0
+
+    def add(self, rate: MerchantRate, attempts: float, orders: float) -> None:
+        p = rate.conversion
+        self.expected += attempts * p
+        self.var += attempts * p * (1 - p) + attempts**2 * p * (1 - p) / max(rate.conversion_n, 1.0)
+
+
+class _Accumulator:
+    """The loss from `since`: orders and revenue, and the variance of each (binomial counterfactual per
+    minute, plus the baseline rate's own uncertainty, which is shared by all minutes of a merchant)."""
+
+    def __init__(self) -> None:
+        self.lost = 0.0
+        self.revenue = 0.0
+        self.binomial: dict[str, float] = defaultdict(float)
+        self.attempts: dict[str, float] = defaultdict(float)
+        self.rates: dict[str, MerchantRate] = {}
+
+    def add(self, merchant: str, rate: MerchantRate, attempts: float, orders: float) -> None:
+        p = rate.conversion
+        lost = attempts * p - orders
+        self.lost += lost
+        self.revenue += lost * rate.aov
+        self.binomial[merchant] += attempts * p * (1 - p)
+        self.attempts[merchant] += attempts
+        self.rates[merchant] = rate
+
+    def sd(self) -> tuple[float, float]:
+        """Standard deviation of the lost orders and of the lost revenue."""
+        orders = revenue = 0.0
+        for merchant, rate in self.rates.items():
+            p = rate.conversion
+            var = self.binomial[merchant] + self.attempts[merchant] ** 2 * p * (1 - p) / max(
+                rate.conversion_n, 1
+            )
+            orders += var
+            revenue += var * rate.aov**2
+        return math.sqrt(orders), math.sqrt(revenue)
 
 
 def _point(
@@ -166,19 +235,21 @@ def _point(
     attempts: float,
     orders: float,
     revenue: float,
-    expected: float | None,
-    band: float | None,
-    lost: float,
-    sd: float,
-    aov: float | None,
+    minute: _Minute | None,
+    acc: _Accumulator,
     counting: bool,
+    valued: bool,
 ) -> KpiBaselinePoint:
-    def money(x: float) -> float | None:
-        return None if aov is None or not counting else round(x * aov, 2)
+    sd_orders, sd_revenue = acc.sd() if counting else (0.0, 0.0)
+    band = Z90 * math.sqrt(minute.var) if minute is not None else None
 
-    def orders_(x: float) -> float | None:
+    def kept(x: float) -> float | None:
         return round(x, 3) if counting else None
 
+    def money(x: float) -> float | None:
+        return round(x, 2) if counting and valued else None
+
+    expected = minute.expected if minute is not None else None
     return KpiBaselinePoint(
         ts=ts,
         checkout_attempts=int(attempts),
@@ -188,16 +259,16 @@ def _point(
         expected_low=None if expected is None or band is None else round(max(expected - band, 0.0), 3),
         expected_high=None if expected is None or band is None else round(expected + band, 3),
         success_rate=orders / attempts if attempts else None,
-        lost_orders_cumulative=orders_(lost),
-        lost_revenue_cumulative=money(lost),
-        lost_orders_cumulative_low=orders_(lost - Z90 * sd),
-        lost_orders_cumulative_high=orders_(lost + Z90 * sd),
-        lost_revenue_cumulative_low=money(lost - Z90 * sd),
-        lost_revenue_cumulative_high=money(lost + Z90 * sd),
+        lost_orders_cumulative=kept(acc.lost),
+        lost_revenue_cumulative=money(acc.revenue),
+        lost_orders_cumulative_low=kept(acc.lost - Z90 * sd_orders),
+        lost_orders_cumulative_high=kept(acc.lost + Z90 * sd_orders),
+        lost_revenue_cumulative_low=money(acc.revenue - Z90 * sd_revenue),
+        lost_revenue_cumulative_high=money(acc.revenue + Z90 * sd_revenue),
     )
 
 
-def _loss_so_far(points: list[KpiBaselinePoint], since: datetime, aov: float | None) -> LossSoFar | None:
+def _loss_so_far(points: list[KpiBaselinePoint], since: datetime) -> LossSoFar | None:
     counted = [p for p in points if p.lost_orders_cumulative is not None]
     if not counted:
         return None

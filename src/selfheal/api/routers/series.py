@@ -9,9 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
+from selfheal.decide.impact import ImpactNotes, merchant_rates
 from selfheal.errors import InvalidInput
 from selfheal.observe import observe
-from selfheal.observe.series import ErrorSeries, KpiSeries, error_series, kpi_series
+from selfheal.observe.model import Observation
+from selfheal.observe.series import ErrorSeries, KpiSeries, MerchantRate, error_series, kpi_series
 from selfheal.records import utcnow
 from selfheal.signals import AsOf, as_utc
 
@@ -50,9 +52,26 @@ async def get_kpi_series(
             "a merchant id must have 1 to 64 characters", {"field": "merchant", "reason": "length"}
         )
     obs = await run_in_threadpool(observe, svc.store, moment, window_minutes, svc.settings)
+    rates = _merchant_rates(obs, stage, merchant) if stage is not None or merchant else None
     return kpi_series(
-        obs, stage, svc.settings.currency, merchant, as_utc(since) if since is not None else None
+        obs, stage, svc.settings.currency, merchant, as_utc(since) if since is not None else None, rates
     )
+
+
+def _merchant_rates(obs: Observation, stage: str | None, merchants: list[str]) -> dict[str, MerchantRate]:
+    """Each selected merchant's baseline conversion and order value exactly as the risk report values its
+    loss, so an incident's chart and its card agree."""
+    known = (
+        set(obs.merchant_stages)
+        | {b.merchant_id for b in obs.baselines}
+        | {m.merchant_id for m in obs.metrics}
+    )
+    stage_of = {**{b.merchant_id: b.migration_stage for b in obs.baselines}, **obs.merchant_stages}
+    chosen = {
+        m for m in known if (stage is None or stage_of.get(m) == stage) and (not merchants or m in merchants)
+    }
+    rates = merchant_rates(obs.baselines, chosen, obs.merchant_stages, ImpactNotes([], []))
+    return {m: MerchantRate(r.conversion, r.conversion_n, r.aov) for m, r in rates.items()}
 
 
 @router.get("/errors")

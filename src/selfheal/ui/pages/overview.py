@@ -14,8 +14,7 @@ from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
 from selfheal.ui import incident as card
 
-RECENT = timedelta(hours=24)
-"""Resolved incidents stay on the overview this long after their last update."""
+RECENT = timedelta(hours=24)  # resolved incidents stay on the overview this long after their last update
 
 
 def _kpis() -> dict[str, Any] | None:
