@@ -139,13 +139,22 @@ def _local(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _mark(fig: go.Figure, markers: list[Marker], tz: str) -> None:
-    """A dotted vertical line and a label at the top for each marker (onset, fix, recovery)."""
+def _mark(fig: go.Figure, markers: list[Marker], tz: str, frame: pd.DataFrame) -> None:
+    """A dotted vertical line and a label at the top for each marker (onset, fix, recovery) inside the
+    series' time span; the x axis is pinned to that span (labels would otherwise stretch it)."""
+    if frame.empty:
+        return
+    first, last = frame["ts"].min(), frame["ts"].max()
+    middle = first + (last - first) / 2
+    fig.update_xaxes(range=[first.isoformat(), last.isoformat()])
     for i, (at, label, color) in enumerate(markers):
         moment = fmt.parse_time(at)
         if moment is None:
             continue
-        x = moment.astimezone(fmt.zone(tz)).replace(tzinfo=None).isoformat()
+        local = pd.Timestamp(moment.astimezone(fmt.zone(tz)).replace(tzinfo=None))
+        if not first <= local <= last:
+            continue
+        x = local.isoformat()
         fig.add_shape(
             type="line",
             x0=x,
@@ -161,7 +170,7 @@ def _mark(fig: go.Figure, markers: list[Marker], tz: str) -> None:
             yref="paper",
             text=label,
             showarrow=False,
-            xanchor="left",
+            xanchor="left" if local <= middle else "right",
             yanchor="top",
             font={"color": color, "size": 12},
             bgcolor="rgba(255,255,255,0.8)",
@@ -201,7 +210,7 @@ def incident_orders(series: dict[str, Any], markers: list[Marker], scope: str, t
                 line={"color": "#7f7f7f", "dash": "dash"},
             )
         fig.add_scatter(x=frame["ts"], y=frame["orders"], name="orders", line={"color": "#1f77b4"})
-    _mark(fig, markers, tz)
+    _mark(fig, markers, tz, frame)
     fig.update_layout(title=f"Orders per minute, {scope}, vs expected", yaxis_title="orders / min", **_LAYOUT)
     return fig
 
@@ -238,7 +247,7 @@ def loss_since_onset(series: dict[str, Any], markers: list[Marker], scope: str, 
             name="revenue lost since the onset",
             line={"color": "#d62728"},
         )
-    _mark(fig, markers, tz)
+    _mark(fig, markers, tz, frame)
     fig.update_layout(
         title=f"Revenue lost since the onset, {scope} ({currency})", yaxis_title=currency, **_LAYOUT
     )

@@ -81,7 +81,8 @@ def markers(incident: dict[str, Any], life: dict[str, Any] | None) -> list[chart
         fixes.setdefault(int(v["executed_ms"]), []).append(str(v["key"]))
     for ms, keys in sorted(fixes.items()):
         at = datetime.fromtimestamp(ms / 1000, UTC).isoformat()
-        out.append((at, "fix: " + ", ".join(keys), charts.MARKER_COLOR["fix"]))
+        what = keys[0] if len(keys) == 1 else f"{len(keys)} actions"
+        out.append((at, f"fix: {what}", charts.MARKER_COLOR["fix"]))
     if not fixes and life and life.get("mitigating_since"):
         out.append((str(life["mitigating_since"]), "fix", charts.MARKER_COLOR["fix"]))
     if incident.get("recovering_since"):
