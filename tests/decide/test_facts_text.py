@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from selfheal.decide.facts import anomaly_fact, soft_failure_facts
 from tests.decide.kit import anomaly, gap
+
+from selfheal.decide.facts import anomaly_fact, soft_failure_facts
 
 
 def test_rate_evidence_reads_as_percentages() -> None:
