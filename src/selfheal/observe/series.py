@@ -143,12 +143,12 @@ def kpi_series(
         if not keep(m.merchant_id, m.migration_stage):
             continue
         currency = currency or m.currency
-        minute = m.ts.replace(second=0, microsecond=0)
-        slot = per_minute[minute]
+        at = m.ts.replace(second=0, microsecond=0)
+        slot = per_minute[at]
         slot[0] += m.checkout_attempts
         slot[1] += m.orders
         slot[2] += m.revenue
-        cell = cells[minute][m.merchant_id]
+        cell = cells[at][m.merchant_id]
         cell[0] += m.checkout_attempts
         cell[1] += m.orders
     start = since.replace(second=0, microsecond=0) if since is not None else None

@@ -85,8 +85,9 @@ def markers(incident: dict[str, Any], life: dict[str, Any] | None) -> list[chart
         out.append((at, f"fix: {what}", charts.MARKER_COLOR["fix"]))
     if not fixes and life and life.get("mitigating_since"):
         out.append((str(life["mitigating_since"]), "fix", charts.MARKER_COLOR["fix"]))
-    if incident.get("recovering_since"):
-        out.append((str(incident["recovering_since"]), "recovering", charts.MARKER_COLOR["recovering"]))
+    recovering = incident.get("recovering_since") or (life or {}).get("recovering_since")
+    if recovering:
+        out.append((str(recovering), "recovering", charts.MARKER_COLOR["recovering"]))
     resolved = (life or {}).get("resolved_at") or incident.get("resolved_at")
     if resolved:
         out.append((str(resolved), "resolved", charts.MARKER_COLOR["resolved"]))
@@ -114,20 +115,22 @@ def loss_series(incident: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def header(incident: dict[str, Any], level: int = 4) -> None:
-    """Severity, title, status (whatever the server calls it), category, when it opened."""
+def header(incident: dict[str, Any], level: int = 4, life: dict[str, Any] | None = None) -> None:
+    """Severity, title, status (whatever the server calls it), category, when it opened, and the recovery
+    fields of the incident or its lifecycle when the server has them."""
     st.markdown(
         f"{'#' * level} {fmt.severity_chip(incident['severity'])} {incident['title']}  \n"
         f"{fmt.status_chip(incident['status'])} · {incident['category']} · opened "
         f"{ui.when(incident.get('created_at'))} ({fmt.ago(incident.get('created_at'))}) · "
         f"last seen in the window to {ui.when(incident.get('as_of'))}"
     )
+    fields = {**(life or {}), **incident}
     shown = set()
     parts = []
     for key, label in RECOVERY_FIELDS:
-        if incident.get(key) is not None and label not in shown:
+        if fields.get(key) is not None and label not in shown:
             shown.add(label)
-            parts.append(f"**{label}:** {fmt.humanize(incident[key], ui.tz())}")
+            parts.append(f"**{label}:** {fmt.humanize(fields[key], ui.tz())}")
     if parts:
         st.markdown(" · ".join(parts))
 
@@ -220,7 +223,7 @@ def card(incident: dict[str, Any]) -> None:
     """The whole incident card of the Overview."""
     life = lifecycle(incident["id"])
     series = loss_series(incident)
-    header(incident)
+    header(incident, life=life)
     summary = (incident.get("assessment") or {}).get("summary")
     if summary:
         st.write(summary)

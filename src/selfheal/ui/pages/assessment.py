@@ -176,8 +176,8 @@ def _choose_incident() -> str | None:
     return choice
 
 
-def _header(incident: dict[str, Any], a: dict[str, Any]) -> None:
-    card.header(incident, level=2)
+def _header(incident: dict[str, Any], a: dict[str, Any], life: dict[str, Any] | None) -> None:
+    card.header(incident, level=2, life=life)
     st.caption(f"`{incident['id']}` · window of the latest cycle: {fmt.minutes(incident['window_minutes'])}")
     if a.get("summary"):
         st.info(a["summary"])
@@ -242,11 +242,11 @@ def _incident(choice: str) -> None:
         return
     a = incident.get("assessment") or {}
     findings = incident.get("findings") or {}
-    _header(incident, a)
+    life = card.lifecycle(incident["id"])
+    _header(incident, a, life)
     if not a:
         ui.raw_json("Raw incident (JSON)", incident)
         return
-    life = card.lifecycle(incident["id"])
     currency = _risk(incident, life)
     _root_cause(a)
     _evidence(a, findings)
