@@ -190,7 +190,7 @@ def test_address_and_key_from_the_environment(
     monkeypatch.setenv("SELFHEAL_API_URL", live_api.url)
     monkeypatch.setenv("SELFHEAL_API_KEY", OPERATOR_KEY)
     at = open_page("overview", key=None, api_url="")
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
     assert "Signed in as **otto**" in texts(at)
 
 
@@ -275,12 +275,13 @@ def test_assessment_money_verdicts_and_action_status(
     assert any(":orange-badge[proposed]" in x for x in proposed)
     assert any("lost orders per hour" in x for x in proposed)
     assert "Outcome of the actions taken" in page
-    links = [str(link.proto.label) for link in at.get("page_link")]
-    assert any(label.startswith("Decide on the 1 waiting") for label in links)
-    # merchants at risk: only those that lost orders
     incident = httpx.get(
         f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
     ).json()
+    waiting = [a for a in incident["actions"] if a["status"] in ("proposed", "approved")]
+    links = [str(link.proto.label) for link in at.get("page_link")]
+    assert f"Decide on the {len(waiting)} waiting on the Actions page" in links
+    # merchants at risk: only those that lost orders
     losing = [m for m in incident["assessment"]["blast_radius"]["merchants"] if m["lost_orders"]["value"] > 0]
     assert metrics["Merchants at risk"] == str(len(losing))
     # the affected stage charted with the incident's markers
@@ -453,3 +454,41 @@ def test_series_rejects_since_after_the_window(live_api: LiveApi) -> None:
     )
     assert answer.status_code in (400, 422)
     assert "since" in answer.text
+
+
+def test_overview_keeps_incidents_resolved_in_the_last_24_hours(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    """Resolved 2 h before the window's end: listed; resolved 3 days before: not."""
+    from selfheal.records import dt_to_ms
+    from selfheal.store import Store, incidents_repo
+
+    store = Store.open(live_api.database_url)
+    try:
+        with store.transaction() as conn:
+            for title, ago in (("Recently fixed checkout errors", 2), ("Old fixed checkout errors", 72)):
+                at = dt_to_ms(END - timedelta(hours=ago))
+                incidents_repo.insert_incident(
+                    conn,
+                    {
+                        "created_ms": at - 3_600_000,
+                        "updated_ms": at,
+                        "as_of_ms": at,
+                        "window_minutes": 60,
+                        "status": "resolved",
+                        "severity": "high",
+                        "category": "checkout_errors",
+                        "title": title,
+                        "assessment": {},
+                        "findings": {},
+                        "observation": {},
+                        "timeline": [],
+                    },
+                )
+    finally:
+        store.dispose()
+    at = open_page("overview")
+    assert "Resolved in the last 24 h (1)" in texts(at)
+    resolved = at.dataframe[-1].value
+    assert list(resolved["title"]) == ["Recently fixed checkout errors"]
+    assert "Old fixed checkout errors" not in texts(at)
