@@ -8,10 +8,12 @@ skips and says so; CI sets SELFHEAL_REQUIRE_BROWSER=1 to fail instead.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -140,7 +142,7 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
     shots = _shots_dir(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1300}, timezone_id="Europe/Berlin")
+        context = browser.new_context(viewport={"width": 1440, "height": 1300}, timezone_id="Europe/Berlin")
         page = context.new_page()
         page.set_default_timeout(60_000)
 
@@ -154,9 +156,15 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
             settle()
 
         def shot(name: str) -> None:
+            """The whole page: the window grows to the height of the scrolling main area for the shot."""
             page.mouse.move(5, 1200)  # no hover tooltip over the page
-            page.wait_for_timeout(200)
+            height = page.evaluate(
+                "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 1300"
+            )
+            page.set_viewport_size({"width": 1440, "height": min(max(int(height), 1300), 6000)})
+            page.wait_for_timeout(800)
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            page.set_viewport_size({"width": 1440, "height": 1300})
 
         page.goto(ui_url)
         expect(page.get_by_role("heading", name="Overview")).to_be_visible()
@@ -179,6 +187,16 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
             settle()
             expect(page.get_by_text("Uploaded 1 file(s).")).to_be_visible()
 
+        # Two earlier cycles: the incident opens 30 minutes before END and the policy runs its low-risk
+        # actions; 15 minutes before END a cycle sees them executed. The cycle run below judges them.
+        for minutes_before in (30, 15):
+            httpx.post(
+                f"{live_api.url}/run_cycle",
+                json={"as_of": (END - timedelta(minutes=minutes_before)).isoformat(), "window_minutes": 60},
+                headers={"x-api-key": OPERATOR_KEY},
+                timeout=300,
+            ).raise_for_status()
+
         goto("Run")
         page.get_by_role("button", name="Run agent cycle").click()
         expect(page.get_by_text("Cycle done in")).to_be_visible(timeout=120_000)
@@ -195,12 +213,22 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
         assert waiting, "the cycle should have proposed an action that needs approval"
 
         goto("Overview")
-        expect(page.locator(".js-plotly-plot")).to_have_count(3)
+        # the incident's stage and its loss from the onset, then all merchants (orders, conversion)
+        expect(page.locator(".js-plotly-plot")).to_have_count(4)
+        incident_chart = page.locator(".js-plotly-plot").first
+        expect(incident_chart.locator(".annotation-text", has_text="onset")).to_have_count(1)
+        expect(incident_chart.locator(".annotation-text", has_text="fix: ").first).to_be_visible()
+        expect(page.get_by_text("Outcome of the actions taken")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"(worked|no effect)")).first).to_be_visible()
+        expect(page.get_by_text(re.compile(r"^Lost so far since \d\d:\d\d$"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Updated .* refreshes every 30 s"))).to_be_visible()
         page.wait_for_timeout(1000)
         shot("overview")
 
         goto("Assessment")
         expect(page.get_by_role("heading", name="Root cause")).to_be_visible()
+        expect(page.get_by_text("Per day if it persists")).to_be_visible()
+        page.wait_for_timeout(1000)
         shot("assessment")
 
         if has_runbooks:
@@ -239,6 +267,8 @@ def test_cycle_then_approve_in_a_real_browser(ui_url: str, browser_api: LiveApi,
         page.get_by_role("button", name="Execute").first.click()
         settle()
         expect(page.get_by_text("now succeeded")).to_be_visible()
+        expect(page.get_by_text("Outcome:").first).to_be_visible()
+        expect(page.get_by_text(re.compile(r"lost orders per hour .* before")).first).to_be_visible()
         shot("actions")
         context.close()
         browser.close()

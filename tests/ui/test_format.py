@@ -58,3 +58,39 @@ def test_chips_carry_colour_by_meaning() -> None:
 def test_durations() -> None:
     assert fmt.duration_ms(320.4) == "320 ms"
     assert fmt.duration_ms(5020) == "5.0 s"
+
+
+def test_money_interval_never_below_zero_and_never_cut() -> None:
+    assert (
+        fmt.money_interval({"value": 10.0, "low": -5.0, "high": 6_123.4}) == "$0.00 to $6,123 (90% interval)"
+    )
+    assert fmt.money_interval(None) == "n/a"
+
+
+def test_a_negative_loss_is_no_loss() -> None:
+    assert fmt.loss(-12.5) == 0.0
+    assert fmt.loss(3.0) == 3.0
+    assert fmt.loss(None) is None
+
+
+def test_any_status_gets_a_chip() -> None:
+    assert fmt.status_chip("recovering") == ":blue-badge[recovering]"
+    assert fmt.status_chip("some_new_state") == ":gray-badge[some new state]"
+
+
+def test_verdicts_in_words() -> None:
+    text = fmt.verdict_text({"verdict": "partial", "before_per_hour": 67.7, "after_per_hour": 18.2})
+    assert text == ":orange-badge[partly worked] lost orders per hour 68 before, 18 after"
+    assert fmt.verdict_chip("no_effect") == ":red-badge[no effect]"
+
+
+def test_per_day_says_its_factor() -> None:
+    report = {"lost_revenue_per_hour": {"value": 4239.0}, "lost_revenue_per_day": {"value": 274_956.0}}
+    assert "(65 x the hourly figure)" in fmt.per_day_basis(report)
+
+
+def test_humanize_fields_of_newer_servers() -> None:
+    assert fmt.humanize("2024-03-06T11:15:00Z", "Europe/Berlin") == "2024-03-06 12:15 CET"
+    assert fmt.humanize({"value": 12.0, "low": 8.0, "high": 16.0}, None) == "12 (8 to 16)"
+    assert fmt.humanize(1234.0, None) == "1,234"
+    assert fmt.humanize("recovering", None) == "recovering"

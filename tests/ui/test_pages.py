@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from tests.ui.live import (
@@ -28,18 +33,26 @@ AppFactory = Callable[..., AppTest]
 
 @pytest.fixture(scope="module")
 def incident_id(live_api: LiveApi) -> str:
-    """One agent cycle over the simulated fault, run by the operator; its incident id."""
-    answer = httpx.post(
-        f"{live_api.url}/run_cycle",
-        json={"as_of": END.isoformat(), "window_minutes": 60},
-        headers={"x-api-key": OPERATOR_KEY},
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
+    """Agent cycles over the simulated fault, run by the operator, its incident id: 30 minutes before END
+    (the incident opens, low-risk actions run by policy), 15 minutes before (the cycle sees them executed)
+    and at END (their outcome is judged after 15 minutes of signals)."""
+    for minutes_before in (30, 15, 0):
+        answer = httpx.post(
+            f"{live_api.url}/run_cycle",
+            json={"as_of": (END - timedelta(minutes=minutes_before)).isoformat(), "window_minutes": 60},
+            headers={"x-api-key": OPERATOR_KEY},
+            timeout=TIMEOUT,
+        )
+        answer.raise_for_status()
     incident = answer.json()["outcome"]["incident_id"]
     assert incident, "the simulated webhook fault should open an incident"
-    proposed = [a for a in answer.json()["outcome"]["actions"] if a["status"] == "proposed"]
-    assert proposed, "the cycle should propose an action that waits for approval"
+    waiting = httpx.get(
+        f"{live_api.url}/actions",
+        params={"incident": incident, "status": "proposed"},
+        headers={"x-api-key": OPERATOR_KEY},
+        timeout=TIMEOUT,
+    ).json()
+    assert waiting, "the cycles should propose an action that waits for approval"
     return str(incident)
 
 
@@ -65,6 +78,13 @@ def open_page(live_api: LiveApi) -> AppFactory:
         return at
 
     return make
+
+
+def _values(data: Any) -> list[float]:
+    """A Plotly array as numbers: plain JSON or the typed form ({"dtype", "bdata"})."""
+    if isinstance(data, dict):
+        return [float(x) for x in np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])]
+    return [float(x) for x in data]
 
 
 def has_route(live_api: LiveApi, path: str) -> bool:
@@ -98,8 +118,57 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     assert "$" in next(m.value for m in at.metric if m.label.startswith("Revenue"))
     assert "orders lost" in page  # the open incident
     assert "CET" in page  # times in the viewer's zone, not UTC
-    assert len(at.get("plotly_chart")) == 3  # orders vs expected, conversion vs baseline, loss accumulating
-    assert "Lost so far" in page
+    assert "Updated " in page and "refreshes every 30 s" in page
+    # the incident's stage against its expectation, its loss from the onset, then all merchants
+    assert len(at.get("plotly_chart")) == 4
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [f["layout"]["title"]["text"] for f in figures]
+    assert titles[0] == "Orders per minute, stage wave_1, vs expected"
+    assert titles[1].startswith("Revenue lost since the onset, stage wave_1")
+    labels = {a["text"] for a in figures[0]["layout"]["annotations"]}
+    assert "onset" in labels
+    assert any(label.startswith("fix: ") for label in labels)  # the actions the policy ran
+    assert {t["name"] for t in figures[0]["data"] if t.get("name")} >= {
+        "orders",
+        "expected",
+        "expected band (90%)",
+    }
+
+
+def test_overview_money_has_one_source_and_says_its_basis(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    at = open_page("overview")
+    metrics = {m.label: m.value for m in at.metric}
+    lost = next(label for label in metrics if label.startswith("Lost so far since "))
+    assert "Per hour at the current rate" in metrics and "Per day if it persists" in metrics
+    incident = httpx.get(
+        f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()
+    report = incident["assessment"]["risk_report"]
+    assert metrics["Per hour at the current rate"] == f"${report['lost_revenue_per_hour']['value']:,.0f}"
+    series = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "window_minutes": 65, "stage": "wave_1", "since": report["onset"]},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    ).json()
+    # 45 minutes since the onset + 20 before it; the card and the chart read the same series
+    assert metrics[lost] == f"${series['loss_so_far']['lost_revenue']:,.0f}"
+    chart = json.loads(at.get("plotly_chart")[1].proto.spec)
+    line = _values(next(t for t in chart["data"] if t.get("name") == "revenue lost since the onset")["y"])
+    assert f"${line[-1]:,.0f}" == metrics[lost]
+    assert min(line) > -50  # counted from the onset: no negative loss from the quiet minutes before
+    page = texts(at)
+    assert "x the hourly figure" in page  # the day's projection explains itself
+    assert "90% interval" in page
+
+
+def test_overview_shows_verdicts_of_the_actions_taken(open_page: AppFactory, incident_id: str) -> None:
+    page = texts(open_page("overview"))
+    assert "Outcome of the actions taken" in page
+    assert "lost orders per hour" in page
+    assert any(v in page for v in ("worked]", "partly worked]", "no effect]"))
 
 
 def test_overview_says_what_waits_for_approval(
@@ -110,7 +179,8 @@ def test_overview_says_what_waits_for_approval(
     ).json()[0]["id"]  # the incident the overview shows
     ensure_action(live_api.database_url, live_api.url, latest, key="page_on_call_owner")
     at = open_page("overview")
-    assert any("wait for approval" in str(w.value) for w in at.warning)
+    waits = [str(w.value) for w in at.warning if "wait for a decision" in str(w.value)]
+    assert waits and "Every hour of waiting costs about $" in waits[0]
 
 
 def test_address_and_key_from_the_environment(
@@ -120,7 +190,7 @@ def test_address_and_key_from_the_environment(
     monkeypatch.setenv("SELFHEAL_API_URL", live_api.url)
     monkeypatch.setenv("SELFHEAL_API_KEY", OPERATOR_KEY)
     at = open_page("overview", key=None, api_url="")
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
     assert "Signed in as **otto**" in texts(at)
 
 
@@ -180,6 +250,43 @@ def test_assessment_page(open_page: AppFactory, incident_id: str) -> None:
     assert "Evidence (" in page
     assert "payments without order" in page  # evidence resolved to its source
     assert any(e.label.startswith("Raw incident") for e in at.expander)
+    assert "Updated " in page
+
+
+def test_assessment_money_verdicts_and_action_status(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    at = open_page("assessment", incident_id=incident_id)
+    page = texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    # money: each figure whole (the interval wraps below it), labelled with its basis
+    for label in ("Per hour at the current rate", "Per day if it persists"):
+        assert metrics[label].startswith("$") and "(" not in metrics[label]
+    assert any(label.startswith("Lost so far since ") for label in metrics)
+    assert "90% interval" in page
+    # evidence: rates as percentages, never raw fractions
+    assert "% vs expected" in page
+    assert not re.search(r"\b0\.\d+ vs expected", page)
+    # proposed actions show what became of them, with the verdict of those that ran
+    proposed = [
+        str(m.value) for m in at.markdown if "risk]" in str(m.value) and str(m.value).startswith("- ")
+    ]
+    assert any(":green-badge[succeeded]" in x for x in proposed)
+    assert any(":orange-badge[proposed]" in x for x in proposed)
+    assert any("lost orders per hour" in x for x in proposed)
+    assert "Outcome of the actions taken" in page
+    incident = httpx.get(
+        f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
+    ).json()
+    waiting = [a for a in incident["actions"] if a["status"] in ("proposed", "approved")]
+    links = [str(link.proto.label) for link in at.get("page_link")]
+    assert f"Decide on the {len(waiting)} waiting on the Actions page" in links
+    # merchants at risk: only those that lost orders
+    losing = [m for m in incident["assessment"]["blast_radius"]["merchants"] if m["lost_orders"]["value"] > 0]
+    assert metrics["Merchants at risk"] == str(len(losing))
+    # the affected stage charted with the incident's markers
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("onset" in {a["text"] for a in f["layout"].get("annotations", [])} for f in figures)
 
 
 RUNBOOK = b"""# Webhook delivery failures
@@ -256,6 +363,17 @@ def test_actions_approve_then_execute(open_page: AppFactory, live_api: LiveApi, 
     assert action["status"] == "succeeded"
     assert any(c["text"] == "webhooks look safe to replay" for c in action["comments"])
     assert "Executed by alice" in texts(at)
+    assert "not judged yet" in texts(at)  # just ran: its outcome needs minutes of signals first
+
+
+def test_actions_page_shows_verdicts(open_page: AppFactory, incident_id: str) -> None:
+    """The actions the policy ran 30 minutes before END were judged at END."""
+    at = open_page("actions", key=VIEWER_KEY)
+    outcomes = [str(m.value) for m in at.markdown if str(m.value).startswith("**Outcome:**")]
+    judged = [x for x in outcomes if "lost orders per hour" in x]
+    assert judged, outcomes
+    assert any(word in judged[0] for word in ("worked]", "partly worked]", "no effect]"))
+    assert "Updated " in texts(at)
 
 
 def test_actions_conflict_is_a_message_not_a_trace(
@@ -352,3 +470,71 @@ def test_actions_page_shows_notifications_and_failures(
     table = next(d.value for d in at.dataframe if "receiver" in d.value.columns)
     assert set(table["receiver"]) >= {"ops-slack", "oncall"}
     assert set(table["status"]) >= {"delivered", "failed"}
+
+
+def test_stage_series_values_the_loss_as_the_risk_report_does(live_api: LiveApi, incident_id: str) -> None:
+    """Over the cycle's own window, the affected stage's accumulated loss is the risk report's loss: one
+    estimator (each merchant's baseline conversion and order value) behind the card and the chart."""
+    headers = {"x-api-key": ADMIN_KEY}
+    incident = httpx.get(f"{live_api.url}/incidents/{incident_id}", headers=headers, timeout=30).json()
+    report = incident["assessment"]["risk_report"]
+    merchants = [m["merchant_id"] for m in incident["assessment"]["blast_radius"]["merchants"]]
+    series = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "window_minutes": 60, "merchant": merchants},
+        headers=headers,
+        timeout=30,
+    ).json()
+    so_far = series["loss_so_far"]
+    assert abs(so_far["lost_orders"] - report["lost_orders"]["value"]) < 0.05
+    assert abs(so_far["lost_revenue"] - report["lost_revenue"]["value"]) < 1.0
+    assert so_far["lost_revenue_low"] < so_far["lost_revenue"] < so_far["lost_revenue_high"]
+
+
+def test_series_rejects_since_after_the_window(live_api: LiveApi) -> None:
+    answer = httpx.get(
+        f"{live_api.url}/series/kpis",
+        params={"as_of": END.isoformat(), "since": (END + timedelta(minutes=5)).isoformat()},
+        headers={"x-api-key": ADMIN_KEY},
+        timeout=30,
+    )
+    assert answer.status_code in (400, 422)
+    assert "since" in answer.text
+
+
+def test_overview_keeps_incidents_resolved_in_the_last_24_hours(
+    open_page: AppFactory, live_api: LiveApi, incident_id: str
+) -> None:
+    """Resolved 2 h before the window's end: listed; resolved 3 days before: not."""
+    from selfheal.records import dt_to_ms
+    from selfheal.store import Store, incidents_repo
+
+    store = Store.open(live_api.database_url)
+    try:
+        with store.transaction() as conn:
+            for title, ago in (("Recently fixed checkout errors", 2), ("Old fixed checkout errors", 72)):
+                at = dt_to_ms(END - timedelta(hours=ago))
+                incidents_repo.insert_incident(
+                    conn,
+                    {
+                        "created_ms": at - 3_600_000,
+                        "updated_ms": at,
+                        "as_of_ms": at,
+                        "window_minutes": 60,
+                        "status": "resolved",
+                        "severity": "high",
+                        "category": "checkout_errors",
+                        "title": title,
+                        "assessment": {},
+                        "findings": {},
+                        "observation": {},
+                        "timeline": [],
+                    },
+                )
+    finally:
+        store.dispose()
+    at = open_page("overview")
+    assert "Resolved in the last 24 h (1)" in texts(at)
+    resolved = at.dataframe[-1].value
+    assert list(resolved["title"]) == ["Recently fixed checkout errors"]
+    assert "Old fixed checkout errors" not in texts(at)

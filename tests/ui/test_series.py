@@ -121,3 +121,37 @@ def test_error_rate_of_one_endpoint_and_status_class() -> None:
     both = error_series(obs, endpoint=ep)
     assert [p.errors for p in both.points] == [10, 50]
     assert error_series(obs, stage="legacy").points == ()
+
+
+def test_loss_accumulates_from_since_with_an_interval_and_a_band() -> None:
+    """Before `since` nothing is counted; from it, the loss is expected minus actual with a 90 % interval
+    around it, and every minute has a band around its expected orders."""
+    metrics = (
+        _metric(0, "wave_1", 100, 20, 1000.0),  # 30 orders short, but before the onset
+        _metric(1, "wave_1", 100, 50, 2500.0),  # as expected
+        _metric(2, "wave_1", 100, 10, 500.0),  # 40 short
+    )
+    series = kpi_series(_obs(metrics), stage="wave_1", since=T0 + timedelta(minutes=1, seconds=30))
+    first, second, third = series.points
+    assert first.lost_orders_cumulative is None and first.lost_revenue_cumulative is None
+    assert second.lost_orders_cumulative == 0.0
+    assert third.lost_orders_cumulative == 40.0
+    assert third.lost_revenue_cumulative == 2000.0  # 40 orders x AOV 50
+    low, high = third.lost_orders_cumulative_low, third.lost_orders_cumulative_high
+    assert low is not None and high is not None and low < 40.0 < high
+    # p = 0.5 over 1000 baseline attempts: sd^2 = 2 x 100 x 0.25 + 200^2 x 0.25 / 1000 = 60
+    assert abs((high - 40.0) - 1.6449 * 60**0.5) < 0.01
+    for p in series.points:
+        assert p.expected_low is not None and p.expected_high is not None
+        assert p.expected_low < 50.0 < p.expected_high
+    assert series.loss_so_far is not None
+    assert series.loss_so_far.lost_revenue == 2000.0
+    assert series.loss_so_far.until == T0 + timedelta(minutes=2)
+
+
+def test_merchant_filter_keeps_only_those_merchants() -> None:
+    metrics = (_metric(0, "wave_1", 100, 50, 2500.0), _metric(0, "legacy", 100, 10, 500.0))
+    series = kpi_series(_obs(metrics), merchants=["m-legacy"])
+    assert [p.checkout_attempts for p in series.points] == [100]
+    assert series.merchants == ("m-legacy",)
+    assert series.baseline_success_rate == kpi_series(_obs(metrics), stage="legacy").baseline_success_rate

@@ -10,7 +10,7 @@ API's JSON (`JsonObject`), except ingest, which sums into `IngestCounts`. Every 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 from urllib.parse import quote
@@ -198,12 +198,29 @@ class SelfhealClient:
         return answer
 
     def kpi_series(
-        self, window_minutes: int | None = None, as_of: str | None = None, stage: str | None = None
+        self,
+        window_minutes: int | None = None,
+        as_of: str | None = None,
+        stage: str | None = None,
+        merchants: Sequence[str] = (),
+        since: str | None = None,
     ) -> JsonObject:
-        """Orders, attempts and revenue per minute against the baseline (GET /series/kpis)."""
+        """Orders, attempts and revenue per minute against the baseline, the loss accumulating from `since`
+        (GET /series/kpis)."""
         answer: JsonObject = self._get(
-            "/series/kpis", window_minutes=window_minutes, as_of=as_of, stage=stage
+            "/series/kpis",
+            window_minutes=window_minutes,
+            as_of=as_of,
+            stage=stage,
+            merchant=list(merchants) or None,
+            since=since,
         )
+        return answer
+
+    def incident_lifecycle(self, incident_id: str) -> JsonObject:
+        """Status, scope, cost of waiting and the verdict on each executed action
+        (GET /incidents/{id}/lifecycle)."""
+        answer: JsonObject = self._get(f"/incidents/{incident_id}/lifecycle")
         return answer
 
     def error_series(

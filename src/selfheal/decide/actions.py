@@ -33,7 +33,8 @@ def propose_actions(
     """Actions for every cause (one proposal per catalogue key, scopes merged), then paging when severe."""
     by_key: dict[str, ProposedAction] = {}
     per_hour = (
-        f"Revenue at risk: {risk.currency} {max(risk.lost_revenue_per_hour.value, 0):,.0f} per hour."
+        f"Revenue at risk when proposed: {risk.currency} {max(risk.lost_revenue_per_hour.value, 0):,.0f} per "
+        "hour (the incident card has the current rate)."
         if risk
         else ""
     )

@@ -102,13 +102,22 @@ def _codes(a: Anomaly, codes: CodeCounts) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(out.items()))
 
 
+def _value(metric: str, value: float) -> str:
+    """A metric's value for people: rates as percentages (0.0501 -> 5.01%), counts as numbers."""
+    if metric.endswith("_rate"):
+        percent = value * 100
+        return f"{percent:.2f}%" if abs(percent) < 10 else f"{percent:.1f}%"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+
+
 def anomaly_fact(a: Anomaly, earliest: bool, codes: CodeCounts | None = None) -> Fact:
     sources = a.dimensions.sources or ("",)
     roles = tuple(dict.fromkeys(endpoint_role(s, e) for s in sources for e in a.dimensions.endpoints))
     return Fact(
         signal="anomaly",
         source_id=a.id,
-        text=f"{a.series}: {a.observed:g} vs expected {a.expected:g}. {a.detail}".strip(),
+        text=f"{a.series}: {_value(a.metric, a.observed)} vs expected {_value(a.metric, a.expected)}. "
+        f"{a.detail}".strip(),
         strength=round(a.score * SEVERITY_STRENGTH[a.severity], 4),
         kind=a.kind.value,
         metric=a.metric,
@@ -144,8 +153,8 @@ def soft_failure_facts(gaps: tuple[SoftFailureGap, ...]) -> list[Fact]:
             Fact(
                 signal="soft_failure",
                 source_id=f"soft_failure:{stage}",
-                text=f"{missing} of {payments} successful payments at stage {stage} have no order.created "
-                f"({len(merchants)} merchants)",
+                text=f"{missing} of {payments} successful payments at stage {stage} in the window have no "
+                f"order.created ({len(merchants)} merchants)",
                 strength=round(min(1.0, excess / SOFT_FAILURE_FULL_EXCESS), 4),
                 kind=AnomalyKind.soft.value,
                 metric="payments_without_order",

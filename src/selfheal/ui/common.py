@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -16,6 +16,7 @@ from selfheal.ui import format as fmt
 T = TypeVar("T")
 
 WINDOW_CHOICES = (15, 30, 60, 120, 240, 720, 1440)
+REFRESH_CHOICES = (10, 30, 60, 300)
 
 
 def client() -> SelfhealClient:
@@ -120,6 +121,23 @@ def window() -> int:
     return int(st.session_state.get("window_minutes") or 60)
 
 
+def refresh_every() -> int | None:
+    """Seconds between the live page's refreshes (sidebar), None when live refresh is off."""
+    if not st.session_state.get("live", True):
+        return None
+    return int(st.session_state.get("refresh_seconds") or 30)
+
+
+def updated() -> None:
+    """When the page's figures were fetched, and how often they refresh."""
+    every = refresh_every()
+    now = fmt.when(datetime.now(UTC), tz(), seconds=True)
+    st.caption(
+        f":material/update: Updated {now}"
+        + (f" · refreshes every {every} s" if every else " · live refresh is off (sidebar)")
+    )
+
+
 def sidebar() -> None:
     """Connection, identity, time zone and the window every page reads."""
     with st.sidebar:
@@ -141,6 +159,20 @@ def sidebar() -> None:
         raw = str(st.session_state.get("as_of") or "").strip()
         if raw and as_of() is None:
             st.warning("Not a date and time; use e.g. 2024-03-04T14:00Z. Using now.")
+        st.toggle(
+            "Refresh by itself",
+            value=True,
+            key="live",
+            help="Overview, Assessment and Actions fetch their figures again every few seconds.",
+        )
+        st.selectbox(
+            "Every",
+            REFRESH_CHOICES,
+            index=REFRESH_CHOICES.index(30),
+            format_func=lambda s: f"{s} s" if s < 60 else fmt.minutes(s // 60),
+            key="refresh_seconds",
+            disabled=not st.session_state.get("live", True),
+        )
         st.divider()
         me = whoami()
         if me is not None and me.get("role"):

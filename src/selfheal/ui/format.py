@@ -42,6 +42,69 @@ def pct(value: float | None, decimals: int = 1) -> str:
     return "n/a" if value is None else f"{value * 100:.{decimals}f}%"
 
 
+def money_interval(est: dict[str, Any] | None, currency: str = "USD", level: float = 0.9) -> str:
+    """`$6,469 to $8,525 (90% interval)`, the interval of an `Estimate`, never below zero (a loss)."""
+    if not est:
+        return "n/a"
+    low, high = max(est["low"], 0.0), max(est["high"], 0.0)
+    return f"{money(low, currency)} to {money(high, currency)} ({level:.0%} interval)"
+
+
+def loss(value: float | None) -> float | None:
+    """A loss for people: a negative estimate (more orders than expected) is no loss."""
+    return None if value is None else max(value, 0.0)
+
+
+def clock(value: str | datetime | None, tz: str | None) -> str:
+    """`12:15` in the viewer's zone (the date is on the page already)."""
+    moment = parse_time(value)
+    return "n/a" if moment is None else moment.astimezone(zone(tz)).strftime("%H:%M")
+
+
+def per_day_basis(report: dict[str, Any]) -> str:
+    """Why the projected day is not 24 x the hour, in words, with the factor."""
+    hour = report["lost_revenue_per_hour"]["value"]
+    day = report["lost_revenue_per_day"]["value"]
+    factor = f" ({day / hour:.0f} x the hourly figure)" if hour > 0 else ""
+    return (
+        "If it persists: the loss per checkout attempt since the onset times a whole day's usual checkout "
+        f"attempts at these merchants{factor}; traffic varies over the day, so it is not 24 x the last hour."
+    )
+
+
+VERDICT_COLOR = {"worked": "green", "partial": "orange", "no_effect": "red"}
+VERDICT_WORDS = {"worked": "worked", "partial": "partly worked", "no_effect": "no effect"}
+
+
+def verdict_chip(verdict: str) -> str:
+    return chip(VERDICT_WORDS.get(verdict, verdict.replace("_", " ")), VERDICT_COLOR.get(verdict, "gray"))
+
+
+def verdict_text(v: dict[str, Any]) -> str:
+    """`partly worked: lost orders per hour 67.7 before, 18.2 after`."""
+    return (
+        f"{verdict_chip(v['verdict'])} lost orders per hour {count(loss(v['before_per_hour']))} before, "
+        f"{count(loss(v['after_per_hour']))} after"
+    )
+
+
+def humanize(value: Any, tz: str | None) -> str:
+    """Any field value for people: an Estimate, a time, a number or text (for fields added by newer servers)."""
+    if isinstance(value, dict) and {"value", "low", "high"} <= value.keys():
+        return f"{count(value['value'])} ({count(value['low'])} to {count(value['high'])})"
+    if isinstance(value, bool) or value is None:
+        return "n/a" if value is None else ("yes" if value else "no")
+    if isinstance(value, int | float):
+        return count(value)
+    if isinstance(value, str):
+        try:
+            moment = parse_time(value)
+        except ValueError:
+            return value
+        return when(moment, tz) if moment is not None and "T" in value else value
+    return str(value)
+
+
 def estimate(est: dict[str, Any] | None, fmt: str = "count", currency: str = "USD", unit: str = "") -> str:
     """An `Estimate` {value, low, high} as `value (low–high)`."""
     if not est:
@@ -126,6 +189,7 @@ STATUS_COLOR = {
     "cancelled": "gray",
     "open": "red",
     "mitigating": "orange",
+    "recovering": "blue",
     "resolved": "green",
 }
 RISK_COLOR = {"high": "red", "medium": "orange", "low": "green"}
@@ -145,7 +209,8 @@ def kind_chip(kind: str) -> str:
 
 
 def status_chip(status: str) -> str:
-    return chip(status, STATUS_COLOR.get(status, "gray"))
+    """Any status the server sends, coloured when known, gray otherwise."""
+    return chip(str(status).replace("_", " "), STATUS_COLOR.get(str(status), "gray"))
 
 
 def risk_chip(risk: str) -> str:

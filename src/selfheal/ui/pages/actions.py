@@ -40,13 +40,40 @@ def _move(action: dict[str, Any], move: ActionMove) -> None:
     )
 
 
-def _card(action: dict[str, Any], may: bool, why: str) -> None:
+def _verdicts(actions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Action id -> the verdict on its outcome, from each incident's lifecycle (one call per incident)."""
+    out: dict[str, dict[str, Any]] = {}
+    incidents = {a["incident_id"] for a in actions if a.get("incident_id") and a["status"] == "succeeded"}
+    for incident_id in sorted(incidents):
+        try:
+            life = ui.client().incident_lifecycle(incident_id)
+        except ApiError:
+            continue  # an older server without lifecycles, or the incident is gone: no verdicts to show
+        for v in life.get("outcomes") or []:
+            out[v["action_id"]] = v
+    return out
+
+
+def _outcome(action: dict[str, Any], verdict: dict[str, Any] | None) -> None:
+    if action["status"] != "succeeded":
+        return
+    if verdict is None:
+        st.markdown(
+            f"**Outcome:** {fmt.chip('not judged yet', 'gray')} :gray[judged once enough minutes of signals "
+            "after it ran are in]"
+        )
+        return
+    st.markdown(f"**Outcome:** {fmt.verdict_text(verdict)}  \n:gray[{verdict['detail']}]")
+
+
+def _card(action: dict[str, Any], may: bool, why: str, verdict: dict[str, Any] | None = None) -> None:
     status = action["status"]
     approvals = action.get("approvals") or []
     st.markdown(
         f"#### {action['title']}\n"
         f"{fmt.status_chip(status)} {fmt.risk_chip(action['risk'])} "
-        f"{fmt.chip('confidence ' + fmt.pct(action['confidence'], 0), 'gray')}"
+        + (f"{fmt.verdict_chip(verdict['verdict'])} " if verdict else "")
+        + f"{fmt.chip('confidence ' + fmt.pct(action['confidence'], 0), 'gray')}"
         + (f" {fmt.chip('auto-executed', 'blue')}" if action.get("auto_execute") else "")
     )
     st.write(action["description"])
@@ -99,6 +126,7 @@ def _card(action: dict[str, Any], may: bool, why: str) -> None:
                 f"Executed by {action.get('executed_by') or '—'} with {action.get('executor') or '—'} "
                 f"{ui.when(action.get('finished_at'))}"
             )
+        _outcome(action, verdict)
         ui.raw_json("Execution result (JSON)", action.get("result") or {})
 
 
@@ -147,13 +175,23 @@ def _notifications() -> None:
 
 def render() -> None:
     st.title("Actions")
+    statuses = st.multiselect("Status", list(ORDER), default=[], key="actions_status", placeholder="all")
+
+    @st.fragment(run_every=ui.refresh_every())
+    def live() -> None:
+        _actions(statuses)
+
+    live()
+
+
+def _actions(statuses: list[str]) -> None:
+    ui.updated()
     message = st.session_state.pop("action_message", None)
     if message:
         kind, text, hint = message
         (st.success if kind == "success" else st.error)(text)
         if hint:
             st.caption(f"How to fix it: {hint}")
-    statuses = st.multiselect("Status", list(ORDER), default=[], key="actions_status", placeholder="all")
     actions = ui.call(lambda: ui.client().actions(limit=200), "Actions")
     if actions is None:
         return
@@ -164,6 +202,7 @@ def render() -> None:
         _notifications()
         return
     may, why = ui.permission(Role.approver)
+    verdicts = _verdicts(actions)
     actions.sort(key=lambda a: (ORDER.get(a["status"], 9), a["created_at"]), reverse=False)
     waiting = [a for a in actions if a["status"] in ("proposed", "approved")]
     done = [a for a in actions if a["status"] not in ("proposed", "approved")]
@@ -177,7 +216,7 @@ def render() -> None:
         st.subheader(f"History ({len(done)})")
         for action in done:
             with st.container(border=True):
-                _card(action, may, why)
+                _card(action, may, why, verdicts.get(action["id"]))
     _notifications()
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from selfheal.ui import common as ui
 from selfheal.ui import format as fmt
+from selfheal.ui import incident as card
 
 EVIDENCE_ICON = {
     "anomaly": ":material/show_chart:",
@@ -30,7 +31,8 @@ def _sources(findings: dict[str, Any]) -> dict[str, str]:
         out[p["chunk_id"]] = f"runbook: {p['document']} § {p['section']}{page}"
     for g in findings.get("soft_failures", []):
         out[f"{g['merchant_id']}/{g['migration_stage']}"] = (
-            f"payments without order: {g['merchant_id']} ({g['migration_stage']}), {g['missing_orders']} of {g['payments']}"
+            f"payments without order: {g['merchant_id']} ({g['migration_stage']}), {g['missing_orders']} of "
+            f"{g['payments']} successful payments in the window ({fmt.pct(g.get('rate'))})"
         )
     return out
 
@@ -77,11 +79,19 @@ def _evidence(a: dict[str, Any], findings: dict[str, Any]) -> None:
 def _blast_radius(a: dict[str, Any], currency: str) -> None:
     br = a.get("blast_radius") or {}
     merchants = br.get("merchants") or []
+    losing = [m for m in merchants if m["lost_orders"]["value"] > 0]
     st.subheader("Blast radius")
     c1, c2, c3 = st.columns(3)
     c1.metric("Stages", ", ".join(br.get("stages") or []) or "n/a")
-    c2.metric("Merchants at risk", len(merchants))
+    c2.metric(
+        "Merchants at risk", len(losing), help="Merchants in scope that took fewer orders than expected"
+    )
     c3.metric("Share of traffic", fmt.pct(br.get("traffic_share")))
+    if len(losing) < len(merchants):
+        st.caption(
+            f"{len(merchants) - len(losing)} more merchant(s) in scope took at least the expected orders; "
+            "they are listed with no loss and not counted as at risk."
+        )
     if merchants:
         st.dataframe(
             [
@@ -90,8 +100,8 @@ def _blast_radius(a: dict[str, Any], currency: str) -> None:
                     "stage": m["migration_stage"],
                     "expected orders": fmt.count(m["expected_orders"]),
                     "actual orders": fmt.count(m["actual_orders"]),
-                    "lost orders": fmt.estimate(m["lost_orders"]),
-                    "lost revenue": fmt.estimate(m["lost_revenue"], "money", currency),
+                    "lost orders": _loss_range(m["lost_orders"]),
+                    "lost revenue": _loss_range(m["lost_revenue"], currency),
                     "traffic share": fmt.pct(m["traffic_share"]),
                 }
                 for m in merchants
@@ -101,20 +111,30 @@ def _blast_radius(a: dict[str, Any], currency: str) -> None:
         )
 
 
-def _risk(a: dict[str, Any]) -> str:
+def _loss_range(est: dict[str, Any], currency: str | None = None) -> str:
+    """`12 (8 to 16)` or `$1,200 ($900 to $1,500)`; a negative estimate is no loss."""
+    if est["value"] <= 0:
+        return "none"
+
+    def one(v: float) -> str:
+        v = max(v, 0.0)
+        return fmt.money(v, currency) if currency else fmt.count(v)
+
+    return f"{one(est['value'])} ({one(est['low'])} to {one(est['high'])})"
+
+
+def _risk(incident: dict[str, Any], life: dict[str, Any] | None) -> str:
+    a = incident.get("assessment") or {}
     report = a.get("risk_report")
-    if not report:
-        return "USD"
-    cur: str = report.get("currency", "USD")
+    series = card.loss_series(incident)
     st.subheader("Business impact")
-    cols = st.columns(3)
-    cols[0].metric(
-        f"Revenue lost ({fmt.minutes(report['window_minutes'])})",
-        fmt.estimate(report["lost_revenue"], "money", cur),
-    )
-    cols[1].metric("Per hour", fmt.estimate(report["lost_revenue_per_hour"], "money", cur))
-    cols[2].metric("Projected per day", fmt.estimate(report["lost_revenue_per_day"], "money", cur))
-    st.caption(report.get("text") or "")
+    card.money(incident, series)
+    if report and report.get("text"):
+        with st.expander("How the agent computed it (the window of its latest cycle)"):
+            st.write(report["text"])
+    card.verdicts(incident, life)
+    card.charts_for(incident, series, life)
+    cur: str = (report or {}).get("currency", "USD")
     return cur
 
 
@@ -157,12 +177,9 @@ def _choose_incident() -> str | None:
     return choice
 
 
-def _header(incident: dict[str, Any], a: dict[str, Any]) -> None:
-    st.markdown(
-        f"## {fmt.severity_chip(incident['severity'])} {incident['title']}\n"
-        f"{fmt.status_chip(incident['status'])} · window {fmt.minutes(incident['window_minutes'])} to "
-        f"{ui.when(incident.get('as_of'))} · `{incident['id']}`"
-    )
+def _header(incident: dict[str, Any], a: dict[str, Any], life: dict[str, Any] | None) -> None:
+    card.header(incident, level=2, life=life)
+    st.caption(f"`{incident['id']}` · window of the latest cycle: {fmt.minutes(incident['window_minutes'])}")
     if a.get("summary"):
         st.info(a["summary"])
     if a.get("narrative_note") or a.get("narrative_source") not in (None, "deterministic"):
@@ -181,14 +198,25 @@ def _assumptions_and_uncertainties(a: dict[str, Any]) -> None:
             st.markdown(f"- {x}")
 
 
-def _actions_and_timeline(a: dict[str, Any], incident: dict[str, Any]) -> None:
+def _actions_and_timeline(a: dict[str, Any], incident: dict[str, Any], life: dict[str, Any] | None) -> None:
     if a.get("actions"):
         st.subheader("Proposed actions")
+        stored = {x["key"]: x for x in incident.get("actions") or []}
+        verdicts = {v["action_id"]: v for v in (life or {}).get("outcomes") or []}
         for act in a["actions"]:
-            st.markdown(f"- {fmt.risk_chip(act['risk'])} **{act['title']}**: {act['description']}")
-        st.page_link(
-            "pages/actions.py", label="Approve or reject them on the Actions page", icon=":material/task_alt:"
-        )
+            now = stored.get(act["key"])
+            status = fmt.status_chip(now["status"]) if now else fmt.chip("not stored", "gray")
+            verdict = verdicts.get(now["id"]) if now else None
+            outcome = f" · {fmt.verdict_text(verdict)}" if verdict else ""
+            st.markdown(
+                f"- {status} {fmt.risk_chip(act['risk'])} **{act['title']}**: {act['description']}{outcome}"
+            )
+        pending = [x for x in stored.values() if x["status"] in ("proposed", "approved")]
+        if pending:
+            label = f"Decide on the {len(pending)} waiting on the Actions page"
+        else:
+            label = "All of them ran or were decided: see their results on the Actions page"
+        st.page_link("pages/actions.py", label=label, icon=":material/task_alt:")
     timeline = incident.get("timeline") or []
     if timeline:
         with st.expander(f"Timeline ({len(timeline)} entries)"):
@@ -200,22 +228,33 @@ def render() -> None:
     choice = _choose_incident()
     if choice is None:
         return
+
+    @st.fragment(run_every=ui.refresh_every())
+    def live() -> None:
+        _incident(choice)
+
+    live()
+
+
+def _incident(choice: str) -> None:
+    ui.updated()
     incident = ui.call(lambda: ui.client().incident(choice), "Incident")
     if incident is None:
         return
     a = incident.get("assessment") or {}
     findings = incident.get("findings") or {}
-    _header(incident, a)
+    life = card.lifecycle(incident["id"])
+    _header(incident, a, life)
     if not a:
         ui.raw_json("Raw incident (JSON)", incident)
         return
-    currency = _risk(a)
+    currency = _risk(incident, life)
     _root_cause(a)
     _evidence(a, findings)
     _assumptions_and_uncertainties(a)
     _blast_radius(a, currency)
     _runbook_context(findings)
-    _actions_and_timeline(a, incident)
+    _actions_and_timeline(a, incident, life)
     ui.raw_json("Raw incident (JSON)", incident)
 
 

@@ -1,0 +1,27 @@
+"""Evidence text a person reads: rates as percentages, counts with their basis."""
+
+from __future__ import annotations
+
+from tests.decide.kit import anomaly, gap
+
+from selfheal.decide.facts import anomaly_fact, soft_failure_facts
+
+
+def test_rate_evidence_reads_as_percentages() -> None:
+    fact = anomaly_fact(
+        anomaly("a1", "error_rate", endpoint="POST /webhooks/order-created", status="4xx"), True
+    )
+    assert "50.0% vs expected 1.00%" in fact.text
+    assert "0.5 vs" not in fact.text
+
+
+def test_count_evidence_stays_a_number() -> None:
+    a = anomaly("a2", "orders").model_copy(update={"observed": 51.0, "expected": 1370.4})
+    assert "51 vs expected 1,370" in anomaly_fact(a, False).text
+
+
+def test_soft_failure_evidence_says_its_basis() -> None:
+    (fact,) = soft_failure_facts((gap("m1", "wave_1", 40, 30), gap("m2", "wave_1", 60, 20)))
+    assert fact.text.startswith(
+        "50 of 100 successful payments at stage wave_1 in the window have no order.created"
+    )
