@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
+    alert_tables,
     actions_tables,
     history_tables,
     incident_tables,
