@@ -57,3 +57,10 @@ class Unauthorized(SelfhealError):
 class Forbidden(SelfhealError):
     status_code = 403
     code = "forbidden"
+
+
+class NotConfigured(SelfhealError):
+    """A feature whose configuration is missing (e.g. a webhook receiver without its signing secret)."""
+
+    status_code = 503
+    code = "not_configured"

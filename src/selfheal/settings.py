@@ -240,7 +240,10 @@ class Settings(BaseSettings):
         description="Seconds between scheduled Prometheus pulls by the scheduler's leader; 0: no scheduled pull.",
     )
     prometheus_lookback_minutes: int = Field(
-        60, ge=1, le=7 * 24 * 60, description="How far back a scheduled pull reads (already stored points stay)."
+        60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How far back a scheduled pull reads (already stored points stay).",
     )
     prometheus_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Prometheus query.")
 

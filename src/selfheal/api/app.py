@@ -15,6 +15,7 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
+    connectors,
     cycles,
     health,
     incidents,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         themes,
         whoami,
         series,
+        connectors,
     )
     for module in routers:
         app.include_router(module.router)

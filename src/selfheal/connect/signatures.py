@@ -59,19 +59,7 @@ def verify_stripe(secret: str, body: bytes, header: str | None, now: float, tole
     field = {"header": "Stripe-Signature"}
     if not header:
         raise Unauthorized("missing Stripe signature", {**field, "reason": "missing"})
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            continue
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                timestamp = None
-        elif key == "v1":
-            signatures.append(value)
+    timestamp, signatures = _stripe_parts(header)
     if timestamp is None:
         raise Unauthorized("Stripe signature has no timestamp", {**field, "reason": "no timestamp"})
     if not signatures:
@@ -85,3 +73,19 @@ def verify_stripe(secret: str, body: bytes, header: str | None, now: float, tole
             {**field, "reason": "timestamp outside tolerance", "tolerance_seconds": tolerance_seconds},
         )
     return timestamp
+
+
+def _stripe_parts(header: str) -> tuple[int | None, list[str]]:
+    """The `t` timestamp and the `v1` signatures of a `Stripe-Signature` header (other schemes ignored)."""
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        key, sep, value = part.strip().partition("=")
+        if key == "t" and sep:
+            try:
+                timestamp = int(value)
+            except ValueError:
+                timestamp = None
+        elif key == "v1" and sep:
+            signatures.append(value)
+    return timestamp, signatures

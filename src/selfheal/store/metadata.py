@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
-    alert_tables,
     actions_tables,
+    alert_tables,
     history_tables,
     incident_tables,
     knowledge_tables,
