@@ -60,7 +60,8 @@ class Forbidden(SelfhealError):
 
 
 class NotConfigured(SelfhealError):
-    """A feature whose configuration is missing (e.g. a webhook receiver without its signing secret)."""
+    """A feature whose configuration is missing (e.g. a webhook receiver without its signing secret): the
+    route answers as if it did not exist."""
 
-    status_code = 503
+    status_code = 404
     code = "not_configured"

@@ -34,7 +34,6 @@ _MEANING = {
     "413": "Body, batch or file past its limit",
     "415": "Unsupported Content-Type",
     "422": "Invalid input: each bad field with its reason",
-    "503": "The connector is not configured (its signing secret is not set)",
 }
 
 
@@ -47,7 +46,7 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
     if any(marker in path for marker in BODY_ROUTES):
         codes += ["400", "413", "415"]
     if path.startswith("/connectors/") and method == "post":
-        codes += ["401", "503"]
+        codes.append("401")
     return codes
 
 
