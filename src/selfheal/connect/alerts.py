@@ -101,7 +101,7 @@ def alert_writes(payload: AmPayload, settings: Settings) -> list[AlertWrite]:
         if starts is None:
             raise InvalidInput(
                 f"alerts.{i}.startsAt is before 1970",
-                {"field": f"alerts.{i}.startsAt", "reason": "before 1970"},
+                {"errors": [{"field": f"alerts.{i}.startsAt", "reason": "before 1970"}]},
             )
         fingerprint = a.fingerprint or _fingerprint(a.labels)
         labels = {**payload.common_labels, **a.labels}
