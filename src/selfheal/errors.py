@@ -65,3 +65,10 @@ class NotConfigured(SelfhealError):
 
     status_code = 404
     code = "not_configured"
+
+
+class UpstreamError(SelfhealError):
+    """A system selfheal reads from (e.g. Prometheus) failed or answered something unusable."""
+
+    status_code = 502
+    code = "upstream_error"

@@ -10,6 +10,7 @@ from selfheal.cli import (
     admin,
     bench,
     cluster,
+    connectors,
     cycle,
     detect,
     ingest,
@@ -28,7 +29,20 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks, worker):
+for group in (
+    serve,
+    ingest,
+    simulate,
+    cycle,
+    settings_table,
+    llm,
+    admin,
+    cluster,
+    detect,
+    runbooks,
+    worker,
+    connectors,
+):
     group.register(app)
 bench.register(bench_app)
 
