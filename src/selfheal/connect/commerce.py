@@ -229,6 +229,54 @@ def _stripe_merchant(event: dict[str, Any], settings: Settings, merchants: Merch
     return settings.stripe_default_merchant or STRIPE
 
 
+@dataclass(frozen=True)
+class _Payment:
+    """What a PaymentIntent or a Charge says about one payment attempt."""
+
+    intent: str | None
+    charge: str | None
+    minor: Any
+    failure_type: str | None
+    failure_code: str | None
+    failure_message: str | None
+    endpoint: str
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _from_intent(obj: dict[str, Any], name: str) -> _Payment:
+    error = _dict(obj.get("last_payment_error"))
+    return _Payment(
+        intent=str(obj["id"]),
+        charge=_text(error.get("charge")) or _text(obj.get("latest_charge")),
+        minor=obj.get("amount_received") if name == "payment.succeeded" else obj.get("amount"),
+        failure_type=_text(error.get("type")),
+        failure_code=_text(error.get("decline_code")) or _text(error.get("code")),
+        failure_message=_text(error.get("message")),
+        endpoint="stripe payment_intent",
+    )
+
+
+DECLINED_OUTCOMES = (None, "issuer_declined", "blocked", "invalid")
+"""A failed charge's `outcome.type` that means the card or the risk check declined it (else the provider
+failed: `outcome.type` is then e.g. `manual_review` or absent with a processing error)."""
+
+
+def _from_charge(obj: dict[str, Any]) -> _Payment:
+    outcome = _text(_dict(obj.get("outcome")).get("type"))
+    return _Payment(
+        intent=_text(obj.get("payment_intent")),
+        charge=str(obj["id"]),
+        minor=obj.get("amount"),
+        failure_type="card_error" if outcome in DECLINED_OUTCOMES else outcome,
+        failure_code=_text(obj.get("failure_code")),
+        failure_message=_text(obj.get("failure_message")),
+        endpoint="stripe charge",
+    )
+
+
 def stripe_event(body: bytes, settings: Settings, merchants: MerchantResolver) -> CommerceEvent:
     """The log event of a verified Stripe event."""
     event = _json_object(body)
@@ -251,28 +299,10 @@ def stripe_event(body: bytes, settings: Settings, merchants: MerchantResolver) -
             "event has no data.object with an id", {"field": "data.object", "reason": "missing"}
         )
     currency = _text(obj.get("currency"))
-    if kind.startswith("payment_intent."):
-        intent = str(obj["id"])
-        error = obj.get("last_payment_error") if isinstance(obj.get("last_payment_error"), dict) else {}
-        charge = _text(error.get("charge")) or _text(obj.get("latest_charge"))
-        minor = obj.get("amount_received") if name == "payment.succeeded" else obj.get("amount")
-        failure_type = _text(error.get("type"))
-        failure_code = _text(error.get("decline_code")) or _text(error.get("code"))
-        failure_message = _text(error.get("message"))
-        endpoint = "stripe payment_intent"
-    else:  # charge.failed
-        intent = _text(obj.get("payment_intent"))
-        charge = str(obj["id"])
-        minor = obj.get("amount")
-        outcome = obj.get("outcome") if isinstance(obj.get("outcome"), dict) else {}
-        failure_type = (
-            "card_error"
-            if _text(outcome.get("type")) in (None, "issuer_declined", "blocked", "invalid")
-            else _text(outcome.get("type"))
-        )
-        failure_code = _text(obj.get("failure_code"))
-        failure_message = _text(obj.get("failure_message"))
-        endpoint = "stripe charge"
+    pay = _from_intent(obj, name) if kind.startswith("payment_intent.") else _from_charge(obj)
+    intent, charge, minor = pay.intent, pay.charge, pay.minor
+    failure_type, failure_code, failure_message = pay.failure_type, pay.failure_code, pay.failure_message
+    endpoint = pay.endpoint
     if name == "payment.succeeded":
         log_id, status = f"stripe:{intent}:succeeded", 200
     else:
