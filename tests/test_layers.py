@@ -92,7 +92,18 @@ def test_act_only_stores_what_decide_decided() -> None:
 
 def test_nothing_inside_the_core_imports_the_shell() -> None:
     shell = ("selfheal.cli", "selfheal.ui", "selfheal.api", "selfheal.bench", "selfheal.client")
-    core = ["observe", "reason", "decide", "act", "knowledge", "narrate", "store", "simulate", "ingest"]
+    core = [
+        "observe",
+        "reason",
+        "decide",
+        "act",
+        "knowledge",
+        "narrate",
+        "store",
+        "simulate",
+        "ingest",
+        "connect",
+    ]
     offenders = [
         f"{path.relative_to(PACKAGE)} imports {name}"
         for package in core

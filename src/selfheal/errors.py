@@ -57,3 +57,18 @@ class Unauthorized(SelfhealError):
 class Forbidden(SelfhealError):
     status_code = 403
     code = "forbidden"
+
+
+class NotConfigured(SelfhealError):
+    """A feature whose configuration is missing (e.g. a webhook receiver without its signing secret): the
+    route answers as if it did not exist."""
+
+    status_code = 404
+    code = "not_configured"
+
+
+class UpstreamError(SelfhealError):
+    """A system selfheal reads from (e.g. Prometheus) failed or answered something unusable."""
+
+    status_code = 502
+    code = "upstream_error"

@@ -246,6 +246,81 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the delivery worker looks for due notifications between cycles."
     )
 
+    # --- connectors in: commerce webhooks, alerts, metrics (docs/connectors.md) ------------------
+    connector_max_body_bytes: int = Field(
+        1024 * 1024, ge=1, description="Largest webhook body a connector accepts (413 above)."
+    )
+    shopify_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The app's client secret that signs Shopify webhooks (`X-Shopify-Hmac-Sha256`); unset: the "
+        "Shopify receiver answers 503.",
+    )
+    shopify_merchants: dict[str, str] = Field(
+        {},
+        description="Shop domain -> merchant id (JSON object); a shop not listed keeps its domain as merchant id.",
+    )
+    shopify_correlation_field: str = Field(
+        "note_attributes.payment_intent_id",
+        description="Order field that joins a Shopify order with its payment: `note_attributes.NAME`, or a "
+        "top-level field such as `checkout_token`, `cart_token`, `id`.",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The endpoint's signing secret (`whsec_...`) for `Stripe-Signature`; unset: the Stripe "
+        "receiver answers 503.",
+    )
+    stripe_tolerance_seconds: int = Field(
+        300, ge=1, description="Largest age (and clock skew) of a Stripe signature's timestamp, in seconds."
+    )
+    stripe_merchants: dict[str, str] = Field(
+        {},
+        description="Stripe connected account (`acct_...`, the event's `account`) -> merchant id (JSON object).",
+    )
+    stripe_default_merchant: str | None = Field(
+        None,
+        description="Merchant id of events without `account` (a platform's own account); default `stripe`.",
+    )
+    stripe_correlation_field: str = Field(
+        "payment_intent",
+        description="What joins a Stripe payment with its order: `payment_intent` (the PaymentIntent id) or "
+        "`metadata.KEY`.",
+    )
+    alertmanager_bearer_token: SecretStr | None = Field(
+        None,
+        description="Token Alertmanager sends as `Authorization: Bearer` (besides API keys, always accepted).",
+    )
+    alertmanager_basic_user: str | None = Field(
+        None, description="User of the HTTP basic auth Alertmanager sends (with the password below)."
+    )
+    alertmanager_basic_password: SecretStr | None = Field(
+        None, description="Password of the HTTP basic auth Alertmanager sends."
+    )
+    alert_merchant_label: str = Field(
+        "merchant_id", min_length=1, description="Alert label that names the merchant an alert is about."
+    )
+    alert_stage_label: str = Field(
+        "migration_stage", min_length=1, description="Alert label that names the migration stage."
+    )
+    prometheus_url: str | None = Field(
+        None, description="Base URL of the Prometheus server to pull KPI points from (`/api/v1/query_range`)."
+    )
+    prometheus_config: Path | None = Field(
+        None,
+        description="JSON or YAML file: the PromQL queries, which KPI each feeds, label -> merchant, step.",
+    )
+    prometheus_pull_every: int = Field(
+        60,
+        ge=0,
+        description="Seconds between scheduled Prometheus pulls by the scheduler's leader; 0: no scheduled pull.",
+    )
+    prometheus_lookback_minutes: int = Field(
+        60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How far back a scheduled pull reads (already stored points stay).",
+    )
+    prometheus_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one Prometheus query.")
+
     # --- optional LLM narrative ------------------------------------------------------------------
     llm_enabled: bool = Field(
         True, description="Allow cycles run with `use_llm` to ask the LLM for narrative text (master switch)."

@@ -30,6 +30,11 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/ingest/tickets"): OP,
     ("POST", "/ingest/logs"): OP,
     ("POST", "/ingest/metrics"): OP,
+    # --- connectors: the commerce webhooks authenticate by the sender's signature -----------------
+    ("POST", "/connectors/shopify/webhooks"): None,
+    ("POST", "/connectors/stripe/webhooks"): None,
+    ("POST", "/connectors/alertmanager"): OP,
+    ("GET", "/connectors/alerts"): V,
     # --- cycles and incidents -------------------------------------------------------------------
     ("GET", "/observe"): V,
     ("POST", "/run_cycle"): OP,

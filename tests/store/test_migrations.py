@@ -25,12 +25,13 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
         "api_keys",
         "audit_log",
         "history_hours",
+        "alerts",
         "alembic_version",
     } <= tables
     with store.read() as conn:
         applied = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     assert applied == set(ScriptDirectory.from_config(alembic_config(store.engine)).get_heads())
-    assert applied == {"0011"}
+    assert len(applied) == 1  # one line of migrations: a single head
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -61,7 +62,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 def test_the_migrations_form_one_line_with_one_head(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == ["0011"]
+        assert len(ScriptDirectory.from_config(alembic_config(engine)).get_heads()) == 1
     finally:
         engine.dispose()
 

@@ -15,6 +15,7 @@ from selfheal.api.routers import (
     actions,
     anomalies,
     audit_trail,
+    connectors,
     cycles,
     health,
     incidents,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         whoami,
         series,
         notifications,
+        connectors,
     )
     for module in routers:
         app.include_router(module.router)

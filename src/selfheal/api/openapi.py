@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-BODY_ROUTES = ("/ingest/", "/upload")
+BODY_ROUTES = ("/ingest/", "/upload", "/connectors/")
 """Operations that read a raw body: they can answer 413 (too large) and 415 (unsupported type)."""
 
 
@@ -45,6 +45,8 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
         codes.append("409")
     if any(marker in path for marker in BODY_ROUTES):
         codes += ["400", "413", "415"]
+    if path.startswith("/connectors/") and method == "post":
+        codes.append("401")
     return codes
 
 

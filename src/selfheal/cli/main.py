@@ -17,6 +17,7 @@ from selfheal.cli import (
     admin,
     bench,
     cluster,
+    connectors,
     cycle,
     detect,
     ingest,
@@ -50,6 +51,7 @@ for group in (
     runbooks,
     worker,
     notify,
+    connectors,
 ):
     group.register(app)
 bench.register(bench_app)

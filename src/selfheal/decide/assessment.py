@@ -50,7 +50,7 @@ from selfheal.decide.model import (
     RootCause,
 )
 from selfheal.decide.scoring import Scored, find_causes
-from selfheal.observe.model import MerchantBaseline, Observation
+from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.settings import Settings
 
@@ -322,7 +322,11 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
         severity=severity,
         root_cause=root,
         alternatives=tuple(_root(a) for a in alt_scored if a.category != root.category),
-        evidence=(*_evidence(scored, alt_scored[:1]), _orders_evidence(impact.stages, risk)),
+        evidence=(
+            *_evidence(scored, alt_scored[:1]),
+            _orders_evidence(impact.stages, risk),
+            *alert_evidence(obs.alerts, impact.stages, set(impact.at_risk)),
+        ),
         assumptions=tuple(_assumptions(obs, impact)),
         uncertainties=tuple(dict.fromkeys(uncertainties)),
         blast_radius=blast,
@@ -606,3 +610,36 @@ def _orders_evidence(stages: tuple[str, ...], risk: RiskReport) -> Evidence:
         supports=None,
         weight=0.0,
     )
+
+
+MAX_ALERT_EVIDENCE = 10
+
+
+def alert_evidence(
+    alerts: tuple[ActiveAlert, ...], stages: tuple[str, ...], merchants: set[str]
+) -> tuple[Evidence, ...]:
+    """The window's Alertmanager alerts about the incident's stages or merchants at risk, as evidence (weight
+    0: they corroborate what the signals show and are listed for the reader; they do not move the ranking)."""
+    wanted = set(stages)
+    out = []
+    for a in alerts:
+        if not (
+            (a.migration_stage and a.migration_stage in wanted)
+            or (a.merchant_id and a.merchant_id in merchants)
+        ):
+            continue
+        where = ", ".join(x for x in (a.merchant_id, a.migration_stage) if x)
+        ended = f", resolved {a.ends_at:%H:%M} UTC" if a.ends_at is not None else ""
+        text = f"Alert {a.alertname or a.fingerprint} ({a.severity or 'no severity'}; {where}) firing since {a.starts_at:%H:%M} UTC{ended}"
+        if a.summary:
+            text += f": {a.summary}"
+        out.append(
+            Evidence(
+                kind=EvidenceKind.alert,
+                source_id=f"alert:{a.fingerprint}@{a.starts_at.isoformat()}",
+                text=text[:600],
+                supports=None,
+                weight=0.0,
+            )
+        )
+    return tuple(out[:MAX_ALERT_EVIDENCE])

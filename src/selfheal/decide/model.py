@@ -35,6 +35,7 @@ class EvidenceKind(StrEnum):
     theme = "theme"
     runbook = "runbook"
     metric = "metric"
+    alert = "alert"
 
 
 class Evidence(Record):

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.incidents import read_open_incidents
 from selfheal.observe.model import (
+    ActiveAlert,
     ErrorCodeCount,
     MerchantBaseline,
     MetricRow,
@@ -22,7 +23,7 @@ from selfheal.observe.model import (
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
 from selfheal.signals import HIST_COLUMNS
-from selfheal.store import Store, window_repo
+from selfheal.store import Store, alerts_repo, window_repo
 
 Rows = list[dict[str, Any]]
 
@@ -44,6 +45,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         code_rows = window_repo.error_codes(conn, start, end)
+        alert_rows = alerts_repo.window_alerts(conn, start, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
@@ -65,6 +67,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         history=history,
         open_incidents=open_incidents,
         error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
+        alerts=_alerts(alert_rows, stages),
     )
 
 
@@ -128,6 +131,24 @@ def _payment_events(rows: Rows, stages: dict[str, str]) -> tuple[PaymentOrderEve
             correlation_id=p["correlation_id"],
         )
         for p in rows
+    )
+
+
+def _alerts(rows: Rows, stages: dict[str, str]) -> tuple[ActiveAlert, ...]:
+    """An alert without a stage label takes its merchant's latest stage."""
+    return tuple(
+        ActiveAlert(
+            fingerprint=a["fingerprint"],
+            alertname=a["alertname"],
+            status=a["status"],
+            starts_at=ms_to_dt(a["starts_ms"]),
+            ends_at=ms_to_dt(a["ends_ms"]) if a["ends_ms"] is not None else None,
+            severity=a["severity"],
+            merchant_id=a["merchant_id"],
+            migration_stage=a["migration_stage"] or stages.get(a["merchant_id"] or "") or None,
+            summary=a["summary"],
+        )
+        for a in rows
     )
 
 

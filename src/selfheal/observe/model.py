@@ -128,6 +128,21 @@ class OpenIncident(Record):
     lost_revenue_per_hour: float = 0.0
 
 
+class ActiveAlert(Record):
+    """An alert (from Alertmanager) firing at some moment of the window."""
+
+    fingerprint: str
+    alertname: str
+    status: str
+    """`firing`, or `resolved` when it ended inside the window."""
+    starts_at: datetime
+    ends_at: datetime | None
+    severity: str | None = None
+    merchant_id: str | None = None
+    migration_stage: str | None = None
+    summary: str | None = None
+
+
 class Observation(Record):
     """The window `[window_start, as_of)` and the baseline history before it."""
 
@@ -150,3 +165,5 @@ class Observation(Record):
     """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""
     error_codes: tuple[ErrorCodeCount, ...] = ()
     """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""
+    alerts: tuple[ActiveAlert, ...] = ()
+    """Alerts received from Alertmanager that were firing at some moment of the window."""

@@ -17,6 +17,9 @@ The rule for periods:
   cycle (`window_minutes`) looks back over the skipped periods, so their signals are still assessed, and
   incident lifecycles count cycles that saw current data rather than a burst of stale replays.
 - Every tick, the leader also recovers automatic actions left behind by a stopped process (`act.recovery`).
+- The leader pulls the configured Prometheus source (`connect.prometheus`) every `prometheus_pull_every`
+  seconds, before the cycle, reading the last `prometheus_lookback_minutes` (points already stored stay, so
+  overlapping pulls store nothing twice). A failed pull is logged and counted; it never stops the cycle.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from selfheal.act.recovery import recover
+from selfheal.connect.prometheus import PromSource, PullResult, configured_source, pull
 from selfheal.cycle import CycleDeps, CycleResult, run_cycle
+from selfheal.errors import SelfhealError
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
 from selfheal.schedule.leader import Leadership
 from selfheal.store import incidents_repo
@@ -53,6 +58,9 @@ class SchedulerState:
     skipped_periods: int = 0
     errors: int = 0
     recovered: int = 0
+    pulls: int = 0
+    pull_errors: int = 0
+    pulled_points: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,6 +80,11 @@ class Scheduler:
         self.on_cycle = on_cycle
         self.leadership = Leadership(deps.store)
         self.state = SchedulerState()
+        self.source: PromSource | None = (
+            configured_source(deps.settings) if deps.settings.prometheus_pull_every > 0 else None
+        )
+        self.pull_every_ms = deps.settings.prometheus_pull_every * 1000
+        self._next_pull_ms = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -87,6 +100,7 @@ class Scheduler:
         self.state.leader = self.leadership.lead()
         if not self.state.leader:
             return None
+        self.pull_sources()
         as_of = self.due(self.clock())
         with self.deps.store.read() as conn:
             done = incidents_repo.cycle_ran(conn, dt_to_ms(as_of))
@@ -97,6 +111,26 @@ class Scheduler:
         started = time.perf_counter()
         result = run_cycle(self.deps, as_of=as_of, actor=ACTOR)
         self._record(result, time.perf_counter() - started)
+        return result
+
+    def pull_sources(self) -> PullResult | None:
+        """Pull the Prometheus source when its period is due (the leader only); None when nothing was due."""
+        if self.source is None:
+            return None
+        now = self.clock()
+        if dt_to_ms(now) < self._next_pull_ms:
+            return None
+        self._next_pull_ms = dt_to_ms(now) + self.pull_every_ms
+        since = now - timedelta(minutes=self.deps.settings.prometheus_lookback_minutes)
+        try:
+            result = pull(self.deps.store, self.deps.settings, self.source, since=since, until=now)
+        except SelfhealError as exc:
+            self.state.pull_errors += 1
+            log.warning("Prometheus pull failed: %s", exc.message)
+            return None
+        self.state.pulls += 1
+        self.state.pulled_points += result.stored
+        log.info("Prometheus pull: %d point(s) stored, %d already stored", result.stored, result.duplicates)
         return result
 
     def _count_skipped(self, as_of: datetime) -> None:
@@ -129,6 +163,8 @@ class Scheduler:
         next_due = dt_to_ms(self.due(self.clock())) + self.every_ms + self.lag_ms
         wait = max(0.05, (next_due - now_ms) / 1000)
         if self.state.leader:
+            if self.source is not None:  # the next Prometheus pull may come first
+                wait = min(wait, max(0.05, (self._next_pull_ms - now_ms) / 1000))
             return wait
         return min(wait, FOLLOWER_POLL_MAX_SECONDS, max(0.25, self.every_ms / 4000))
 

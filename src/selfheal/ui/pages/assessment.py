@@ -16,6 +16,7 @@ EVIDENCE_ICON = {
     "theme": ":material/forum:",
     "runbook": ":material/menu_book:",
     "metric": ":material/monitoring:",
+    "alert": ":material/notifications_active:",
 }
 
 
