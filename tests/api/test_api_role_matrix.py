@@ -30,6 +30,11 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/ingest/tickets"): OP,
     ("POST", "/ingest/logs"): OP,
     ("POST", "/ingest/metrics"): OP,
+    # --- merchant directory ---------------------------------------------------------------------
+    ("POST", "/merchants"): OP,
+    ("GET", "/merchants"): V,
+    ("GET", "/merchants/unknown"): V,
+    ("GET", "/merchants/{merchant_id}"): V,
     # --- cycles and incidents -------------------------------------------------------------------
     ("GET", "/observe"): V,
     ("POST", "/run_cycle"): OP,

@@ -30,7 +30,7 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
     with store.read() as conn:
         applied = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     assert applied == set(ScriptDirectory.from_config(alembic_config(store.engine)).get_heads())
-    assert applied == {"0008"}
+    assert applied == {"0009"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -61,7 +61,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 def test_the_migrations_form_one_line_with_one_head(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == ["0008"]
+        assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == ["0009"]
     finally:
         engine.dispose()
 

@@ -20,6 +20,7 @@ from selfheal.api.routers import (
     incidents,
     ingest,
     keys,
+    merchants,
     metrics,
     probes,
     runbooks,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         themes,
         whoami,
         series,
+        merchants,
     )
     for module in routers:
         app.include_router(module.router)

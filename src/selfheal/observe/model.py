@@ -144,3 +144,6 @@ class Observation(Record):
     """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""
     error_codes: tuple[ErrorCodeCount, ...] = ()
     """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""
+    unknown_merchants: tuple[str, ...] = ()
+    """Merchants with signals in the window that the merchant directory does not list (empty when no
+    directory is loaded): their signals count, their stage comes only from the signals themselves."""
