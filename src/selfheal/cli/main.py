@@ -12,8 +12,10 @@ from selfheal.cli import (
     cluster,
     cycle,
     detect,
+    imports,
     ingest,
     llm,
+    merchants,
     runbooks,
     serve,
     settings_table,
@@ -28,7 +30,21 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks (figures go to docs/benchmarks.md).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-for group in (serve, ingest, simulate, cycle, settings_table, llm, admin, cluster, detect, runbooks, worker):
+for group in (
+    serve,
+    ingest,
+    simulate,
+    cycle,
+    settings_table,
+    llm,
+    admin,
+    cluster,
+    detect,
+    runbooks,
+    worker,
+    merchants,
+    imports,
+):
     group.register(app)
 bench.register(bench_app)
 

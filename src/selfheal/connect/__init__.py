@@ -1,0 +1,1 @@
+"""Connectors: other systems' wire formats in, the signal contract out (and notifications out)."""
