@@ -174,8 +174,8 @@ def _day_start(value: Any) -> Any:
 
 MoveTime = Annotated[
     datetime,
-    BeforeValidator(_day_start),
     _IsoTime(),
+    BeforeValidator(_day_start),
     WithJsonSchema(
         {"type": "string", "format": "date-time", "description": "or a date: the day's start, UTC"}
     ),

@@ -150,7 +150,13 @@ def parse_merchants(body: bytes, fmt: str, max_items: int) -> list[MerchantEntry
             f"more than {max_items} merchants in one batch", {"max_items": max_items, "received": len(items)}
         )
     try:
-        entries = _ENTRIES.validate_python(items)
+        data = orjson.dumps(items)
+    except TypeError as exc:
+        raise InvalidInput(
+            "merchants hold a value JSON cannot represent", {"field": None, "reason": str(exc)}
+        ) from None
+    try:
+        entries = _ENTRIES.validate_json(data)
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False, include_input=False):

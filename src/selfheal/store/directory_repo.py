@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, select, union
+from sqlalchemy import Connection, func, select, union
 
 from selfheal.records import Record, dt_to_ms
 from selfheal.signals import MerchantEntry
