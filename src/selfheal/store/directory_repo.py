@@ -269,15 +269,9 @@ def unknown_merchants(conn: Connection, start_ms: int, end_ms: int, limit: int) 
         return []
     t, r, mp, m = table(TicketRow), table(LogRollupRow), table(MetricPointRow), table(MerchantRow)
     seen = union(
-        select(distinct(t.c.merchant_id).label("merchant_id")).where(
-            t.c.created_ms >= start_ms, t.c.created_ms < end_ms
-        ),
-        select(distinct(r.c.merchant_id).label("merchant_id")).where(
-            r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms
-        ),
-        select(distinct(mp.c.merchant_id).label("merchant_id")).where(
-            mp.c.ts_ms >= start_ms, mp.c.ts_ms < end_ms
-        ),
+        select(t.c.merchant_id).where(t.c.created_ms >= start_ms, t.c.created_ms < end_ms),
+        select(r.c.merchant_id).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms),
+        select(mp.c.merchant_id).where(mp.c.ts_ms >= start_ms, mp.c.ts_ms < end_ms),
     ).subquery()
     ids = [
         row[0]
