@@ -44,15 +44,15 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skipping += 1
+        elif tag == "li":
+            self.parts.append("\n- ")
         elif tag in _BLOCK:
             self.parts.append("\n")
-            if tag == "li":
-                self.parts.append("- ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skipping = max(0, self.skipping - 1)
-        elif tag in _BLOCK:
+        elif tag in _BLOCK and tag != "li":
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
