@@ -199,3 +199,19 @@ def test_import_tickets_out_writes_the_contract(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert [r["merchant_id"] for r in rows] == ["cy@shop-three.example", "ana@shop-one.example"]
     assert "migration_stage" not in rows[0]
+
+
+def test_simulate_directory_posts_the_merchants_and_stageless_tickets(
+    tmp_path: Path, live_api: tuple[str, str]
+) -> None:
+    url, db_url = live_api
+    sim = ["simulate", "--merchants", "6", "--hours", "1", "--start", "2026-03-02T10:00:00Z", "--seed", "5"]
+    code, out = _run(*sim, "--fault", "webhook_403@20+30", "--directory", "--post", url)
+    assert code == 0, out
+    with SelfhealClient(url) as client:
+        merchants = client.merchants()
+        assert [m["id"] for m in merchants] == [f"m{i:03d}" for i in range(1, 7)]
+        assert client.unknown_merchants(window_minutes=120, as_of="2026-03-02T11:00:00Z") == []
+    assert all(v["stage"] is None for v in _stored_tickets(db_url).values())
+    code, out = _run(*sim, "--out", str(tmp_path / "sim"))
+    assert code == 0 and (tmp_path / "sim" / "merchants.csv").read_text().startswith("id,name,stage")
