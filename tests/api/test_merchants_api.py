@@ -216,3 +216,32 @@ def create_client(store: Store, settings: Settings) -> TestClient:
     from selfheal.api.app import create_app
 
     return TestClient(create_app(settings, store))
+
+
+def test_concurrent_imports_never_duplicate_or_lose_a_move(store: Store) -> None:
+    """Eight threads import the same new merchants, then eight move them to different stages at once: one
+    merchant row each, every move in the history, and the current stage is the latest move's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from selfheal.ingest.merchants import import_merchants
+    from selfheal.signals import MerchantEntry
+
+    ids = [f"m-{i}" for i in range(20)]
+    first = [MerchantEntry(id=i, name=i, stage="pilot") for i in ids]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: import_merchants(store, first), range(8)))
+    assert sum(r.created for r in results) == 20
+    stages = [f"wave_{n}" for n in range(8)]
+    moves = [
+        [MerchantEntry(id=i, name=i, stage=s, moved_at=NOW - timedelta(hours=8 - n)) for i in ids]
+        for n, s in enumerate(stages)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda batch: import_merchants(store, batch), moves))
+    with store.read() as conn:
+        assert directory_repo.directory_size(conn) == 20
+        for i in ids:
+            history = directory_repo.stage_history(conn, i)
+            assert [h.stage for h in history] == ["pilot", *stages]
+            record = directory_repo.get_merchant(conn, i)
+            assert record is not None and record.stage == "wave_7"

@@ -69,7 +69,8 @@ def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, MerchantRecord]
     found: dict[str, MerchantRecord] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for row in conn.execute(select(m).where(m.c.id.in_(chunk))):
+        # Locked (PostgreSQL) so concurrent imports of the same merchant apply one after the other.
+        for row in conn.execute(select(m).where(m.c.id.in_(chunk)).order_by(m.c.id).with_for_update()):
             found[row.id] = _record(row)
     return found
 
