@@ -47,7 +47,7 @@ def _store(conn: Connection, kind: str, items: list[Any]) -> StoreResult:
 
 def _unknown_merchants(conn: Connection, items: Sequence[Any]) -> list[str] | None:
     """The batch's merchants that a loaded directory does not list, sorted (None when no directory)."""
-    if directory_repo.directory_size(conn) == 0:
+    if not directory_repo.has_directory(conn):
         return None
     merchants = {item.merchant_id for item in items}
     return sorted(merchants - directory_repo.known_ids(conn, merchants))
