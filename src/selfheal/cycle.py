@@ -188,6 +188,7 @@ def _record_cycle(
                 "soft_failures": len(findings.soft_failures),
                 "themes": len(findings.themes),
                 "narrative": narrative_note,
+                "unknown_merchants": list(summary.unknown_merchants),
             },
         },
     )

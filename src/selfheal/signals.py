@@ -123,7 +123,10 @@ class Ticket(_Signal):
     merchant_id: NonEmpty
     subject: Annotated[str, Field(max_length=1000)]
     body: Annotated[str, Field(max_length=50_000)]
-    migration_stage: NonEmpty
+    migration_stage: NonEmpty | None = Field(
+        None,
+        description="Absent: the merchant directory's stage at `created_at` (resolved when a cycle reads it)",
+    )
     channel: Short | None = None
     priority: Annotated[str, Field(max_length=64)] | None = None
     tags: list[Annotated[str, Field(max_length=512)]] = Field(default_factory=list, max_length=100)
@@ -160,6 +163,44 @@ class MetricPoint(_Signal):
     sessions: Count | None = None
     p95_latency_ms: LatencyMs | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+
+
+def _day_start(value: Any) -> Any:
+    """A bare date (`2026-11-30`) means the start of that day, UTC."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value + "T00:00:00Z"
+    return value
+
+
+MoveTime = Annotated[
+    datetime,
+    _IsoTime(),
+    BeforeValidator(_day_start),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "description": "or a date: the day's start, UTC"}
+    ),
+]
+"""When a merchant moved stage: an ISO 8601 date-time or a date (its start, UTC)."""
+
+
+class MerchantEntry(BaseModel):
+    """One merchant of the directory, as imported (`POST /merchants`, `selfheal merchants import`).
+
+    `moved_at` is when the merchant entered `stage`; absent, a new merchant's stage counts from the beginning of
+    time and a changed stage from the moment of the import. `labels` are free key/value pairs (e.g. the
+    helpdesk's organisation id, used to map tickets to merchants)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    id: NonEmpty
+    name: Annotated[str, Field(min_length=1, max_length=512)]
+    stage: NonEmpty
+    moved_at: MoveTime | None = None
+    plan: Annotated[str, Field(max_length=128)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    labels: dict[
+        Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=512)]
+    ] = Field(default_factory=dict, max_length=50)
 
 
 SIGNAL_MODELS: dict[str, type[_Signal]] = {"tickets": Ticket, "logs": LogEvent, "metrics": MetricPoint}

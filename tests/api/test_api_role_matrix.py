@@ -35,6 +35,11 @@ ROUTE_ROLES: dict[tuple[str, str], Role | None] = {
     ("POST", "/connectors/stripe/webhooks"): None,
     ("POST", "/connectors/alertmanager"): OP,
     ("GET", "/connectors/alerts"): V,
+    # --- merchant directory ---------------------------------------------------------------------
+    ("POST", "/merchants"): OP,
+    ("GET", "/merchants"): V,
+    ("GET", "/merchants/unknown"): V,
+    ("GET", "/merchants/{merchant_id}"): V,
     # --- cycles and incidents -------------------------------------------------------------------
     ("GET", "/observe"): V,
     ("POST", "/run_cycle"): OP,

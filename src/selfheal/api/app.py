@@ -21,6 +21,7 @@ from selfheal.api.routers import (
     incidents,
     ingest,
     keys,
+    merchants,
     metrics,
     notifications,
     probes,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         series,
         notifications,
         connectors,
+        merchants,
     )
     for module in routers:
         app.include_router(module.router)

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 
 BODY_ROUTES = ("/ingest/", "/upload", "/connectors/")
 """Operations that read a raw body: they can answer 413 (too large) and 415 (unsupported type)."""
+BODY_OPERATIONS = (("post", "/merchants"),)
+"""The same, named by method and exact path."""
 
 
 class ErrorDetail(BaseModel):
@@ -43,7 +45,7 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
         codes += ["401", "403"]
     if method in ("post", "put", "patch", "delete"):
         codes.append("409")
-    if any(marker in path for marker in BODY_ROUTES):
+    if any(marker in path for marker in BODY_ROUTES) or (method, path) in BODY_OPERATIONS:
         codes += ["400", "413", "415"]
     if path.startswith("/connectors/") and method == "post":
         codes.append("401")

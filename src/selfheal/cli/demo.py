@@ -1,6 +1,8 @@
 """`selfheal demo`: the API and UI on the embedded database, fed by a live simulated migration.
 
-1. Backfill: a week of per-minute KPIs and the last hours of logs and tickets go straight into the database.
+1. Backfill: the merchants go into the merchant directory, then a week of per-minute KPIs and the last hours of
+   logs and tickets go straight into the database. Tickets and KPI points carry no migration stage: each
+   cycle takes it from the directory.
 2. Start the API (open demo mode: no key needed) and the UI as child processes.
 3. Replay the last minutes at `speed`, posting every minute's signals over HTTP and running an agent cycle
    every `demo_cycle_minutes` simulated minutes; once caught up, follow the wall clock minute by minute and
@@ -68,6 +70,7 @@ class LiveFeed:
                 minutes=1,
                 faults=self._faults(),
                 keep_late_tickets=True,
+                stages_from_directory=True,
             )
         )
         self.client.ingest_batches("metrics", ndjson_batches(result.metrics, MINUTE_BATCH))
@@ -183,15 +186,17 @@ def run_demo(settings: Settings, speed: float | None, with_ui: bool, console: Co
             minutes=int((live_from - history_start).total_seconds() // 60),
             faults=(fault,),
             logs_from=live_from - timedelta(hours=LOG_HOURS),
+            stages_from_directory=True,
         )
     )
-    load_into(store, backfill, actor="demo")
+    load_into(store, backfill, actor="demo", with_directory=True)
     from selfheal.knowledge.base import knowledge_base
     from selfheal.knowledge.starter import load_starter_runbooks
 
     loaded = load_starter_runbooks(knowledge_base(store, settings), actor="demo")
     store.dispose()
     console.print(
+        f"directory: {len(backfill.truth.merchants)} merchants; "
         f"backfilled {len(backfill.metrics):,} metric points, {len(backfill.logs):,} log events, "
         f"{len(backfill.tickets):,} tickets in {time.time() - t0:.1f} s; "
         f"{len(loaded.documents)} starter runbooks ({loaded.chunks} chunks) in the knowledge base"

@@ -20,8 +20,10 @@ from selfheal.cli import (
     connectors,
     cycle,
     detect,
+    imports,
     ingest,
     llm,
+    merchants,
     notify,
     runbooks,
     serve,
@@ -52,6 +54,8 @@ for group in (
     worker,
     notify,
     connectors,
+    merchants,
+    imports,
 ):
     group.register(app)
 bench.register(bench_app)

@@ -28,11 +28,21 @@ BATCH_ITEMS = 10_000
 
 
 def emit(
-    result: SimResult, *, out: Path | None, post: str | None, db: bool, settings: Settings, console: Console
+    result: SimResult,
+    *,
+    out: Path | None,
+    post: str | None,
+    db: bool,
+    settings: Settings,
+    console: Console,
+    directory: bool = False,
 ) -> None:
-    """Write the signals to files, post them to an API and/or store them, then say what was simulated."""
+    """Write the signals (and the merchant directory, `merchants.csv`) to files, post them to an API and/or
+    store them, then say what was simulated. With `directory`, posting or storing loads the merchant
+    directory first."""
     # Imported here, not at startup: the client package loads the HTTP stack.
     from selfheal.client.batches import ndjson_batches
+    from selfheal.simulate import directory_csv
 
     kinds: tuple[tuple[SignalKind, Sequence[Signal]], ...] = (
         ("metrics", result.metrics),
@@ -48,11 +58,14 @@ def emit(
         (out / "truth.json").write_bytes(
             orjson.dumps(result.truth.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
         )
-        console.print(f"wrote {out}/metrics.jsonl, logs.jsonl, tickets.jsonl, truth.json")
+        (out / "merchants.csv").write_bytes(directory_csv(result.truth.merchants))
+        console.print(f"wrote {out}/metrics.jsonl, logs.jsonl, tickets.jsonl, truth.json, merchants.csv")
     if post is not None:
         from selfheal.client import SelfhealClient
 
         with SelfhealClient(post, secret_value(settings.api_key)) as client:
+            if directory:
+                client.import_merchants(directory_csv(result.truth.merchants), "text/csv")
             for kind, items in kinds:
                 client.ingest_batches(kind, ndjson_batches(items, BATCH_ITEMS))
         console.print(f"posted to {post}")
@@ -60,7 +73,7 @@ def emit(
         from selfheal.simulate import load_into
         from selfheal.store import Store
 
-        load_into(Store.open(settings.resolved_database_url()), result)
+        load_into(Store.open(settings.resolved_database_url()), result, with_directory=directory)
         console.print(f"stored in {settings.resolved_database_url()}")
     counts = ", ".join(f"{len(items)} {kind}" for kind, items in kinds)
     console.print(f"simulated {counts}; {len(result.truth.faults)} fault(s)")
@@ -103,6 +116,13 @@ def register(app: typer.Typer) -> None:
                 "graphql_stageless, skewed_quiet (status codes, ramp, failure share, naming, stages, tickets)"
             ),
         ] = None,
+        directory: Annotated[
+            bool,
+            typer.Option(
+                help="Load the merchants into the merchant directory (with --post or --db); tickets and KPI "
+                "points then carry no stage: it comes from the directory"
+            ),
+        ] = False,
     ) -> None:
         """Generate a seeded headless-checkout migration with injected faults and its ground truth."""
         from selfheal.simulate import SimConfig
@@ -137,10 +157,11 @@ def register(app: typer.Typer) -> None:
             logs_from=begin,
             variant=variant,
             traffic_sigma=sigma,
+            stages_from_directory=directory,
         )
         result = run_sim(config)
         try:
-            emit(result, out=out, post=post, db=db, settings=Settings(), console=console)
+            emit(result, out=out, post=post, db=db, settings=Settings(), console=console, directory=directory)
         except SelfhealError as exc:  # --post: the API refused a batch or cannot be reached
             report_error(exc)
             raise typer.Exit(1) from None

@@ -42,10 +42,15 @@ class IngestCounts:
     received: int = 0
     stored: int = 0
     duplicates: int = 0
+    unknown_merchants: tuple[str, ...] = ()
+    """Merchants the loaded directory does not list (the signals are stored all the same)."""
 
     def __add__(self, other: IngestCounts) -> IngestCounts:
         return IngestCounts(
-            self.received + other.received, self.stored + other.stored, self.duplicates + other.duplicates
+            self.received + other.received,
+            self.stored + other.stored,
+            self.duplicates + other.duplicates,
+            tuple(sorted({*self.unknown_merchants, *other.unknown_merchants})),
         )
 
 
@@ -160,7 +165,12 @@ class SelfhealClient:
     def ingest(self, kind: SignalKind, body: bytes, content_type: str = NDJSON) -> IngestCounts:
         """POST one batch (JSON array, NDJSON or CSV with a header row) to /ingest/{kind}; atomic, idempotent."""
         answer = self._call("POST", f"/ingest/{kind}", content=body, headers={"content-type": content_type})
-        return IngestCounts(int(answer["received"]), int(answer["stored"]), int(answer["duplicates"]))
+        return IngestCounts(
+            int(answer["received"]),
+            int(answer["stored"]),
+            int(answer["duplicates"]),
+            tuple(answer.get("unknown_merchants") or ()),
+        )
 
     def ingest_batches(
         self, kind: SignalKind, batches: Iterable[bytes], content_type: str = NDJSON
@@ -170,6 +180,33 @@ class SelfhealClient:
         for body in batches:
             total += self.ingest(kind, body, content_type)
         return total
+
+    # -- the merchant directory ---------------------------------------------------------------------------
+
+    def import_merchants(self, body: bytes, content_type: str = "application/json") -> JsonObject:
+        """POST a CSV or JSON directory to /merchants: a batch upsert, all or nothing."""
+        answer: JsonObject = self._call(
+            "POST", "/merchants", content=body, headers={"content-type": content_type}
+        )
+        return answer
+
+    def merchants(
+        self, limit: int | None = None, offset: int | None = None, stage: str | None = None
+    ) -> list[JsonObject]:
+        answer: list[JsonObject] = self._get("/merchants", limit=limit, offset=offset, stage=stage)
+        return answer
+
+    def merchant(self, merchant_id: str) -> JsonObject:
+        """One merchant with its stage history."""
+        answer: JsonObject = self._get(f"/merchants/{quote(merchant_id, safe='')}")
+        return answer
+
+    def unknown_merchants(
+        self, window_minutes: int | None = None, as_of: str | None = None
+    ) -> list[JsonObject]:
+        """Merchants with signals in the window that the directory does not list."""
+        answer: list[JsonObject] = self._get("/merchants/unknown", window_minutes=window_minutes, as_of=as_of)
+        return answer
 
     # -- the agent ---------------------------------------------------------------------------------------
 

@@ -12,9 +12,11 @@ from selfheal.errors import InvalidInput
 from selfheal.ingest.parse import UNLIMITED, parse_batch
 from selfheal.ingest.screen import screen
 from selfheal.records import Record, dt_to_ms, utcnow
-from selfheal.store import Store
+from selfheal.store import Store, directory_repo
 from selfheal.store.retry import run_with_retry
 from selfheal.store.signals_repo import StoreResult, store_logs, store_metrics, store_tickets
+
+MAX_LISTED_UNKNOWN = 100
 
 
 class IngestResult(Record):
@@ -22,6 +24,11 @@ class IngestResult(Record):
     received: int
     stored: int
     duplicates: int
+    unknown_merchants: list[str] | None = None
+    """Merchants of the batch the directory does not list (stored all the same; the first 100, sorted).
+    Absent when no directory is loaded."""
+    unknown_merchant_count: int | None = None
+    """How many distinct merchants of the batch the directory does not list (absent: no directory)."""
 
 
 def _store(conn: Connection, kind: str, items: list[Any]) -> StoreResult:
@@ -38,6 +45,14 @@ def _store(conn: Connection, kind: str, items: list[Any]) -> StoreResult:
     return StoreResult(len(items), result.stored, result.duplicates + repeats)
 
 
+def _unknown_merchants(conn: Connection, items: Sequence[Any]) -> list[str] | None:
+    """The batch's merchants that a loaded directory does not list, sorted (None when no directory)."""
+    if not directory_repo.has_directory(conn):
+        return None
+    merchants = {item.merchant_id for item in items}
+    return sorted(merchants - directory_repo.known_ids(conn, merchants))
+
+
 def store_batch(
     store: Store, kind: str, items: list[Any], actor: str = "system", retries: int = 5
 ) -> IngestResult:
@@ -48,15 +63,22 @@ def store_batch(
     def attempt() -> IngestResult:
         with store.transaction() as conn:
             result = _store(conn, kind, items)
-            audit.record(
-                conn,
-                actor=actor,
-                action=f"ingest.{kind}",
-                target_type="batch",
-                after={"received": result.received, "stored": result.stored, "duplicates": result.duplicates},
-            )
+            unknown = _unknown_merchants(conn, items)
+            after: dict[str, Any] = {
+                "received": result.received,
+                "stored": result.stored,
+                "duplicates": result.duplicates,
+            }
+            if unknown:
+                after["unknown_merchants"] = len(unknown)
+            audit.record(conn, actor=actor, action=f"ingest.{kind}", target_type="batch", after=after)
         return IngestResult(
-            kind=kind, received=result.received, stored=result.stored, duplicates=result.duplicates
+            kind=kind,
+            received=result.received,
+            stored=result.stored,
+            duplicates=result.duplicates,
+            unknown_merchants=None if unknown is None else unknown[:MAX_LISTED_UNKNOWN],
+            unknown_merchant_count=None if unknown is None else len(unknown),
         )
 
     return run_with_retry(attempt, attempts=retries + 1)

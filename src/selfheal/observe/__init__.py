@@ -22,8 +22,9 @@ from selfheal.observe.model import (
 )
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import HIST_COLUMNS
-from selfheal.store import Store, alerts_repo, window_repo
+from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.store import Store, alerts_repo, directory_repo, window_repo
+from selfheal.store.directory_repo import StageTimeline
 
 Rows = list[dict[str, Any]]
 
@@ -48,26 +49,34 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         alert_rows = alerts_repo.window_alerts(conn, start, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
+        timeline = directory_repo.stage_timeline(conn, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
         open_incidents = read_open_incidents(conn)
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
+    stage_of = StageResolver(timeline, stages)
+    seen = {
+        *(r["merchant_id"] for r in rollup_rows),
+        *(m["merchant_id"] for m in metric_rows),
+        *(t.merchant_id for t in tickets),
+    }
     return Observation(
         as_of=ms_to_dt(end),
         window_start=ms_to_dt(start),
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
         counts=counts,
-        rollups=_rollups(rollup_rows, stages),
-        metrics=_metrics(metric_rows, stages),
-        tickets=tuple(tickets),
-        payment_events=_payment_events(payment_rows, stages),
-        baselines=_baselines(baseline_rows, stages),
-        merchant_stages=stages,
+        rollups=_rollups(rollup_rows, stage_of),
+        metrics=_metrics(metric_rows, stage_of),
+        tickets=_tickets(tickets, stage_of),
+        payment_events=_payment_events(payment_rows, stage_of),
+        baselines=_baselines(baseline_rows, stage_of, end),
+        merchant_stages=stage_of.current(seen | {b["merchant_id"] for b in baseline_rows}, end),
+        unknown_merchants=tuple(sorted(seen - timeline.merchants)) if timeline.loaded else (),
         history=history,
         open_incidents=open_incidents,
         error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
-        alerts=_alerts(alert_rows, stages),
+        alerts=_alerts(alert_rows, stage_of),
     )
 
 
@@ -79,17 +88,60 @@ def _signal_counts(conn: Connection, start: int, end: int) -> SignalCounts:
     )
 
 
+class StageResolver:
+    """A signal's migration stage: its own when it carries one; else the merchant directory's at the signal's
+    time (`stage_at`, so a replay uses the stages of its day); else the merchant's latest reported stage;
+    else "". Resolved here, when a cycle reads the signals, not at ingest: a directory loaded or corrected
+    later applies to signals already stored."""
+
+    def __init__(self, timeline: StageTimeline, reported: dict[str, str]) -> None:
+        self.timeline = timeline
+        self.reported = reported
+
+    def stage_at(self, merchant_id: str, at_ms: int) -> str:
+        """The stage of a signal that carries none."""
+        if self.timeline.loaded:
+            stage = self.timeline.stage_at(merchant_id, at_ms)
+            if stage is not None:
+                return stage
+        return self.reported.get(merchant_id, "")
+
+    def __call__(self, own: str | None, merchant_id: str, at_ms: int) -> str:
+        return own or self.stage_at(merchant_id, at_ms)
+
+    def current(self, merchants: set[str], as_of_ms: int) -> dict[str, str]:
+        """Each merchant's stage as of the window's end: the latest reported one, or the directory's."""
+        out = dict(self.reported)
+        if self.timeline.loaded:
+            for merchant in sorted(merchants - out.keys()):
+                stage = self.timeline.stage_at(merchant, as_of_ms)
+                if stage is not None:
+                    out[merchant] = stage
+        return out
+
+
 # The window's rows come from typed columns written by validated ingest: rollups and metrics are built without
-# re-validating (tens of thousands of rows per cycle at scale). A row without a stage takes the merchant's
-# latest reported one.
+# re-validating (tens of thousands of rows per cycle at scale). A row without a stage takes one from
+# `StageResolver`.
 
 
-def _rollups(rows: Rows, stages: dict[str, str]) -> tuple[RollupRow, ...]:
+def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ...]:
+    return tuple(
+        t
+        if t.migration_stage
+        else t.model_copy(
+            update={"migration_stage": stage_of.stage_at(t.merchant_id, dt_to_ms(t.created_at)) or None}
+        )
+        for t in tickets
+    )
+
+
+def _rollups(rows: Rows, stage_of: StageResolver) -> tuple[RollupRow, ...]:
     return tuple(
         RollupRow.model_construct(
             minute=ms_to_dt(r["minute_ms"]),
             merchant_id=r["merchant_id"],
-            migration_stage=r["migration_stage"] or stages.get(r["merchant_id"], ""),
+            migration_stage=stage_of(r["migration_stage"], r["merchant_id"], r["minute_ms"]),
             source=r["source"],
             endpoint=r["endpoint"],
             status_class=r["status_class"],
@@ -103,12 +155,12 @@ def _rollups(rows: Rows, stages: dict[str, str]) -> tuple[RollupRow, ...]:
     )
 
 
-def _metrics(rows: Rows, stages: dict[str, str]) -> tuple[MetricRow, ...]:
+def _metrics(rows: Rows, stage_of: StageResolver) -> tuple[MetricRow, ...]:
     return tuple(
         MetricRow.model_construct(
             ts=ms_to_dt(m["ts_ms"]),
             merchant_id=m["merchant_id"],
-            migration_stage=m["migration_stage"] or stages.get(m["merchant_id"], ""),
+            migration_stage=stage_of(m["migration_stage"], m["merchant_id"], m["ts_ms"]),
             interval_seconds=m["interval_seconds"],
             checkout_attempts=m["checkout_attempts"],
             orders=m["orders"],
@@ -121,12 +173,12 @@ def _metrics(rows: Rows, stages: dict[str, str]) -> tuple[MetricRow, ...]:
     )
 
 
-def _payment_events(rows: Rows, stages: dict[str, str]) -> tuple[PaymentOrderEvent, ...]:
+def _payment_events(rows: Rows, stage_of: StageResolver) -> tuple[PaymentOrderEvent, ...]:
     return tuple(
         PaymentOrderEvent(
             ts=ms_to_dt(p["ts_ms"]),
             merchant_id=p["merchant_id"],
-            migration_stage=p["migration_stage"] or stages.get(p["merchant_id"], ""),
+            migration_stage=stage_of(p["migration_stage"], p["merchant_id"], p["ts_ms"]),
             event=p["event"],
             correlation_id=p["correlation_id"],
         )
@@ -134,8 +186,8 @@ def _payment_events(rows: Rows, stages: dict[str, str]) -> tuple[PaymentOrderEve
     )
 
 
-def _alerts(rows: Rows, stages: dict[str, str]) -> tuple[ActiveAlert, ...]:
-    """An alert without a stage label takes its merchant's latest stage."""
+def _alerts(rows: Rows, stage_of: StageResolver) -> tuple[ActiveAlert, ...]:
+    """An alert without a stage label takes its merchant's stage at the alert's start."""
     return tuple(
         ActiveAlert(
             fingerprint=a["fingerprint"],
@@ -145,18 +197,21 @@ def _alerts(rows: Rows, stages: dict[str, str]) -> tuple[ActiveAlert, ...]:
             ends_at=ms_to_dt(a["ends_ms"]) if a["ends_ms"] is not None else None,
             severity=a["severity"],
             merchant_id=a["merchant_id"],
-            migration_stage=a["migration_stage"] or stages.get(a["merchant_id"] or "") or None,
+            migration_stage=stage_of(a["migration_stage"], a["merchant_id"] or "", a["starts_ms"]) or None,
             summary=a["summary"],
         )
         for a in rows
     )
 
 
-def _baselines(rows: Rows, stages: dict[str, str]) -> tuple[MerchantBaseline, ...]:
+def _baselines(rows: Rows, stage_of: StageResolver, as_of_ms: int) -> tuple[MerchantBaseline, ...]:
     return tuple(
         MerchantBaseline(
             merchant_id=b["merchant_id"],
-            migration_stage=stages.get(b["merchant_id"], b["migration_stage"] or ""),
+            migration_stage=stage_of.reported.get(b["merchant_id"])
+            or stage_of.stage_at(b["merchant_id"], as_of_ms)
+            or b["migration_stage"]
+            or "",
             minutes=int(b["seconds"]) // 60,
             checkout_attempts=int(b["checkout_attempts"]),
             orders=int(b["orders"]),

@@ -167,3 +167,6 @@ class Observation(Record):
     """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""
     alerts: tuple[ActiveAlert, ...] = ()
     """Alerts received from Alertmanager that were firing at some moment of the window."""
+    unknown_merchants: tuple[str, ...] = ()
+    """Merchants with signals in the window that the merchant directory does not list (empty when no
+    directory is loaded): their signals count, their stage comes only from the signals themselves."""

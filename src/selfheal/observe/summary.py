@@ -44,6 +44,8 @@ class ObservationSummary(Record):
     window_minutes: int
     counts: SignalCounts
     merchants: int
+    unknown_merchants: tuple[str, ...] = ()
+    """Merchants of the window the merchant directory does not list (first 100; empty without a directory)."""
     error_rates: tuple[ErrorRate, ...]
     kpis: KpiTotals
     series: tuple[KpiPoint, ...]
@@ -123,6 +125,7 @@ def summarize(obs: Observation) -> ObservationSummary:
         window_minutes=obs.window_minutes,
         counts=obs.counts,
         merchants=len(merchants | {r.merchant_id for r in obs.rollups}),
+        unknown_merchants=obs.unknown_merchants[:100],
         error_rates=rates,
         kpis=KpiTotals(
             checkout_attempts=attempts,

@@ -570,6 +570,9 @@ def simulate(config: SimConfig) -> SimResult:
         )
     acc.logs.sort(key=lambda e: e.ts)
     acc.tickets.sort(key=lambda t: t.created_at)
+    if config.stages_from_directory:
+        acc.tickets[:] = [t.model_copy(update={"migration_stage": None}) for t in acc.tickets]
+        acc.metrics[:] = [m.model_copy(update={"migration_stage": None}) for m in acc.metrics]
     return SimResult(tickets=acc.tickets, logs=acc.logs, metrics=acc.metrics, truth=truth)
 
 

@@ -68,6 +68,10 @@ class SimConfig(Record):
     """Spread (log-normal sigma) of merchants' traffic; larger: a few merchants carry most orders."""
     variant: SignalVariant | None = None
     """How the signals look (naming, stages, tickets, clocks); None: the catalogue's own form."""
+    stages_from_directory: bool = False
+    """Tickets and KPI points carry no migration stage: it comes from the merchant directory (load
+    `directory_entries(result.truth.merchants)` first). Logs keep theirs (the detection baselines group
+    request history by the stage the logs carry)."""
 
 
 class Merchant(Record):

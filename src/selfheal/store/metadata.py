@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 from selfheal.store import (  # noqa: F401  (each module registers its tables on Base.metadata)
     actions_tables,
     alert_tables,
+    directory_tables,
     history_tables,
     incident_tables,
     knowledge_tables,

@@ -20,7 +20,7 @@ class TicketRow(Base):
     merchant_id: Mapped[str] = mapped_column(String(512), index=True)
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    migration_stage: Mapped[str] = mapped_column(String(512))
+    migration_stage: Mapped[str | None] = mapped_column(String(512))
     channel: Mapped[str | None] = mapped_column(String(128))
     priority: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)

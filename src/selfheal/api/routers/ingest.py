@@ -43,7 +43,7 @@ async def _ingest(kind: str, request: Request, svc: Services, who: Principal) ->
     )
 
 
-@router.post("/tickets", openapi_extra=_body_doc("tickets"))
+@router.post("/tickets", openapi_extra=_body_doc("tickets"), response_model_exclude_none=True)
 async def ingest_tickets(
     request: Request, svc: Services = Depends(services), who: Principal = Depends(require(Role.operator))
 ) -> IngestResult:
@@ -51,7 +51,7 @@ async def ingest_tickets(
     return await _ingest("tickets", request, svc, who)
 
 
-@router.post("/logs", openapi_extra=_body_doc("logs"))
+@router.post("/logs", openapi_extra=_body_doc("logs"), response_model_exclude_none=True)
 async def ingest_logs(
     request: Request, svc: Services = Depends(services), who: Principal = Depends(require(Role.operator))
 ) -> IngestResult:
@@ -59,7 +59,7 @@ async def ingest_logs(
     return await _ingest("logs", request, svc, who)
 
 
-@router.post("/metrics", openapi_extra=_body_doc("metrics"))
+@router.post("/metrics", openapi_extra=_body_doc("metrics"), response_model_exclude_none=True)
 async def ingest_metrics(
     request: Request, svc: Services = Depends(services), who: Principal = Depends(require(Role.operator))
 ) -> IngestResult:

@@ -193,7 +193,7 @@ def _theme(
         ),
         ticket_ids=tuple(t.id for t in current_tickets),
         merchants=_by_count(t.merchant_id for t in current_tickets),
-        stages=_by_count(t.migration_stage for t in current_tickets),
+        stages=_by_count(t.migration_stage for t in current_tickets if t.migration_stage),
         trend=classify_trend(batch.counts(batch.labels == theme)),
         anomaly_ids=linked_anomalies(current_tickets, anomalies),
         group_id=group_id,
@@ -235,7 +235,7 @@ def _groups(
                 size=len(now),
                 theme_ids=tuple(t.id for t in members),
                 merchants=_by_count(t.merchant_id for t in current_tickets),
-                stages=_by_count(t.migration_stage for t in current_tickets),
+                stages=_by_count(t.migration_stage for t in current_tickets if t.migration_stage),
                 trend=classify_trend(batch.counts(group_labels == group)),
             )
         )
@@ -267,7 +267,7 @@ def linked_anomalies(tickets: Sequence[Ticket], anomalies: Sequence[Anomaly]) ->
     if not tickets:
         return ()
     merchants = {t.merchant_id for t in tickets}
-    stages = {t.migration_stage for t in tickets}
+    stages = {t.migration_stage for t in tickets if t.migration_stage}
     linked: list[str] = []
     for anomaly in anomalies:
         after_onset = [t for t in tickets if t.created_at >= anomaly.onset - ANOMALY_LEAD]
