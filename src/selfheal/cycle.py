@@ -20,7 +20,7 @@ from selfheal.act.recovery import recover
 from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
-from selfheal.decide.plan import plan_incidents
+from selfheal.decide.plan import plan_decision
 from selfheal.decide.plan_model import Decision, IncidentPlan
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
@@ -143,8 +143,7 @@ def _replan_under_lock(
     if current == obs.open_incidents:
         return decision
     seen = obs.model_copy(update={"open_incidents": current})
-    plan = plan_incidents(seen, decision.assessment, findings, settings)
-    return decision.model_copy(update={"plan": plan})
+    return plan_decision(seen, decision.assessment, findings, settings)
 
 
 def _record_cycle(

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Consecutive cycles with normal signals after which an open incident is resolved.",
     )
+    incident_recovery_minutes: int = Field(
+        10,
+        ge=1,
+        le=240,
+        description="Minutes of the most recent signals an open incident's loss is judged on: when the orders "
+        "lost in these minutes are within noise of the expectation the incident is recovering, and a cycle "
+        "counts as normal even while the window still holds the loss from before.",
+    )
     outcome_min_minutes: int = Field(
         15,
         ge=1,

@@ -55,7 +55,9 @@ def test_an_assessment_matching_no_open_incident_opens_one() -> None:
     assert [e.event for e in plan.opening.timeline] == [TimelineEvent.opened]
     (quiet,) = plan.steps
     assert not quiet.seen and quiet.move.quiet_cycles == 1 and quiet.tracking.scope is None
-    assert [e.event for e in quiet.timeline] == [TimelineEvent.quiet]
+    # Its merchant Z has no KPIs to judge by: a quiet cycle is a normal one, and the incident is recovering.
+    assert [e.event for e in quiet.timeline] == [TimelineEvent.quiet, TimelineEvent.recovering]
+    assert quiet.move.status == IncidentStatus.recovering and quiet.tracking.recovering_since == AS_OF
 
 
 def test_a_seen_incident_merges_scope_and_freezes_its_loss_rate_once_an_action_executed() -> None:
@@ -101,6 +103,7 @@ def test_a_quiet_incident_gets_its_verdict_outcome_and_resolves() -> None:
     assert step.tracking.outcome == Verdict.worked and step.tracking.resolved_at == AS_OF
     assert [e.event for e in step.timeline] == [
         TimelineEvent.quiet,
+        TimelineEvent.recovering,
         TimelineEvent.outcome,
         TimelineEvent.resolved,
     ]

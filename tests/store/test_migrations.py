@@ -30,7 +30,7 @@ def test_migrations_create_every_table_and_are_idempotent(store: Store) -> None:
     with store.read() as conn:
         applied = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     assert applied == set(ScriptDirectory.from_config(alembic_config(store.engine)).get_heads())
-    assert applied == {"0008"}
+    assert applied == {"0012"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
