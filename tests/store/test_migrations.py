@@ -61,7 +61,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 def test_the_migrations_form_one_line_with_one_head(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == ["0008"]
+        assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == ["0012"]
     finally:
         engine.dispose()
 
