@@ -31,8 +31,9 @@ MIN_EXPECTED_ORDERS = 1.0
 """Expected orders the recent span needs before its loss rate can be judged."""
 NOISE_Z = 1.6449
 """One-sided 90 %: lost orders up to this many standard deviations (Poisson, sqrt(expected)) are noise."""
-RECOVERED_SHARE = 0.2
-"""A loss rate under this share of the incident's peak counts as recovered even above noise."""
+RECOVERED_SHARE = 0.5
+"""A loss rate must also be under this share of the incident's peak rate to count as recovered (at low volume
+a partial loss can hide inside the noise bound)."""
 
 
 class TrackedIncident(Record):
@@ -83,13 +84,13 @@ def current_rate(
     peak_per_hour: float | None,
 ) -> CurrentRate:
     """Judge the recent span: measured when it expected at least `MIN_EXPECTED_ORDERS`; normal when the lost
-    orders are within one-sided 90 % Poisson noise of zero, or under `RECOVERED_SHARE` of the peak rate."""
+    orders are within one-sided 90 % Poisson noise of zero and their rate is under `RECOVERED_SHARE` of the
+    incident's peak rate."""
     lost = expected - actual
     per_hour = lost * 60 / minutes if minutes > 0 else 0.0
     measured = expected >= MIN_EXPECTED_ORDERS and minutes > 0
-    bound = NOISE_Z * math.sqrt(max(expected, 1.0))
-    if peak_per_hour and peak_per_hour > 0:
-        bound = max(bound, RECOVERED_SHARE * peak_per_hour * minutes / 60)
+    within_noise = lost <= NOISE_Z * math.sqrt(max(expected, 1.0))
+    below_peak = not peak_per_hour or peak_per_hour <= 0 or per_hour <= RECOVERED_SHARE * peak_per_hour
     return CurrentRate(
         minutes=round(minutes, 2),
         expected_orders=round(expected, 2),
@@ -98,7 +99,7 @@ def current_rate(
         lost_orders_per_hour=round(per_hour, 2),
         lost_revenue_per_hour=round(lost_revenue * 60 / minutes, 2) if minutes > 0 else 0.0,
         measured=measured,
-        normal=measured and lost <= bound,
+        normal=measured and within_noise and below_peak,
     )
 
 
