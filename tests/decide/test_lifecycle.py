@@ -167,7 +167,9 @@ def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
     assert track is not None and track.outcome == "worked" and track.resolved_at is not None
     events = [e["event"] for e in incident.timeline]
     # quiet: the api_auth cycle, which has no KPIs of A to judge by (recovering); the loss is back next cycle
-    assert events[:7] == ["opened", "updated", "quiet", "recovering", "mitigating", "updated", "relapsed"], events
+    assert events[:7] == ["opened", "updated", "quiet", "recovering", "mitigating", "updated", "relapsed"], (
+        events
+    )
     assert "outcome" in events and events[-1] == "resolved"
 
 

@@ -70,7 +70,14 @@ def test_an_incident_recovers_when_the_fault_stops_by_itself(tmp_path: Path) -> 
     settings = _settings(tmp_path).model_copy(update={"act_auto_execute_low_risk": False})
     store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
     run = run_recovery(
-        store, settings, seed=2, merchants=30, fault_minutes=30, after_minutes=30, step=5, execute_action=False
+        store,
+        settings,
+        seed=2,
+        merchants=30,
+        fault_minutes=30,
+        after_minutes=30,
+        step=5,
+        execute_action=False,
     )
     store.dispose()
     statuses = [t.status for t in run.trace]

@@ -45,15 +45,23 @@ def test_a_seen_incident_recovers_on_the_current_rate_and_resolves_after_the_nor
     normal = current_rate(expected=16.0, actual=16, minutes=10, lost_revenue=0.0, peak_per_hour=90.0)
     losing = current_rate(expected=16.0, actual=1, minutes=10, lost_revenue=0.0, peak_per_hour=90.0)
     # The window still holds the loss from before the fix, so the assessment still sees the incident.
-    first = step(_inc(IncidentStatus.mitigating), seen=True, action_executed=True, resolve_after=3, rate=normal)
+    first = step(
+        _inc(IncidentStatus.mitigating), seen=True, action_executed=True, resolve_after=3, rate=normal
+    )
     assert first.status == IncidentStatus.recovering and first.quiet_cycles == 1
     assert "recovering" in first.events
-    second = step(_inc(IncidentStatus.recovering, 1), seen=True, action_executed=True, resolve_after=3, rate=normal)
+    second = step(
+        _inc(IncidentStatus.recovering, 1), seen=True, action_executed=True, resolve_after=3, rate=normal
+    )
     assert second.status == IncidentStatus.recovering and second.quiet_cycles == 2
-    third = step(_inc(IncidentStatus.recovering, 2), seen=True, action_executed=True, resolve_after=3, rate=normal)
+    third = step(
+        _inc(IncidentStatus.recovering, 2), seen=True, action_executed=True, resolve_after=3, rate=normal
+    )
     assert third.status == IncidentStatus.resolved
     # Losing again while recovering: back to mitigating, the count restarts.
-    relapse = step(_inc(IncidentStatus.recovering, 2), seen=True, action_executed=True, resolve_after=3, rate=losing)
+    relapse = step(
+        _inc(IncidentStatus.recovering, 2), seen=True, action_executed=True, resolve_after=3, rate=losing
+    )
     assert relapse.status == IncidentStatus.mitigating and relapse.quiet_cycles == 0
     # Seen and still losing: stays open.
     still = step(_inc(IncidentStatus.open), seen=True, action_executed=False, resolve_after=3, rate=losing)
@@ -73,8 +81,12 @@ def test_severity_escalates_only_on_the_current_rate() -> None:
     assert held_severity(Severity.high, Severity.critical, IncidentStatus.recovering, normal) == Severity.high
     assert held_severity(Severity.high, Severity.critical, IncidentStatus.mitigating, normal) == Severity.high
     # A current rate of 240 lost orders per hour supports critical; 36 per hour supports high only.
-    assert held_severity(Severity.high, Severity.critical, IncidentStatus.open, losing_fast) == Severity.critical
-    assert held_severity(Severity.medium, Severity.critical, IncidentStatus.open, losing_slow) == Severity.high
+    assert (
+        held_severity(Severity.high, Severity.critical, IncidentStatus.open, losing_fast) == Severity.critical
+    )
+    assert (
+        held_severity(Severity.medium, Severity.critical, IncidentStatus.open, losing_slow) == Severity.high
+    )
     # Lower is taken while the incident is active; the first cycle takes what it is given.
     assert held_severity(Severity.critical, Severity.high, IncidentStatus.open, losing_slow) == Severity.high
     assert held_severity(None, Severity.critical, IncidentStatus.open, None) == Severity.critical
@@ -95,7 +107,9 @@ def test_story_is_past_tense_once_recovering() -> None:
     assert "Losing about 96 orders (USD 4,800) per hour" in open_text
     assert "loss so far 44 orders / USD 1,201 since 00:18 UTC" in open_text
     recovering = story(IncidentStatus.recovering, loss, "USD", recovering_since=T0 + timedelta(minutes=28))
-    assert recovering.startswith("Recovering since 00:46 UTC; loss so far 44 orders / USD 1,201 since 00:18 UTC")
+    assert recovering.startswith(
+        "Recovering since 00:46 UTC; loss so far 44 orders / USD 1,201 since 00:18 UTC"
+    )
     assert "if it persists" not in recovering and "per day" not in recovering
     resolved = story(
         IncidentStatus.resolved,

@@ -18,7 +18,13 @@ T0 = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
 
 def _merchant(mid: str, per_minute: float) -> Merchant:
     return Merchant(
-        id=mid, name=mid, stage="wave_1", attempts_per_minute=per_minute, success_rate=0.6, aov=50.0, currency="USD"
+        id=mid,
+        name=mid,
+        stage="wave_1",
+        attempts_per_minute=per_minute,
+        success_rate=0.6,
+        aov=50.0,
+        currency="USD",
     )
 
 

@@ -82,7 +82,10 @@ def _execute_first_action(store: Store, incident_id: str, at: datetime) -> str |
             if action.status in ("proposed", "approved"):
                 finished = int(at.timestamp() * 1000)
                 if actions_repo.update_if(
-                    conn, action.id, {"status": action.status}, {"status": "succeeded", "finished_ms": finished}
+                    conn,
+                    action.id,
+                    {"status": action.status},
+                    {"status": "succeeded", "finished_ms": finished},
                 ):
                     return action.id
     return None
@@ -143,7 +146,9 @@ def run_recovery(
                 severity_at_fix = severity_at_fix or (trace[-2].severity if len(trace) > 1 else inc.severity)
                 if SEVERITY_RANK.get(inc.severity, 0) > SEVERITY_RANK.get(severity_at_fix or "", 0):
                     rose = True
-                cycles_after = (minute - fault_minutes) // step + (1 if (minute - fault_minutes) % step else 0)
+                cycles_after = (minute - fault_minutes) // step + (
+                    1 if (minute - fault_minutes) % step else 0
+                )
                 if recovering is None and inc.status in ("recovering", "resolved"):
                     recovering = cycles_after
                 if resolved is None and inc.status == "resolved":
@@ -201,7 +206,11 @@ def run(
         settings = _settings(path, resolve_cycles)
         store = Store.open(settings.resolved_database_url())
         try:
-            runs.append(run_recovery(store, settings, seed=seed, merchants=merchants, stage=stage, fault=fault, step=step))
+            runs.append(
+                run_recovery(
+                    store, settings, seed=seed, merchants=merchants, stage=stage, fault=fault, step=step
+                )
+            )
         finally:
             store.dispose()
     return {"summary": summarize(runs), "runs": [asdict(r) for r in runs]}
@@ -220,10 +229,14 @@ def summarize(runs: list[RecoveryRun]) -> dict[str, Any]:
             [r.cycles_to_recovering for r in opened if r.cycles_to_recovering is not None]
         ),
         "recovering_within_2_cycles": f"{sum((r.cycles_to_recovering or 99) <= 2 for r in opened)}/{len(opened)}",
-        "median_cycles_to_resolved": _median([r.cycles_to_resolved for r in opened if r.cycles_to_resolved is not None]),
+        "median_cycles_to_resolved": _median(
+            [r.cycles_to_resolved for r in opened if r.cycles_to_resolved is not None]
+        ),
         "resolved_within_2_plus_resolve_cycles": f"{sum((r.cycles_to_resolved or 99) <= r.resolve_cycles + 1 for r in opened)}/{len(opened)}",
         "severity_rose_after_fix": sum(r.severity_rose_after_fix for r in opened),
-        "median_onset_error_minutes": _median([abs(r.onset_error_minutes) for r in opened if r.onset_error_minutes is not None]),
+        "median_onset_error_minutes": _median(
+            [abs(r.onset_error_minutes) for r in opened if r.onset_error_minutes is not None]
+        ),
         "median_loss_rel_error": _median([r.loss_rel_error for r in opened if r.loss_rel_error is not None]),
         "incidents_per_run": [r.incidents for r in runs],
     }

@@ -103,9 +103,7 @@ def plan_incidents(
     """Open or continue the assessment's incident and step every open incident of the observation."""
     tracked = [_tracked(o) for o in obs.open_incidents]
     target = match(assessment, tracked) if assessment is not None else None
-    aftermath = (
-        _aftermath(obs, assessment, settings) if assessment is not None and target is None else None
-    )
+    aftermath = _aftermath(obs, assessment, settings) if assessment is not None and target is None else None
     opening = (
         _opening(obs, assessment, findings, settings)
         if assessment is not None and target is None and aftermath is None
@@ -232,7 +230,9 @@ def _opening(
         lost_revenue=risk.lost_revenue.value if risk else 0.0,
         counted_until=obs.as_of,
         peak_lost_orders_per_hour=max(per_hour, rate.lost_orders_per_hour if rate.measured else 0.0),
-        peak_lost_revenue_per_hour=max(revenue_per_hour, rate.lost_revenue_per_hour if rate.measured else 0.0),
+        peak_lost_revenue_per_hour=max(
+            revenue_per_hour, rate.lost_revenue_per_hour if rate.measured else 0.0
+        ),
         current=rate,
     )
     currency = risk.currency if risk else "USD"

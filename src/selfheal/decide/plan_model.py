@@ -115,7 +115,7 @@ class TimelineEntry(Record):
     key: str | None = None
     verdict: Verdict | None = None
     detail: str | None = None
-    current: "CurrentRate | None" = None
+    current: CurrentRate | None = None
 
     @field_serializer("as_of")
     def _iso(self, value: datetime) -> str:
