@@ -240,3 +240,33 @@ def summarize(runs: list[RecoveryRun]) -> dict[str, Any]:
         "median_loss_rel_error": _median([r.loss_rel_error for r in opened if r.loss_rel_error is not None]),
         "incidents_per_run": [r.incidents for r in runs],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--merchants", type=int, default=30)
+    parser.add_argument("--stage", default="wave_1")
+    parser.add_argument("--fault", default="webhook_403")
+    parser.add_argument("--resolve-cycles", type=int, default=3)
+    parser.add_argument("--step-minutes", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = run(
+        seeds=args.seeds,
+        merchants=args.merchants,
+        stage=args.stage,
+        fault=args.fault,
+        resolve_cycles=args.resolve_cycles,
+        step=args.step_minutes,
+        workdir=args.workdir,
+    )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(json.dumps(report["summary"], indent=2, default=str))
+    return 0

@@ -17,7 +17,9 @@ START = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def _findings(tmp_path: Path, hours: float, as_of: datetime) -> Findings:
-    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}", dense_embeddings=False)
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}", dense_embeddings=False
+    )
     store = Store.open(settings.resolved_database_url())
     result = simulate(SimConfig(seed=5, merchants=30, start=START, minutes=int(hours * 60), logs_from=None))
     load_into(store, result)
