@@ -93,7 +93,9 @@ def shown_assessment(assessment: Assessment | None, plan: IncidentPlan) -> Asses
             update["risk_report"] = assessment.risk_report.model_copy(update={"text": track.story or ""})
     else:
         update["title"] = f"{head}: {orders}"
-        update["summary"] = f"{assessment.summary} {track.story}"
+        summary = assessment.summary.split(" Loss so far ")[0].split(" Losing about ")[0]
+        summary = summary.split(" Mitigating since ")[0]
+        update["summary"] = f"{summary} {track.story}"  # idempotent: a re-plan under the lock rewrites again
     return assessment.model_copy(update=update)
 
 
