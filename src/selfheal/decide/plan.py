@@ -359,6 +359,10 @@ def _loss_so_far(
     counted = incident.counted_until or obs.as_of
     orders = incident.lost_orders_so_far or 0.0
     revenue = incident.lost_revenue_so_far or 0.0
+    risk = seen_by.risk_report if seen_by is not None else None
+    if incident.lost_orders_so_far is None and risk is not None:
+        # An incident stored before loss so far was kept: start from the window's loss.
+        orders, revenue = risk.lost_orders.value, risk.lost_revenue.value
     if counted < obs.as_of:
         span = loss_between(obs, merchants, counted, obs.as_of)
         orders += span.lost_orders
