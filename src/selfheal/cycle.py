@@ -21,7 +21,7 @@ from selfheal.act.themes import remember_themes
 from selfheal.decide import decide
 from selfheal.decide.model import Assessment
 from selfheal.decide.notify import plan_notices
-from selfheal.decide.plan import plan_incidents
+from selfheal.decide.plan import plan_decision
 from selfheal.decide.plan_model import Decision, IncidentPlan, Notice
 from selfheal.knowledge.base import knowledge_base
 from selfheal.narrate import narrate
@@ -154,9 +154,10 @@ def _replan_under_lock(
     if current == obs.open_incidents:
         return decision
     seen = obs.model_copy(update={"open_incidents": current})
-    plan = plan_incidents(seen, decision.assessment, findings, settings)
-    notices = plan_notices(seen, decision.assessment, plan, settings)
-    return decision.model_copy(update={"plan": plan, "notices": notices})
+    decision = plan_decision(seen, decision.assessment, findings, settings)
+    return decision.model_copy(
+        update={"notices": plan_notices(seen, decision.assessment, decision.plan, settings)}
+    )
 
 
 def _record_cycle(

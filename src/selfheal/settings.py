@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     detect_threshold: float = Field(
         0.5, ge=0, le=1, description="Anomaly score at or above which a finding is reported (0.5 = p 1e-4)."
     )
+    detect_stale_minutes: int = Field(
+        10,
+        ge=1,
+        le=1440,
+        description="A stage with signals in the window but none in its last this many minutes is stale: "
+        "reported as staleness, and its orders are not compared (missing data is not an order collapse).",
+    )
     currency: str = Field("USD", description="Currency for money figures when metrics give none.")
     decide_min_confidence: float = Field(
         0.5,
@@ -149,6 +156,14 @@ class Settings(BaseSettings):
         3,
         ge=1,
         description="Consecutive cycles with normal signals after which an open incident is resolved.",
+    )
+    incident_recovery_minutes: int = Field(
+        10,
+        ge=1,
+        le=240,
+        description="Minutes of the most recent signals an open incident's loss is judged on: when the orders "
+        "lost in these minutes are within noise of the expectation the incident is recovering, and a cycle "
+        "counts as normal even while the window still holds the loss from before.",
     )
     outcome_min_minutes: int = Field(
         15,

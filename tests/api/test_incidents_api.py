@@ -61,7 +61,18 @@ def test_incident_responses_keep_their_shape(api: Api) -> None:
         "severity",
         "category",
         "title",
+        "onset",
+        "recovering_since",
+        "resolved_at",
+        "currency",
+        "lost_orders_so_far",
+        "lost_revenue_so_far",
+        "peak_lost_orders_per_hour",
+        "peak_lost_revenue_per_hour",
+        "current_lost_orders_per_hour",
+        "story",
     }
+    assert listed["recovering_since"] is None and listed["story"] is None, "no tracking row"
     whole = api.client.get(f"/incidents/{incident_id}", headers=headers).json()
     assert set(whole) == set(listed) | {
         "assessment",

@@ -55,7 +55,9 @@ def test_an_assessment_matching_no_open_incident_opens_one() -> None:
     assert [e.event for e in plan.opening.timeline] == [TimelineEvent.opened]
     (quiet,) = plan.steps
     assert not quiet.seen and quiet.move.quiet_cycles == 1 and quiet.tracking.scope is None
-    assert [e.event for e in quiet.timeline] == [TimelineEvent.quiet]
+    # Its merchant Z has no KPIs to judge by: a quiet cycle is a normal one, and the incident is recovering.
+    assert [e.event for e in quiet.timeline] == [TimelineEvent.quiet, TimelineEvent.recovering]
+    assert quiet.move.status == IncidentStatus.recovering and quiet.tracking.recovering_since == AS_OF
 
 
 def test_a_seen_incident_merges_scope_and_freezes_its_loss_rate_once_an_action_executed() -> None:
@@ -101,6 +103,7 @@ def test_a_quiet_incident_gets_its_verdict_outcome_and_resolves() -> None:
     assert step.tracking.outcome == Verdict.worked and step.tracking.resolved_at == AS_OF
     assert [e.event for e in step.timeline] == [
         TimelineEvent.quiet,
+        TimelineEvent.recovering,
         TimelineEvent.outcome,
         TimelineEvent.resolved,
     ]
@@ -115,3 +118,35 @@ def test_an_action_is_not_judged_before_its_after_period_is_long_enough() -> Non
     )
     (step,) = decide(_obs(False, incident), Findings(), SETTINGS).plan.steps
     assert step.outcomes == () and step.tracking.outcome is None and not step.resolves
+
+
+def test_a_continued_incident_shows_its_own_loss_so_far_and_a_held_severity() -> None:
+    from selfheal.decide.plan import plan_decision
+
+    incident = _incident(
+        merchants=("A",),
+        severity="medium",
+        onset=AS_OF - timedelta(minutes=50),
+        lost_orders_so_far=10.0,
+        lost_revenue_so_far=500.0,
+        counted_until=AS_OF - timedelta(minutes=5),
+        peak_lost_orders_per_hour=60.0,
+        peak_lost_revenue_per_hour=3000.0,
+    )
+    decision = decide(_obs(True, incident), CART, SETTINGS)
+    a = decision.assessment
+    (step,) = decision.plan.steps
+    loss = step.tracking.loss
+    assert a is not None and loss is not None and step.tracking.story is not None
+    # A takes 2 checkouts a minute at 60 % conversion and loses them all: 5 new minutes add about 6 orders.
+    assert 14 <= loss.lost_orders <= 18 and loss.onset <= AS_OF - timedelta(minutes=50)
+    assert loss.current is not None and loss.current.measured and not loss.current.normal
+    assert loss.peak_lost_orders_per_hour >= 60.0
+    assert a.title.endswith(f"~{loss.lost_orders:,.0f} orders lost so far")
+    assert a.summary.endswith(step.tracking.story)
+    # 72 lost orders an hour now supports high, not critical, whatever the window proposes.
+    assert a.severity.value in ("medium", "high") and step.tracking.severity == a.severity.value
+    # Re-planned under the plan lock with the shown assessment: the same text, not the story twice.
+    again = plan_decision(_obs(True, incident), a, CART, SETTINGS)
+    assert again.assessment is not None and again.assessment.summary == a.summary
+    assert again.assessment.title == a.title

@@ -115,5 +115,7 @@ def test_the_simulator_output_is_byte_identical_to_the_pinned_run() -> None:
             seed=7, merchants=12, start=T0 - timedelta(hours=1), minutes=150, faults=faults, logs_from=T0
         )
     )
-    data = orjson.dumps(run.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    # The truth's `warnings` (faults without effect) came later and draw nothing: left out of the digest.
+    dumped = run.model_dump(mode="json", exclude={"truth": {"warnings"}})
+    data = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
     assert hashlib.sha256(data).hexdigest() == PINNED_SHA256

@@ -19,6 +19,7 @@ from selfheal.decide.plan_model import (
     IncidentStatus,
     IncidentStep,
     JudgedOutcome,
+    LossSoFar,
     TimelineEntry,
     TrackingChange,
 )
@@ -111,6 +112,8 @@ def _open(
             "lost_revenue_per_hour": opening.lost_revenue_per_hour,
             "lost_orders_per_hour": opening.lost_orders_per_hour,
             "executed": {},
+            **_loss_values(opening.loss),
+            "story": opening.story,
         },
     )
     audit.record(
@@ -158,6 +161,8 @@ def _write_step(
     incident_values: dict[str, Any] = {"updated_ms": now, "status": step.move.status.value}
     if step.seen and assessment is not None:
         incident_values.update(_snapshot(assessment, findings, summary))
+    if step.tracking.severity is not None:
+        incident_values["severity"] = step.tracking.severity
     incidents_repo.append_timeline(conn, step.incident_id, _stored(step.timeline, now), incident_values)
 
 
@@ -167,7 +172,11 @@ def _tracking_values(change: TrackingChange) -> dict[str, Any]:
         "quiet_cycles": change.quiet_cycles,
         "status": change.status.value,
         "executed": {action_id: dt_to_ms(at) for action_id, at in change.executed.items()},
+        "recovering_since_ms": dt_to_ms(change.recovering_since) if change.recovering_since else None,
+        **_loss_values(change.loss),
     }
+    if change.story is not None:
+        values["story"] = change.story
     if change.mitigating_since is not None:
         values["mitigating_since_ms"] = dt_to_ms(change.mitigating_since)
     if change.scope is not None:
@@ -189,6 +198,23 @@ def _tracking_values(change: TrackingChange) -> dict[str, Any]:
     if change.resolved_at is not None:
         values["resolved_ms"] = dt_to_ms(change.resolved_at)
     return values
+
+
+def _loss_values(loss: LossSoFar | None) -> dict[str, Any]:
+    """The tracking columns of an incident's own onset, peak, loss so far and current rate."""
+    if loss is None:
+        return {}
+    return {
+        "onset_ms": dt_to_ms(loss.onset) if loss.onset else None,
+        "lost_orders_so_far": loss.lost_orders,
+        "lost_revenue_so_far": loss.lost_revenue,
+        "counted_until_ms": dt_to_ms(loss.counted_until),
+        "peak_lost_orders_per_hour": loss.peak_lost_orders_per_hour,
+        "peak_lost_revenue_per_hour": loss.peak_lost_revenue_per_hour,
+        "current_lost_orders_per_hour": (
+            loss.current.lost_orders_per_hour if loss.current and loss.current.measured else None
+        ),
+    }
 
 
 def _write_outcome(conn: Connection, incident_id: str, outcome: JudgedOutcome, actor: str) -> None:

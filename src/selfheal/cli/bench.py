@@ -56,6 +56,35 @@ def register(bench_app: typer.Typer) -> None:
             out.write_text(json.dumps(report, indent=2, default=str))
         typer.echo(json.dumps(report["summary"], indent=2, default=str))
 
+    @bench_app.command("recovery")
+    def recovery(
+        seeds: Annotated[int, typer.Option(help="Seeds (one simulated fault and fix each)")] = 3,
+        merchants: Annotated[int, typer.Option(help="Simulated merchants")] = 30,
+        stage: Annotated[str, typer.Option(help="Stage the fault hits")] = "wave_1",
+        fault: Annotated[str, typer.Option(help="Catalogue fault")] = "webhook_403",
+        resolve_cycles: Annotated[int, typer.Option(help="Normal cycles before an incident resolves")] = 3,
+        step_minutes: Annotated[int, typer.Option(help="Minutes between cycles")] = 5,
+        workdir: Annotated[Path | None, typer.Option(help="Where the databases go")] = None,
+        out: Annotated[Path | None, typer.Option(help="Write the full JSON report here")] = None,
+    ) -> None:
+        """A fault that a fixing action ends: cycles from the fix to `recovering` and to `resolved`, severity
+        after the fix, the incident's onset and its loss so far against the simulator's truth."""
+        from selfheal.bench.recovery import run
+
+        report = run(
+            seeds=seeds,
+            merchants=merchants,
+            stage=stage,
+            fault=fault,
+            resolve_cycles=resolve_cycles,
+            step=step_minutes,
+            workdir=workdir,
+        )
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=2, default=str))
+        typer.echo(json.dumps(report["summary"], indent=2, default=str))
+
     @bench_app.command("ingest")
     def bench_ingest(
         events: Annotated[int, typer.Option(help="Log events to post")] = 1_000_000,

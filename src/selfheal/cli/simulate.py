@@ -82,6 +82,8 @@ def emit(
             f"  {f.name} ({f.category}) {f.onset:%H:%M}-{f.end:%H:%M} UTC on {len(f.merchants)} merchants: "
             f"{f.lost_orders} lost orders, {f.lost_revenue:,.2f} lost revenue"
         )
+    for warning in result.truth.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def register(app: typer.Typer) -> None:

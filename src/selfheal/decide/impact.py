@@ -337,3 +337,55 @@ def counted_loss_report(
         minutes_affected=minutes,
     )
     return impacts, report
+
+
+@dataclass(frozen=True)
+class LossSpan:
+    """Orders and revenue lost at a set of merchants over `[start, end)`: baseline conversion x checkout
+    attempts minus actual orders, valued at each merchant's baseline order value."""
+
+    start: datetime
+    end: datetime
+    expected_orders: float
+    actual_orders: int
+    lost_orders: float
+    lost_revenue: float
+
+    @property
+    def minutes(self) -> float:
+        return max((self.end - self.start).total_seconds() / 60, 0.0)
+
+    @property
+    def lost_orders_per_hour(self) -> float:
+        return self.lost_orders * 60 / self.minutes if self.minutes > 0 else 0.0
+
+    @property
+    def lost_revenue_per_hour(self) -> float:
+        return self.lost_revenue * 60 / self.minutes if self.minutes > 0 else 0.0
+
+
+def loss_between(obs: Observation, merchants: set[str], start: datetime, end: datetime) -> LossSpan:
+    """The loss at `merchants` in the KPI minutes of `[start, end)` (clipped to the window)."""
+    start = max(start, obs.window_start)
+    end = min(end, obs.as_of)
+    notes = ImpactNotes(assumptions=[], uncertainties=[])
+    rates = merchant_rates(obs.baselines, merchants, obs.merchant_stages, notes)
+    expected = revenue = 0.0
+    actual = 0
+    first, last = start.replace(second=0, microsecond=0), end
+    for m in obs.metrics:
+        r = rates.get(m.merchant_id)
+        if r is None or not (first <= m.ts < last):
+            continue
+        e = r.conversion * m.checkout_attempts
+        expected += e
+        actual += m.orders
+        revenue += (e - m.orders) * r.aov
+    return LossSpan(
+        start=start,
+        end=max(end, start),
+        expected_orders=round(expected, 2),
+        actual_orders=actual,
+        lost_orders=round(expected - actual, 2),
+        lost_revenue=round(revenue, 2),
+    )

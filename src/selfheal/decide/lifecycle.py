@@ -1,25 +1,39 @@
 """Incidents over time: which open incident a new assessment belongs to, status moves, and action outcomes.
 
-    open ──(an action executed)──▶ mitigating ──(N quiet cycles)──▶ resolved
-      └────────────────(N quiet cycles)───────────────────────────▶ resolved
+    open ──(an action executed)──▶ mitigating ──(a normal cycle)──▶ recovering ──(N normal cycles)──▶ resolved
+      └──────────────────(a normal cycle: the fault stopped by itself)──▶ recovering
+    recovering ──(the loss is back)──▶ mitigating (an action executed) or open
 
 A cycle "sees" an incident when its assessment names one of the incident's causes over a blast radius that
 overlaps the incident's (a stage or a merchant in common); it then updates that incident instead of opening
-a new one. Every other cycle is quiet for the incident. Pure: `decide.plan` applies these rules to every open incident
-and the act stage writes the plan.
+a new one. A cycle is *normal* for the incident when it does not see it, or when the incident's current rate
+(the orders lost at its merchants in the last `incident_recovery_minutes`, `CurrentRate`) is within noise of
+zero: the rolling window still holds the loss from before a fix, so seeing it is no evidence that the loss
+goes on. Severity escalates only on the current rate. Pure: `decide.plan` applies these rules to every open
+incident and the act stage writes the plan.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
+from selfheal.decide.assessment import SEVERITY_BY_LOST_ORDERS_PER_HOUR
 from selfheal.decide.model import Assessment
-from selfheal.decide.plan_model import IncidentMove, IncidentStatus, Scope, Verdict
+from selfheal.decide.plan_model import CurrentRate, IncidentMove, IncidentStatus, LossSoFar, Scope, Verdict
+from selfheal.reason.model import SEVERITY_RANK, Severity
 from selfheal.records import Record
 
 WORKED_SHARE = 0.8
 """Share of the loss rate an action must close to count as `worked`; `PARTIAL_SHARE` for `partial`."""
 PARTIAL_SHARE = 0.3
+MIN_EXPECTED_ORDERS = 1.0
+"""Expected orders the recent span needs before its loss rate can be judged."""
+NOISE_Z = 1.6449
+"""One-sided 90 %: lost orders up to this many standard deviations (Poisson, sqrt(expected)) are noise."""
+RECOVERED_SHARE = 0.5
+"""A loss rate must also be under this share of the incident's peak rate to count as recovered (at low volume
+a partial loss can hide inside the noise bound)."""
 
 
 class TrackedIncident(Record):
@@ -62,21 +76,96 @@ def merge_scope(old: Scope, new: Scope) -> Scope:
     )
 
 
-def step(inc: TrackedIncident, seen: bool, action_executed: bool, resolve_after: int) -> IncidentMove:
-    """The incident's next status after a cycle that did (or did not) see it."""
+def current_rate(
+    expected: float,
+    actual: int,
+    minutes: float,
+    lost_revenue: float,
+    peak_per_hour: float | None,
+) -> CurrentRate:
+    """Judge the recent span: measured when it expected at least `MIN_EXPECTED_ORDERS`; normal when the lost
+    orders are within one-sided 90 % Poisson noise of zero and their rate is under `RECOVERED_SHARE` of the
+    incident's peak rate."""
+    lost = expected - actual
+    per_hour = lost * 60 / minutes if minutes > 0 else 0.0
+    measured = expected >= MIN_EXPECTED_ORDERS and minutes > 0
+    within_noise = lost <= NOISE_Z * math.sqrt(max(expected, 1.0))
+    below_peak = not peak_per_hour or peak_per_hour <= 0 or per_hour <= RECOVERED_SHARE * peak_per_hour
+    return CurrentRate(
+        minutes=round(minutes, 2),
+        expected_orders=round(expected, 2),
+        actual_orders=actual,
+        lost_orders=round(lost, 2),
+        lost_orders_per_hour=round(per_hour, 2),
+        lost_revenue_per_hour=round(lost_revenue * 60 / minutes, 2) if minutes > 0 else 0.0,
+        measured=measured,
+        normal=measured and within_noise and below_peak,
+    )
+
+
+def step(
+    inc: TrackedIncident,
+    seen: bool,
+    action_executed: bool,
+    resolve_after: int,
+    rate: CurrentRate | None = None,
+) -> IncidentMove:
+    """The incident's next status after a cycle that did (or did not) see it.
+
+    The cycle is normal when the measured current rate is normal (seen or not: the window may still hold
+    the loss from before), or, with no rate to judge by, when it does not see the incident. A normal cycle
+    moves an open or mitigating incident to recovering and counts towards `resolve_after`; any other cycle
+    resets the count (and a recovering incident relapses)."""
     events: list[str] = []
     status = inc.status
     if action_executed and status == IncidentStatus.open:
         status = IncidentStatus.mitigating
         events.append("mitigating")
-    if seen:
+    measured = rate is not None and rate.measured
+    normal = (measured and rate is not None and rate.normal) or (not seen and not measured)
+    if not normal:
+        if status == IncidentStatus.recovering:
+            status = IncidentStatus.mitigating if action_executed else IncidentStatus.open
+            events.append("relapsed")
         return IncidentMove(status=status, quiet_cycles=0, events=(*events, "seen"))
     quiet = inc.quiet_cycles + 1
-    events.append("quiet")
+    events.append("seen" if seen else "quiet")
+    if status in (IncidentStatus.open, IncidentStatus.mitigating):
+        status = IncidentStatus.recovering
+        events.append("recovering")
     if quiet >= resolve_after:
         status = IncidentStatus.resolved
         events.append("resolved")
     return IncidentMove(status=status, quiet_cycles=quiet, events=tuple(events))
+
+
+def loss_severity(lost_orders_per_hour: float) -> Severity:
+    """The severity a loss rate alone supports."""
+    for threshold, level in SEVERITY_BY_LOST_ORDERS_PER_HOUR:
+        if lost_orders_per_hour >= threshold:
+            return level
+    return Severity.low
+
+
+def held_severity(
+    previous: Severity | None, proposed: Severity, status: IncidentStatus, rate: CurrentRate | None
+) -> Severity:
+    """The incident's severity after a cycle whose assessment proposes `proposed`.
+
+    A recovering (or resolved) incident keeps its severity. Otherwise a lower or equal severity is taken;
+    a higher one only as far as the current rate supports it (an unmeasured rate: only while the incident is
+    open, before any fix). Loss that ended before the fix never escalates."""
+    if previous is None:
+        return proposed
+    if status in (IncidentStatus.recovering, IncidentStatus.resolved):
+        return previous
+    if SEVERITY_RANK[proposed] <= SEVERITY_RANK[previous]:
+        return proposed
+    if rate is None or not rate.measured:
+        return proposed if status == IncidentStatus.open else previous
+    supported = loss_severity(rate.lost_orders_per_hour)
+    capped = proposed if SEVERITY_RANK[supported] >= SEVERITY_RANK[proposed] else supported
+    return capped if SEVERITY_RANK[capped] > SEVERITY_RANK[previous] else previous
 
 
 def verdict(before_per_hour: float, after_per_hour: float) -> Verdict:
@@ -101,3 +190,41 @@ def incident_outcome(verdicts: list[Verdict]) -> Verdict | None:
 
 def ready_to_judge(executed_at: datetime, as_of: datetime, min_minutes: int) -> bool:
     return (as_of - executed_at).total_seconds() >= min_minutes * 60
+
+
+def _at(t: datetime | None) -> str:
+    return f"{t:%H:%M} UTC" if t is not None else "the first cycle"
+
+
+def story(
+    status: IncidentStatus,
+    loss: LossSoFar,
+    currency: str,
+    *,
+    recovering_since: datetime | None = None,
+    mitigating_since: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> str:
+    """Where the incident stands, in words: the current rate while it lasts, past tense once recovering
+    (no projection), and the loss so far since the incident's own onset."""
+    so_far = (
+        f"{max(loss.lost_orders, 0):,.0f} orders / {currency} {max(loss.lost_revenue, 0):,.0f} "
+        f"since {_at(loss.onset)}"
+    )
+    peak = f"peak {max(loss.peak_lost_orders_per_hour, 0):,.0f} orders per hour"
+    if status == IncidentStatus.resolved:
+        return (
+            f"Resolved at {_at(resolved_at)} (recovering since {_at(recovering_since)}); lost {so_far} "
+            f"({peak})."
+        )
+    if status == IncidentStatus.recovering:
+        return f"Recovering since {_at(recovering_since)}; loss so far {so_far} ({peak})."
+    now = loss.current
+    rate = (
+        f"Losing about {max(now.lost_orders_per_hour, 0):,.0f} orders ({currency} "
+        f"{max(now.lost_revenue_per_hour, 0):,.0f}) per hour in the last {now.minutes:.0f} minutes; "
+        if now is not None and now.measured
+        else ""
+    )
+    fix = f"Mitigating since {_at(mitigating_since)}. " if status == IncidentStatus.mitigating else ""
+    return f"{fix}{rate}{'loss' if rate else 'Loss'} so far {so_far}."

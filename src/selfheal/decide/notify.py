@@ -82,7 +82,7 @@ def _step_notices(
                 key="resolved",
                 as_of=obs.as_of,
                 title=incident.title,
-                severity=incident.severity,
+                severity=incident.severity or Severity.low.value,
                 category=incident.categories[0] if incident.categories else None,
                 stages=incident.stages,
                 merchants_total=len(incident.merchants),
@@ -93,7 +93,8 @@ def _step_notices(
 
 
 def _rank(severity: str) -> int:
-    return SEVERITY_RANK[Severity(severity)]
+    """A stored severity's rank; -1 for none (an incident stored without one)."""
+    return SEVERITY_RANK[Severity(severity)] if severity in Severity.__members__.values() else -1
 
 
 def _assessed(

@@ -1,29 +1,42 @@
 """The incident plan: what one cycle does to incidents, from the assessment and the open incidents observed.
 
-The assessment opens a new incident unless it continues an open one (`lifecycle.match`). Every open incident
-then takes one step: seen (its scope merges, its loss per hour updates while open) or quiet; its status moves
-(`lifecycle.step`); executed actions whose after-period is long enough get a verdict (`lifecycle.verdict` on
-`impact.loss_rate_since`); the best verdict is the incident's outcome. Pure: the act stage writes the plan.
+The assessment opens a new incident unless it continues an open one (`lifecycle.match`) or is the leftover
+window loss of an incident resolved within the window whose current rate is normal (`aftermath_of`). Every
+open incident then takes one step: its current rate is measured (`impact.loss_between` over the last
+`incident_recovery_minutes`, `lifecycle.current_rate`); seen (its scope merges, its loss per hour updates while
+open) or quiet; its status moves (`lifecycle.step`: recovering on a normal cycle, resolved after
+`incident_resolve_cycles` of them); its own onset, peak and loss so far (the new minutes since the last
+cycle) are carried; its severity escalates only on the current rate (`lifecycle.held_severity`); executed
+actions whose after-period is long enough get a verdict (`lifecycle.verdict` on `impact.loss_rate_since`);
+the best verdict is the incident's outcome. `plan_decision` also rewrites the continued incident's
+assessment to match (held severity, loss so far, past tense once recovering). Pure: the act stage writes the
+plan.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from selfheal.decide.impact import loss_rate_since
+from selfheal.decide.impact import loss_between, loss_rate_since
 from selfheal.decide.lifecycle import (
     TrackedIncident,
+    current_rate,
+    held_severity,
     incident_outcome,
     match,
     merge_scope,
+    overlaps,
     ready_to_judge,
     scope_of,
     step,
+    story,
     verdict,
 )
 from selfheal.decide.model import Assessment
 from selfheal.decide.plan_model import (
     CostOfWaiting,
+    CurrentRate,
+    Decision,
     DecisionDigest,
     IncidentMove,
     IncidentOpening,
@@ -31,6 +44,7 @@ from selfheal.decide.plan_model import (
     IncidentStatus,
     IncidentStep,
     JudgedOutcome,
+    LossSoFar,
     ObservedCounts,
     Scope,
     TimelineEntry,
@@ -39,8 +53,50 @@ from selfheal.decide.plan_model import (
     Verdict,
 )
 from selfheal.observe.model import Observation, OpenIncident
-from selfheal.reason.model import Findings
+from selfheal.reason.model import Findings, Severity
 from selfheal.settings import Settings
+
+
+def plan_decision(
+    obs: Observation, assessment: Assessment | None, findings: Findings, settings: Settings
+) -> Decision:
+    """The incident plan, and the assessment as the incident it opens or continues shows it."""
+    plan = plan_incidents(obs, assessment, findings, settings)
+    return Decision(assessment=shown_assessment(assessment, plan), plan=plan)
+
+
+def shown_assessment(assessment: Assessment | None, plan: IncidentPlan) -> Assessment | None:
+    """The continued incident's assessment with the incident's held severity and loss so far; once the
+    incident is recovering, in the past tense, without the per-day projection and without new actions."""
+    if assessment is None or plan.continues is None:
+        return assessment
+    found = next((s for s in plan.steps if s.incident_id == plan.continues), None)
+    if found is None or found.tracking.loss is None:
+        return assessment
+    track = found.tracking
+    loss = track.loss
+    assert loss is not None
+    head = assessment.title.rsplit(": ~", 1)[0]
+    orders = f"~{max(loss.lost_orders, 0):,.0f} orders lost so far"
+    update: dict[str, object] = {}
+    if track.severity is not None:
+        update["severity"] = Severity(track.severity)
+    if found.move.status in (IncidentStatus.recovering, IncidentStatus.resolved):
+        cause = assessment.root_cause
+        update["title"] = f"{head}: recovering, {orders}"
+        update["summary"] = (
+            f"{track.story} Cause: {cause.hypothesis[0].lower() + cause.hypothesis[1:]} ({cause.category.value}, "
+            f"confidence {cause.confidence:.0%})."
+        )
+        update["actions"] = ()
+        if assessment.risk_report is not None:
+            update["risk_report"] = assessment.risk_report.model_copy(update={"text": track.story or ""})
+    else:
+        update["title"] = f"{head}: {orders}"
+        summary = assessment.summary.split(" Loss so far ")[0].split(" Losing about ")[0]
+        summary = summary.split(" Mitigating since ")[0]
+        update["summary"] = f"{summary} {track.story}"  # idempotent: a re-plan under the lock rewrites again
+    return assessment.model_copy(update=update)
 
 
 def plan_incidents(
@@ -49,7 +105,12 @@ def plan_incidents(
     """Open or continue the assessment's incident and step every open incident of the observation."""
     tracked = [_tracked(o) for o in obs.open_incidents]
     target = match(assessment, tracked) if assessment is not None else None
-    opening = _opening(obs, assessment, findings) if assessment is not None and target is None else None
+    aftermath = _aftermath(obs, assessment, settings) if assessment is not None and target is None else None
+    opening = (
+        _opening(obs, assessment, findings, settings)
+        if assessment is not None and target is None and aftermath is None
+        else None
+    )
     steps = tuple(
         _step(
             obs,
@@ -66,7 +127,43 @@ def plan_incidents(
         opening=opening,
         continues=target.incident_id if target is not None else None,
         steps=steps,
+        aftermath_of=aftermath,
     )
+
+
+def _recent_rate(
+    obs: Observation, merchants: set[str], settings: Settings, peak_per_hour: float | None
+) -> CurrentRate:
+    """The loss at `merchants` over the last `incident_recovery_minutes`, judged."""
+    span = loss_between(
+        obs, merchants, obs.as_of - timedelta(minutes=settings.incident_recovery_minutes), obs.as_of
+    )
+    return current_rate(
+        span.expected_orders, span.actual_orders, span.minutes, span.lost_revenue, peak_per_hour
+    )
+
+
+def _aftermath(obs: Observation, assessment: Assessment, settings: Settings) -> str | None:
+    """The recently resolved incident whose leftover loss the assessment shows, when its rate is normal now."""
+    scope = scope_of(assessment)
+    for resolved in obs.recently_resolved:
+        other = Scope(categories=resolved.categories, stages=resolved.stages, merchants=resolved.merchants)
+        if not overlaps(scope, other):
+            continue
+        rate = _recent_rate(obs, set(scope.merchants) | set(resolved.merchants), settings, None)
+        if rate.measured and rate.normal:
+            return resolved.incident_id
+    return None
+
+
+def _earliest_onset(assessment: Assessment | None, known: datetime | None) -> datetime | None:
+    """The earliest of a known onset and the assessment's causes' and risk report's onsets."""
+    if assessment is None:
+        return known
+    onsets = [c.onset for c in (assessment.root_cause, *assessment.concurrent_causes)]
+    if assessment.risk_report is not None:
+        onsets.append(assessment.risk_report.onset)
+    return min([t for t in (*onsets, known) if t is not None], default=None)
 
 
 def _tracked(incident: OpenIncident) -> TrackedIncident:
@@ -121,14 +218,34 @@ def _assessed_entry(
     )
 
 
-def _opening(obs: Observation, assessment: Assessment, findings: Findings) -> IncidentOpening:
+def _opening(
+    obs: Observation, assessment: Assessment, findings: Findings, settings: Settings
+) -> IncidentOpening:
     risk = assessment.risk_report
+    scope = scope_of(assessment)
+    rate = _recent_rate(obs, set(scope.merchants), settings, None)
+    per_hour = risk.lost_orders_per_hour.value if risk else 0.0
+    revenue_per_hour = risk.lost_revenue_per_hour.value if risk else 0.0
+    loss = LossSoFar(
+        onset=_earliest_onset(assessment, None),
+        lost_orders=risk.lost_orders.value if risk else 0.0,
+        lost_revenue=risk.lost_revenue.value if risk else 0.0,
+        counted_until=obs.as_of,
+        peak_lost_orders_per_hour=max(per_hour, rate.lost_orders_per_hour if rate.measured else 0.0),
+        peak_lost_revenue_per_hour=max(
+            revenue_per_hour, rate.lost_revenue_per_hour if rate.measured else 0.0
+        ),
+        current=rate,
+    )
+    currency = risk.currency if risk else "USD"
     return IncidentOpening(
-        scope=scope_of(assessment),
-        currency=risk.currency if risk else "USD",
-        lost_revenue_per_hour=risk.lost_revenue_per_hour.value if risk else 0.0,
-        lost_orders_per_hour=risk.lost_orders_per_hour.value if risk else 0.0,
+        scope=scope,
+        currency=currency,
+        lost_revenue_per_hour=revenue_per_hour,
+        lost_orders_per_hour=per_hour,
         timeline=(_assessed_entry(obs.as_of, TimelineEvent.opened, assessment, findings),),
+        loss=loss,
+        story=story(IncidentStatus.open, loss, currency),
     )
 
 
@@ -144,17 +261,46 @@ def _step(
     executed = dict(incident.seen_executed)
     for action in incident.executed:
         executed.setdefault(action.action_id, obs.as_of)
-    move = step(inc, seen_by is not None, bool(executed), settings.incident_resolve_cycles)
-    tracking = TrackingChange(status=move.status, quiet_cycles=move.quiet_cycles, executed=executed)
+    scope = merge_scope(inc.scope, scope_of(seen_by)) if seen_by is not None else inc.scope
+    merchants = set(scope.merchants)
+    rate = _recent_rate(obs, merchants, settings, incident.peak_lost_orders_per_hour)
+    move = step(inc, seen_by is not None, bool(executed), settings.incident_resolve_cycles, rate)
+    recovering_since = _recovering_since(incident, move, obs.as_of)
+    tracking = TrackingChange(
+        status=move.status,
+        quiet_cycles=move.quiet_cycles,
+        executed=executed,
+        recovering_since=recovering_since,
+    )
     entries: list[TimelineEntry] = []
-    if "mitigating" in move.events:
+    first_mitigating = move.status == IncidentStatus.mitigating and incident.mitigating_since is None
+    if "mitigating" in move.events or first_mitigating:
         tracking = tracking.model_copy(update={"mitigating_since": obs.as_of})
         entries.append(TimelineEntry(as_of=obs.as_of, event=TimelineEvent.mitigating))
     if seen_by is not None:
         tracking = _seen_tracking(obs, incident, inc, seen_by, move, tracking)
+        tracking = tracking.model_copy(
+            update={
+                "severity": held_severity(
+                    Severity(incident.severity) if incident.severity else None,
+                    seen_by.severity,
+                    move.status,
+                    rate,
+                ).value
+            }
+        )
         entries.append(_updated_entry(obs.as_of, incident, seen_by, findings))
     else:
         entries.append(_quiet_entry(obs.as_of, move, findings))
+    for event in ("recovering", "relapsed"):
+        if event in move.events:
+            entries.append(TimelineEntry(as_of=obs.as_of, event=TimelineEvent(event), current=rate))
+    if move.status in (IncidentStatus.recovering, IncidentStatus.resolved):
+        # Nothing is being lost any more: waiting for approvals costs only what the current rate shows.
+        waiting_cost = max(rate.lost_revenue_per_hour, 0.0) if rate.measured and not rate.normal else 0.0
+        tracking = tracking.model_copy(update={"lost_revenue_per_hour": waiting_cost})
+    loss = _loss_so_far(obs, incident, merchants, seen_by, rate)
+    tracking = tracking.model_copy(update={"loss": loss})
     outcomes: tuple[JudgedOutcome, ...] = ()
     if executed:
         outcomes = _judge(obs, incident, tracking, settings)
@@ -166,6 +312,19 @@ def _step(
     if move.status == IncidentStatus.resolved:
         tracking = tracking.model_copy(update={"resolved_at": obs.as_of})
         entries.append(TimelineEntry(as_of=obs.as_of, event=TimelineEvent.resolved))
+    mitigating_since = tracking.mitigating_since or incident.mitigating_since
+    tracking = tracking.model_copy(
+        update={
+            "story": story(
+                move.status,
+                loss,
+                incident.currency,
+                recovering_since=recovering_since,
+                mitigating_since=mitigating_since,
+                resolved_at=tracking.resolved_at,
+            )
+        }
+    )
     return IncidentStep(
         incident_id=incident.incident_id,
         seen=seen_by is not None,
@@ -174,6 +333,53 @@ def _step(
         tracking=tracking,
         timeline=tuple(entries),
         outcomes=outcomes,
+    )
+
+
+def _recovering_since(incident: OpenIncident, move: IncidentMove, as_of: datetime) -> datetime | None:
+    """When the incident started recovering: kept while it recovers (and when it resolves), cleared when
+    the loss returns."""
+    if move.status not in (IncidentStatus.recovering, IncidentStatus.resolved):
+        return None
+    if incident.status == IncidentStatus.recovering.value and incident.recovering_since is not None:
+        return incident.recovering_since
+    return as_of
+
+
+def _loss_so_far(
+    obs: Observation,
+    incident: OpenIncident,
+    merchants: set[str],
+    seen_by: Assessment | None,
+    rate: CurrentRate,
+) -> LossSoFar:
+    """The incident's own figures after this cycle: the loss in the minutes since the last counted one is
+    added (so the loss before a fix is counted once, not again each cycle while the window holds it); the
+    onset is the earliest seen; the peak rate the highest current rate measured."""
+    counted = incident.counted_until or obs.as_of
+    orders = incident.lost_orders_so_far or 0.0
+    revenue = incident.lost_revenue_so_far or 0.0
+    risk = seen_by.risk_report if seen_by is not None else None
+    if incident.lost_orders_so_far is None and risk is not None:
+        # An incident stored before loss so far was kept: start from the window's loss.
+        orders, revenue = risk.lost_orders.value, risk.lost_revenue.value
+    if counted < obs.as_of:
+        span = loss_between(obs, merchants, counted, obs.as_of)
+        orders += span.lost_orders
+        revenue += span.lost_revenue
+    peak_orders = incident.peak_lost_orders_per_hour or 0.0
+    peak_revenue = incident.peak_lost_revenue_per_hour or 0.0
+    if rate.measured:
+        peak_orders = max(peak_orders, rate.lost_orders_per_hour)
+        peak_revenue = max(peak_revenue, rate.lost_revenue_per_hour)
+    return LossSoFar(
+        onset=_earliest_onset(seen_by, incident.onset),
+        lost_orders=round(orders, 2),
+        lost_revenue=round(revenue, 2),
+        counted_until=max(counted, obs.as_of),
+        peak_lost_orders_per_hour=round(peak_orders, 2),
+        peak_lost_revenue_per_hour=round(peak_revenue, 2),
+        current=rate,
     )
 
 

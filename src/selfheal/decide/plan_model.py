@@ -4,8 +4,11 @@
       opening     the incident this cycle opens (its assessment matches no open incident), or None
       continues   the open incident the assessment belongs to, or None
       steps       one IncidentStep per unresolved incident: seen (update) or quiet, its status move
-                  (open -> mitigating -> resolved), the tracking values to write, timeline entries, and
-                  verdicts on executed actions ready to judge
+                  (open -> mitigating -> recovering -> resolved), the tracking values to write (onset, peak,
+                  loss so far, recovering since, the story in words), timeline entries, and verdicts on
+                  executed actions ready to judge
+      aftermath_of  a recently resolved incident whose leftover window loss this cycle's assessment shows
+                  while the current rate is normal: no new incident opens
 
 Records only (no rules), so the act stage may import them.
 """
@@ -25,6 +28,9 @@ from selfheal.records import Record
 class IncidentStatus(StrEnum):
     open = "open"
     mitigating = "mitigating"
+    recovering = "recovering"
+    """The current loss rate is back within noise of the expectation; resolves after the configured normal
+    cycles unless the loss returns."""
     resolved = "resolved"
 
 
@@ -57,6 +63,8 @@ class TimelineEvent(StrEnum):
     updated = "updated"
     quiet = "quiet"
     mitigating = "mitigating"
+    recovering = "recovering"
+    relapsed = "relapsed"
     outcome = "outcome"
     resolved = "resolved"
 
@@ -107,6 +115,7 @@ class TimelineEntry(Record):
     key: str | None = None
     verdict: Verdict | None = None
     detail: str | None = None
+    current: CurrentRate | None = None
 
     @field_serializer("as_of")
     def _iso(self, value: datetime) -> str:
@@ -115,6 +124,38 @@ class TimelineEntry(Record):
     def stored(self) -> dict[str, Any]:
         """The entry as the timeline stores it (without `at`)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class CurrentRate(Record):
+    """The incident's loss over the last `incident_recovery_minutes` at its merchants: the evidence recovery
+    and severity escalation are judged on (the rolling window still holds loss that ended before a fix)."""
+
+    minutes: float
+    expected_orders: float
+    actual_orders: int
+    lost_orders: float
+    lost_orders_per_hour: float
+    lost_revenue_per_hour: float
+    measured: bool
+    """Enough expected orders in the span to judge (otherwise recovery follows whether cycles see the
+    incident)."""
+    normal: bool
+    """Lost orders within noise of zero (or under a fifth of the incident's peak rate)."""
+
+
+class LossSoFar(Record):
+    """An incident's own figures, kept across cycles: not the rolling window's."""
+
+    onset: datetime | None
+    """The earliest onset any cycle saw."""
+    lost_orders: float
+    """Cumulative since the onset: the opening window's loss, then each cycle's new minutes."""
+    lost_revenue: float
+    counted_until: datetime
+    """End of the minutes already counted."""
+    peak_lost_orders_per_hour: float
+    peak_lost_revenue_per_hour: float
+    current: CurrentRate | None = None
 
 
 class JudgedOutcome(Record):
@@ -140,6 +181,8 @@ class IncidentOpening(Record):
     lost_revenue_per_hour: float
     lost_orders_per_hour: float
     timeline: tuple[TimelineEntry, ...]
+    loss: LossSoFar | None = None
+    story: str | None = None
 
 
 class TrackingChange(Record):
@@ -160,6 +203,13 @@ class TrackingChange(Record):
     outcome: Verdict | None = None
     """The best verdict among the incident's executed actions."""
     resolved_at: datetime | None = None
+    recovering_since: datetime | None = None
+    """Always written: None clears it (the loss returned)."""
+    loss: LossSoFar | None = None
+    severity: str | None = None
+    """The incident's severity after this cycle (escalates only on current-rate evidence)."""
+    story: str | None = None
+    """Where the incident stands, in words (recovering since, loss so far)."""
 
 
 class IncidentStep(Record):
@@ -187,6 +237,12 @@ class IncidentPlan(Record):
     continues: str | None = None
     """The open incident the assessment belongs to (None when it opens one, or there is no assessment)."""
     steps: tuple[IncidentStep, ...] = ()
+    aftermath_of: str | None = None
+    """A recently resolved incident the assessment's leftover window loss belongs to (its current rate is
+    normal), so no incident opens."""
+
+
+TimelineEntry.model_rebuild()
 
 
 class NoticeEvent(StrEnum):

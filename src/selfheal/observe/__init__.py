@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
-from selfheal.observe.incidents import read_open_incidents
+from selfheal.observe.incidents import read_open_incidents, read_recently_resolved
 from selfheal.observe.model import (
     ActiveAlert,
     ErrorCodeCount,
@@ -52,6 +52,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         timeline = directory_repo.stage_timeline(conn, end)
         history = load_history(conn, cache, start, end, settings.detect_history_days)
         open_incidents = read_open_incidents(conn)
+        recently_resolved = read_recently_resolved(conn, start)
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
     stage_of = StageResolver(timeline, stages)
@@ -75,6 +76,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         unknown_merchants=tuple(sorted(seen - timeline.merchants)) if timeline.loaded else (),
         history=history,
         open_incidents=open_incidents,
+        recently_resolved=recently_resolved,
         error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
         alerts=_alerts(alert_rows, stage_of),
     )

@@ -182,6 +182,10 @@ def cache_for(store: Store) -> HistoryCache:
         return cache
 
 
+MIN_COMPARISON_COVERAGE = 0.9
+"""A same-window comparison (yesterday, last week) needs KPI data in this share of its minutes."""
+
+
 def load_history(
     conn: Connection, cache: HistoryCache, window_start_ms: int, window_end_ms: int, history_days: int
 ) -> DetectionHistory:
@@ -198,10 +202,16 @@ def load_history(
     minute_start = max(start, end - MINUTE_HISTORY_MS)
     minute_rows = cache.minutes.get(conn, minute_start, end, settled)
     day, week = 86_400_000, 7 * 86_400_000
-    one_day = history_repo.merchant_window_totals(conn, window_start_ms - day, window_end_ms - day)
+    cover_1d = _coverage(conn, window_start_ms - day, window_end_ms - day)
+    cover_7d = _coverage(conn, window_start_ms - week, window_end_ms - week) if history_days >= 7 else 0.0
+    one_day = (
+        history_repo.merchant_window_totals(conn, window_start_ms - day, window_end_ms - day)
+        if cover_1d >= MIN_COMPARISON_COVERAGE
+        else {}
+    )
     one_week = (
         history_repo.merchant_window_totals(conn, window_start_ms - week, window_end_ms - week)
-        if history_days >= 7
+        if cover_7d >= MIN_COMPARISON_COVERAGE
         else {}
     )
     # Whatever lies between the last complete hour and the window start also feeds the minute series.
@@ -216,7 +226,15 @@ def load_history(
             for ms, v in sorted([*minute_rows, *tail.items()])
         ),
         latency_buckets_ms=LATENCY_BUCKETS_MS,
+        coverage_1d=round(cover_1d, 4),
+        coverage_7d=round(cover_7d, 4),
     )
+
+
+def _coverage(conn: Connection, start_ms: int, end_ms: int) -> float:
+    """Share of the minutes of `[start_ms, end_ms)` with KPI data."""
+    minutes = max((end_ms - start_ms) // 60_000, 1)
+    return min(history_repo.covered_minutes(conn, start_ms, end_ms) / minutes, 1.0)
 
 
 def _merge_sums(a: dict[Any, list[Any]], b: dict[Any, list[Any]]) -> dict[Any, list[Any]]:

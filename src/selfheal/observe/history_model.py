@@ -53,4 +53,8 @@ class DetectionHistory(Record):
     merchants: tuple[MerchantVolume, ...] = ()
     minutes: tuple[MinuteTotals, ...] = ()
     latency_buckets_ms: tuple[float, ...] = ()
+    coverage_1d: float = 0.0
+    """Share of the same window yesterday's minutes with KPI data; under `MIN_COMPARISON_COVERAGE` the
+    comparison is dropped (no history is no evidence)."""
+    coverage_7d: float = 0.0
     """Upper bounds of the latency histogram buckets (a last bucket holds the rest)."""

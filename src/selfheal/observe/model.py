@@ -104,7 +104,7 @@ class OpenIncident(Record):
 
     incident_id: str
     status: str
-    """`open` or `mitigating`."""
+    """`open`, `mitigating` or `recovering`."""
     categories: tuple[str, ...]
     stages: tuple[str, ...]
     merchants: tuple[str, ...]
@@ -122,10 +122,33 @@ class OpenIncident(Record):
     waiting: tuple[WaitingAction, ...]
     title: str = ""
     """The incident's headline as the last seeing cycle assessed it."""
-    severity: str = "low"
-    """Its severity as stored by the last seeing cycle (an escalation is a rise above it)."""
-    currency: str = "USD"
     lost_revenue_per_hour: float = 0.0
+
+    severity: str = ""
+    """The incident's severity as stored by the last seeing cycle (an escalation is a rise above it; empty when
+    it has none)."""
+    first_seen: datetime | None = None
+    mitigating_since: datetime | None = None
+    onset: datetime | None = None
+    """The earliest onset a cycle saw."""
+    recovering_since: datetime | None = None
+    lost_orders_so_far: float | None = None
+    lost_revenue_so_far: float | None = None
+    counted_until: datetime | None = None
+    """End of the minutes already counted into the loss so far."""
+    peak_lost_orders_per_hour: float | None = None
+    peak_lost_revenue_per_hour: float | None = None
+    currency: str = "USD"
+
+
+class ResolvedIncident(Record):
+    """An incident resolved within the last window: its leftover loss may still be in the window."""
+
+    incident_id: str
+    categories: tuple[str, ...]
+    stages: tuple[str, ...]
+    merchants: tuple[str, ...]
+    resolved_at: datetime
 
 
 class ActiveAlert(Record):
@@ -165,6 +188,8 @@ class Observation(Record):
     """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""
     error_codes: tuple[ErrorCodeCount, ...] = ()
     """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""
+    recently_resolved: tuple[ResolvedIncident, ...] = ()
+    """Incidents resolved within the window before `as_of`, most recent first."""
     alerts: tuple[ActiveAlert, ...] = ()
     """Alerts received from Alertmanager that were firing at some moment of the window."""
     unknown_merchants: tuple[str, ...] = ()

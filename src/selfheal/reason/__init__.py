@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from selfheal.observe.model import Observation
 from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
-from selfheal.reason.detect.anomalies import detect_anomalies
+from selfheal.reason.detect.anomalies import data_notes, detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
 from selfheal.reason.runbooks import RunbookRetriever, attach_runbooks
@@ -36,7 +36,7 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
     )
-    anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold)
+    anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold, ctx.settings.detect_stale_minutes)
     themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
     findings = Findings(
         anomalies=anomalies,
@@ -46,6 +46,7 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         ticket_floods=themes.floods,
         unassigned_tickets=themes.unassigned_tickets,
         embedding_model=themes.embedding_model,
+        data_notes=data_notes(obs, ctx.settings.detect_stale_minutes),
     )
     return attach_runbooks(findings, ctx.retriever, ctx.settings.kb_incident_top)
 

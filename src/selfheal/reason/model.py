@@ -132,6 +132,22 @@ class RunbookPassage(Record):
     score: float
 
 
+class DataNoteKind(StrEnum):
+    stale = "stale"
+    """The stage's signals stopped arriving before `as_of`."""
+    no_history = "no_history"
+    """No same window yesterday or last week to compare the stage's orders with."""
+
+
+class DataNote(Record):
+    """What the window's data cannot tell, said instead of an anomaly."""
+
+    kind: DataNoteKind
+    stage: str
+    detail: str
+    last_signal_at: datetime | None = None
+
+
 class Findings(Record):
     anomalies: tuple[Anomaly, ...] = ()
     soft_failures: tuple[SoftFailureGap, ...] = ()
@@ -141,5 +157,7 @@ class Findings(Record):
     unassigned_tickets: int = 0
     embedding_model: str | None = None
     runbook_context: tuple[RunbookPassage, ...] = ()
+    data_notes: tuple[DataNote, ...] = ()
+    """Stale stages and stages without the history a comparison needs."""
     retrieval_query: str | None = None
     notes: tuple[str, ...] = ()

@@ -557,12 +557,14 @@ def simulate(config: SimConfig) -> SimResult:
             )
         else:
             _minute_counts_only(acc, rng, ts, merchants, active)
+    faults = tuple(_truth(idx, a, acc, end) for idx, a in enumerate(actives))
     truth = GroundTruth(
         seed=config.seed,
         start=start,
         end=end,
         merchants=merchants,
-        faults=tuple(_truth(idx, a, acc, end) for idx, a in enumerate(actives)),
+        faults=faults,
+        warnings=fault_warnings(faults, merchants),
     )
     if config.variant is not None:
         apply_variant(
@@ -574,6 +576,34 @@ def simulate(config: SimConfig) -> SimResult:
         acc.tickets[:] = [t.model_copy(update={"migration_stage": None}) for t in acc.tickets]
         acc.metrics[:] = [m.model_copy(update={"migration_stage": None}) for m in acc.metrics]
     return SimResult(tickets=acc.tickets, logs=acc.logs, metrics=acc.metrics, truth=truth)
+
+
+def fault_warnings(faults: tuple[FaultTruth, ...], merchants: tuple[Merchant, ...]) -> tuple[str, ...]:
+    """A sentence for each fault that has no effect: no merchant in its scope, under one expected order at
+    its merchants over its minutes (attempts x success rate, before seasonality), or no order lost."""
+    by_id = {m.id: m for m in merchants}
+    out = []
+    for f in faults:
+        scope = f"stage(s) {', '.join(f.stages)}" if f.stages else "its merchants"
+        minutes = max((f.end - f.onset).total_seconds() / 60, 0.0)
+        expected = sum(
+            by_id[m].attempts_per_minute * by_id[m].success_rate * minutes for m in f.merchants if m in by_id
+        )
+        if not f.merchants:
+            out.append(
+                f"fault {f.name} has no effect: no merchant of the {len(merchants)} simulated is on {scope}"
+            )
+        elif expected < 1:
+            out.append(
+                f"fault {f.name} has no effect: its {len(f.merchants)} merchant(s) on {scope} expect "
+                f"{expected:.2f} orders in its {minutes:.0f} minutes (under 1)"
+            )
+        elif f.lost_orders == 0:
+            out.append(
+                f"fault {f.name} lost no orders: its {len(f.merchants)} merchant(s) on {scope} expect about "
+                f"{expected:.1f} orders in its {minutes:.0f} minutes"
+            )
+    return tuple(out)
 
 
 def _inactive(a: _Active) -> _Active:

@@ -107,6 +107,9 @@ class GroundTruth(Record):
     end: datetime
     merchants: tuple[Merchant, ...]
     faults: tuple[FaultTruth, ...]
+    warnings: tuple[str, ...] = ()
+    """Faults that have no effect: no merchant in their scope, under one expected affected order, or no
+    order lost (`simulate` prints them on stderr too)."""
 
 
 class SimResult(Record):

@@ -101,6 +101,14 @@ def merchant_window_totals(conn: Connection, start_ms: int, end_ms: int) -> dict
     return {r[0]: (int(r[1] or 0), float(r[2] or 0.0)) for r in rows}
 
 
+def covered_minutes(conn: Connection, start_ms: int, end_ms: int) -> int:
+    """Distinct minutes of `[start_ms, end_ms)` with any KPI metric point."""
+    m = table(MetricPointRow)
+    minute = m.c.ts_ms - m.c.ts_ms % MINUTE_MS
+    query = select(func.count(func.distinct(minute))).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+    return int(conn.execute(query).scalar_one() or 0)
+
+
 def minute_totals(conn: Connection, start_ms: int, end_ms: int) -> dict[int, list[int]]:
     """Platform-wide `[attempts, orders, requests, errors]` per minute."""
     out: dict[int, list[int]] = {}

@@ -32,6 +32,19 @@ class IncidentTrackingRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     executed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Executed action id -> as_of (ms) of the first cycle that saw it executed."""
+    recovering_since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    onset_ms: Mapped[int | None] = mapped_column(BigInteger)
+    """The earliest onset any cycle saw (not the rolling window's)."""
+    lost_orders_so_far: Mapped[float | None] = mapped_column(Float)
+    """Cumulative since the onset (not the rolling window's sum)."""
+    lost_revenue_so_far: Mapped[float | None] = mapped_column(Float)
+    counted_until_ms: Mapped[int | None] = mapped_column(BigInteger)
+    peak_lost_orders_per_hour: Mapped[float | None] = mapped_column(Float)
+    peak_lost_revenue_per_hour: Mapped[float | None] = mapped_column(Float)
+    current_lost_orders_per_hour: Mapped[float | None] = mapped_column(Float)
+    """Over the last `incident_recovery_minutes`, as the latest cycle measured it."""
+    story: Mapped[str | None] = mapped_column(Text)
+    """Where the incident stands, in words."""
 
 
 class ActionVerdictRow(Base):

@@ -31,6 +31,18 @@ class IncidentListing(Record):
     severity: str
     category: str
     title: str
+    onset: datetime | None = None
+    """The earliest onset any cycle saw (from the lifecycle tracking)."""
+    recovering_since: datetime | None = None
+    resolved_at: datetime | None = None
+    currency: str | None = None
+    lost_orders_so_far: float | None = None
+    """Cumulative since the onset, not the rolling window's sum."""
+    lost_revenue_so_far: float | None = None
+    peak_lost_orders_per_hour: float | None = None
+    peak_lost_revenue_per_hour: float | None = None
+    current_lost_orders_per_hour: float | None = None
+    story: str | None = None
 
 
 class StoredIncident(IncidentListing):
@@ -75,6 +87,15 @@ class IncidentTracking(Record):
     outcome: str | None
     executed: dict[str, datetime]
     """Executed action id -> as_of of the first cycle that saw it executed."""
+    recovering_since: datetime | None = None
+    onset: datetime | None = None
+    lost_orders_so_far: float | None = None
+    lost_revenue_so_far: float | None = None
+    counted_until: datetime | None = None
+    peak_lost_orders_per_hour: float | None = None
+    peak_lost_revenue_per_hour: float | None = None
+    current_lost_orders_per_hour: float | None = None
+    story: str | None = None
 
 
 class ExecutedAction(Record):
@@ -139,12 +160,43 @@ def _listing_fields(r: RowMapping) -> dict[str, Any]:
         "severity": r["severity"],
         "category": r["category"],
         "title": r["title"],
+        "onset": _opt_dt(r.get("onset_ms")),
+        "recovering_since": _opt_dt(r.get("recovering_since_ms")),
+        "resolved_at": _opt_dt(r.get("resolved_ms")),
+        "currency": r.get("currency"),
+        "lost_orders_so_far": r.get("lost_orders_so_far"),
+        "lost_revenue_so_far": r.get("lost_revenue_so_far"),
+        "peak_lost_orders_per_hour": r.get("peak_lost_orders_per_hour"),
+        "peak_lost_revenue_per_hour": r.get("peak_lost_revenue_per_hour"),
+        "current_lost_orders_per_hour": r.get("current_lost_orders_per_hour"),
+        "story": r.get("story"),
     }
 
 
+def _recovery_columns() -> tuple[Any, ...]:
+    """The tracking columns an incident's headline shows (outer-joined: an incident may have none)."""
+    k = table(IncidentTrackingRow)
+    return (
+        k.c.onset_ms,
+        k.c.recovering_since_ms,
+        k.c.resolved_ms,
+        k.c.currency,
+        k.c.lost_orders_so_far,
+        k.c.lost_revenue_so_far,
+        k.c.peak_lost_orders_per_hour,
+        k.c.peak_lost_revenue_per_hour,
+        k.c.current_lost_orders_per_hour,
+        k.c.story,
+    )
+
+
 def get_incident(conn: Connection, incident_id: str) -> StoredIncident:
-    t = table(IncidentRow)
-    row = conn.execute(select(t).where(t.c.id == incident_id)).first()
+    t, k = table(IncidentRow), table(IncidentTrackingRow)
+    row = conn.execute(
+        select(t, *_recovery_columns())
+        .select_from(t.outerjoin(k, k.c.incident_id == t.c.id))
+        .where(t.c.id == incident_id)
+    ).first()
     if row is None:
         raise NotFound(f"incident {incident_id!r} does not exist", {"incident_id": incident_id})
     r = row._mapping
@@ -160,7 +212,7 @@ def get_incident(conn: Connection, incident_id: str) -> StoredIncident:
 def list_incidents(
     conn: Connection, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[IncidentListing]:
-    t = table(IncidentRow)
+    t, k = table(IncidentRow), table(IncidentTrackingRow)
     query = select(
         t.c.id,
         t.c.created_ms,
@@ -171,7 +223,8 @@ def list_incidents(
         t.c.severity,
         t.c.category,
         t.c.title,
-    )
+        *_recovery_columns(),
+    ).select_from(t.outerjoin(k, k.c.incident_id == t.c.id))
     if status:
         query = query.where(t.c.status == status)
     query = query.order_by(t.c.created_ms.desc(), t.c.id.desc()).limit(limit).offset(offset)
@@ -260,6 +313,15 @@ def _tracking(r: RowMapping) -> IncidentTracking:
         lost_orders_per_hour=float(r["lost_orders_per_hour"] or 0.0),
         outcome=r["outcome"],
         executed={k: ms_to_dt(v) for k, v in (r["executed"] or {}).items()},
+        recovering_since=_opt_dt(r["recovering_since_ms"]),
+        onset=_opt_dt(r["onset_ms"]),
+        lost_orders_so_far=r["lost_orders_so_far"],
+        lost_revenue_so_far=r["lost_revenue_so_far"],
+        counted_until=_opt_dt(r["counted_until_ms"]),
+        peak_lost_orders_per_hour=r["peak_lost_orders_per_hour"],
+        peak_lost_revenue_per_hour=r["peak_lost_revenue_per_hour"],
+        current_lost_orders_per_hour=r["current_lost_orders_per_hour"],
+        story=r["story"],
     )
 
 
@@ -285,6 +347,26 @@ def unresolved_tracking(conn: Connection) -> list[IncidentTracking]:
         select(t).where(t.c.status != "resolved").order_by(t.c.last_seen_ms.desc(), t.c.incident_id)
     )
     return [_tracking(r._mapping) for r in rows]
+
+
+def resolved_since(conn: Connection, since_ms: int) -> list[IncidentTracking]:
+    """Tracking rows of incidents resolved at or after `since_ms`, most recently resolved first."""
+    t = table(IncidentTrackingRow)
+    rows = conn.execute(
+        select(t)
+        .where(t.c.status == "resolved", t.c.resolved_ms >= since_ms)
+        .order_by(t.c.resolved_ms.desc(), t.c.incident_id)
+    )
+    return [_tracking(r._mapping) for r in rows]
+
+
+def severities(conn: Connection, incident_ids: list[str]) -> dict[str, str]:
+    """Stored severity of each incident."""
+    if not incident_ids:
+        return {}
+    t = table(IncidentRow)
+    rows = conn.execute(select(t.c.id, t.c.severity).where(t.c.id.in_(incident_ids)))
+    return {r.id: r.severity for r in rows}
 
 
 def executed_actions(conn: Connection, incident_id: str) -> list[ExecutedAction]:

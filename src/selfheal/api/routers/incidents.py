@@ -32,10 +32,26 @@ class IncidentSummary(BaseModel):
     """End of the window of the latest cycle that saw the incident."""
     window_minutes: int
     status: str
-    """open, mitigating or resolved"""
+    """open, mitigating, recovering or resolved"""
     severity: str
     category: str
     title: str
+    onset: datetime | None = None
+    """The earliest onset any cycle saw (the incident's own, not the rolling window's)."""
+    recovering_since: datetime | None = None
+    """When the current loss rate came back within noise of the expectation (None while losing)."""
+    resolved_at: datetime | None = None
+    currency: str | None = None
+    lost_orders_so_far: float | None = None
+    """Cumulative since the onset (not the rolling window's sum); floored at zero."""
+    lost_revenue_so_far: float | None = None
+    peak_lost_orders_per_hour: float | None = None
+    """The highest current loss rate measured."""
+    peak_lost_revenue_per_hour: float | None = None
+    current_lost_orders_per_hour: float | None = None
+    """Over the last `incident_recovery_minutes`, as the latest cycle measured it."""
+    story: str | None = None
+    """Where the incident stands, in words: "Recovering since 00:46 UTC; loss so far 44 orders / USD 1,201 ..."."""
 
 
 class IncidentDetail(IncidentSummary):
@@ -46,7 +62,8 @@ class IncidentDetail(IncidentSummary):
     findings: dict[str, Any]
     observation: dict[str, Any]
     timeline: list[dict[str, Any]]
-    """Entries with `at` (epoch ms), `as_of` and `event` (opened, updated, quiet, mitigating, outcome, resolved)."""
+    """Entries with `at` (epoch ms), `as_of` and `event` (opened, updated, quiet, mitigating, recovering,
+    relapsed, outcome, resolved)."""
     actions: list[Action]
     audit: list[AuditRecord]
     """Records about the incident and about its actions, oldest first."""
@@ -93,8 +110,19 @@ class IncidentLifecycle(BaseModel):
     first_seen: str | None
     last_seen: str | None
     mitigating_since: str | None
+    recovering_since: str | None
     resolved_at: str | None
     outcome: str | None
+    onset: str | None
+    """The earliest onset any cycle saw."""
+    currency: str
+    lost_orders_so_far: float | None
+    """Cumulative since the onset (not the rolling window's sum); floored at zero."""
+    lost_revenue_so_far: float | None
+    peak_lost_orders_per_hour: float | None
+    peak_lost_revenue_per_hour: float | None
+    current_lost_orders_per_hour: float | None
+    story: str | None
     cost_of_waiting: CostOfWaitingView
     outcomes: list[ActionVerdictView]
     timeline: list[dict[str, Any]]
@@ -104,7 +132,7 @@ class IncidentLifecycle(BaseModel):
 def list_incidents(
     request: Request,
     response: Response,
-    status: str | None = Query(None, description="open, mitigating or resolved"),
+    status: str | None = Query(None, description="open, mitigating, recovering or resolved"),
     page: Page = Depends(page_params(50, 500)),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
@@ -114,7 +142,7 @@ def list_incidents(
         rows = incidents_repo.list_incidents(conn, status, page.limit, page.offset)
         total = incidents_repo.count_incidents(conn, status)
     paginate(request, response, page, len(rows), total)
-    return [IncidentSummary(**r.model_dump()) for r in rows]
+    return [IncidentSummary(**_floored(r.model_dump())) for r in rows]
 
 
 @router.get("/incidents/{incident_id}")
@@ -128,7 +156,7 @@ def get_incident(
         actions = actions_repo.list_actions(conn, incident_id=incident_id, limit=1000)
         trail = audit_repo.for_targets(conn, [incident_id, *(a.id for a in actions)])
     return IncidentDetail(
-        **incident.model_dump(),
+        **_floored(incident.model_dump()),
         actions=[Action.from_row(a) for a in actions],
         audit=[audit_view(r) for r in trail],
     )
@@ -163,8 +191,17 @@ def lifecycle_view(conn: Connection, incident_id: str) -> IncidentLifecycle:
         first_seen=_iso(track.first_seen if track else None),
         last_seen=_iso(track.last_seen if track else None),
         mitigating_since=_iso(track.mitigating_since if track else None),
+        recovering_since=_iso(track.recovering_since if track else None),
         resolved_at=_iso(track.resolved_at if track else None),
         outcome=track.outcome if track else None,
+        onset=_iso(track.onset if track else None),
+        currency=track.currency if track else "USD",
+        lost_orders_so_far=_floor(track.lost_orders_so_far if track else None),
+        lost_revenue_so_far=_floor(track.lost_revenue_so_far if track else None),
+        peak_lost_orders_per_hour=track.peak_lost_orders_per_hour if track else None,
+        peak_lost_revenue_per_hour=track.peak_lost_revenue_per_hour if track else None,
+        current_lost_orders_per_hour=track.current_lost_orders_per_hour if track else None,
+        story=track.story if track else None,
         cost_of_waiting=CostOfWaitingView(
             actions_waiting=[
                 WaitingActionView(id=w.id, key=w.key, title=w.title, risk=w.risk) for w in waiting
@@ -175,6 +212,19 @@ def lifecycle_view(conn: Connection, incident_id: str) -> IncidentLifecycle:
         outcomes=[_verdict_view(v) for v in incidents_repo.verdicts(conn, incident_id)],
         timeline=incident.timeline,
     )
+
+
+def _floor(x: float | None) -> float | None:
+    """A loss so far is never shown below zero (a normal stretch after recovery can sum slightly negative)."""
+    return None if x is None else max(x, 0.0)
+
+
+def _floored(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **fields,
+        "lost_orders_so_far": _floor(fields.get("lost_orders_so_far")),
+        "lost_revenue_so_far": _floor(fields.get("lost_revenue_so_far")),
+    }
 
 
 def _iso(at: datetime | None) -> str | None:

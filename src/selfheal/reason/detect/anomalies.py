@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -23,7 +23,16 @@ from selfheal.reason.detect.counts import (
     pvalue_to_score,
 )
 from selfheal.reason.detect.state_cache import STREAMING_STATE
-from selfheal.reason.model import SEVERITY_RANK, Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
+from selfheal.reason.model import (
+    SEVERITY_RANK,
+    Anomaly,
+    AnomalyKind,
+    DataNote,
+    DataNoteKind,
+    Dimensions,
+    Severity,
+    SoftFailureGap,
+)
 from selfheal.records import dt_to_ms
 
 ERROR_CLASSES = ("4xx", "5xx")
@@ -380,7 +389,10 @@ class _StageBusiness:
     checkout: _Cell = field(default_factory=_Cell)
     conversion: _Cell = field(default_factory=_Cell)
     orders: float = 0.0
+    """Window orders at the merchants with a same-window comparison (yesterday and/or last week)."""
     expected_orders: float = 0.0
+    compared: int = 0
+    """Merchants with a same-window comparison."""
     base_checkout: list[float] = field(default_factory=lambda: [0.0, 0.0])
     base_conversion: list[float] = field(default_factory=lambda: [0.0, 0.0])
     has_checkout: bool = False
@@ -389,17 +401,19 @@ class _StageBusiness:
 def _stage_business(obs: Observation) -> dict[str, _StageBusiness]:
     """Per stage: the window's checkouts, sessions and orders, and the baseline's over the same merchants."""
     stages: dict[str, _StageBusiness] = defaultdict(_StageBusiness)
+    base = {v.merchant_id: v for v in obs.history.merchants} if obs.history else {}
+    seasonal = {k for k, v in base.items() if v.orders_1d is not None or v.orders_7d is not None}
     for m in obs.metrics:
         stage = stages[m.migration_stage]
         stage.has_checkout = True
         failed = max(m.checkout_attempts - m.orders, 0)
         stage.checkout.add(m.ts, m.merchant_id, m.migration_stage, failed, m.checkout_attempts)
-        stage.orders += m.orders
+        if m.merchant_id in seasonal:
+            stage.orders += m.orders
         if m.sessions is not None:
             stage.conversion.add(
                 m.ts, m.merchant_id, m.migration_stage, max(m.sessions - m.orders, 0), m.sessions
             )
-    base = {v.merchant_id: v for v in obs.history.merchants} if obs.history else {}
     for merchant, v in base.items():
         stage = stages[obs.merchant_stages.get(merchant, "")]
         stage.base_checkout[0] += max(v.checkout_attempts - v.orders, 0)
@@ -407,9 +421,9 @@ def _stage_business(obs: Observation) -> dict[str, _StageBusiness]:
         if v.sessions:
             stage.base_conversion[0] += max(v.sessions - v.orders, 0)
             stage.base_conversion[1] += v.sessions
-        stage.expected_orders += _expected_orders(
-            v.orders, v.minutes, v.orders_1d, v.orders_7d, obs.window_minutes
-        )
+        if merchant in seasonal:
+            stage.expected_orders += _expected_orders(v.orders_1d, v.orders_7d)
+            stage.compared += 1
     return stages
 
 
@@ -470,8 +484,14 @@ def _order_drop(
     )
 
 
-def business_failures(obs: Observation, threshold: float) -> list[Anomaly]:
-    """Checkout success rate (binomial) and orders (Poisson vs same window yesterday / last week) per stage."""
+def business_failures(
+    obs: Observation, threshold: float, stale: frozenset[str] = frozenset()
+) -> list[Anomaly]:
+    """Checkout success rate (binomial) and orders (Poisson vs same window yesterday / last week) per stage.
+
+    The orders test runs only over the merchants with a same-window comparison (no history is no
+    evidence) and not on a stage whose signals stopped arriving (`stale`: the window's missing minutes are
+    missing data, not missing orders)."""
     stages = _stage_business(obs)
     found = [
         _business_rate(obs, name, "checkout", s.checkout, s.base_checkout, threshold)
@@ -485,18 +505,65 @@ def business_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         )
         for name in with_sessions
     ]
-    found += [_order_drop(obs, name, s.orders, s.expected_orders, threshold) for name, s in stages.items()]
+    found += [
+        _order_drop(obs, name, s.orders, s.expected_orders, threshold)
+        for name, s in stages.items()
+        if s.compared and name not in stale
+    ]
     return [a for a in found if a is not None]
 
 
-def _expected_orders(
-    orders: int, minutes: int, orders_1d: int | None, orders_7d: int | None, window_minutes: int
-) -> float:
-    """Same window yesterday and last week when known (seasonality), else the baseline rate."""
+def _expected_orders(orders_1d: int | None, orders_7d: int | None) -> float:
+    """The mean of the same window yesterday and last week, where known (seasonality)."""
     seasonal = [x for x in (orders_1d, orders_7d) if x is not None]
-    if seasonal:
-        return float(np.mean(seasonal))
-    return orders / minutes * window_minutes if minutes else 0.0
+    return float(np.mean(seasonal)) if seasonal else 0.0
+
+
+def stale_stages(obs: Observation, stale_minutes: int) -> dict[str, datetime]:
+    """Stages with signals in the window but none in its last `stale_minutes`: stage -> last signal minute."""
+    last: dict[str, datetime] = {}
+    for m in obs.metrics:
+        t = m.ts.replace(second=0, microsecond=0)
+        if m.migration_stage not in last or t > last[m.migration_stage]:
+            last[m.migration_stage] = t
+    for r in obs.rollups:
+        if r.migration_stage and (r.migration_stage not in last or r.minute > last[r.migration_stage]):
+            last[r.migration_stage] = r.minute
+    cutoff = obs.as_of - timedelta(minutes=stale_minutes)
+    return {stage: t for stage, t in last.items() if t + timedelta(minutes=1) <= cutoff}
+
+
+def data_notes(obs: Observation, stale_minutes: int) -> tuple[DataNote, ...]:
+    """What the window's data cannot tell: stages whose signals stopped arriving (stale) and stages whose
+    orders have no same window yesterday or last week to compare with (no history)."""
+    notes = [
+        DataNote(
+            kind=DataNoteKind.stale,
+            stage=stage,
+            last_signal_at=t,
+            detail=f"No signals from stage {stage or '(none)'} since {t:%H:%M} UTC "
+            f"({(obs.as_of - t).total_seconds() / 60 - 1:.0f} minutes before {obs.as_of:%H:%M} UTC): the data "
+            "stopped arriving; its orders are not compared (staleness, not a business failure).",
+        )
+        for stage, t in sorted(stale_stages(obs, stale_minutes).items())
+    ]
+    history = obs.history
+    coverage = (
+        f" (coverage: yesterday {history.coverage_1d:.0%}, last week {history.coverage_7d:.0%})"
+        if history is not None
+        else ""
+    )
+    for name, s in sorted(_stage_business(obs).items()):
+        if s.has_checkout and not s.compared:
+            notes.append(
+                DataNote(
+                    kind=DataNoteKind.no_history,
+                    stage=name,
+                    detail=f"No history for stage {name or '(none)'}: the same window yesterday and last week "
+                    f"hold no KPI data{coverage}, so its orders are not compared.",
+                )
+            )
+    return tuple(notes)
 
 
 def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
@@ -559,13 +626,14 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
 
 
 def detect_anomalies(
-    obs: Observation, gaps: tuple[SoftFailureGap, ...], threshold: float = 0.5
+    obs: Observation, gaps: tuple[SoftFailureGap, ...], threshold: float = 0.5, stale_minutes: int = 10
 ) -> tuple[Anomaly, ...]:
     """All anomalies of the window, most severe and most certain first."""
+    stale = frozenset(stale_stages(obs, stale_minutes))
     found = [
         *hard_failures(obs, threshold),
         *soft_failures(gaps, obs, threshold),
-        *business_failures(obs, threshold),
+        *business_failures(obs, threshold, stale),
         *streaming_failures(obs, threshold),
     ]
     rank = {Severity.low: 0, Severity.medium: 1, Severity.high: 2, Severity.critical: 3}
@@ -573,4 +641,4 @@ def detect_anomalies(
     return tuple(found)
 
 
-__all__ = ["DetectionHistory", "detect_anomalies", "severity_for"]
+__all__ = ["DetectionHistory", "data_notes", "detect_anomalies", "severity_for", "stale_stages"]
