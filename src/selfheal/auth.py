@@ -33,6 +33,15 @@ class Principal(Record):
     key_id: str | None = None
 
 
+def same_holder(a_name: str, a_key: str | None, b_name: str, b_key: str | None) -> bool:
+    """Whether two actors are one holder: the same API key id when both acted with a stored key; else the
+    same name (the product's own actors and the configured admin key have a name and no key id, and their
+    names are reserved, so a stored key never shares one)."""
+    if a_key is not None or b_key is not None:
+        return a_key == b_key
+    return a_name == b_name
+
+
 def new_key() -> str:
     return "shk_" + secrets.token_urlsafe(32)
 

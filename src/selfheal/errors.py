@@ -57,3 +57,11 @@ class Unauthorized(SelfhealError):
 class Forbidden(SelfhealError):
     status_code = 403
     code = "forbidden"
+
+
+class Cancelled(SelfhealError):
+    """The work was stopped because its requester went away (an upload whose client disconnected). Nothing
+    was stored; no one reads the answer (499 in the access log)."""
+
+    status_code = 499
+    code = "cancelled"

@@ -68,6 +68,7 @@ def add(
     ] = False,
 ) -> None:
     """Add runbooks (Markdown, text, PDF, HTML). Re-adding a file name replaces that document."""
+    from selfheal.knowledge.base import pdf_budget
     from selfheal.knowledge.loaders import load_document
 
     files = collect_files(paths)
@@ -85,7 +86,7 @@ def add(
             data = path.read_bytes()
             if skip_bad:
                 try:
-                    load_document(path.name, data, kb.settings.kb_max_file_bytes)
+                    load_document(path.name, data, kb.settings.kb_max_file_bytes, pdf_budget(kb.settings))
                 except SelfhealError as exc:
                     _err.print(f"[yellow]skipped[/yellow] {path}: {exc.message}")
                     progress.advance(reading)

@@ -80,7 +80,7 @@ def approve_action(
     req: ActionRequest, svc: Services = Depends(services), who: Principal = Depends(require(Role.approver))
 ) -> Action:
     """Approve a proposed action (high risk may need more than one distinct approver)."""
-    return _workflow(svc).approve(req.action_id, who.name, req.comment)
+    return _workflow(svc).approve(req.action_id, who.name, req.comment, key_id=who.key_id)
 
 
 @router.post("/reject_action")
