@@ -20,7 +20,15 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from selfheal.observe.model import ErrorCodeCount, Observation
-from selfheal.reason.model import SEVERITY_RANK, Anomaly, Findings, RunbookPassage, Severity, TicketTheme
+from selfheal.reason.model import (
+    SEVERITY_RANK,
+    Anomaly,
+    AnomalyKind,
+    Findings,
+    RunbookPassage,
+    Severity,
+    TicketTheme,
+)
 from selfheal.signals import Ticket
 
 MAX_QUERY_TERMS = 60
@@ -239,12 +247,20 @@ def build_incident_query(
         parts.extend(dims.endpoints)
         parts.extend(_STATUS_WORDS.get(c, c) for c in dims.status_codes if c.isdigit())
         parts.append(_METRIC_WORDS.get(anomaly.metric, anomaly.metric.replace("_", " ")))
-    if any(g.missing_orders > 0 for g in findings.soft_failures):
+    if _payments_without_orders(findings, anomalies):
         parts.append("payment succeeded but no order created; order.created webhook missing")
     for theme in incident_themes(findings, window)[:QUERY_THEMES]:
         parts.append(theme.label)
         parts.extend(theme.top_terms[:THEME_TERMS])
     return _dedupe_words(parts)
+
+
+def _payments_without_orders(findings: Findings, anomalies: Sequence[Anomaly]) -> bool:
+    """Whether payments without an order are part of the incident: one of its anomalies is the soft failure
+    (a few background gaps beside, say, a latency anomaly are not), or, with no anomaly at all, gaps exist."""
+    if not any(g.missing_orders > 0 for g in findings.soft_failures):
+        return False
+    return not anomalies or any(a.kind == AnomalyKind.soft for a in anomalies)
 
 
 def _dedupe_words(parts: Iterable[str]) -> str:
