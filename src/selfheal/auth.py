@@ -34,10 +34,10 @@ class Principal(Record):
 
 
 def same_holder(a_name: str, a_key: str | None, b_name: str, b_key: str | None) -> bool:
-    """Whether two actors are one holder: the same API key id when both acted with a stored key; else the
-    same name (the product's own actors and the configured admin key have a name and no key id, and their
-    names are reserved, so a stored key never shares one)."""
-    if a_key is not None or b_key is not None:
+    """Whether two actors are one holder: the same API key id when both are known; else the same name
+    (names identify one key for good, and the product's own actors and the configured admin key carry
+    reserved names no key may take; actions and approvals stored before key ids were kept have a name only)."""
+    if a_key is not None and b_key is not None:
         return a_key == b_key
     return a_name == b_name
 

@@ -202,8 +202,10 @@ def test_four_eyes_compares_key_ids_not_names(any_store: Store) -> None:
     assert [a.key_id for a in second.approvals] == ["key-a2", "key-b"]
 
 
-def test_a_key_is_not_the_product_actor_of_the_same_name(sqlite_store: Store, seed: Seeder) -> None:
+def test_without_a_stored_key_id_the_names_decide(sqlite_store: Store, seed: Seeder) -> None:
+    """An action stored with a name only (the product's own actor, or before key ids were kept)."""
     settings = Settings()
-    (aid,) = seed(sqlite_store, settings, proposal(), actor="cycle")
-    # A key id never matches an actor without one (the product's own names are reserved for keys).
-    assert Workflow(sqlite_store, settings).approve(aid, "cycle", key_id="key-x").status == "approved"
+    (aid,) = seed(sqlite_store, settings, proposal(), actor="carol")
+    with pytest.raises(Forbidden, match="may not approve"):
+        Workflow(sqlite_store, settings).approve(aid, "carol", key_id="key-c")
+    assert Workflow(sqlite_store, settings).approve(aid, "dave", key_id="key-d").status == "approved"

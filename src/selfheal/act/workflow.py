@@ -105,9 +105,9 @@ class Workflow:
     ) -> Action:
         """Add `by`'s approval; the action becomes `approved` once it has all the approvals it needs.
 
-        Four-eyes compares holders, not names: `key_id` is the approving API key (None for the product's own
-        actors and the configured admin key), checked against the key that requested the action and the keys
-        that approved it already (`auth.same_holder`)."""
+        Four-eyes compares holders: `key_id` is the approving API key (None for the product's own actors and
+        the configured admin key), checked against the key that requested the action and the keys that
+        approved it already; by name only where a key id is not known (`auth.same_holder`)."""
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
             check(Transition.approve, row.status, action_id)

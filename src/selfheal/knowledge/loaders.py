@@ -269,8 +269,9 @@ PDF_OPEN_SECONDS = 5
 """CPU seconds for opening a PDF (parsing its structure) on top of the text budget, in the child's limit."""
 
 
-class _PageOverBudget(Exception):
-    """Raised (by the profiling timer's signal) inside the reading child when a page takes too long."""
+class _PageOverBudget(BaseException):
+    """Raised (by the profiling timer's signal) inside the reading child when a page takes too long. A
+    BaseException, so the PDF library's own `except Exception` clauses cannot turn it into a parse error."""
 
 
 def _over_budget(signum: int, frame: object) -> None:
