@@ -9,6 +9,7 @@ import math
 import multiprocessing
 import os
 import resource
+import stat
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -26,16 +27,22 @@ CancelCheck = Callable[[], bool]
 """True when the work is no longer wanted (checked between steps; the work then stops with `Cancelled`)."""
 
 
-def _close_inherited(keep: int) -> None:
-    """Close every descriptor the fork copied (client sockets, database files) but stdio and `keep`: a
-    connection the server or its client closes must not stay open in a reading child."""
-    top = os.sysconf("SC_OPEN_MAX")
-    os.closerange(3, keep)
-    os.closerange(keep + 1, top if top > 0 else 65536)
+def _close_inherited_sockets() -> None:
+    """Close the sockets the fork copied (client and database connections): a connection the server or its
+    client closes must not stay open in a reading child. Files (the interpreter's own, captured output) stay."""
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        fd = int(name)
+        if fd < 3:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:  # the directory's own descriptor, gone by now
+            continue
 
 
 def _child(send: Connection, work: Callable[[bytes], Any], data: bytes, cpu_seconds: int) -> None:
-    _close_inherited(send.fileno())
+    _close_inherited_sockets()
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     try:
         send.send(("ok", work(data)))
