@@ -85,9 +85,10 @@ def aes_encrypted_pdf(data: bytes) -> bytes:
     return re.sub(rb"/O <[0-9a-f]+>", b"/O <" + b"11" * 48 + b">", out)
 
 
-def costly_pdf(operators: int = 2_000_000) -> bytes:
+def costly_pdf(operators: int = 500_000, chars: int = 200) -> bytes:
     """A real, small PDF whose one page has a Flate-compressed content stream of `operators` text-showing
-    operators (`(x) Tj`): a few hundred KB on disk, minutes of CPU for a text extractor."""
+    operators, each showing `chars` characters: under pypdf's own token limit (2,000,000 per stream), a few
+    KB on disk, tens of CPU seconds for a text extractor."""
     from pypdf import PdfWriter
     from pypdf.generic import (
         ArrayObject,
@@ -109,7 +110,7 @@ def costly_pdf(operators: int = 2_000_000) -> bytes:
         {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
     )
     stream = DecodedStreamObject()
-    stream.set_data(b"BT /F1 1 Tf " + b"(x) Tj " * operators + b"ET")
+    stream.set_data(b"BT /F1 1 Tf " + (b"(" + b"x" * chars + b") Tj ") * operators + b"ET")
     page[NameObject("/Contents")] = ArrayObject([writer._add_object(stream.flate_encode())])
     buf = io.BytesIO()
     writer.write(buf)
