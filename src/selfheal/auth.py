@@ -33,6 +33,15 @@ class Principal(Record):
     key_id: str | None = None
 
 
+def same_holder(a_name: str, a_key: str | None, b_name: str, b_key: str | None) -> bool:
+    """Whether two actors are one holder: the same API key id when both are known; else the same name
+    (names identify one key for good, and the product's own actors and the configured admin key carry
+    reserved names no key may take; actions and approvals stored before key ids were kept have a name only)."""
+    if a_key is not None and b_key is not None:
+        return a_key == b_key
+    return a_name == b_name
+
+
 def new_key() -> str:
     return "shk_" + secrets.token_urlsafe(32)
 

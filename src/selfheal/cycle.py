@@ -86,7 +86,10 @@ def run_cycle(
     window_minutes: int | None = None,
     use_llm: bool = False,
     actor: str = "system",
+    actor_key: str | None = None,
 ) -> CycleResult:
+    """One cycle as of `as_of` (now) over `window_minutes`. `actor` (and `actor_key`, the API key of a cycle
+    run through the API) is who requested it: the requester of the actions it proposes."""
     window = window_minutes or deps.settings.window_minutes
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -115,6 +118,7 @@ def run_cycle(
                 summary=summary,
                 actor=actor,
                 settings=deps.settings,
+                actor_key=actor_key,
             )
             remember_themes(conn, theme_input, findings.themes, findings.embedding_model)
         timings["total"] = (time.perf_counter() - started) * 1000

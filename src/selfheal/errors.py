@@ -72,3 +72,11 @@ class UpstreamError(SelfhealError):
 
     status_code = 502
     code = "upstream_error"
+
+
+class Cancelled(SelfhealError):
+    """The work was stopped because its requester went away (an upload whose client disconnected). Nothing
+    was stored; no one reads the answer (499 in the access log)."""
+
+    status_code = 499
+    code = "cancelled"

@@ -370,6 +370,20 @@ class Settings(BaseSettings):
         description="Wall-clock budget of embedding one upload's chunks; past it the upload stops with 422 "
         "(nothing stored) and should be split.",
     )
+    kb_pdf_budget_seconds: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        description="CPU seconds reading one PDF's text may take in all; past it the upload stops with 422 "
+        "`too_costly` (nothing stored).",
+    )
+    kb_pdf_page_budget_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="CPU seconds reading one PDF page's text may take; past it the upload stops with 422 "
+        "`too_costly` naming the page (nothing stored).",
+    )
     kb_chunk_chars: int = Field(
         1200, ge=200, le=20000, description="Upper bound of a runbook chunk in characters."
     )

@@ -169,3 +169,43 @@ def test_list_filters(sqlite_store: Store, seed: Seeder) -> None:
     incident = wf.get(c).incident_id
     assert {x.id for x in wf.list_actions(incident_id=incident)} == {c}
     assert {x.id for x in wf.list_actions(status=ActionStatus.proposed, risk=Risk.medium)} == {c}
+
+
+def _requested_by_key(store: Store, settings: Settings, name: str, key_id: str) -> str:
+    """An action a cycle run with API key `key_id` (held by `name`) proposed."""
+    from actkit import make_incident
+
+    from selfheal.act import store_actions
+
+    incident_id = make_incident(store)
+    with store.transaction() as conn:
+        (out,) = store_actions(conn, incident_id, (proposal(risk=Risk.high),), name, settings, key_id)
+    return out.action_id
+
+
+def test_four_eyes_compares_key_ids_not_names(any_store: Store) -> None:
+    settings = Settings(act_high_risk_approvals=2)
+    aid = _requested_by_key(any_store, settings, "alice", "key-a1")
+    wf = Workflow(any_store, settings)
+    # The requesting key may not approve, whatever name it shows.
+    with pytest.raises(Forbidden, match="may not approve"):
+        wf.approve(aid, "alice-renamed", key_id="key-a1")
+    # Another key that happens to carry the requester's name is another holder.
+    first = wf.approve(aid, "alice", key_id="key-a2")
+    assert [(a.by, a.key_id) for a in first.approvals] == [("alice", "key-a2")]
+    # The same approving key under another name is still the same approver ...
+    with pytest.raises(Conflict, match="already approved"):
+        wf.approve(aid, "bob", key_id="key-a2")
+    # ... and a different key with the first approver's name is a second person.
+    second = wf.approve(aid, "alice", key_id="key-b")
+    assert second.status == "approved"
+    assert [a.key_id for a in second.approvals] == ["key-a2", "key-b"]
+
+
+def test_without_a_stored_key_id_the_names_decide(sqlite_store: Store, seed: Seeder) -> None:
+    """An action stored with a name only (the product's own actor, or before key ids were kept)."""
+    settings = Settings()
+    (aid,) = seed(sqlite_store, settings, proposal(), actor="carol")
+    with pytest.raises(Forbidden, match="may not approve"):
+        Workflow(sqlite_store, settings).approve(aid, "carol", key_id="key-c")
+    assert Workflow(sqlite_store, settings).approve(aid, "dave", key_id="key-d").status == "approved"

@@ -83,3 +83,35 @@ def aes_encrypted_pdf(data: bytes) -> bytes:
     out = encrypted.replace(b"/V 2\n/R 3\n/Length 128\n", handler)
     out = re.sub(rb"/U <[0-9a-f]+>", b"/U <" + user + b">", out)
     return re.sub(rb"/O <[0-9a-f]+>", b"/O <" + b"11" * 48 + b">", out)
+
+
+def costly_pdf(operators: int = 500_000, chars: int = 200) -> bytes:
+    """A real, small PDF whose one page has a Flate-compressed content stream of `operators` text-showing
+    operators, each showing `chars` characters: under pypdf's own token limit (2,000,000 per stream), a few
+    KB on disk, tens of CPU seconds for a text extractor."""
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+    )
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 1 Tf " + (b"(" + b"x" * chars + b") Tj ") * operators + b"ET")
+    page[NameObject("/Contents")] = ArrayObject([writer._add_object(stream.flate_encode())])
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

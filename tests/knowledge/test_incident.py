@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.knowledge.base import KnowledgeBase
 from selfheal.knowledge.starter import load_starter_runbooks
+from selfheal.observe.model import ErrorCodeCount
 from selfheal.reason.model import (
     Anomaly,
     AnomalyKind,
@@ -15,9 +17,15 @@ from selfheal.reason.model import (
     SoftFailureGap,
     TicketTheme,
 )
-from selfheal.reason.runbooks import attach_runbooks, build_incident_query
+from selfheal.reason.runbooks import (
+    WindowEvidence,
+    attach_runbooks,
+    build_incident_query,
+    incident_scope,
+    passage_codes,
+)
 from selfheal.settings import Settings
-from selfheal.signals import LogEvent
+from selfheal.signals import LogEvent, Ticket
 from selfheal.store import Store, signals_repo
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -59,9 +67,12 @@ def test_query_built_from_findings() -> None:
     )
     query = build_incident_query(findings, hypothesis="API key rotated")
     assert query.startswith("API key rotated")
-    assert query.index("/api/checkout") < query.index("/api/cart")  # worst anomaly first
-    for word in ("401", "unauthorized", "logged"):
-        assert word in query
+    assert "/api/checkout" in query
+    assert "/api/cart" not in query  # a low-severity anomaly beside a high one is not the incident's
+    assert "401" in query and "unauthorized" in query
+    assert "logged" not in query  # a theme the window's tickets do not place in the incident
+    only_low = Findings(anomalies=(_anomaly("GET /api/cart", "409", severity=Severity.low),))
+    assert "/api/cart" in build_incident_query(only_low)  # without a stronger one it is described
     assert len(query.split()) == len({w.lower() for w in query.split()})
     assert build_incident_query(Findings()) == ""
 
@@ -133,3 +144,144 @@ def test_cycle_attaches_runbook_context(kb: KnowledgeBase, store: Store, setting
     assert findings.retrieval_query and "order" in findings.retrieval_query
     assert findings.runbook_context
     assert findings.runbook_context[0].document.startswith("webhook-order-created")
+
+
+def _ticket(tid: str, merchant: str, stage: str, minutes: int, subject: str, body: str) -> Ticket:
+    return Ticket(
+        id=tid,
+        created_at=T0 + timedelta(minutes=minutes),
+        merchant_id=merchant,
+        subject=subject,
+        body=body,
+        migration_stage=stage,
+    )
+
+
+def _webhook_403_findings() -> tuple[Findings, WindowEvidence]:
+    """A 4xx webhook anomaly on wave_1 (its exact code, 403, known only from the window's failed requests),
+    one theme of wave_1 tickets after the onset and one theme of tickets from elsewhere."""
+    anomaly = _anomaly("POST /webhooks/order-created", "4xx").model_copy(
+        update={
+            "dimensions": Dimensions(
+                sources=("webhook",),
+                endpoints=("POST /webhooks/order-created",),
+                status_codes=("4xx",),
+                stages=("wave_1",),
+                merchants=("m1", "m2"),
+            )
+        }
+    )
+    ours = [
+        _ticket(f"o{i}", f"m{1 + i % 2}", "wave_1", 5 + i, "Charged but no order", "paid") for i in range(4)
+    ]
+    theirs = [
+        _ticket(
+            f"x{i}", f"m{10 + i}", "legacy", -30 + 10 * i, "How to update product images", "coffee grinder"
+        )
+        for i in range(5)
+    ]
+    themes = (
+        TicketTheme(
+            id="t-ours",
+            label="charged / no order",
+            top_terms=("charged", "confirmation"),
+            size=4,
+            representatives=(
+                RepresentativeTicket(ticket_id="o0", subject="Charged but no order", body="paid"),
+            ),
+            ticket_ids=tuple(t.id for t in ours),
+            merchants=("m1", "m2"),
+            stages=("wave_1",),
+        ),
+        TicketTheme(
+            id="t-theirs",
+            label="product images / update",
+            top_terms=("grinder", "images", "654654"),
+            size=5,
+            representatives=(RepresentativeTicket(ticket_id="x0", subject="images", body="coffee grinder"),),
+            ticket_ids=tuple(t.id for t in theirs),
+            merchants=tuple(t.merchant_id for t in theirs),
+            stages=("legacy",),
+        ),
+    )
+    window = WindowEvidence(
+        tickets=(*ours, *theirs),
+        error_codes=(
+            ErrorCodeCount(
+                source="webhook", endpoint="POST /webhooks/order-created", status_code=403, count=40
+            ),
+            ErrorCodeCount(
+                source="webhook", endpoint="POST /webhooks/order-created", status_code=404, count=1
+            ),
+        ),
+        attempts={"m1": 50, "m2": 50, **{f"m{10 + i}": 200 for i in range(10)}},
+        merchant_stages={"m1": "wave_1", "m2": "wave_1", **{f"m{10 + i}": "legacy" for i in range(10)}},
+    )
+    return Findings(anomalies=(anomaly,), themes=themes), window
+
+
+def test_query_names_the_exact_code_and_only_the_incidents_themes() -> None:
+    findings, window = _webhook_403_findings()
+    query = build_incident_query(findings, window=window)
+    words = query.lower().split()
+    assert words[0] == "403"  # the exact code, from the failed requests, named first
+    assert "404" not in words  # a stray code under the dominance share is not the incident's
+    assert "charged" in words and "confirmation" in words  # wave_1's tickets after the onset
+    for unrelated in ("grinder", "images", "654654", "product"):
+        assert unrelated not in words, query
+    # Without the window's tickets no theme can be placed, so none is added.
+    assert "charged" not in build_incident_query(findings).lower().split()
+
+
+def test_an_exact_code_outranks_a_neighbouring_runbook(kb: KnowledgeBase) -> None:
+    load_starter_runbooks(kb)
+    findings, window = _webhook_403_findings()
+    out = attach_runbooks(findings, kb, top=5, window=window)
+    assert out.runbook_context[0].document == "webhook-order-created-403.md"
+    assert passage_codes(out.runbook_context[0]) >= {"403"}
+    # Re-ranking: a passage naming only other codes loses to one naming the incident's code.
+    docs = [p.document for p in out.runbook_context]
+    assert docs.index("webhook-order-created-403.md") < min(
+        (docs.index(d) for d in docs if d == "webhook-order-created-500.md"), default=len(docs)
+    )
+
+
+def test_simulated_403_incident_cites_the_403_runbook_first(tmp_path: Path) -> None:
+    """The issue's case end to end: a simulated 403 webhook fault, the starter runbooks, whole cycles."""
+    from selfheal.knowledge.base import knowledge_base
+    from selfheal.simulate import FaultSpec, SimConfig, load_into, simulate
+
+    start = datetime(2024, 3, 4, tzinfo=UTC)
+    onset = start + timedelta(hours=8)
+    config = SimConfig(
+        seed=0,
+        merchants=40,
+        start=start,
+        minutes=9 * 60,
+        logs_from=onset - timedelta(hours=2),
+        faults=(FaultSpec(name="webhook_403", start=onset, duration_minutes=60, stages=("pilot",)),),
+    )
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 's.db'}", dense_embeddings=False
+    )
+    store = Store.open(settings.resolved_database_url())
+    load_into(store, simulate(config))
+    load_starter_runbooks(knowledge_base(store, settings))
+    deps = CycleDeps(store=store, settings=settings)
+    for minutes in (30, 60):
+        result = run_cycle(deps, as_of=onset + timedelta(minutes=minutes), window_minutes=60)
+        findings = result.findings
+        assert findings.runbook_context[0].document == "webhook-order-created-403.md", (
+            findings.retrieval_query
+        )
+        query = (findings.retrieval_query or "").lower().split()
+        assert "403" in query
+        scope = incident_scope(findings)
+        for theme in findings.themes:
+            if not set(theme.stages) & scope.stages and not set(theme.merchants) & scope.merchants:
+                # A theme with no ticket where the incident is contributes no word of its own.
+                own = set(theme.top_terms) - {
+                    w for t in findings.themes if t is not theme for w in t.top_terms
+                }
+                assert not own & set(query), (theme.label, findings.retrieval_query)
+    store.dispose()

@@ -81,3 +81,40 @@ def test_the_models_and_the_migrations_agree(backend: str, request: pytest.Fixtu
         assert differences == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_duplicate_key_names_are_renamed_and_then_refused(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A database at 0008 may hold keys sharing a name: upgrading keeps the oldest key's name, renames the
+    others `<name>~<id>`, and the unique index then refuses any second key of a name."""
+    from sqlalchemy.exc import IntegrityError
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), "0008")
+        rows = [("key-old", "alice", 1), ("key-new", "alice", 2), ("key-bob", "bob", 3)]
+        with engine.begin() as conn:
+            for key_id, name, created in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO api_keys (id, name, role, key_hash, created_ms) "
+                        "VALUES (:id, :name, 'approver', :hash, :created)"
+                    ),
+                    {"id": key_id, "name": name, "hash": f"h-{key_id}", "created": created},
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            names = {r[0]: r[1] for r in conn.execute(text("SELECT id, name FROM api_keys"))}
+        assert names == {"key-old": "alice", "key-new": "alice~key-new", "key-bob": "bob"}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (id, name, role, key_hash, created_ms) "
+                    "VALUES ('key-x', 'bob', 'viewer', 'h-x', 4)"
+                )
+            )
+    finally:
+        engine.dispose()

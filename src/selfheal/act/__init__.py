@@ -33,6 +33,7 @@ def act(
     summary: ObservationSummary,
     actor: str,
     settings: Settings,
+    actor_key: str | None = None,
 ) -> Outcome:
     """Write the decision's incident plan (the incident it opens or continues, every open incident's step),
     then store the assessment's proposed actions under the policy (inside the caller's transaction)."""
@@ -43,7 +44,7 @@ def act(
     assessment = decision.assessment
     if assessment is None or incident_id is None:
         return Outcome(incident_id=None, incident_created=False, notifications=notifications)
-    actions = store_actions(conn, incident_id, assessment.actions, actor, settings)
+    actions = store_actions(conn, incident_id, assessment.actions, actor, settings, actor_key)
     return Outcome(
         incident_id=incident_id, incident_created=created, actions=actions, notifications=notifications
     )
@@ -55,6 +56,7 @@ def store_actions(
     proposed: tuple[ProposedAction, ...],
     actor: str,
     settings: Settings,
+    actor_key: str | None = None,
 ) -> tuple[StoredAction, ...]:
     """Store each proposed action with an id and the policy's verdict. An action whose catalogue key is
     already live on the incident (not rejected, cancelled or failed) is not proposed twice."""
@@ -65,7 +67,7 @@ def store_actions(
             continue
         live.add(proposal.key)
         decision = evaluate_action(proposal, settings)
-        action_id = _insert_action(conn, incident_id, proposal, decision, actor)
+        action_id = _insert_action(conn, incident_id, proposal, decision, actor, actor_key)
         outcomes.append(
             StoredAction(
                 action_id=action_id,
@@ -78,7 +80,12 @@ def store_actions(
 
 
 def _insert_action(
-    conn: Connection, incident_id: str, proposal: ProposedAction, decision: PolicyDecision, actor: str
+    conn: Connection,
+    incident_id: str,
+    proposal: ProposedAction,
+    decision: PolicyDecision,
+    actor: str,
+    actor_key: str | None = None,
 ) -> str:
     now = dt_to_ms(utcnow())
     row: dict[str, Any] = {
@@ -93,6 +100,7 @@ def _insert_action(
         "confidence": proposal.confidence,
         "status": ActionStatus.proposed.value,
         "requested_by": actor,
+        "requested_by_key": actor_key,
         "required_approvals": decision.required_approvals,
         "approvals": [],
         "policy": decision.model_dump(mode="json"),

@@ -39,6 +39,8 @@ class Approval(Record):
     by: str
     at: datetime
     comment: str | None = None
+    key_id: str | None = None
+    """The approving API key (four-eyes compares these); None for the product's own actors."""
 
 
 class Comment(Record):
@@ -83,6 +85,8 @@ class Action(Record):
     result: dict[str, Any] | None
     error: str | None
     comments: tuple[Comment, ...]
+    requested_by_key: str | None = None
+    """The API key that requested the action (a cycle run with a key); None for the product's own actors."""
 
     @classmethod
     def from_row(cls, row: ActionRecord) -> Action:
@@ -102,7 +106,8 @@ class Action(Record):
             requested_by=row.requested_by,
             required_approvals=row.required_approvals,
             approvals=tuple(
-                Approval(by=a.by, at=ms_to_dt(a.at_ms), comment=a.comment) for a in row.approvals
+                Approval(by=a.by, at=ms_to_dt(a.at_ms), comment=a.comment, key_id=a.key_id)
+                for a in row.approvals
             ),
             policy=row.policy,
             auto_execute=row.auto_execute,
@@ -120,4 +125,5 @@ class Action(Record):
             comments=tuple(
                 Comment(by=c.by, at=ms_to_dt(c.at_ms), move=c.move, text=c.text) for c in row.comments
             ),
+            requested_by_key=row.requested_by_key,
         )

@@ -24,6 +24,7 @@ from selfheal.act.executors import preview_executor as _preview_executor
 from selfheal.act.model import Action
 from selfheal.act.scope import incident_scope
 from selfheal.act.states import ActionStatus, Transition, check
+from selfheal.auth import same_holder
 from selfheal.decide.model import Risk
 from selfheal.errors import Conflict, Forbidden, SelfhealError
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
@@ -126,24 +127,31 @@ class Workflow:
         return [Action.from_row(r) for r in (*expired, *unexecuted)]
 
     # --- decisions -----------------------------------------------------------------------------
-    def approve(self, action_id: str, by: str, comment: str | None = None) -> Action:
-        """Add `by`'s approval; the action becomes `approved` once it has all the approvals it needs."""
+    def approve(
+        self, action_id: str, by: str, comment: str | None = None, key_id: str | None = None
+    ) -> Action:
+        """Add `by`'s approval; the action becomes `approved` once it has all the approvals it needs.
+
+        Four-eyes compares holders: `key_id` is the approving API key (None for the product's own actors and
+        the configured admin key), checked against the key that requested the action and the keys that
+        approved it already; by name only where a key id is not known (`auth.same_holder`)."""
         with self.store.transaction() as conn:
             row = actions_repo.get_action(conn, action_id, for_update=True)
             check(Transition.approve, row.status, action_id)
-            if by == row.requested_by and not self.settings.act_allow_self_approval:
+            requester = same_holder(by, key_id, row.requested_by, row.requested_by_key)
+            if requester and not self.settings.act_allow_self_approval:
                 raise Forbidden(
                     f"{by!r} requested action {action_id} and may not approve it; another approver must",
                     {"action_id": action_id, "requested_by": row.requested_by},
                 )
-            if any(a.by == by for a in row.approvals):
+            if any(same_holder(by, key_id, a.by, a.key_id) for a in row.approvals):
                 raise Conflict(
                     f"action {action_id} is already approved by {by!r}; "
                     f"the next approval must come from a different person",
                     {"action_id": action_id, "approved_by": [a.by for a in row.approvals]},
                 )
             now = dt_to_ms(utcnow())
-            approvals = (*row.approvals, StoredApproval(by=by, at_ms=now, comment=comment))
+            approvals = (*row.approvals, StoredApproval(by=by, at_ms=now, comment=comment, key_id=key_id))
             after = row.changed(
                 approvals=approvals,
                 updated_ms=now,

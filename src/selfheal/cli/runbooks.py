@@ -89,6 +89,7 @@ def _read(files: list[Path]) -> list[tuple[str, bytes]]:
 
 
 def _add_direct(db: str, batch: list[tuple[str, bytes]], skip_bad: bool) -> dict[str, Any]:
+    from selfheal.knowledge.base import pdf_budget
     from selfheal.knowledge.loaders import load_document
 
     kb = _open(db)
@@ -96,7 +97,7 @@ def _add_direct(db: str, batch: list[tuple[str, bytes]], skip_bad: bool) -> dict
         kept = []
         for name, data in batch:
             try:
-                load_document(name, data, kb.settings.kb_max_file_bytes)
+                load_document(name, data, kb.settings.kb_max_file_bytes, pdf_budget(kb.settings))
             except SelfhealError as exc:
                 _err.print(f"[yellow]skipped[/yellow] {name}: {exc.message}")
                 continue

@@ -19,10 +19,11 @@ import numpy.typing as npt
 
 from selfheal import audit
 from selfheal.embedding import DenseEmbedder, load_dense_embedder
-from selfheal.errors import InvalidInput, NotFound
+from selfheal.errors import Cancelled, InvalidInput, NotFound
+from selfheal.knowledge.budget import CancelCheck
 from selfheal.knowledge.chunking import chunk_document
 from selfheal.knowledge.index import HybridIndex, SearchMode, dense_text
-from selfheal.knowledge.loaders import load_document
+from selfheal.knowledge.loaders import PdfBudget, load_document
 from selfheal.knowledge.model import IndexedChunk, LoadedDocument, SearchHit
 from selfheal.reason.model import RunbookPassage
 from selfheal.records import Record, dt_to_ms, utcnow
@@ -149,8 +150,13 @@ class KnowledgeBase:
         files: Sequence[tuple[str | None, bytes]],
         actor: str = "system",
         progress: ProgressCallback | None = None,
+        cancelled: CancelCheck | None = None,
     ) -> UploadResult:
-        """Load, chunk, embed and store `files` as one batch: any bad file refuses the whole batch."""
+        """Load, chunk, embed and store `files` as one batch: any bad file refuses the whole batch.
+
+        `cancelled` is asked between files, inside a PDF's reading and between embedding batches, and once
+        more before anything is written: when it turns true the work stops with `Cancelled`, nothing stored
+        (an upload whose client disconnected)."""
         if not files:
             raise InvalidInput("no files given", {"field": "files", "reason": "empty"})
         names = [clean_name(name) for name, _ in files]
@@ -160,9 +166,13 @@ class KnowledgeBase:
                 f"the batch names the same file twice: {', '.join(duplicates)}",
                 {"field": "files", "duplicates": duplicates},
             )
-        prepared = [self._prepare(name, data) for name, (_, data) in zip(names, files, strict=True)]
+        prepared: list[_Prepared] = []
+        for name, (_, data) in zip(names, files, strict=True):
+            _stop_if(cancelled)
+            prepared.append(self._prepare(name, data, cancelled))
         all_chunks = [c for p in prepared for c in p.indexed]
-        vectors = self._embed(all_chunks, progress)
+        vectors = self._embed(all_chunks, progress, cancelled=cancelled)
+        _stop_if(cancelled)
         now = dt_to_ms(utcnow())
         offset = 0
         stored: list[StoredDocument] = []
@@ -214,8 +224,8 @@ class KnowledgeBase:
             knowledge_repo.bump_generation(conn)
         return UploadResult(tuple(stored), len(all_chunks), vectors is not None)
 
-    def _prepare(self, name: str, data: bytes) -> _Prepared:
-        doc = load_document(name, data, self.settings.kb_max_file_bytes)
+    def _prepare(self, name: str, data: bytes, cancelled: CancelCheck | None = None) -> _Prepared:
+        doc = load_document(name, data, self.settings.kb_max_file_bytes, pdf_budget(self.settings), cancelled)
         doc_id = document_id(doc.name)
         item = _Prepared(doc)
         for chunk in chunk_document(doc, self.settings.kb_chunk_chars):
@@ -251,7 +261,11 @@ class KnowledgeBase:
         return item
 
     def _embed(
-        self, chunks: Sequence[IndexedChunk], progress: ProgressCallback | None = None, batch: int = 64
+        self,
+        chunks: Sequence[IndexedChunk],
+        progress: ProgressCallback | None = None,
+        batch: int = 64,
+        cancelled: CancelCheck | None = None,
     ) -> npt.NDArray[np.float32] | None:
         if self.embedder is None:
             if progress:
@@ -266,6 +280,7 @@ class KnowledgeBase:
         vectors = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         deadline = time.monotonic() + self.settings.kb_embed_budget_seconds
         for start in range(0, len(texts), batch):
+            _stop_if(cancelled)
             if time.monotonic() > deadline:
                 raise InvalidInput(
                     f"embedding this upload's {len(texts)} chunks takes longer than its budget of "
@@ -404,6 +419,18 @@ class KnowledgeBase:
     def passages(self, query: str, top: int) -> tuple[RunbookPassage, ...]:
         """Search results as citable passages (the per-incident retriever interface)."""
         return tuple(to_passage(hit) for hit in self.search(query, top))
+
+
+def pdf_budget(settings: Settings) -> PdfBudget:
+    """The PDF reading budget of `settings` (`kb_pdf_budget_seconds`, `kb_pdf_page_budget_seconds`)."""
+    return PdfBudget(settings.kb_pdf_budget_seconds, settings.kb_pdf_page_budget_seconds)
+
+
+def _stop_if(cancelled: CancelCheck | None) -> None:
+    if cancelled is not None and cancelled():
+        raise Cancelled(
+            "the upload was stopped: its client went away; nothing was stored", {"reason": "cancelled"}
+        )
 
 
 def to_passage(hit: SearchHit) -> RunbookPassage:

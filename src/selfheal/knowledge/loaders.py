@@ -6,16 +6,20 @@ stored, when it is empty, over the size limit, not text/PDF/HTML, a broken or en
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePath
+from typing import Any
 
 from selfheal.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from selfheal.knowledge.budget import run_with_budget
+from selfheal.knowledge.budget import CancelCheck, run_with_budget
 from selfheal.knowledge.model import Block, DocumentKind, LoadedDocument
 
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -50,8 +54,23 @@ def sniff_kind(data: bytes) -> DocumentKind:
     return DocumentKind.markdown if len(_MD_SIGNS.findall(text[:20000])) >= 1 else DocumentKind.text
 
 
-def load_document(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
-    """Read one file. Errors carry the file name in `details.file`."""
+@dataclass(frozen=True)
+class PdfBudget:
+    """CPU seconds reading one PDF's text may take: per page and for the whole document (settings
+    `kb_pdf_page_budget_seconds`, `kb_pdf_budget_seconds`). Past either the read stops: 422 `too_costly`."""
+
+    total_seconds: float = 20.0
+    page_seconds: float = 5.0
+
+
+def load_document(
+    name: str,
+    data: bytes,
+    max_bytes: int,
+    pdf_budget: PdfBudget | None = None,
+    cancelled: CancelCheck | None = None,
+) -> LoadedDocument:
+    """Read one file. Errors carry the file name in `details.file`. `cancelled`: see `budget.CancelCheck`."""
     details = {"file": name}
     if len(data) > max_bytes:
         raise PayloadTooLarge(
@@ -63,7 +82,7 @@ def load_document(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
     try:
         kind = sniff_kind(data)
         if kind is DocumentKind.pdf:
-            doc = _load_pdf(name, data)
+            doc = _load_pdf(name, data, pdf_budget or PdfBudget(), cancelled)
         elif kind is DocumentKind.html:
             doc = _load_html(name, _decode(data), data)
         elif kind is DocumentKind.markdown:
@@ -246,12 +265,60 @@ def _load_text(name: str, text: str, data: bytes) -> LoadedDocument:
 # --- PDF -----------------------------------------------------------------------------------------
 
 
-PDF_CPU_SECONDS = 20
-"""CPU budget of reading one PDF's text (a few pages of normal text take well under a second; a crafted
-stream of compressed operators could take minutes). Past it the reading process is killed: 422."""
+PDF_OPEN_SECONDS = 5
+"""CPU seconds for opening a PDF (parsing its structure) on top of the text budget, in the child's limit."""
 
 
-def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
+class _PageOverBudget(BaseException):
+    """Raised (by the profiling timer's signal) inside the reading child when a page takes too long. A
+    BaseException, so the PDF library's own `except Exception` clauses cannot turn it into a parse error."""
+
+
+def _over_budget(signum: int, frame: object) -> None:
+    raise _PageOverBudget
+
+
+def _page_texts(pages: Any, budget: PdfBudget) -> list[str]:
+    """Each page's text, each under a CPU timer (ITIMER_PROF): a page may take `page_seconds`, all of them
+    together `total_seconds`. Runs in the reading child only (it installs a signal handler)."""
+    previous = signal.signal(signal.SIGPROF, _over_budget)
+    used = 0.0
+    texts: list[str] = []
+    try:
+        for number, page in enumerate(pages, start=1):
+            allowed = min(budget.page_seconds, budget.total_seconds - used)
+            if allowed <= 0:
+                raise _too_costly(number, budget, "the whole document")
+            started = time.process_time()
+            signal.setitimer(signal.ITIMER_PROF, allowed)
+            try:
+                texts.append(page.extract_text() or "")
+            except _PageOverBudget:
+                per_page = allowed >= budget.page_seconds
+                raise _too_costly(number, budget, "one page" if per_page else "the whole document") from None
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+            used += time.process_time() - started
+    finally:
+        signal.signal(signal.SIGPROF, previous)
+    return texts
+
+
+def _too_costly(page: int, budget: PdfBudget, what: str) -> InvalidInput:
+    limit = budget.page_seconds if what == "one page" else budget.total_seconds
+    return InvalidInput(
+        f"reading the text of page {page} took past the budget of {limit:g} CPU seconds for {what}; "
+        "nothing was stored",
+        {
+            "reason": "too_costly",
+            "page": page,
+            "budget_seconds": limit,
+            "budget": "page" if what == "one page" else "document",
+        },
+    )
+
+
+def _read_pdf(data: bytes, budget: PdfBudget = PdfBudget()) -> tuple[list[str], str | None]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
@@ -259,7 +326,7 @@ def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise InvalidInput("PDF is encrypted; upload an unencrypted copy", {"reason": "encrypted"})
-        page_texts = [(page.extract_text() or "") for page in reader.pages]
+        page_texts = _page_texts(reader.pages, budget)
         meta_title = (reader.metadata.title if reader.metadata else None) or None
     except InvalidInput:
         raise
@@ -283,8 +350,16 @@ def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
     return page_texts, meta_title
 
 
-def _load_pdf(name: str, data: bytes) -> LoadedDocument:
-    page_texts, meta_title = run_with_budget(_read_pdf, data, PDF_CPU_SECONDS, "PDF")
+def _load_pdf(name: str, data: bytes, budget: PdfBudget, cancelled: CancelCheck | None) -> LoadedDocument:
+    # In a child process: the timers stop a costly page; the child's RLIMIT_CPU (the whole budget plus
+    # PDF_OPEN_SECONDS for opening the file) and the wall deadline stop anything the timers cannot interrupt.
+    page_texts, meta_title = run_with_budget(
+        functools.partial(_read_pdf, budget=budget),
+        data,
+        budget.total_seconds + PDF_OPEN_SECONDS,
+        "PDF",
+        cancelled,
+    )
     if not page_texts:
         raise InvalidInput("PDF has no pages", {"reason": "broken_pdf"})
     parts: list[str] = []

@@ -13,7 +13,7 @@ from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.anomalies import data_notes, detect_anomalies
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
-from selfheal.reason.runbooks import RunbookRetriever, attach_runbooks
+from selfheal.reason.runbooks import RunbookRetriever, WindowEvidence, attach_runbooks
 from selfheal.settings import Settings
 
 
@@ -48,7 +48,12 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         embedding_model=themes.embedding_model,
         data_notes=data_notes(obs, ctx.settings.detect_stale_minutes),
     )
-    return attach_runbooks(findings, ctx.retriever, ctx.settings.kb_incident_top)
+    return attach_runbooks(
+        findings,
+        ctx.retriever,
+        ctx.settings.kb_incident_top,
+        window=WindowEvidence.of(obs),
+    )
 
 
 __all__ = ["Findings", "ReasonContext", "reason"]

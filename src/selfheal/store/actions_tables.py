@@ -27,6 +27,8 @@ class ActionRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), index=True)
     requested_by: Mapped[str] = mapped_column(String(256))
+    requested_by_key: Mapped[str | None] = mapped_column(String(64))
+    """The API key that requested the action (a cycle run with a key); None for the product's own actors."""
     required_approvals: Mapped[int] = mapped_column(Integer)
     approvals: Mapped[list[Any]] = mapped_column(JSON)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
-from selfheal.errors import NotFound
+from selfheal.errors import Conflict, NotFound
 from selfheal.store.rows import ApiKeyRecord
 from selfheal.store.tables import ApiKeyRow, table
 
@@ -14,11 +15,18 @@ _LISTED = ("id", "name", "role", "created_ms", "revoked_ms")
 
 
 def insert_key(conn: Connection, name: str, role: str, key_hash: str, now_ms: int) -> str:
+    """Insert a key; Conflict when a key of that name exists (the unique index decides, so two concurrent
+    creations of one name cannot both succeed)."""
     key_id = f"key-{uuid.uuid4().hex[:10]}"
-    conn.execute(
-        table(ApiKeyRow).insert(),
-        [{"id": key_id, "name": name, "role": role, "key_hash": key_hash, "created_ms": now_ms}],
-    )
+    try:
+        conn.execute(
+            table(ApiKeyRow).insert(),
+            [{"id": key_id, "name": name, "role": role, "key_hash": key_hash, "created_ms": now_ms}],
+        )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"a key named {name!r} exists (or existed); names identify one holder", {"field": "name"}
+        ) from exc
     return key_id
 
 

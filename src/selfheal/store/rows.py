@@ -25,6 +25,8 @@ class StoredApproval(Record):
     by: str
     at_ms: int
     comment: str | None = None
+    key_id: str | None = None
+    """The approving API key; None for the product's own actors and approvals stored before key ids."""
 
 
 class StoredComment(Record):
@@ -68,6 +70,7 @@ class ActionRecord(Record):
     result: dict[str, Any] | None
     error: str | None
     comments: tuple[StoredComment, ...]
+    requested_by_key: str | None = None
 
     @field_validator("params", "policy", mode="before")
     @classmethod

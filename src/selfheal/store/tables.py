@@ -142,8 +142,10 @@ class CycleRunRow(Base):
 
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ux_api_keys_name", "name", unique=True),)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
+    """Unique: a name identifies one key for good (revoked keys keep theirs)."""
     role: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)

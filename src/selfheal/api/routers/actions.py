@@ -150,7 +150,7 @@ def approve(
     who: Principal = Depends(require(Role.approver)),
 ) -> Action:
     """Approve a proposed action (high risk may need more than one distinct approver)."""
-    return _workflow(svc).approve(action_id, who.name, (body or MoveBody()).comment)
+    return _workflow(svc).approve(action_id, who.name, (body or MoveBody()).comment, key_id=who.key_id)
 
 
 @router.post("/actions/{action_id}/reject")
@@ -199,7 +199,7 @@ DEPRECATED = "Deprecated alias of `POST /actions/{{action_id}}/{move}` (kept for
 def approve_action(
     req: ActionRequest, svc: Services = Depends(services), who: Principal = Depends(require(Role.approver))
 ) -> Action:
-    return _workflow(svc).approve(req.action_id, who.name, req.comment)
+    return _workflow(svc).approve(req.action_id, who.name, req.comment, key_id=who.key_id)
 
 
 @router.post("/reject_action", deprecated=True, description=DEPRECATED.format(move="reject"))

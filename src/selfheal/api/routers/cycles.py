@@ -46,4 +46,6 @@ async def post_run_cycle(
     """Run observe -> reason -> decide -> act over stored signals as of `as_of` and store the incident."""
     req = req or RunCycleRequest()
     deps = CycleDeps(store=svc.store, settings=svc.settings, notifier=svc.notifier)
-    return await run_in_threadpool(run_cycle, deps, req.as_of, req.window_minutes, req.use_llm, who.name)
+    return await run_in_threadpool(
+        run_cycle, deps, req.as_of, req.window_minutes, req.use_llm, who.name, who.key_id
+    )

@@ -8,12 +8,13 @@ stored and rejected since it started, whether its scheduler leads) are its own: 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from selfheal.api.deps import Services, services
 from selfheal.records import dt_to_ms, utcnow
@@ -115,15 +116,31 @@ def install(app: FastAPI, store: Store, scheduler: Scheduler | None) -> None:
     )
     app.state.metrics_registry = registry
 
-    @app.middleware("http")
-    async def count_ingest(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        kind = INGEST_PATHS.get(request.url.path) if request.method == "POST" else None
-        if kind is not None:
-            code = response.status_code
-            result = "stored" if code < 400 else "rejected" if code < 500 else "failed"
-            batches.labels(kind, result).inc()
-        return response
+    app.add_middleware(CountIngest, batches=batches)
+
+
+class CountIngest:
+    """Counts ingest batches by kind and answer (pure ASGI: it only watches the response's status, so the
+    request's `receive` stays the server's own and `Request.is_disconnected()` sees a client leave)."""
+
+    def __init__(self, app: ASGIApp, batches: Counter) -> None:
+        self.app = app
+        self.batches = batches
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = INGEST_PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if kind is None or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                code = int(message["status"])
+                result = "stored" if code < 400 else "rejected" if code < 500 else "failed"
+                self.batches.labels(kind, result).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)  # Prometheus text, not JSON

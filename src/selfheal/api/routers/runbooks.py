@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,8 +17,8 @@ from starlette.datastructures import UploadFile
 from selfheal.api.body import read_limited
 from selfheal.api.deps import Services, require, services
 from selfheal.auth import Principal, Role
-from selfheal.errors import InvalidInput, PayloadTooLarge
-from selfheal.knowledge.base import KnowledgeBase, KnowledgeStats, knowledge_base
+from selfheal.errors import Cancelled, InvalidInput, PayloadTooLarge
+from selfheal.knowledge.base import KnowledgeBase, KnowledgeStats, UploadResult, knowledge_base
 from selfheal.knowledge.index import SearchMode
 from selfheal.knowledge.model import SearchHit
 from selfheal.records import ms_to_dt
@@ -166,6 +171,41 @@ async def _read_files(request: Request, svc: Services) -> list[tuple[str | None,
     return files
 
 
+DISCONNECT_POLL_SECONDS = 0.2
+"""How often an upload's request is asked whether its client is still there."""
+log = logging.getLogger(__name__)
+
+
+async def _until_disconnect(
+    request: Request,
+    add_files: Callable[..., UploadResult],
+    files: list[tuple[str | None, bytes]],
+    actor: str,
+) -> UploadResult:
+    """Run the upload's parse, embed and store in a worker thread while watching the connection: when the
+    client goes away the worker is told to stop (it checks between files, PDF reading steps and embedding
+    batches) and stops with `Cancelled`, nothing stored."""
+    gone = threading.Event()
+
+    async def watch() -> None:
+        while not gone.is_set():
+            if await request.is_disconnected():
+                gone.set()
+                return
+            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await run_in_threadpool(add_files, files, actor, cancelled=gone.is_set)
+    except Cancelled:
+        log.info("upload of %d file(s) by %s stopped: the client disconnected", len(files), actor)
+        raise
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
 @router.post(
     "/upload",
     openapi_extra={
@@ -193,7 +233,7 @@ async def upload(
     A file with a name already stored replaces that document. Any bad file (empty, too large, broken or
     encrypted PDF, unsupported type) refuses the whole batch with a 4xx naming the file."""
     files = await _read_files(request, svc)
-    result = await run_in_threadpool(_kb(svc).add_files, files, who.name)
+    result = await _until_disconnect(request, _kb(svc).add_files, files, who.name)
     return UploadResponse(
         documents=[StoredDocumentView(**vars(d)) for d in result.documents],
         chunks=result.chunks,
