@@ -274,7 +274,15 @@ class _PageOverBudget(BaseException):
     BaseException, so the PDF library's own `except Exception` clauses cannot turn it into a parse error."""
 
 
+_OVER_BUDGET = {"fired": False}
+"""Set by the timer's signal: a page that went over stays over even if the PDF library swallowed the raise."""
+
+_REFIRE_SECONDS = 0.05
+"""Once over budget the timer fires again at this interval until the page's read ends."""
+
+
 def _over_budget(signum: int, frame: object) -> None:
+    _OVER_BUDGET["fired"] = True
     raise _PageOverBudget
 
 
@@ -282,6 +290,8 @@ def _page_texts(pages: Any, budget: PdfBudget) -> list[str]:
     """Each page's text, each under a CPU timer (ITIMER_PROF): a page may take `page_seconds`, all of them
     together `total_seconds`. Runs in the reading child only (it installs a signal handler)."""
     previous = signal.signal(signal.SIGPROF, _over_budget)
+    # The child inherits the forking thread's signal mask, which may block SIGPROF: unblock it here.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
     used = 0.0
     texts: list[str] = []
     try:
@@ -290,14 +300,17 @@ def _page_texts(pages: Any, budget: PdfBudget) -> list[str]:
             if allowed <= 0:
                 raise _too_costly(number, budget, "the whole document")
             started = time.process_time()
-            signal.setitimer(signal.ITIMER_PROF, allowed)
+            _OVER_BUDGET["fired"] = False
+            signal.setitimer(signal.ITIMER_PROF, allowed, _REFIRE_SECONDS)
             try:
                 texts.append(page.extract_text() or "")
             except _PageOverBudget:
-                per_page = allowed >= budget.page_seconds
-                raise _too_costly(number, budget, "one page" if per_page else "the whole document") from None
+                pass  # handled below, with a raise the library swallowed
             finally:
                 signal.setitimer(signal.ITIMER_PROF, 0)
+            if _OVER_BUDGET["fired"]:
+                per_page = allowed >= budget.page_seconds
+                raise _too_costly(number, budget, "one page" if per_page else "the whole document")
             used += time.process_time() - started
     finally:
         signal.signal(signal.SIGPROF, previous)
