@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(8000, description="Port the API listens on.")
     ui_port: int = Field(8501, description="Port the Streamlit UI listens on.")
+    ui_refresh_seconds: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="How often the UI's live pages (Overview, Assessment, Actions) refresh by default, in "
+        "seconds; the sidebar's *Every* can change it per session.",
+    )
     api_url: str = Field("http://127.0.0.1:8000", description="Base URL the UI and CLI use to reach the API.")
     api_key: SecretStr | None = Field(None, description="API key the UI and CLI send (`X-API-Key`).")
     auth_mode: AuthMode = Field(AuthMode.closed, description="`closed` needs keys; `open` is the demo mode.")

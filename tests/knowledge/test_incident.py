@@ -21,6 +21,7 @@ from selfheal.reason.runbooks import (
     WindowEvidence,
     attach_runbooks,
     build_incident_query,
+    incident_codes,
     incident_scope,
     passage_codes,
 )
@@ -285,3 +286,36 @@ def test_simulated_403_incident_cites_the_403_runbook_first(tmp_path: Path) -> N
                 }
                 assert not own & set(query), (theme.label, findings.retrieval_query)
     store.dispose()
+
+
+def test_a_mild_error_anomaly_where_the_incident_is_still_names_its_code(kb: KnowledgeBase) -> None:
+    """The orders collapse (high) on wave_1 while the webhook 4xx anomaly at two of its merchants scores only
+    low: its exact code, 403, still leads the query and the 403 runbook is cited first. A low 4xx anomaly
+    elsewhere (another stage, other merchants) adds no code."""
+    load_starter_runbooks(kb)
+    findings, window = _webhook_403_findings()
+    webhook = findings.anomalies[0].model_copy(update={"severity": Severity.low})
+    orders = _anomaly("", "", metric="payments_without_order_rate").model_copy(
+        update={
+            "id": "a-orders",
+            "dimensions": Dimensions(
+                endpoints=("payment.succeeded", "order.created"), stages=("wave_1",), merchants=("m1", "m2")
+            ),
+        }
+    )
+    elsewhere = _anomaly("POST /api/checkout", "4xx", severity=Severity.low).model_copy(
+        update={
+            "dimensions": Dimensions(
+                endpoints=("POST /api/checkout",), status_codes=("401",), stages=("legacy",)
+            )
+        }
+    )
+    mild = findings.model_copy(update={"anomalies": (orders, webhook, elsewhere)})
+    assert incident_codes(mild, window.error_codes) == ("403",)
+    assert build_incident_query(mild, window=window).split()[0] == "403"
+    out = attach_runbooks(mild, kb, top=5, window=window)
+    assert out.runbook_context[0].document == "webhook-order-created-403.md"
+    # Without the in-scope mild anomaly, nothing names a code (the previous behaviour's blind spot).
+    assert (
+        incident_codes(mild.model_copy(update={"anomalies": (orders, elsewhere)}), window.error_codes) == ()
+    )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from selfheal.api.app import create_app
@@ -79,10 +87,13 @@ class LiveApi:
         self.thread.join(timeout=15)
 
 
-def start_api(database_url: str, data_dir: Path, auth_mode: AuthMode = AuthMode.closed) -> LiveApi:
-    """Serve create_app over the database on a free port and wait until /health answers."""
+def start_api(
+    database_url: str, data_dir: Path, auth_mode: AuthMode = AuthMode.closed, **overrides: Any
+) -> LiveApi:
+    """Serve create_app over the database on a free port and wait until /health answers; `overrides` are
+    further settings (e.g. incident_resolve_cycles=3)."""
     settings = Settings(
-        data_dir=data_dir, database_url=database_url, auth_mode=auth_mode, admin_key=ADMIN_KEY
+        data_dir=data_dir, database_url=database_url, auth_mode=auth_mode, admin_key=ADMIN_KEY, **overrides
     )
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -132,3 +143,90 @@ def ensure_action(
             store_actions(conn, incident_id, (proposal,), "agent", Settings(database_url=database_url))
     finally:
         store.dispose()
+
+
+CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "src" / "selfheal" / "ui" / "app.py"
+
+
+def require_browser() -> None:
+    """Skip (or fail, with SELFHEAL_REQUIRE_BROWSER=1) when Debian's chromium is missing."""
+    if CHROMIUM.exists():
+        return
+    reason = f"chromium not found at {CHROMIUM}; install Debian's package: apt-get install -y chromium"
+    if os.environ.get("SELFHEAL_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@contextmanager
+def serve_ui(api_url: str, api_key: str, log: Path, **env_extra: str) -> Iterator[str]:
+    """`streamlit run` the UI on a free port against the API (the key in SELFHEAL_API_KEY); its URL once
+    /_stcore/health answers. `env_extra` are further environment variables (e.g. SELFHEAL_UI_REFRESH_SECONDS)."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "SELFHEAL_API_URL": api_url,
+            "SELFHEAL_API_KEY": api_key,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
+            **env_extra,
+        }
+    )
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(APP),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--client.toolbarMode",
+                "viewer",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
+            time.sleep(0.25)
+        else:
+            pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,44 +18,25 @@ import pytest
 from tests.ui.live import (
     ADMIN_KEY,
     APPROVER_KEY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     END,
     OPERATOR_KEY,
+    REPO,
     LiveApi,
-    free_port,
+    require_browser,
     seed_database,
+    serve_ui,
     start_api,
 )
 
-CHROMIUM = Path(os.environ.get("SELFHEAL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-APP = Path(__file__).resolve().parents[2] / "src" / "selfheal" / "ui" / "app.py"
-REPO = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.browser
-
-
-def _require_browser() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"chromium not found at {CHROMIUM}; install Debian's package: apt-get install -y chromium"
-    if os.environ.get("SELFHEAL_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def browser_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     """An API of its own (not shared with the AppTest tests), so the browser sees only its own actions."""
-    _require_browser()
+    require_browser()
     folder = tmp_path_factory.mktemp("browser-db")
     api = start_api(seed_database(folder / "selfheal.db"), folder)
     yield api
@@ -67,63 +45,9 @@ def browser_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
 
 @pytest.fixture(scope="module")
 def ui_url(browser_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    live_api = browser_api
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "SELFHEAL_API_URL": live_api.url,
-            "SELFHEAL_API_KEY": OPERATOR_KEY,
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
-        }
-    )
     log = tmp_path_factory.mktemp("ui-log") / "streamlit.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(APP),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-                "--client.toolbarMode",
-                "viewer",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited: {log.read_text()[-2000:]}")
-            time.sleep(0.25)
-        else:
-            pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+    with serve_ui(browser_api.url, OPERATOR_KEY, log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _shots_dir(tmp_path: Path) -> Path:

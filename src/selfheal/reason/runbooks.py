@@ -182,10 +182,21 @@ def exact_codes(anomaly: Anomaly, error_codes: Sequence[ErrorCodeCount]) -> tupl
 
 
 def incident_codes(findings: Findings, error_codes: Sequence[ErrorCodeCount] = ()) -> tuple[str, ...]:
-    """Every exact status code of the incident's anomalies, worst anomaly first."""
+    """Every exact status code of the incident's anomalies, worst anomaly first, then those of the milder
+    failing-request anomalies on the incident's own merchants or stages (a few hundred webhook 403s at two
+    merchants score low beside the orders they cost, yet they say what failed)."""
+    chosen = incident_anomalies(findings)
     codes: list[str] = []
-    for anomaly in incident_anomalies(findings):
+    for anomaly in chosen:
         codes.extend(exact_codes(anomaly, error_codes))
+    scope = incident_scope(findings)
+    if not scope.platform_wide:
+        ids = {a.id for a in chosen}
+        for anomaly in sorted(findings.anomalies, key=lambda a: (-SEVERITY_RANK[a.severity], -a.score, a.id)):
+            dims = anomaly.dimensions
+            inside = bool(scope.merchants & set(dims.merchants) or scope.stages & set(dims.stages))
+            if anomaly.id not in ids and anomaly.metric == "error_rate" and inside:
+                codes.extend(exact_codes(anomaly, error_codes))
     return tuple(dict.fromkeys(codes))
 
 

@@ -125,7 +125,17 @@ def refresh_every() -> int | None:
     """Seconds between the live page's refreshes (sidebar), None when live refresh is off."""
     if not st.session_state.get("live", True):
         return None
-    return int(st.session_state.get("refresh_seconds") or 30)
+    return int(st.session_state.get("refresh_seconds") or default_refresh())
+
+
+def default_refresh() -> int:
+    """The configured refresh interval (SELFHEAL_UI_REFRESH_SECONDS)."""
+    return Settings().ui_refresh_seconds
+
+
+def refresh_choices() -> tuple[int, ...]:
+    """The sidebar's intervals, with the configured one among them."""
+    return tuple(sorted({*REFRESH_CHOICES, default_refresh()}))
 
 
 def updated() -> None:
@@ -167,8 +177,8 @@ def sidebar() -> None:
         )
         st.selectbox(
             "Every",
-            REFRESH_CHOICES,
-            index=REFRESH_CHOICES.index(30),
+            (choices := refresh_choices()),
+            index=choices.index(default_refresh()),
             format_func=lambda s: f"{s} s" if s < 60 else fmt.minutes(s // 60),
             key="refresh_seconds",
             disabled=not st.session_state.get("live", True),
