@@ -64,6 +64,8 @@ def test_the_story_is_right_after_the_fix(store: Store, tmp_path: Path) -> None:
     assert "if it persists" not in whole["assessment"]["risk_report"]["text"]
     assert [i["id"] for i in listed] == [run.incident_id]
     assert _at(listed[0]["recovering_since"]) == _at(life["recovering_since"])
+    # The headline says it is over and what it cost, not "recovering".
+    assert "resolved, ~" in whole["title"] and "recovering" not in whole["title"], whole["title"]
 
 
 def test_an_incident_recovers_when_the_fault_stops_by_itself(tmp_path: Path) -> None:

@@ -161,6 +161,8 @@ def _write_step(
     incident_values: dict[str, Any] = {"updated_ms": now, "status": step.move.status.value}
     if step.seen and assessment is not None:
         incident_values.update(_snapshot(assessment, findings, summary))
+    if step.title is not None:
+        incident_values["title"] = step.title
     if step.tracking.severity is not None:
         incident_values["severity"] = step.tracking.severity
     incidents_repo.append_timeline(conn, step.incident_id, _stored(step.timeline, now), incident_values)

@@ -303,7 +303,7 @@ def _step(
     tracking = tracking.model_copy(update={"loss": loss})
     outcomes: tuple[JudgedOutcome, ...] = ()
     if executed:
-        outcomes = _judge(obs, incident, tracking, settings)
+        outcomes = _judge(obs, incident, tracking, settings, final=move.status == IncidentStatus.resolved)
         entries += [_outcome_entry(obs.as_of, o) for o in outcomes]
         verdicts = [Verdict(j.verdict) for j in incident.judged] + [o.verdict for o in outcomes]
         best = incident_outcome(verdicts)
@@ -333,7 +333,18 @@ def _step(
         tracking=tracking,
         timeline=tuple(entries),
         outcomes=outcomes,
+        title=resolved_title(incident.title, loss) if move.status == IncidentStatus.resolved else None,
     )
+
+
+def resolved_title(title: str, loss: LossSoFar | None) -> str | None:
+    """A resolved incident's headline: its cause and where, then what it cost in all (not "recovering")."""
+    if not title:
+        return None
+    head = title.rsplit(": ~", 1)[0].split(": recovering, ")[0]
+    if loss is None:
+        return f"{head}: resolved"
+    return f"{head}: resolved, ~{max(loss.lost_orders, 0):,.0f} orders lost"
 
 
 def _recovering_since(incident: OpenIncident, move: IncidentMove, as_of: datetime) -> datetime | None:
@@ -442,10 +453,15 @@ def _outcome_entry(as_of: datetime, outcome: JudgedOutcome) -> TimelineEntry:
 
 
 def _judge(
-    obs: Observation, incident: OpenIncident, tracking: TrackingChange, settings: Settings
+    obs: Observation,
+    incident: OpenIncident,
+    tracking: TrackingChange,
+    settings: Settings,
+    final: bool = False,
 ) -> tuple[JudgedOutcome, ...]:
     """Verdicts on the executed actions not judged yet whose after-period is long enough: the loss rate at the
-    incident's merchants since the action was first seen executed, against the rate before it."""
+    incident's merchants since the action was first seen executed, against the rate before it. `final` (the
+    incident resolves this cycle, so no later cycle will judge): every action with any minutes after it."""
     judged = {j.action_id for j in incident.judged}
     merchants = set(tracking.scope.merchants if tracking.scope is not None else incident.merchants)
     before = (
@@ -458,7 +474,7 @@ def _judge(
         since = tracking.executed.get(action.action_id)
         if action.action_id in judged or since is None:
             continue
-        if not ready_to_judge(since, obs.as_of, settings.outcome_min_minutes):
+        if not ready_to_judge(since, obs.as_of, 1 if final else settings.outcome_min_minutes):
             continue
         after = loss_rate_since(obs, merchants, since)
         detail = (

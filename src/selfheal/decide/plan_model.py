@@ -223,6 +223,8 @@ class IncidentStep(Record):
     tracking: TrackingChange
     timeline: tuple[TimelineEntry, ...]
     outcomes: tuple[JudgedOutcome, ...]
+    title: str | None = None
+    """The incident's new headline when the step changes it without an assessment (a resolve)."""
 
     @property
     def resolves(self) -> bool:
