@@ -119,3 +119,28 @@ def test_story_is_past_tense_once_recovering() -> None:
         resolved_at=T0 + timedelta(minutes=38),
     )
     assert resolved.startswith("Resolved at 00:56 UTC (recovering since 00:46 UTC); lost 44 orders")
+
+
+def test_a_recovering_incident_relapses_only_when_the_loss_is_back() -> None:
+    """Hysteresis: entering recovering needs a normal rate; once recovering, a noisy span (beyond noise but
+    under half the peak) still counts towards resolving, and only a loss back at half the peak relapses."""
+    noisy = current_rate(expected=20.0, actual=12, minutes=10, lost_revenue=0.0, peak_per_hour=129.0)
+    assert noisy.measured and not noisy.normal and not noisy.loss_back  # 48/h: beyond noise, under 64.5/h
+    back = current_rate(expected=20.0, actual=5, minutes=10, lost_revenue=0.0, peak_per_hour=129.0)
+    assert back.loss_back  # 90/h
+    # An open incident is not recovering on a noisy span ...
+    assert step(_inc(IncidentStatus.mitigating), True, False, 3, noisy).status == IncidentStatus.mitigating
+    # ... a recovering one counts it, and resolves on the configured count ...
+    held = step(_inc(IncidentStatus.recovering, quiet=1), True, False, 3, noisy)
+    assert held.status == IncidentStatus.recovering and held.quiet_cycles == 2
+    assert (
+        step(_inc(IncidentStatus.recovering, quiet=2), False, False, 3, noisy).status
+        == IncidentStatus.resolved
+    )
+    # ... and relapses only when the loss is back.
+    relapse = step(_inc(IncidentStatus.recovering, quiet=2), True, True, 3, back)
+    assert (
+        relapse.status == IncidentStatus.mitigating
+        and "relapsed" in relapse.events
+        and relapse.quiet_cycles == 0
+    )

@@ -168,7 +168,9 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
     incident = story.client.incident(incident_id)
     assert incident["category"] == "webhook_delivery"
     cited = [p["document"] for p in incident["findings"]["runbook_context"]]
-    assert cited and cited[0] == RUNBOOK_403, f"the 403 runbook should be cited first, got {cited}"
+    assert cited and cited[0] == RUNBOOK_403, (
+        f"the 403 runbook should be cited first, got {cited}; query: {incident['findings']['retrieval_query']}"
+    )
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -223,12 +225,14 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
         cycles_after_fix = 0
         recovering_after = resolved_after = None
         status = "open"
+        seen: list[str] = []
         while resolved_after is None and cycles_after_fix < 2 + RESOLVE_CYCLES + 2:
             story.cycle(moment)
             cycles_after_fix += 1
             moment += STEP
             now = story.client.incident(incident_id)
             status = now["status"]
+            seen.append(f"{moment:%H:%M} {status} {now.get('story')}")
             if recovering_after is None and status in ("recovering", "resolved"):
                 recovering_after = cycles_after_fix
             if status == "resolved":
@@ -242,7 +246,7 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
             f"recovering after {recovering_after} cycles"
         )
         assert resolved_after is not None and resolved_after <= recovering_after + RESOLVE_CYCLES - 1, (
-            f"resolved after {resolved_after} cycles (recovering after {recovering_after})"
+            f"resolved after {resolved_after} cycles (recovering after {recovering_after}): {seen}"
         )
         # The fixing action's verdict, on the page and from the API.
         life = story.client.incident_lifecycle(incident_id)

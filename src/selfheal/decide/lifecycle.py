@@ -76,6 +76,11 @@ def merge_scope(old: Scope, new: Scope) -> Scope:
     )
 
 
+def within_noise(expected: float, actual: float) -> bool:
+    """Lost orders (`expected - actual`) within one-sided 90 % Poisson noise of zero: nothing measurable lost."""
+    return expected - actual <= NOISE_Z * math.sqrt(max(expected, 1.0))
+
+
 def current_rate(
     expected: float,
     actual: int,
@@ -89,7 +94,7 @@ def current_rate(
     lost = expected - actual
     per_hour = lost * 60 / minutes if minutes > 0 else 0.0
     measured = expected >= MIN_EXPECTED_ORDERS and minutes > 0
-    within_noise = lost <= NOISE_Z * math.sqrt(max(expected, 1.0))
+    quiet = within_noise(expected, actual)
     below_peak = not peak_per_hour or peak_per_hour <= 0 or per_hour <= RECOVERED_SHARE * peak_per_hour
     return CurrentRate(
         minutes=round(minutes, 2),
@@ -99,7 +104,8 @@ def current_rate(
         lost_orders_per_hour=round(per_hour, 2),
         lost_revenue_per_hour=round(lost_revenue * 60 / minutes, 2) if minutes > 0 else 0.0,
         measured=measured,
-        normal=measured and within_noise and below_peak,
+        normal=measured and quiet and below_peak,
+        loss_back=measured and not quiet and not below_peak,
     )
 
 
@@ -114,8 +120,9 @@ def step(
 
     The cycle is normal when the measured current rate is normal (seen or not: the window may still hold
     the loss from before), or, with no rate to judge by, when it does not see the incident. A normal cycle
-    moves an open or mitigating incident to recovering and counts towards `resolve_after`; any other cycle
-    resets the count (and a recovering incident relapses)."""
+    moves an open or mitigating incident to recovering and counts towards `resolve_after`. Hysteresis: once
+    recovering, every measured cycle counts unless the loss is back (`CurrentRate.loss_back`: beyond noise and
+    at least `RECOVERED_SHARE` of the peak), which relapses it. Any other cycle resets the count."""
     events: list[str] = []
     status = inc.status
     if action_executed and status == IncidentStatus.open:
@@ -123,6 +130,9 @@ def step(
         events.append("mitigating")
     measured = rate is not None and rate.measured
     normal = (measured and rate is not None and rate.normal) or (not seen and not measured)
+    if status == IncidentStatus.recovering and measured and rate is not None and not rate.loss_back:
+        # Once recovering, a span short of the loss being back (the noise of a small span) still counts.
+        normal = True
     if not normal:
         if status == IncidentStatus.recovering:
             status = IncidentStatus.mitigating if action_executed else IncidentStatus.open

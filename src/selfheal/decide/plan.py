@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from selfheal.decide.impact import loss_between, loss_rate_since
 from selfheal.decide.lifecycle import (
+    MIN_EXPECTED_ORDERS,
     TrackedIncident,
     current_rate,
     held_severity,
@@ -31,6 +32,7 @@ from selfheal.decide.lifecycle import (
     step,
     story,
     verdict,
+    within_noise,
 )
 from selfheal.decide.model import Assessment
 from selfheal.decide.plan_model import (
@@ -131,13 +133,24 @@ def plan_incidents(
     )
 
 
+MIN_MINUTES_AFTER_ACTION = 3
+"""The shortest span after the latest executed action that the current rate is judged on (see `_recent_rate`)."""
+
+
 def _recent_rate(
-    obs: Observation, merchants: set[str], settings: Settings, peak_per_hour: float | None
+    obs: Observation,
+    merchants: set[str],
+    settings: Settings,
+    peak_per_hour: float | None,
+    acted_at: datetime | None = None,
 ) -> CurrentRate:
-    """The loss at `merchants` over the last `incident_recovery_minutes`, judged."""
-    span = loss_between(
-        obs, merchants, obs.as_of - timedelta(minutes=settings.incident_recovery_minutes), obs.as_of
-    )
+    """The loss at `merchants` over the last `incident_recovery_minutes`, judged. When an action finished
+    inside that span, at least `MIN_MINUTES_AFTER_ACTION` ago, only the minutes after it count: the rate
+    after a fix is the question, and minutes of the fault before it would hold recovery back a cycle."""
+    start = obs.as_of - timedelta(minutes=settings.incident_recovery_minutes)
+    if acted_at is not None and start < acted_at <= obs.as_of - timedelta(minutes=MIN_MINUTES_AFTER_ACTION):
+        start = acted_at
+    span = loss_between(obs, merchants, start, obs.as_of)
     return current_rate(
         span.expected_orders, span.actual_orders, span.minutes, span.lost_revenue, peak_per_hour
     )
@@ -263,7 +276,8 @@ def _step(
         executed.setdefault(action.action_id, obs.as_of)
     scope = merge_scope(inc.scope, scope_of(seen_by)) if seen_by is not None else inc.scope
     merchants = set(scope.merchants)
-    rate = _recent_rate(obs, merchants, settings, incident.peak_lost_orders_per_hour)
+    fixed_at = max((a.finished_at for a in incident.executed if a.finished_at <= obs.as_of), default=None)
+    rate = _recent_rate(obs, merchants, settings, incident.peak_lost_orders_per_hour, fixed_at)
     move = step(inc, seen_by is not None, bool(executed), settings.incident_resolve_cycles, rate)
     recovering_since = _recovering_since(incident, move, obs.as_of)
     tracking = TrackingChange(
@@ -488,7 +502,10 @@ def _judge(
                 key=action.key,
                 executed_at=since,
                 judged_at=obs.as_of,
-                verdict=verdict(before, after.lost_orders_per_hour),
+                verdict=Verdict.worked
+                if after.expected_orders >= MIN_EXPECTED_ORDERS
+                and within_noise(after.expected_orders, after.actual_orders)
+                else verdict(before, after.lost_orders_per_hour),
                 before_per_hour=before,
                 after_per_hour=after.lost_orders_per_hour,
                 detail=detail,

@@ -140,7 +140,10 @@ class CurrentRate(Record):
     """Enough expected orders in the span to judge (otherwise recovery follows whether cycles see the
     incident)."""
     normal: bool
-    """Lost orders within noise of zero (or under a fifth of the incident's peak rate)."""
+    """Lost orders within noise of zero and under `RECOVERED_SHARE` of the incident's peak rate."""
+    loss_back: bool = False
+    """The loss is back: beyond noise and at least `RECOVERED_SHARE` of the peak rate. A recovering incident
+    relapses only on this (hysteresis: a noisy span between the two still counts as normal)."""
 
 
 class LossSoFar(Record):

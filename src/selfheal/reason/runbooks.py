@@ -181,22 +181,29 @@ def exact_codes(anomaly: Anomaly, error_codes: Sequence[ErrorCodeCount]) -> tupl
     return tuple(dict.fromkeys([*own, *found]))
 
 
-def incident_codes(findings: Findings, error_codes: Sequence[ErrorCodeCount] = ()) -> tuple[str, ...]:
-    """Every exact status code of the incident's anomalies, worst anomaly first, then those of the milder
-    failing-request anomalies on the incident's own merchants or stages (a few hundred webhook 403s at two
-    merchants score low beside the orders they cost, yet they say what failed)."""
-    chosen = incident_anomalies(findings)
-    codes: list[str] = []
-    for anomaly in chosen:
-        codes.extend(exact_codes(anomaly, error_codes))
+def failing_request_anomalies(findings: Findings) -> list[Anomaly]:
+    """The milder failing-request (error rate) anomalies on the incident's own merchants or stages, worst
+    first: a few hundred webhook 403s at two merchants score low beside the orders they cost, yet they say
+    what failed and where."""
     scope = incident_scope(findings)
-    if not scope.platform_wide:
-        ids = {a.id for a in chosen}
-        for anomaly in sorted(findings.anomalies, key=lambda a: (-SEVERITY_RANK[a.severity], -a.score, a.id)):
-            dims = anomaly.dimensions
-            inside = bool(scope.merchants & set(dims.merchants) or scope.stages & set(dims.stages))
-            if anomaly.id not in ids and anomaly.metric == "error_rate" and inside:
-                codes.extend(exact_codes(anomaly, error_codes))
+    if scope.platform_wide:
+        return []
+    ids = {a.id for a in incident_anomalies(findings)}
+    found: list[Anomaly] = []
+    for anomaly in sorted(findings.anomalies, key=lambda a: (-SEVERITY_RANK[a.severity], -a.score, a.id)):
+        dims = anomaly.dimensions
+        inside = bool(scope.merchants & set(dims.merchants) or scope.stages & set(dims.stages))
+        if anomaly.id not in ids and anomaly.metric == "error_rate" and inside:
+            found.append(anomaly)
+    return found
+
+
+def incident_codes(findings: Findings, error_codes: Sequence[ErrorCodeCount] = ()) -> tuple[str, ...]:
+    """Every exact status code of the incident's anomalies, worst anomaly first, then those of its milder
+    failing-request anomalies (`failing_request_anomalies`)."""
+    codes: list[str] = []
+    for anomaly in (*incident_anomalies(findings), *failing_request_anomalies(findings)):
+        codes.extend(exact_codes(anomaly, error_codes))
     return tuple(dict.fromkeys(codes))
 
 
@@ -252,6 +259,10 @@ def build_incident_query(
     anomalies = incident_anomalies(findings)
     for code in incident_codes(findings, window.error_codes):
         parts.append(_STATUS_WORDS.get(code, code))
+    for anomaly in failing_request_anomalies(findings):  # what failed, where: next to its codes
+        if exact_codes(anomaly, window.error_codes):
+            parts.extend(anomaly.dimensions.sources)
+            parts.extend(anomaly.dimensions.endpoints)
     for anomaly in anomalies:
         dims = anomaly.dimensions
         parts.extend(dims.sources)
