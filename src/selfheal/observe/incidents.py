@@ -19,8 +19,8 @@ from selfheal.store.incidents_repo import IncidentTracking
 def read_open_incidents(conn: Connection) -> tuple[OpenIncident, ...]:
     """Every unresolved incident, most recently seen first, with its executed, judged and waiting actions."""
     tracks = incidents_repo.unresolved_tracking(conn)
-    severity = incidents_repo.severities(conn, [t.incident_id for t in tracks])
-    return tuple(_open_incident(conn, track, severity.get(track.incident_id, "")) for track in tracks)
+    heads = incidents_repo.headlines(conn, [t.incident_id for t in tracks])
+    return tuple(_open_incident(conn, track, *heads.get(track.incident_id, ("", ""))) for track in tracks)
 
 
 def read_recently_resolved(conn: Connection, since_ms: int) -> tuple[ResolvedIncident, ...]:
@@ -38,9 +38,8 @@ def read_recently_resolved(conn: Connection, since_ms: int) -> tuple[ResolvedInc
     )
 
 
-def _open_incident(conn: Connection, track: IncidentTracking, severity: str) -> OpenIncident:
+def _open_incident(conn: Connection, track: IncidentTracking, title: str, severity: str) -> OpenIncident:
     incident_id = track.incident_id
-    title, _ = incidents_repo.headline(conn, incident_id)
     return OpenIncident(
         title=title,
         lost_revenue_per_hour=track.lost_revenue_per_hour,

@@ -331,15 +331,6 @@ def get_tracking(conn: Connection, incident_id: str) -> IncidentTracking | None:
     return _tracking(row._mapping) if row else None
 
 
-def headline(conn: Connection, incident_id: str) -> tuple[str, str]:
-    """The incident's (title, severity)."""
-    t = table(IncidentRow)
-    row = conn.execute(select(t.c.title, t.c.severity).where(t.c.id == incident_id)).one_or_none()
-    if row is None:
-        raise NotFound(f"incident {incident_id!r} not found", {"incident_id": incident_id})
-    return str(row.title), str(row.severity)
-
-
 def unresolved_tracking(conn: Connection) -> list[IncidentTracking]:
     """Tracking rows of every incident not yet resolved, most recently seen first."""
     t = table(IncidentTrackingRow)
@@ -360,13 +351,13 @@ def resolved_since(conn: Connection, since_ms: int) -> list[IncidentTracking]:
     return [_tracking(r._mapping) for r in rows]
 
 
-def severities(conn: Connection, incident_ids: list[str]) -> dict[str, str]:
-    """Stored severity of each incident."""
+def headlines(conn: Connection, incident_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Each incident's stored (title, severity), in one query."""
     if not incident_ids:
         return {}
     t = table(IncidentRow)
-    rows = conn.execute(select(t.c.id, t.c.severity).where(t.c.id.in_(incident_ids)))
-    return {r.id: r.severity for r in rows}
+    rows = conn.execute(select(t.c.id, t.c.title, t.c.severity).where(t.c.id.in_(incident_ids)))
+    return {r.id: (str(r.title), str(r.severity)) for r in rows}
 
 
 def executed_actions(conn: Connection, incident_id: str) -> list[ExecutedAction]:
