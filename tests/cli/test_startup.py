@@ -63,7 +63,10 @@ def test_help_lists_the_commands_without_loading_them() -> None:
         assert command in done.stdout
 
 
-def test_the_api_runs_without_the_ui_packages(tmp_path: Path) -> None:
+def test_the_api_and_the_detectors_run_without_the_ui_packages(tmp_path: Path) -> None:
+    """An API-only install has no Streamlit, Plotly or pandas: the API, the detectors (every channel of the
+    default one, on hourly data long enough for the weekly channel) and `selfheal detect` run without them."""
+    csv_in = tmp_path / "kpi.csv"
     done = _python(
         f"""
         import sys
@@ -71,7 +74,7 @@ def test_the_api_runs_without_the_ui_packages(tmp_path: Path) -> None:
 
         class Block(MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("streamlit", "plotly"):
+                if name.split(".")[0] in ("streamlit", "plotly", "pandas"):
                     raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)")
                 return None
 
@@ -84,7 +87,24 @@ def test_the_api_runs_without_the_ui_packages(tmp_path: Path) -> None:
         with TestClient(create_app(settings)) as client:
             assert client.get("/health").status_code == 200
             assert client.get("/openapi.json").status_code == 200
-        assert "streamlit" not in sys.modules and "plotly" not in sys.modules
+
+        import numpy as np
+        from selfheal.cli.detect import score_csv
+        from selfheal.reason.detect import make_detector
+
+        hours = np.arange(24 * 21)
+        values = 100 + 30 * np.sin(hours * 2 * np.pi / 24) + np.random.default_rng(1).normal(0, 3, len(hours))
+        values[-30:] += 200  # a sustained jump at the end
+        stamps = np.datetime64("2024-01-01T00:00") + hours.astype("timedelta64[h]")
+        scores = make_detector("context").score(values, timestamps=stamps)
+        assert scores[-30:].max() >= 0.5
+        rows = [f"{{t}},{{v:.3f}}" for t, v in zip(stamps.astype(str), values)]
+        open({str(csv_in)!r}, "w").write("timestamp,value\\n" + "\\n".join(rows) + "\\n")
+        found, warnings = score_csv(
+            __import__("pathlib").Path({str(csv_in)!r}), __import__("pathlib").Path({str(tmp_path / "out.csv")!r})
+        )
+        assert found >= 1 and warnings == []
+        assert not {{"streamlit", "plotly", "pandas"}} & set(sys.modules)
         """
     )
     assert done.returncode == 0, done.stderr

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -36,23 +38,19 @@ def score_csv(
     anomalous rows, which of the detector's checks spoke (blank when the detector does not say).
     """
     import numpy as np
-    import pandas as pd
 
     from selfheal.reason.detect import make_detector
     from selfheal.reason.detect.series import clean_series
 
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}", {"field": "file"}) from exc
+    header, rows = _read_rows(path)
+    columns = {}
     for column in (time_column, value_column):
-        if column not in frame.columns:
-            raise InvalidInput(
-                f"column {column!r} not in {path}", {"field": column, "columns": list(frame.columns)}
-            )
+        if column not in header:
+            raise InvalidInput(f"column {column!r} not in {path}", {"field": column, "columns": header})
+        columns[column] = header.index(column)
     series = clean_series(
-        frame[time_column],
-        frame[value_column],
+        [_cell(row, columns[time_column]) for row in rows],
+        [_cell(row, columns[value_column]) for row in rows],
         strict=strict,
         time_field=time_column,
         value_field=value_column,
@@ -63,18 +61,53 @@ def score_csv(
         raise InvalidInput(f"--params is not JSON: {exc}", {"field": "params"}) from exc
     det = make_detector(detector, **options)
     scores = det.score(series.values, timestamps=series.timestamps)
-    scored = series.row_point >= 0
-    at = np.where(scored, series.row_point, 0)
-    flagged = scores >= det.default_threshold
-    frame["anomaly_score"] = np.where(scored, np.round(scores[at], 6) if len(scores) else 0.0, np.nan)
-    frame["is_anomaly"] = scored & (flagged[at] if len(scores) else False)
     expected = det.expected()
-    frame["expected"] = (
-        np.where(scored, np.round(expected[at], 6), np.nan) if len(expected) == len(scores) > 0 else np.nan
-    )
-    frame["reason"] = _reasons(det.reasons(), series.row_point, len(scores))
-    frame.to_csv(out, index=False)
-    return int(frame["is_anomaly"].sum()), series.warnings()
+    if len(expected) != len(scores):
+        expected = np.full(len(scores), np.nan)
+    reasons = _reasons(det.reasons(), series.row_point, len(scores))
+    flagged = scores >= det.default_threshold
+    found = 0
+    with _open_out(out) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*header, "anomaly_score", "is_anomaly", "expected", "reason"])
+        for row, point, reason in zip(rows, series.row_point.tolist(), reasons, strict=True):
+            cells = [*row, *[""] * (len(header) - len(row))][: len(header)]
+            if point < 0:
+                writer.writerow([*cells, "", False, "", reason])
+                continue
+            found += bool(flagged[point])
+            writer.writerow(
+                [*cells, _number(scores[point]), bool(flagged[point]), _number(expected[point]), reason]
+            )
+    return found, series.warnings()
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a CSV file (cells as text, as written)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            table = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}", {"field": "file"}) from exc
+    if not table:
+        raise InvalidInput(f"cannot read {path}: the file is empty", {"field": "file"})
+    return table[0], [row for row in table[1:] if row]
+
+
+def _open_out(out: Path) -> TextIO:
+    try:
+        return out.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {out}: {exc}", {"field": "out"}) from exc
+
+
+def _cell(row: list[str], index: int) -> str | None:
+    return row[index] if index < len(row) else None
+
+
+def _number(value: float) -> str:
+    """A score or baseline rounded to 6 decimals; blank when not a number."""
+    return repr(round(float(value), 6)) if math.isfinite(value) else ""
 
 
 def _reasons(per_point: list[str], row_point: NDArray[np.int64], points: int) -> list[str]:

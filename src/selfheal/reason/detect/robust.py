@@ -16,11 +16,11 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
+from selfheal.reason.detect.rolling import rolling_mean_std, rolling_quantiles, shifted
 
 
 def _tail_score(z: FloatArray) -> FloatArray:
@@ -51,15 +51,13 @@ def sustained_z(
     over the `long` points before them (as in Numenta's anomaly likelihood). `past` is the history kept
     between calls (the last `long + 2 * short` values are enough). NaN where the history is too short."""
     m = len(new)
-    series = pd.Series(np.concatenate([past, new]))
-    short_mean = series.rolling(short, min_periods=min_short).mean()
-    hist = short_mean.shift(short).rolling(long, min_periods=min_points)
-    mu = hist.mean().to_numpy()[-m:]
-    sd = hist.std().to_numpy()[-m:]
+    series = np.concatenate([past, new])
+    short_mean, _ = rolling_mean_std(series, short, min_short)
+    mu, sd = rolling_mean_std(shifted(short_mean, short), long, min_points, start=len(series) - m)
     if sd_floor:
         sd = np.maximum(sd, sd_floor)
     with np.errstate(all="ignore"):
-        return np.asarray((short_mean.to_numpy()[-m:] - mu) / sd, dtype=np.float64)
+        return np.asarray((short_mean[-m:] - mu) / sd, dtype=np.float64)
 
 
 @register
@@ -119,31 +117,31 @@ class RobustDetector(Detector):
     def _keep(self) -> int:
         return self.window + self.seasons * self.period_ + 1
 
-    def _seasonal_surprise(self, series: pd.Series, level_iqr: FloatArray, m: int) -> FloatArray:
+    def _seasonal_surprise(self, series: FloatArray, level_iqr: FloatArray, m: int) -> FloatArray:
         """|x - same time on previous days| in robust units, where the daily pattern explains the series."""
         p = self.period_
         if not p or self.seasons < 1:
             return np.zeros(m)
-        lagged = np.column_stack([series.shift(k * p).to_numpy() for k in range(1, self.seasons + 1)])
+        lagged = np.column_stack([shifted(series, k * p) for k in range(1, self.seasons + 1)])
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            resid = pd.Series(series.to_numpy() - np.nanmedian(lagged, axis=1) if lagged.size else series * 0)
-        prev = resid.shift(1).rolling(self.window, min_periods=self.min_points)
-        iqr = (prev.quantile(0.75) - prev.quantile(0.25)).to_numpy()[-m:]
-        med = prev.median().to_numpy()[-m:]
+            resid = series - np.nanmedian(lagged, axis=1)
+        med, q1, q3 = rolling_quantiles(
+            shifted(resid, 1), self.window, self.min_points, (0.5, 0.25, 0.75), start=len(series) - m
+        )
+        iqr = q3 - q1
         scale = np.maximum(iqr / 1.349, 1e-9)
-        z = np.abs(resid.to_numpy()[-m:] - med) / scale
-        good = iqr < self.season_fit * level_iqr
+        with np.errstate(invalid="ignore"):
+            z = np.abs(resid[-m:] - med) / scale
+            good = iqr < self.season_fit * level_iqr
         return np.where(good & np.isfinite(z), _tail_score(np.nan_to_num(z, nan=0.0)), 0.0)
 
     def _raw(self, values: FloatArray) -> FloatArray:
         m = len(values)
-        past = self.values_
-        series = pd.Series(np.concatenate([past, values]))
-        prev = series.shift(1).rolling(self.window, min_periods=self.min_points)
-        med = prev.median().to_numpy()[-m:]
-        q1 = prev.quantile(0.25).to_numpy()[-m:]
-        q3 = prev.quantile(0.75).to_numpy()[-m:]
+        series = np.concatenate([self.values_, values])
+        med, q1, q3 = rolling_quantiles(
+            shifted(series, 1), self.window, self.min_points, (0.5, 0.25, 0.75), start=len(series) - m
+        )
         # Novelty: distance outside the range of everything seen before, in units of the running range.
         running_max = np.maximum.accumulate(np.concatenate([[self.seen_max_], values]))[:-1]
         running_min = np.minimum.accumulate(np.concatenate([[self.seen_min_], values]))[:-1]

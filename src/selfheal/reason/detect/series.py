@@ -4,7 +4,9 @@ Real exports are not clean: clocks step back an hour (rows out of order), two co
 minute (repeated timestamps), cells are empty or say `n/a`, intervals are skipped. `clean_series` turns such
 rows into a strictly increasing series of points and says what it did:
 
-* a row whose time or value cannot be read (empty, non-numeric, not a date) is **skipped** and counted;
+* a row whose time or value cannot be read (empty, non-numeric, not a date) is **skipped** and counted; times
+  are ISO 8601 (`2024-01-01 00:00[:00[.fff]]`, `T` or space, `Z` or an offset: converted to UTC, naive times
+  read as UTC) or one of `TIME_FORMATS`;
 * rows out of time order are **sorted** (stable: equal times keep their file order) and counted (a row is out
   of order when its time is earlier than a time above it in the file);
 * rows sharing a timestamp are **merged** into one point whose value is their **mean** (a duplicated export
@@ -18,16 +20,68 @@ In strict mode any skipped, out-of-order or merged row is refused instead, as be
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from selfheal.errors import InvalidInput
 
 GAP_FACTOR = 2.0
 """A step longer than this many typical steps counts as a gap."""
+
+TIME_FORMATS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+)
+"""Non-ISO time layouts also read (month first where ambiguous, as spreadsheets in the US write them)."""
+
+_EPOCH = datetime(1970, 1, 1)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def parse_time_ms(cell: object) -> int | None:
+    """Milliseconds since the epoch (UTC) of a time cell, or None when it is empty or not a time."""
+    if isinstance(cell, np.datetime64):
+        return None if np.isnat(cell) else int(cell.astype("datetime64[ms]").astype(np.int64))
+    if isinstance(cell, datetime):
+        moment = cell
+    elif isinstance(cell, str) and cell.strip():
+        text = cell.strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            for layout in TIME_FORMATS:
+                try:
+                    moment = datetime.strptime(text, layout)
+                    break
+                except ValueError:
+                    continue
+            else:
+                return None
+    else:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (moment - _EPOCH) // _MILLISECOND
+
+
+def parse_value(cell: object) -> float:
+    """A value cell as a float; NaN when it is empty, not a number or not finite."""
+    if cell is None or isinstance(cell, bool):
+        return math.nan
+    try:
+        value = float(cell.strip() if isinstance(cell, str) else cell)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 @dataclass(frozen=True)
@@ -75,18 +129,18 @@ def _gaps(times: NDArray[np.int64]) -> int:
 
 
 def clean_series(
-    raw_times: pd.Series,
-    raw_values: pd.Series,
+    raw_times: Sequence[object],
+    raw_values: Sequence[object],
     *,
     strict: bool = False,
     time_field: str = "timestamp",
     value_field: str = "value",
 ) -> CleanSeries:
     """Points from raw time and value cells (strings or numbers), by the rules in the module docstring."""
-    times = pd.to_datetime(raw_times, errors="coerce", utc=True, format="mixed")
-    values = pd.to_numeric(raw_values, errors="coerce").astype(float)
-    bad_time = times.isna().to_numpy()
-    bad_value = (~np.isfinite(values.to_numpy())) & ~bad_time
+    parsed = [parse_time_ms(cell) for cell in raw_times]
+    values = np.asarray([parse_value(cell) for cell in raw_values], dtype=np.float64)
+    bad_time = np.asarray([ms is None for ms in parsed], dtype=bool)
+    bad_value = ~np.isfinite(values) & ~bad_time
     keep = ~(bad_time | bad_value)
     first_bad: dict[str, int] = {}
     if bad_time.any():
@@ -94,15 +148,14 @@ def clean_series(
     if bad_value.any():
         first_bad[value_field] = int(np.flatnonzero(bad_value)[0]) + 2
     kept_rows = np.flatnonzero(keep)
-    stamps = times.dt.tz_localize(None).to_numpy()[keep].astype("datetime64[ms]")
-    ms = stamps.astype(np.int64)
+    ms = np.asarray([ms for ms in parsed if ms is not None], dtype=np.int64)[keep[~bad_time]]
     out_of_order = _out_of_order(ms)
     order = np.argsort(ms, kind="stable")
     unique_ms, point_of_sorted = np.unique(ms[order], return_inverse=True)
     merged = len(ms) - len(unique_ms)
     if strict:
         _refuse(bad_time, bad_value, first_bad, out_of_order, merged, time_field, value_field)
-    sums = np.bincount(point_of_sorted, weights=values.to_numpy()[kept_rows][order], minlength=len(unique_ms))
+    sums = np.bincount(point_of_sorted, weights=values[kept_rows][order], minlength=len(unique_ms))
     counts = np.bincount(point_of_sorted, minlength=len(unique_ms))
     row_point = np.full(len(raw_times), -1, dtype=np.int64)
     row_point[kept_rows[order]] = point_of_sorted

@@ -22,11 +22,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import daily_period, sustained_z
+from selfheal.reason.detect.rolling import rolling_quantiles, shifted
 
 
 @register
@@ -89,16 +89,18 @@ class WeeklyDetector(Detector):
                 ]
             )
             base = np.nanmedian(lagged, axis=1)
-            series = pd.Series(every[at])
-            resid = pd.Series(every[at] - base)
-            prev = resid.shift(1).rolling(window, min_periods=self.min_points)
-            r_med = prev.median()
-            r_iqr = prev.quantile(0.75) - prev.quantile(0.25)
-            level = series.shift(1).rolling(window, min_periods=self.min_points)
-            x_iqr = level.quantile(0.75) - level.quantile(0.25)
-            scaled: pd.Series = (resid - r_med).abs() / np.maximum(r_iqr / 1.349, 1e-9)
-            z: FloatArray = np.asarray(scaled.to_numpy()[-m:], dtype=np.float64)
-            good = (r_iqr < self.fit_ratio * x_iqr).to_numpy()[-m:]
+            resid = every[at] - base
+            first = len(at) - m
+            quartiles = (0.5, 0.25, 0.75)
+            r_med, r_q1, r_q3 = rolling_quantiles(
+                shifted(resid, 1), window, self.min_points, quartiles, first
+            )
+            x_q1, x_q3 = rolling_quantiles(
+                shifted(every[at], 1), window, self.min_points, (0.25, 0.75), first
+            )
+            r_iqr = r_q3 - r_q1
+            z: FloatArray = np.abs(resid[first:] - r_med) / np.maximum(r_iqr / 1.349, 1e-9)
+            good = r_iqr < self.fit_ratio * (x_q3 - x_q1)
         surprise = np.where(np.isfinite(z), z, np.nan)
         self.expected_ = np.where(np.isfinite(base[-m:]), base[-m:], values)
         out = self._sustained(surprise)
