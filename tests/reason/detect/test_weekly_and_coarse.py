@@ -45,8 +45,19 @@ def test_weekly_flags_a_holiday_and_nothing_on_ordinary_weeks() -> None:
     alarms = np.flatnonzero(scores >= det.default_threshold)
     assert len(alarms) and all(holiday.start <= i < holiday.stop for i in alarms)
     assert (make_detector("weekly").score(values, timestamps=stamps) >= 0.5).sum() == 0
-    # Nothing before a week of history exists.
-    assert scores[: 7 * HALF_HOURS_PER_DAY].max() == 0.0
+    # Nothing before two weeks of history exist (one past week is a single sample of the pattern).
+    assert scores[: 2 * 7 * HALF_HOURS_PER_DAY].max() == 0.0
+
+
+def test_weekly_waits_for_two_weeks_behind_the_point() -> None:
+    """A dead Friday in the second week (one week of history) is not judged; with `full_weeks=1` it was."""
+    values, stamps = _weekly_series()
+    day = 7 * HALF_HOURS_PER_DAY
+    early = values.copy()
+    early[day + 4 * HALF_HOURS_PER_DAY : day + 5 * HALF_HOURS_PER_DAY] = 100  # a dead Friday in week two
+    assert make_detector("weekly").score(early, timestamps=stamps)[: 2 * day].max() == 0.0
+    one_week = make_detector("weekly", full_weeks=1).score(early, timestamps=stamps)
+    assert one_week[: 2 * day].max() >= 0.5  # what the old rule (one week back) said
 
 
 def test_weekly_stays_silent_where_the_week_explains_nothing() -> None:

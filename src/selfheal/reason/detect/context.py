@@ -9,7 +9,7 @@ and an unusual transition (a familiar value after a neighbour it has never follo
 grid, "at least three of four patterns new" means "this transition has never happened"; with two grids the
 same 0.75 means it is new on both, so a value that merely crosses one grid's bucket edge does not count.
 
-Four channels; a point alarms when any of them speaks:
+Five channels; a point alarms when any of them speaks:
 
 * Novelty, confirmed: a new transition alone is common in a noisy series, so the channel alarms once `confirm`
   new transitions fall within `confirm_window` points (by default 2 within 6), or `transition_confirm` (3) when
@@ -23,6 +23,9 @@ Four channels; a point alarms when any of them speaks:
   (>= `magnitude_threshold`), for large deviations that stay inside familiar buckets.
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
   explains well), so a holiday or an outage on a weekly-seasonal KPI is seen even when every value is familiar.
+* Spike: the `spike` detector (one point at least `spike_z` robust units from the median of the previous
+  `spike_window` points, and taller than every spike of the series' own recent history), for a lone burst
+  whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
 and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
@@ -47,9 +50,10 @@ from scipy import stats
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import RobustDetector
+from selfheal.reason.detect.spike import SpikeDetector
 from selfheal.reason.detect.weekly import WeeklyDetector
 
-TIMED_FLOORS = {"warmup": 24, "early": 12, "regrid": 100}
+TIMED_FLOORS = {"warmup": 24, "early": 12, "regrid": 100, "spike_window": 24}
 """Smallest point counts the grid statistics need, whatever the sampling interval."""
 
 COUNT_ALARM_P = 1e-4
@@ -85,6 +89,7 @@ COARSE_CHANNEL = {
     "weekly": False,
     "coarse": (),
     "reference_minutes": 0.0,
+    "spike_window": 0,
 }
 """Parameters of the coarse channel's own detector (counted in blocks, not points)."""
 
@@ -121,6 +126,10 @@ class ContextDetector(Detector):
         interval_points: int = 12,
         low_volume: float = 1.0,
         count_window: int = 400,
+        spike_window: int = 576,
+        spike_z: float = 8.0,
+        spike_level: float = 1.0,
+        spike_quantile: float = 1.0,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -145,6 +154,10 @@ class ContextDetector(Detector):
         self.interval_points = interval_points
         self.low_volume = low_volume
         self.count_window = count_window
+        self.spike_window = spike_window
+        self.spike_z = spike_z
+        self.spike_level = spike_level
+        self.spike_quantile = spike_quantile
         self.reset()
 
     def reset(self) -> None:
@@ -164,6 +177,16 @@ class ContextDetector(Detector):
         self.novel_value_: list[bool] = []
         self.magnitude_ = RobustDetector(refractory=0) if self.magnitude else None
         self.weekly_ = WeeklyDetector() if self.weekly else None
+        self.spike_ = (
+            SpikeDetector(
+                window=self.spike_window,
+                z_alarm=self.spike_z,
+                level_margin=self.spike_level,
+                level_quantile=self.spike_quantile,
+            )
+            if self.spike_window
+            else None
+        )
         self.blocks_: list[list[float]] = [[] for _ in self.coarse]
         self.coarse_ = [ContextDetector(**COARSE_CHANNEL) for _ in self.coarse]  # type: ignore[arg-type]
         self.expected_: FloatArray = np.zeros(0)
@@ -304,6 +327,10 @@ class ContextDetector(Detector):
             self.expected_ = np.where(
                 weekly >= self.default_threshold, self.weekly_.expected(), self.expected_
             )
+        if self.spike_ is not None:
+            self.spoke_["a spike: one point far outside the recent range (robust)"] = self.spike_.score(
+                values
+            )
         self.spoke_.update(self._coarse_scores(values))
         level = np.zeros(len(values))
         for scores in self.spoke_.values():
@@ -340,6 +367,7 @@ class ContextDetector(Detector):
             early=tuple(points(n, TIMED_FLOORS["early"]) for n in self.early),
             regrid=points(self.regrid, TIMED_FLOORS["regrid"]) if self.regrid else 0,
             coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
+            spike_window=points(self.spike_window, TIMED_FLOORS["spike_window"]) if self.spike_window else 0,
         )
         return params
 

@@ -13,7 +13,9 @@ series the week explains well, and only on sustained departures:
    on series the week does not explain (spiky, trending, too short), the score is 0.
 
 The score maps the z-score linearly so that `default_threshold` (0.5) means `z_alarm` standard deviations.
-Needs evenly spaced timestamps whose step divides a day; scores 0 until one week (plus `min_points`) is seen.
+Needs evenly spaced timestamps whose step divides a day; scores 0 until `full_weeks` weeks are seen (one week
+back is a single sample of the pattern: on an eleven-day series every ordinary difference between two weeks
+would look like a departure).
 Causal and incremental: chunked scoring equals whole-series scoring.
 """
 
@@ -45,6 +47,7 @@ class WeeklyDetector(Detector):
         z_alarm: float = 5.0,
         fit_ratio: float = 0.4,
         min_points: int = 100,
+        full_weeks: int = 2,
     ) -> None:
         self.weeks = weeks
         self.window_days = window_days
@@ -53,12 +56,14 @@ class WeeklyDetector(Detector):
         self.z_alarm = z_alarm
         self.fit_ratio = fit_ratio
         self.min_points = min_points
+        self.full_weeks = full_weeks
         self.reset()
 
     def reset(self) -> None:
         self.values_: FloatArray = np.zeros(0)
         self.surprise_: FloatArray = np.zeros(0)
         self.period_: int = 0
+        self.seen_ = 0
         self.expected_: FloatArray = np.zeros(0)
 
     def _window(self) -> int:
@@ -72,6 +77,7 @@ class WeeklyDetector(Detector):
             self.period_ = daily_period(timestamps)
         if not self.period_:
             self.expected_ = values.copy()
+            self.seen_ += m
             return np.zeros(m)
         week = 7 * self.period_
         window = self._window()
@@ -105,6 +111,9 @@ class WeeklyDetector(Detector):
         self.expected_ = np.where(np.isfinite(base[-m:]), base[-m:], values)
         out = self._sustained(surprise)
         out = np.where(good & np.isfinite(out), out, 0.0)
+        # One past week is not yet a weekly pattern: speak only once `full_weeks` weeks lie behind the point.
+        out = np.where(self.seen_ + np.arange(m) >= self.full_weeks * week, out, 0.0)
+        self.seen_ += m
         self.values_ = every[-(week * self.weeks + window + 1) :]
         return out
 

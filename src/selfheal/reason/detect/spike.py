@@ -1,0 +1,92 @@
+"""A spike detector: one point far outside the recent local range, in robust units.
+
+`z = |x - median| / scale` over the previous `window` points, where the scale is the inter-quartile range /
+1.349, floored at `span_floor` of the range of everything seen so far (so a flat stretch does not make every
+small step infinite). No smoothing: a single point counts, which the `robust` detector's likelihood (a
+short-run mean against its own history) dilutes on purpose.
+
+A series' normal spike level: the bar a point must pass is `z_alarm` robust units or `level_margin` times the
+`level_quantile` (by default the largest) of the series' own z over the previous `history` points, whichever
+is higher. A spike no taller than the series' usual tall ones is normal for it (traffic series whose bursts
+come every day); a spike taller than any before is news. The score maps the bar to `default_threshold`.
+
+Useful where a lone point is the event (a burst of crashes in one hour, a collapse of ingress for a minute);
+the `context` detector uses it as one channel, behind its own warm-up, refractory period and count-noise gate.
+Causal and incremental: chunked scoring equals whole-series scoring.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from selfheal.reason.detect.base import Detector, FloatArray, register
+from selfheal.reason.detect.rolling import rolling_quantiles, shifted
+
+
+@register
+class SpikeDetector(Detector):
+    """A single point's distance from the rolling median of the points before it, in robust units."""
+
+    name = "spike"
+    default_threshold = 0.5
+
+    def __init__(
+        self,
+        window: int = 576,
+        min_points: int = 24,
+        z_alarm: float = 8.0,
+        span_floor: float = 0.01,
+        history: int = 2000,
+        level_quantile: float = 1.0,
+        level_margin: float = 1.0,
+    ) -> None:
+        self.window = window
+        self.min_points = min_points
+        self.z_alarm = z_alarm
+        self.span_floor = span_floor
+        self.history = history
+        self.level_quantile = level_quantile
+        self.level_margin = level_margin
+        self.reset()
+
+    def reset(self) -> None:
+        self.values_: FloatArray = np.zeros(0)
+        self.seen_min_ = math.inf
+        self.seen_max_ = -math.inf
+        self.expected_: FloatArray = np.zeros(0)
+        self.z_: FloatArray = np.zeros(0)
+
+    def _update(
+        self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
+    ) -> FloatArray:
+        m = len(values)
+        series = np.concatenate([self.values_, values])
+        med, q1, q3 = rolling_quantiles(
+            shifted(series, 1), self.window, self.min_points, (0.5, 0.25, 0.75), start=len(series) - m
+        )
+        finite = np.where(np.isfinite(values), values, np.nan)
+        high = np.fmax.accumulate(np.concatenate([[self.seen_max_], finite]))[:-1]
+        low = np.fmin.accumulate(np.concatenate([[self.seen_min_], finite]))[:-1]
+        with np.errstate(invalid="ignore"):
+            span = np.where(np.isfinite(high - low), high - low, 0.0)
+            scale = np.maximum((q3 - q1) / 1.349, np.maximum(self.span_floor * span, 1e-9))
+            z = np.abs(values - med) / scale
+        self.expected_ = np.where(np.isfinite(med), med, values)
+        if np.isfinite(finite).any():
+            self.seen_max_ = max(self.seen_max_, float(np.nanmax(finite)))
+            self.seen_min_ = min(self.seen_min_, float(np.nanmin(finite)))
+        self.values_ = series[-self.window :]
+        bar = np.full(m, self.z_alarm)
+        if self.level_margin and self.history:
+            # The series' own spike level: a spike no taller than its tall ones of late is normal for it.
+            zs = np.concatenate([self.z_, np.where(np.isfinite(z), z, np.nan)])
+            (level,) = rolling_quantiles(
+                shifted(zs, 1), self.history, self.min_points, (self.level_quantile,), start=len(zs) - m
+            )
+            bar = np.fmax(bar, self.level_margin * level)
+            self.z_ = zs[-self.history :]
+        score = self.default_threshold * z / bar
+        return np.asarray(np.where(np.isfinite(score), score, 0.0), dtype=np.float64)
