@@ -24,7 +24,8 @@ Five channels; a point alarms when any of them speaks:
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
   explains well), so a holiday or an outage on a weekly-seasonal KPI is seen even when every value is familiar.
 * Spike: the `spike` detector (one point at least `spike_z` robust units from the median of the previous
-  `spike_window` points, and taller than every spike of the series' own recent history), for a lone burst
+  `spike_window` points, and taller than every spike of the previous `spike_history` points: the series' own
+  spike level), for a lone burst
   whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
@@ -127,9 +128,10 @@ class ContextDetector(Detector):
         low_volume: float = 1.0,
         count_window: int = 400,
         spike_window: int = 576,
-        spike_z: float = 8.0,
+        spike_z: float = 10.0,
         spike_level: float = 1.0,
         spike_quantile: float = 1.0,
+        spike_history: int = 2000,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -158,6 +160,7 @@ class ContextDetector(Detector):
         self.spike_z = spike_z
         self.spike_level = spike_level
         self.spike_quantile = spike_quantile
+        self.spike_history = spike_history
         self.reset()
 
     def reset(self) -> None:
@@ -183,6 +186,7 @@ class ContextDetector(Detector):
                 z_alarm=self.spike_z,
                 level_margin=self.spike_level,
                 level_quantile=self.spike_quantile,
+                history=self.spike_history,
             )
             if self.spike_window
             else None
@@ -368,6 +372,7 @@ class ContextDetector(Detector):
             regrid=points(self.regrid, TIMED_FLOORS["regrid"]) if self.regrid else 0,
             coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
             spike_window=points(self.spike_window, TIMED_FLOORS["spike_window"]) if self.spike_window else 0,
+            spike_history=points(self.spike_history, TIMED_FLOORS["spike_window"]),
         )
         return params
 

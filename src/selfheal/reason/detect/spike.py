@@ -37,7 +37,7 @@ class SpikeDetector(Detector):
         self,
         window: int = 576,
         min_points: int = 24,
-        z_alarm: float = 8.0,
+        z_alarm: float = 10.0,
         span_floor: float = 0.01,
         history: int = 2000,
         level_quantile: float = 1.0,
