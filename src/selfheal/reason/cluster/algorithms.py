@@ -50,7 +50,12 @@ class ClusterParams:
     """Smaller batches are cut as if they had this many points: a window with few tickets gets coarser
     themes instead of one theme per wording."""
     refine_iterations: int = 20
-    granularity: Literal["auto", "fixed"] = "fixed"
+    neighbours: int = 10
+    """Each vector is clustered as the mean of itself and its `neighbours - 1` nearest tickets (cosine, among
+    the Ward sample); 1 turns this off. Averaging over a small neighbourhood removes wording noise that is
+    particular to one ticket, so near tickets land in the same theme. Centres, similarities and the
+    unassigned rule use the tickets' own vectors."""
+    granularity: Literal["auto", "fixed"] = "auto"
     """`auto`: the theme cut is the most stable of the candidate cuts under resampling (the data decides how
     fine themes are, see `StabilityScorer`); `fixed`: the height `ward_tau * sqrt(n)`."""
     min_theme_share: float = 0.008
@@ -66,7 +71,7 @@ class ClusterParams:
     """`auto` compares this many pairs of subsample trees per candidate cut."""
     stability_points: int = 1200
     """Each subsample holds 80% of the Ward sample, at most this many points (bounded cost)."""
-    min_similarity_ratio: float = 0.5
+    min_similarity_ratio: float = 0.6
     """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket):
     a ticket near a theme is assigned to it; only far outliers stay unassigned."""
     min_size: int = 2
@@ -84,6 +89,8 @@ class ClusterParams:
             )
         if self.ward_tau <= 0:
             raise InvalidInput("ward_tau must be positive", {"field": "ward_tau"})
+        if self.neighbours < 1:
+            raise InvalidInput("neighbours must be at least 1", {"field": "neighbours"})
         if self.sample_cap < 2:
             raise InvalidInput("sample_cap must be at least 2", {"field": "sample_cap"})
         if not 0 <= self.min_similarity_ratio < 1.5:
@@ -179,7 +186,9 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
 
     n = z.shape[0]
     rng = np.random.default_rng(params.seed)
-    sample = z if n <= params.sample_cap else z[np.sort(rng.choice(n, params.sample_cap, replace=False))]
+    chosen = np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    z = neighbourhood_means(z, z[chosen], params.neighbours)
+    sample = z[chosen]
     if np.allclose(sample, sample[0]):
         return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
     tree = linkage(sample.astype(np.float64), method="ward")
@@ -193,6 +202,23 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
     return np.asarray(kmeans.fit(z).labels_, dtype=np.int64), theme_groups
 
 
+NEIGHBOUR_BLOCK = 1024
+
+
+def neighbourhood_means(z: FloatArray, pool: FloatArray, neighbours: int) -> FloatArray:
+    """Each row of `z` replaced by the unit mean of its `neighbours` most similar rows of `pool` (a row of z
+    that is in the pool counts as its own nearest neighbour). Rows are unit vectors; blocks bound memory."""
+    k = min(neighbours, pool.shape[0])
+    if k <= 1:
+        return z
+    out = np.empty_like(z)
+    for start in range(0, z.shape[0], NEIGHBOUR_BLOCK):
+        sims = z[start : start + NEIGHBOUR_BLOCK] @ pool.T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start : start + NEIGHBOUR_BLOCK] = pool[nearest].mean(axis=1)
+    return normalise_rows(out)
+
+
 def _two_cuts(
     tree: npt.NDArray[np.float64], sample: FloatArray, params: ClusterParams, rng: np.random.Generator
 ) -> tuple[IntArray, IntArray]:
@@ -201,16 +227,17 @@ def _two_cuts(
     from scipy.cluster.hierarchy import fcluster
 
     m = sample.shape[0]
-    if m < MIN_SCORED_POINTS or params.granularity == "fixed":
-        height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
-        cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
-        if m < MIN_SCORED_POINTS or int(cut.max()) + 1 < 4:
-            return cut, cut  # too few to score: each theme is its own group
-        scorer = StabilityScorer(sample, params, rng)
-    else:
-        scorer = StabilityScorer(sample, params, rng)
+    height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
+    cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
+    if m < MIN_SCORED_POINTS or (params.granularity == "fixed" and int(cut.max()) + 1 < 4):
+        return cut, cut  # too few to score: each theme is its own group
+    scorer = StabilityScorer(sample, params, rng)
+    if params.granularity == "auto":
         most = max(2, min(int(m * 0.8) // 2, int(1 / params.min_theme_share)))
         least = min(most, max(2, int(np.ceil(1 / params.max_theme_share))))
+        # A batch whose tree has a clear gap at fewer themes (the fixed height cuts it coarser than the
+        # size prior) may have that few: a window with six distinct faults gets six themes, not ten.
+        least = max(2, min(least, int(cut.max()) + 1))
         k_best = scorer.best(_candidates(least, most, params.candidate_cuts))
         cut = np.asarray(fcluster(tree, k_best, criterion="maxclust") - 1, dtype=np.int64)
     k = int(cut.max()) + 1
