@@ -4,13 +4,17 @@ The default method, `ward`, measured best on real support text (docs/benchmarks/
 
 1. centre the vectors on their mean and re-normalise (sentence embeddings share a common direction that
    hides the differences between themes);
-2. Ward linkage on at most `sample_cap` of them, cut at `ward_tau * sqrt(n)`: a Ward merge height grows
-   with the square root of the number of points, so the normalised threshold gives the same themes for a
-   batch of 1,000 or 10,000 tickets (below `min_ward_points`, n is taken as that floor);
-3. k-means over every vector, started from the Ward centroids (a short refinement that also places the
-   tickets Ward did not see);
-4. a ticket whose cosine similarity to its theme's centre is below `min_similarity_ratio` times the
-   median similarity of all tickets, or whose theme is smaller than `min_size`, is left unassigned.
+2. replace each vector, for clustering only, by the mean of its `neighbours` nearest vectors among the Ward
+   sample (`neighbourhood_means`): the wording particular to one ticket averages out;
+3. Ward linkage on at most `sample_cap` of them, cut by the granularity rule: `auto` (default) takes the cut
+   most stable under resampling (`StabilityScorer`), `fixed` the height `ward_tau * sqrt(n)` (a Ward merge
+   height grows with the square root of the number of points; below `min_ward_points`, n is that floor);
+   a second, coarser cut of the same tree gives the groups;
+4. k-means over every (averaged) vector, started from the Ward centroids (a short refinement that also
+   places the tickets Ward did not see);
+5. on the tickets' own vectors: a ticket whose cosine similarity to its theme's centre is below
+   `min_similarity_ratio` times the median similarity of all tickets, or whose theme is smaller than
+   `min_size`, is left unassigned.
 
 `dbscan` (density clustering on cosine distance) is kept as a selectable method; it leaves more tickets
 unassigned and chains touching themes together.
@@ -39,7 +43,8 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class ClusterParams:
-    """How to cluster. The defaults were chosen on the Banking77 train split only."""
+    """How to cluster. The defaults were chosen on the Banking77 train split and Bitext (never Banking77
+    test); docs/benchmarks/cluster.md has the grid and the leave-one-set-out figures."""
 
     method: Method = "ward"
     ward_tau: float = 0.055
@@ -186,7 +191,9 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
 
     n = z.shape[0]
     rng = np.random.default_rng(params.seed)
-    chosen = np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    chosen = (
+        np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    )
     z = neighbourhood_means(z, z[chosen], params.neighbours)
     sample = z[chosen]
     if np.allclose(sample, sample[0]):
