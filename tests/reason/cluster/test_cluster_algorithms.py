@@ -6,7 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from selfheal.errors import InvalidInput
 from selfheal.reason.cluster import UNASSIGNED, ClusterParams, cluster_vectors
-from selfheal.reason.cluster.algorithms import neighbourhood_means
+from selfheal.reason.cluster.algorithms import effective_neighbours, neighbourhood_means
 
 
 def blobs(
@@ -133,3 +133,15 @@ def test_the_unassigned_rule_reads_the_tickets_own_vectors() -> None:
     )
     assert result.labels[-1] == UNASSIGNED
     assert result.similarity[-1] < 0.5
+
+
+def test_a_small_batch_is_not_blurred_by_its_neighbourhoods() -> None:
+    """Three themes of five tickets: a 10-ticket neighbourhood would mix every theme with the next; the
+    neighbourhood is capped by the smallest theme the size prior allows, so small batches are not averaged."""
+    assert effective_neighbours(15, ClusterParams()) == 1
+    assert effective_neighbours(1000, ClusterParams()) == 8
+    assert effective_neighbours(10_000, ClusterParams()) == 10
+    vectors, truth = blobs(15, k=3, spread=0.1, seed=4)
+    result = cluster_vectors(vectors, ClusterParams(min_similarity_ratio=0))
+    assert result.n_themes == len(set(truth.tolist()))
+    assert adjusted_rand_score(truth, result.labels) == 1.0

@@ -56,10 +56,11 @@ class ClusterParams:
     themes instead of one theme per wording."""
     refine_iterations: int = 20
     neighbours: int = 10
-    """Each vector is clustered as the mean of itself and its `neighbours - 1` nearest tickets (cosine, among
-    the Ward sample); 1 turns this off. Averaging over a small neighbourhood removes wording noise that is
-    particular to one ticket, so near tickets land in the same theme. Centres, similarities and the
-    unassigned rule use the tickets' own vectors."""
+    """Each vector is clustered as the mean of its `neighbours` nearest tickets among the Ward sample (cosine;
+    a sampled ticket is its own nearest); 1 turns this off. Averaging over a small neighbourhood removes
+    wording noise that is particular to one ticket, so near tickets land in the same theme. Never more than
+    the smallest theme the size prior allows (`min_theme_share` of the batch): a batch under 250 distinct
+    texts is not averaged. Centres, similarities and the unassigned rule use the tickets' own vectors."""
     granularity: Literal["auto", "fixed"] = "auto"
     """`auto`: the theme cut is the most stable of the candidate cuts under resampling (the data decides how
     fine themes are, see `StabilityScorer`); `fixed`: the height `ward_tau * sqrt(n)`."""
@@ -193,7 +194,7 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
     chosen = (
         np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
     )
-    z = neighbourhood_means(z, z[chosen], params.neighbours)
+    z = neighbourhood_means(z, z[chosen], effective_neighbours(n, params))
     sample = z[chosen]
     if np.allclose(sample, sample[0]):
         return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
@@ -225,9 +226,15 @@ def ward_tree(points: FloatArray) -> npt.NDArray[np.float64]:
     return np.asarray(linkage(condensed, method="ward"), dtype=np.float64)
 
 
+def effective_neighbours(n: int, params: ClusterParams) -> int:
+    """The neighbourhood averaged for a batch of n distinct texts: `neighbours`, at most the smallest theme
+    the size prior allows (a neighbourhood larger than a theme would blur it into the next one)."""
+    return max(1, min(params.neighbours, int(params.min_theme_share * n)))
+
+
 def neighbourhood_means(z: FloatArray, pool: FloatArray, neighbours: int) -> FloatArray:
     """Each row of `z` replaced by the unit mean of its `neighbours` most similar rows of `pool` (a row of z
-    that is in the pool counts as its own nearest neighbour). Rows are unit vectors; blocks bound memory."""
+    that is in the pool counts as its own nearest neighbour). Blocks bound the memory."""
     k = min(neighbours, pool.shape[0])
     if k <= 1:
         return z
