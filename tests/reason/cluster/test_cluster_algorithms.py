@@ -6,6 +6,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from selfheal.errors import InvalidInput
 from selfheal.reason.cluster import UNASSIGNED, ClusterParams, cluster_vectors
+from selfheal.reason.cluster.algorithms import effective_neighbours, neighbourhood_means
 
 
 def blobs(
@@ -20,10 +21,13 @@ def blobs(
     return points / np.linalg.norm(points, axis=1, keepdims=True), truth
 
 
+@pytest.mark.parametrize("granularity", ["auto", "fixed"])
 @pytest.mark.parametrize("n", [300, 1200, 4000])
-def test_finds_the_themes_without_being_told_k_at_any_batch_size(n: int) -> None:
+def test_finds_the_themes_without_being_told_k_at_any_batch_size(n: int, granularity: str) -> None:
+    """Six well-separated themes give six themes under either rule (`auto` would give its size prior's
+    floor of ten if the fixed cut's count did not lower that floor)."""
     vectors, truth = blobs(n)
-    result = cluster_vectors(vectors)
+    result = cluster_vectors(vectors, ClusterParams(granularity=granularity))  # type: ignore[arg-type]
     assert result.n_themes == 6
     assigned = result.labels != UNASSIGNED
     assert assigned.mean() > 0.9
@@ -83,6 +87,7 @@ def test_tiny_and_empty_batches() -> None:
         ({"min_similarity_ratio": -0.1}, "min_similarity_ratio"),
         ({"min_size": 0}, "min_size"),
         ({"dbscan_eps": 3.0}, "dbscan_eps"),
+        ({"neighbours": 0}, "neighbours"),
     ],
 )
 def test_bad_parameters_name_the_field(kwargs: dict[str, object], field: str) -> None:
@@ -96,3 +101,47 @@ def test_bad_vectors_are_rejected() -> None:
         cluster_vectors(np.array([[np.nan, 1.0], [1.0, 0.0]]))
     with pytest.raises(InvalidInput):
         cluster_vectors(np.ones(5))
+
+
+def test_neighbourhood_means_average_each_row_with_its_nearest_pool_rows() -> None:
+    pool = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]], dtype=np.float32)
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    averaged = neighbourhood_means(rows, pool, 2)
+    expected = np.array([[1.8, 0.6], [0.8, 1.6]])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.allclose(averaged, expected, atol=1e-6)
+    assert np.array_equal(neighbourhood_means(rows, pool, 1), rows)
+
+
+def test_averaging_neighbours_keeps_noisy_tickets_of_one_theme_together() -> None:
+    """Noisy wording fragments the Ward tree into many small themes; clustering each ticket as the mean of
+    its neighbours removes most of that noise."""
+    vectors, truth = blobs(1200, spread=1.0, seed=0)
+    alone = cluster_vectors(vectors, ClusterParams(granularity="fixed", neighbours=1, min_similarity_ratio=0))
+    averaged = cluster_vectors(vectors, ClusterParams(granularity="fixed", min_similarity_ratio=0))
+    assert averaged.n_themes < alone.n_themes / 2
+    assert adjusted_rand_score(truth, averaged.labels) > adjusted_rand_score(truth, alone.labels) + 0.3
+
+
+def test_the_unassigned_rule_reads_the_tickets_own_vectors() -> None:
+    """A stray ticket is averaged with its neighbours for clustering, but it is still far from every theme
+    centre on its own, so it stays unassigned."""
+    vectors, _ = blobs(400)
+    stray = np.random.default_rng(9).normal(size=(1, vectors.shape[1]))
+    result = cluster_vectors(
+        np.vstack([vectors, stray / np.linalg.norm(stray)]), ClusterParams(neighbours=10)
+    )
+    assert result.labels[-1] == UNASSIGNED
+    assert result.similarity[-1] < 0.5
+
+
+def test_a_small_batch_is_not_blurred_by_its_neighbourhoods() -> None:
+    """Three themes of five tickets: a 10-ticket neighbourhood would mix every theme with the next; the
+    neighbourhood is capped by the smallest theme the size prior allows, so small batches are not averaged."""
+    assert effective_neighbours(15, ClusterParams()) == 1
+    assert effective_neighbours(1000, ClusterParams()) == 8
+    assert effective_neighbours(10_000, ClusterParams()) == 10
+    vectors, truth = blobs(15, k=3, spread=0.1, seed=4)
+    result = cluster_vectors(vectors, ClusterParams(min_similarity_ratio=0))
+    assert result.n_themes == len(set(truth.tolist()))
+    assert adjusted_rand_score(truth, result.labels) == 1.0

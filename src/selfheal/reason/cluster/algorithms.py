@@ -4,13 +4,17 @@ The default method, `ward`, measured best on real support text (docs/benchmarks/
 
 1. centre the vectors on their mean and re-normalise (sentence embeddings share a common direction that
    hides the differences between themes);
-2. Ward linkage on at most `sample_cap` of them, cut at `ward_tau * sqrt(n)`: a Ward merge height grows
-   with the square root of the number of points, so the normalised threshold gives the same themes for a
-   batch of 1,000 or 10,000 tickets (below `min_ward_points`, n is taken as that floor);
-3. k-means over every vector, started from the Ward centroids (a short refinement that also places the
-   tickets Ward did not see);
-4. a ticket whose cosine similarity to its theme's centre is below `min_similarity_ratio` times the
-   median similarity of all tickets, or whose theme is smaller than `min_size`, is left unassigned.
+2. replace each vector, for clustering only, by the mean of its `neighbours` nearest vectors among the Ward
+   sample (`neighbourhood_means`): the wording particular to one ticket averages out;
+3. Ward linkage on at most `sample_cap` of them, cut by the granularity rule: `auto` (default) takes the cut
+   most stable under resampling (`StabilityScorer`), `fixed` the height `ward_tau * sqrt(n)` (a Ward merge
+   height grows with the square root of the number of points; below `min_ward_points`, n is that floor);
+   a second, coarser cut of the same tree gives the groups;
+4. k-means over every (averaged) vector, started from the Ward centroids (a short refinement that also
+   places the tickets Ward did not see);
+5. on the tickets' own vectors: a ticket whose cosine similarity to its theme's centre is below
+   `min_similarity_ratio` times the median similarity of all tickets, or whose theme is smaller than
+   `min_size`, is left unassigned.
 
 `dbscan` (density clustering on cosine distance) is kept as a selectable method; it leaves more tickets
 unassigned and chains touching themes together.
@@ -39,7 +43,8 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class ClusterParams:
-    """How to cluster. The defaults were chosen on the Banking77 train split only."""
+    """How to cluster. The defaults were chosen on the Banking77 train split and Bitext (never Banking77
+    test); docs/benchmarks/cluster.md has the grid and the leave-one-set-out figures."""
 
     method: Method = "ward"
     ward_tau: float = 0.055
@@ -50,7 +55,13 @@ class ClusterParams:
     """Smaller batches are cut as if they had this many points: a window with few tickets gets coarser
     themes instead of one theme per wording."""
     refine_iterations: int = 20
-    granularity: Literal["auto", "fixed"] = "fixed"
+    neighbours: int = 10
+    """Each vector is clustered as the mean of its `neighbours` nearest tickets among the Ward sample (cosine;
+    a sampled ticket is its own nearest); 1 turns this off. Averaging over a small neighbourhood removes
+    wording noise that is particular to one ticket, so near tickets land in the same theme. Never more than
+    the smallest theme the size prior allows (`min_theme_share` of the batch): a batch under 250 distinct
+    texts is not averaged. Centres, similarities and the unassigned rule use the tickets' own vectors."""
+    granularity: Literal["auto", "fixed"] = "auto"
     """`auto`: the theme cut is the most stable of the candidate cuts under resampling (the data decides how
     fine themes are, see `StabilityScorer`); `fixed`: the height `ward_tau * sqrt(n)`."""
     min_theme_share: float = 0.008
@@ -66,7 +77,7 @@ class ClusterParams:
     """`auto` compares this many pairs of subsample trees per candidate cut."""
     stability_points: int = 1200
     """Each subsample holds 80% of the Ward sample, at most this many points (bounded cost)."""
-    min_similarity_ratio: float = 0.5
+    min_similarity_ratio: float = 0.6
     """Unassigned below this fraction of the median ticket-to-centre similarity (0 keeps every ticket):
     a ticket near a theme is assigned to it; only far outliers stay unassigned."""
     min_size: int = 2
@@ -84,6 +95,8 @@ class ClusterParams:
             )
         if self.ward_tau <= 0:
             raise InvalidInput("ward_tau must be positive", {"field": "ward_tau"})
+        if self.neighbours < 1:
+            raise InvalidInput("neighbours must be at least 1", {"field": "neighbours"})
         if self.sample_cap < 2:
             raise InvalidInput("sample_cap must be at least 2", {"field": "sample_cap"})
         if not 0 <= self.min_similarity_ratio < 1.5:
@@ -174,15 +187,18 @@ def cluster_vectors(
 
 def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntArray]:
     """Theme labels for every row, and the group of each theme (both cuts of one Ward tree)."""
-    from scipy.cluster.hierarchy import linkage
     from sklearn.cluster import KMeans
 
     n = z.shape[0]
     rng = np.random.default_rng(params.seed)
-    sample = z if n <= params.sample_cap else z[np.sort(rng.choice(n, params.sample_cap, replace=False))]
+    chosen = (
+        np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    )
+    z = neighbourhood_means(z, z[chosen], effective_neighbours(n, params))
+    sample = z[chosen]
     if np.allclose(sample, sample[0]):
         return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    tree = linkage(sample.astype(np.float64), method="ward")
+    tree = ward_tree(sample)
     cut, group_cut = _two_cuts(tree, sample, params, rng)
     k = int(cut.max()) + 1
     theme_groups = np.array([int(group_cut[np.flatnonzero(cut == c)[0]]) for c in range(k)], dtype=np.int64)
@@ -193,6 +209,43 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
     return np.asarray(kmeans.fit(z).labels_, dtype=np.int64), theme_groups
 
 
+NEIGHBOUR_BLOCK = 1024
+
+
+def ward_tree(points: FloatArray) -> npt.NDArray[np.float64]:
+    """Ward linkage of the rows. The Euclidean distances come from one matrix product
+    (|a - b|^2 = |a|^2 + |b|^2 - 2 a.b), several times faster than scipy's pairwise loop for 384-d vectors."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    x = points.astype(np.float64)
+    norms = np.einsum("ij,ij->i", x, x)
+    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)
+    np.fill_diagonal(squared, 0.0)
+    condensed = squareform(np.sqrt(squared), checks=False)
+    return np.asarray(linkage(condensed, method="ward"), dtype=np.float64)
+
+
+def effective_neighbours(n: int, params: ClusterParams) -> int:
+    """The neighbourhood averaged for a batch of n distinct texts: `neighbours`, at most the smallest theme
+    the size prior allows (a neighbourhood larger than a theme would blur it into the next one)."""
+    return max(1, min(params.neighbours, int(params.min_theme_share * n)))
+
+
+def neighbourhood_means(z: FloatArray, pool: FloatArray, neighbours: int) -> FloatArray:
+    """Each row of `z` replaced by the unit mean of its `neighbours` most similar rows of `pool` (a row of z
+    that is in the pool counts as its own nearest neighbour). Blocks bound the memory."""
+    k = min(neighbours, pool.shape[0])
+    if k <= 1:
+        return z
+    out = np.empty_like(z)
+    for start in range(0, z.shape[0], NEIGHBOUR_BLOCK):
+        sims = z[start : start + NEIGHBOUR_BLOCK] @ pool.T
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start : start + NEIGHBOUR_BLOCK] = pool[nearest].mean(axis=1)
+    return normalise_rows(out)
+
+
 def _two_cuts(
     tree: npt.NDArray[np.float64], sample: FloatArray, params: ClusterParams, rng: np.random.Generator
 ) -> tuple[IntArray, IntArray]:
@@ -201,16 +254,17 @@ def _two_cuts(
     from scipy.cluster.hierarchy import fcluster
 
     m = sample.shape[0]
-    if m < MIN_SCORED_POINTS or params.granularity == "fixed":
-        height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
-        cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
-        if m < MIN_SCORED_POINTS or int(cut.max()) + 1 < 4:
-            return cut, cut  # too few to score: each theme is its own group
-        scorer = StabilityScorer(sample, params, rng)
-    else:
-        scorer = StabilityScorer(sample, params, rng)
+    height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
+    cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
+    if m < MIN_SCORED_POINTS or (params.granularity == "fixed" and int(cut.max()) + 1 < 4):
+        return cut, cut  # too few to score: each theme is its own group
+    scorer = StabilityScorer(sample, params, rng)
+    if params.granularity == "auto":
         most = max(2, min(int(m * 0.8) // 2, int(1 / params.min_theme_share)))
         least = min(most, max(2, int(np.ceil(1 / params.max_theme_share))))
+        # A batch whose tree has a clear gap at fewer themes (the fixed height cuts it coarser than the
+        # size prior) may have that few: a window with six distinct faults gets six themes, not ten.
+        least = max(2, min(least, int(cut.max()) + 1))
         k_best = scorer.best(_candidates(least, most, params.candidate_cuts))
         cut = np.asarray(fcluster(tree, k_best, criterion="maxclust") - 1, dtype=np.int64)
     k = int(cut.max()) + 1
@@ -234,16 +288,13 @@ class StabilityScorer:
     different themes differently."""
 
     def __init__(self, sample: FloatArray, params: ClusterParams, rng: np.random.Generator) -> None:
-        from scipy.cluster.hierarchy import linkage
-
         m = sample.shape[0]
         size = max(2, min(params.stability_points, int(m * 0.8)))
         self.pairs: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], IntArray, IntArray]] = []
         for _ in range(params.stability_pairs):
             a, b = (np.sort(rng.choice(m, size, replace=False)) for _ in range(2))
             _, in_a, in_b = np.intersect1d(a, b, return_indices=True)
-            tree_a = linkage(sample[a].astype(np.float64), method="ward")
-            tree_b = linkage(sample[b].astype(np.float64), method="ward")
+            tree_a, tree_b = ward_tree(sample[a]), ward_tree(sample[b])
             self.pairs.append((tree_a, tree_b, in_a.astype(np.int64), in_b.astype(np.int64)))
 
     def score(self, k: int) -> float:
@@ -332,10 +383,13 @@ def _centroids(z: FloatArray, labels: IntArray) -> FloatArray:
     k = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
     if k == 0:
         return np.zeros((0, z.shape[1]), dtype=np.float32)
-    sums = np.zeros((k, z.shape[1]), dtype=np.float64)
-    assigned = labels != UNASSIGNED
-    np.add.at(sums, labels[assigned], z[assigned])
-    return normalise_rows(sums)
+    from scipy.sparse import csr_matrix
+
+    assigned = np.flatnonzero(labels != UNASSIGNED)
+    membership = csr_matrix(
+        (np.ones(assigned.size), (labels[assigned], assigned)), shape=(k, z.shape[0]), dtype=np.float64
+    )
+    return normalise_rows(np.asarray(membership @ z.astype(np.float64)))
 
 
 def _similarity(z: FloatArray, labels: IntArray, centroids: FloatArray) -> FloatArray:
