@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from selfheal.decide.actions import propose_actions
+from selfheal.decide.blast import PERSIST_MINUTES, blast_radius, persisting_failure
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
@@ -54,8 +55,6 @@ from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.settings import Settings
 
-STAGE_EXPANSION_SHARE = 0.5
-"""A stage counts as affected as a whole when merchants with direct signals carry this share of its traffic."""
 MAX_ALTERNATIVES = 4
 MIN_ALTERNATIVE_CONFIDENCE = 0.005
 SEVERITY_BY_LOST_ORDERS_PER_HOUR = ((100.0, Severity.critical), (20.0, Severity.high), (5.0, Severity.medium))
@@ -147,41 +146,45 @@ def _code_counts(obs: Observation) -> CodeCounts:
 
 
 def _blast(
-    obs: Observation, located: tuple[Fact, ...], notes: ImpactNotes
+    obs: Observation, groups: tuple[tuple[Fact, ...], ...], notes: ImpactNotes
 ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Stages and merchants at risk (merchant -> basis) from the locating facts."""
-    stage_of = obs.merchant_stages
-    direct = {m for f in located for m in f.merchants}
-    stages = {s for f in located for s in f.stages}
-    if stages:
-        # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
-        direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
-    else:
-        stages = {stage_of[m] for m in direct if m in stage_of}
-    if not stages and not direct:
-        direct = {row.merchant_id for row in obs.metrics}
+    """Stages and merchants at risk (merchant -> basis) from each cause's locating facts, each merchant of a
+    located stage judged on its own evidence against that cause's signature (decide.blast)."""
+    candidates = set(obs.merchant_stages) | {m for g in groups for f in g for m in f.merchants}
+    conversion = {
+        m: r.conversion
+        for m, r in merchant_rates(
+            obs.baselines, candidates, obs.merchant_stages, ImpactNotes(assumptions=[], uncertainties=[])
+        ).items()
+    }
+    stages: set[str] = set()
+    at_risk: dict[str, str] = {}
+    split = []
+    for group in groups:
+        onset = min((f.onset for f in group if f.onset is not None), default=None)
+        g_stages, g_risk, g_split = blast_radius(obs, group, onset, conversion)
+        stages |= set(g_stages)
+        for m, basis in g_risk.items():
+            if at_risk.get(m) != "direct":
+                at_risk[m] = basis
+        split += g_split
+    if not stages and not at_risk:
+        at_risk = dict.fromkeys((row.merchant_id for row in obs.metrics), "direct")
         notes.assumptions.append(
-            f"The failing signals name no stage or merchant: all {len(direct)} merchants with KPI metrics in the "
-            "window are counted at risk."
+            f"The failing signals name no stage or merchant: all {len(at_risk)} merchants with KPI metrics in "
+            "the window are counted at risk."
         )
-    attempts: dict[str, int] = defaultdict(int)
-    for row in obs.metrics:
-        attempts[row.merchant_id] += row.checkout_attempts
-    at_risk = dict.fromkeys(direct, "direct")
-    for stage in sorted(stages):
-        members = [m for m, s in stage_of.items() if s == stage]
-        total = sum(attempts[m] for m in members)
-        covered = sum(attempts[m] for m in members if m in direct)
-        share = covered / total if total else 0.0
-        if share >= STAGE_EXPANSION_SHARE or not any(m in direct for m in members):
-            added = [m for m in members if m not in at_risk]
-            for m in added:
-                at_risk[m] = "stage"
-            if added:
-                notes.assumptions.append(
-                    f"All {len(members)} merchants of stage {stage} are counted at risk: merchants with their own "
-                    f"failing signals carry {share:.0%} of its checkouts in the window."
-                )
+    for n in split:
+        if n.whole and n.members > len([m for m in n.hit if at_risk.get(m) == "direct"]):
+            notes.assumptions.append(
+                f"All {n.members} merchants of stage {n.stage} are counted at risk: none of them shows its own "
+                "evidence of being spared (merchants with little traffic cannot tell)."
+            )
+        elif not n.whole:
+            notes.assumptions.append(
+                f"Stage {n.stage} is hit in part: {len(n.hit)} of its {n.members} merchants show the fault in "
+                f"their own requests or orders; {len(n.clean)} are clearly spared and not counted."
+            )
     return tuple(sorted(stages)), at_risk
 
 
@@ -268,6 +271,8 @@ class _Causes:
     ranking: list[Scored]
     concurrent: list[Scored]
     located: tuple[Fact, ...]
+    groups: tuple[tuple[Fact, ...], ...]
+    """The locating facts of each cause (primary first)."""
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,14 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
     causes = _causes(facts, settings)
     if causes is None:
         return None
-    impact = _impact(obs, findings, causes.located, settings, serious_failure(facts, obs.as_of))
+    impact = _impact(
+        obs,
+        findings,
+        causes.groups,
+        settings,
+        serious_failure(facts, obs.as_of),
+        located_cause=causes.primary.category != Category.unknown and bool(causes.primary.locating),
+    )
     if impact is None:
         return None
     if unplaced:
@@ -349,19 +361,27 @@ def _causes(facts: list[Fact], settings: Settings) -> _Causes | None:
         if not located:
             return None
     concurrent = [r[0] for r in rankings[1:] if r[0].confidence >= settings.decide_min_confidence]
+    groups = (located, *(c.locating for c in concurrent))
     for c in concurrent:
         located = located + c.locating
-    return _Causes(primary=primary, ranking=first, concurrent=concurrent, located=located)
+    return _Causes(primary=primary, ranking=first, concurrent=concurrent, located=located, groups=groups)
 
 
 def _impact(
-    obs: Observation, findings: Findings, located: tuple[Fact, ...], settings: Settings, serious: bool
+    obs: Observation,
+    findings: Findings,
+    groups: tuple[tuple[Fact, ...], ...],
+    settings: Settings,
+    serious: bool,
+    located_cause: bool = False,
 ) -> _Impact | None:
     """Blast radius and money; None when the loss is under the minimum, or too uncertain without a serious
-    failure behind it."""
+    failure behind it: a counted gap, a near-total failure, or (for a located cause) failing requests of the
+    merchants at risk that persist well past the onset (a small or ramped loss is still a loss)."""
     notes = ImpactNotes(assumptions=[], uncertainties=[])
-    stages, at_risk = _blast(obs, located, notes)
+    located = tuple(f for g in groups for f in g)
     onset = min((f.onset for f in located if f.onset is not None), default=None)
+    stages, at_risk = _blast(obs, groups, notes)
     windows = window_by_merchant(obs, onset)
     rates = merchant_rates(
         _baselines_or_window(obs, set(at_risk), onset, notes), set(at_risk), obs.merchant_stages, notes
@@ -391,12 +411,20 @@ def _impact(
     if risk.lost_orders.value < settings.decide_min_lost_orders:
         return None
     if risk.lost_orders.low <= 0:
-        if not serious:
+        if serious:
+            notes.uncertainties.append(
+                "The 90% interval of lost orders reaches zero; the incident opens because a counted "
+                "payment-without-order gap or a near-total webhook/payment failure is measured, not because the "
+                "loss is certain."
+            )
+        elif located_cause and persisting_failure(obs, located, onset, set(at_risk)):
+            notes.uncertainties.append(
+                "The 90% interval of lost orders reaches zero; the incident opens because the located failure "
+                f"persists at the merchants at risk {PERSIST_MINUTES}+ minutes after its onset, not because the "
+                "loss is certain."
+            )
+        else:
             return None
-        notes.uncertainties.append(
-            "The 90% interval of lost orders reaches zero; the incident opens because a counted payment-without-order "
-            "gap or a near-total webhook/payment failure is measured, not because the loss is certain."
-        )
     return _Impact(
         stages=stages,
         at_risk=at_risk,
