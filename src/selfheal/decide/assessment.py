@@ -23,6 +23,7 @@ from datetime import datetime
 
 from selfheal.decide.actions import propose_actions
 from selfheal.decide.blast import PERSIST_MINUTES, blast_radius, persisting_failure
+from selfheal.decide.counted import COUNTED_CATEGORIES, counted_lost_orders, silent_part_within_noise
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
@@ -303,6 +304,7 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
         settings,
         serious_failure(facts, obs.as_of),
         located_cause=causes.primary.category != Category.unknown and bool(causes.primary.locating),
+        counted_shape=all(c.category in COUNTED_CATEGORIES for c in [causes.primary, *causes.concurrent]),
     )
     if impact is None:
         return None
@@ -374,6 +376,7 @@ def _impact(
     settings: Settings,
     serious: bool,
     located_cause: bool = False,
+    counted_shape: bool = False,
 ) -> _Impact | None:
     """Blast radius and money; None when the loss is under the minimum, or too uncertain without a serious
     failure behind it: a counted gap, a near-total failure, or (for a located cause) failing requests of the
@@ -425,6 +428,11 @@ def _impact(
             )
         else:
             return None
+    if calcs and counted_shape:
+        calcs, risk = _counted_or_measured(
+            obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages
+        )
+        impacts = [c.impact for c in calcs]
     return _Impact(
         stages=stages,
         at_risk=at_risk,
@@ -436,6 +444,34 @@ def _impact(
         idle=idle,
         notes=notes,
     )
+
+
+def _counted_or_measured(
+    obs: Observation,
+    located: tuple[Fact, ...],
+    onset: datetime | None,
+    rates: dict[str, Rates],
+    calcs: list[MerchantLossCalc],
+    risk: RiskReport,
+    windows: dict[str, MerchantWindow],
+    at_risk: dict[str, str],
+    cv: float | None,
+    notes: ImpactNotes,
+    stages: tuple[str, ...],
+) -> tuple[list[MerchantLossCalc], RiskReport]:
+    """The counted loss (decide.counted) when the silent part is within its noise, else the measured one."""
+    measured = {c.impact.merchant_id: (c.impact.lost_orders.value, c.lost_var) for c in calcs}
+    counted = counted_lost_orders(obs, located, onset, {m: rates[m] for m in measured})
+    if not any(v for v, _ in counted.values()) or not silent_part_within_noise(measured, counted):
+        return calcs, risk
+    recalcs, _ = _merchant_losses(windows, rates, {m: at_risk[m] for m in measured}, cv, counted)
+    notes.assumptions.append(
+        "Lost orders are counted from the failed requests of the merchants at risk (above the clean share of the "
+        "other stages), each valued at the chance it would have become an order; expected minus actual orders "
+        f"({risk.lost_orders.value:,.0f}) agrees within its noise, so no silent loss is added. A shopper who "
+        "retries a failed request counts once per failure."
+    )
+    return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
 
 
 def _baselines_or_window(
@@ -481,7 +517,11 @@ def _baselines_or_window(
 
 
 def _merchant_losses(
-    windows: dict[str, MerchantWindow], rates: dict[str, Rates], at_risk: dict[str, str], cv: float | None
+    windows: dict[str, MerchantWindow],
+    rates: dict[str, Rates],
+    at_risk: dict[str, str],
+    cv: float | None,
+    counted: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[list[MerchantLossCalc], list[str]]:
     """Each merchant at risk's loss in the window; merchants without checkout attempts are idle (unmeasured)."""
     total_attempts = sum(w.attempts for w in windows.values()) or 1
@@ -494,7 +534,12 @@ def _merchant_losses(
             continue
         calcs.append(
             merchant_loss(
-                w, rates[merchant], DEFAULT_VALUE_CV if cv is None else cv, w.attempts / total_attempts, basis
+                w,
+                rates[merchant],
+                DEFAULT_VALUE_CV if cv is None else cv,
+                w.attempts / total_attempts,
+                basis,
+                counted.get(merchant) if counted is not None else None,
             )
         )
     return calcs, idle

@@ -67,7 +67,7 @@ class BlastNote:
     whole: bool
 
 
-def _since(rows: tuple[RollupRow, ...], onset: datetime | None) -> list[RollupRow]:
+def since(rows: tuple[RollupRow, ...], onset: datetime | None) -> list[RollupRow]:
     if onset is None:
         return list(rows)
     start = onset.replace(second=0, microsecond=0)
@@ -78,7 +78,7 @@ def _on(r: RollupRow, f: Fact) -> bool:
     return r.endpoint in f.endpoints and (not f.sources or r.source in f.sources)
 
 
-def _failure_counter(rows: list[RollupRow], f: Fact) -> Counter:
+def failure_counter(rows: list[RollupRow], f: Fact) -> Counter:
     acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for r in rows:
         if _on(r, f):
@@ -185,7 +185,7 @@ def _orders_test(obs: Observation, onset: datetime | None, conversion: dict[str,
 def _request_tests(
     obs: Observation, located: tuple[Fact, ...], onset: datetime | None, reference: set[str]
 ) -> list[_ShareTest]:
-    return [_ShareTest(c, reference) for c in _counters(_since(obs.rollups, onset), located)]
+    return [_ShareTest(c, reference) for c in _counters(since(obs.rollups, onset), located)]
 
 
 def _counters(rows: list[RollupRow], located: tuple[Fact, ...]) -> list[Counter]:
@@ -201,7 +201,7 @@ def _counters(rows: list[RollupRow], located: tuple[Fact, ...]) -> list[Counter]
             continue
         seen.add(key)
         if f.metric == "error_rate" and f.status_classes:
-            counter = _failure_counter(rows, f)
+            counter = failure_counter(rows, f)
         elif f.metric in LATENCY_METRICS:
             counter = _slow_counter(rows, f)
         if counter is not None:
@@ -321,8 +321,8 @@ def persisting_failure(
     )
     stages = {obs.merchant_stages.get(m) for m in merchants}
     reference = {m for m, s in obs.merchant_stages.items() if s not in stages}
-    since_onset = _counters(_since(obs.rollups, onset), serious)
-    after = _counters(_since(obs.rollups, late), serious)
+    since_onset = _counters(since(obs.rollups, onset), serious)
+    after = _counters(since(obs.rollups, late), serious)
     for whole, tail in zip(since_onset, after, strict=True):
         b = clean_share(*_pooled(whole, reference))
         n, k = _pooled(tail, merchants)
