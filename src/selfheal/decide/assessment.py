@@ -411,28 +411,29 @@ def _impact(
             "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
             "order.created."
         )
+    measured = risk
+    if calcs and located_cause:
+        calcs, risk = _counted_or_measured(
+            obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages, counted_shape
+        )
+        impacts = [c.impact for c in calcs]
     if risk.lost_orders.value < settings.decide_min_lost_orders:
         return None
-    if risk.lost_orders.low <= 0:
+    if measured.lost_orders.low <= 0:
         if serious:
             notes.uncertainties.append(
-                "The 90% interval of lost orders reaches zero; the incident opens because a counted "
-                "payment-without-order gap or a near-total webhook/payment failure is measured, not because the "
-                "loss is certain."
+                "The 90% interval of expected minus actual orders reaches zero; the incident opens because a "
+                "counted payment-without-order gap or a near-total webhook/payment failure is measured, not "
+                "because the loss is certain."
             )
         elif located_cause and persisting_failure(obs, located, onset, set(at_risk)):
             notes.uncertainties.append(
-                "The 90% interval of lost orders reaches zero; the incident opens because the located failure "
-                f"persists at the merchants at risk {PERSIST_MINUTES}+ minutes after its onset, not because the "
-                "loss is certain."
+                "The 90% interval of expected minus actual orders reaches zero; the incident opens because the "
+                f"located failure persists at the merchants at risk {PERSIST_MINUTES}+ minutes after its onset, "
+                "not because the loss is certain."
             )
         else:
             return None
-    if calcs and counted_shape:
-        calcs, risk = _counted_or_measured(
-            obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages
-        )
-        impacts = [c.impact for c in calcs]
     return _Impact(
         stages=stages,
         at_risk=at_risk,
@@ -458,18 +459,35 @@ def _counted_or_measured(
     cv: float | None,
     notes: ImpactNotes,
     stages: tuple[str, ...],
+    counted_shape: bool,
 ) -> tuple[list[MerchantLossCalc], RiskReport]:
-    """The counted loss (decide.counted) when the silent part is within its noise, else the measured one."""
+    """The counted loss (decide.counted) for a cause that shows as failed requests when the silent part is
+    within its noise; for a cause whose loss is silent by nature, only when the failed requests alone cost more
+    than expected minus actual orders measures (a floor). Else the measured loss."""
     measured = {c.impact.merchant_id: (c.impact.lost_orders.value, c.lost_var) for c in calcs}
     counted = counted_lost_orders(obs, located, onset, {m: rates[m] for m in measured})
-    if not any(v for v, _ in counted.values()) or not silent_part_within_noise(measured, counted):
+    total = sum(v for v, _ in counted.values())
+    if total <= 0:
         return calcs, risk
+    if counted_shape:
+        if not silent_part_within_noise(measured, counted):
+            return calcs, risk
+        why = (
+            f"expected minus actual orders ({risk.lost_orders.value:,.0f}) agrees within its noise, so no silent "
+            "loss is added"
+        )
+    else:
+        if risk.lost_orders.value >= total:
+            return calcs, risk
+        why = (
+            f"expected minus actual orders ({risk.lost_orders.value:,.0f}) is below what the failed requests alone "
+            "cost, so the counted failures are the floor"
+        )
     recalcs, _ = _merchant_losses(windows, rates, {m: at_risk[m] for m in measured}, cv, counted)
     notes.assumptions.append(
         "Lost orders are counted from the failed requests of the merchants at risk (above the clean share of the "
-        "other stages), each valued at the chance it would have become an order; expected minus actual orders "
-        f"({risk.lost_orders.value:,.0f}) agrees within its noise, so no silent loss is added. A shopper who "
-        "retries a failed request counts once per failure."
+        f"other stages), each valued at the chance it would have become an order; {why}. A shopper who retries a "
+        "failed request counts once per failure."
     )
     return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
 
