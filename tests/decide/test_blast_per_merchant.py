@@ -187,3 +187,77 @@ def test_the_same_loss_behind_a_two_minute_blip_stays_quiet() -> None:
     obs = _small_ramped(range(WINDOW - 24, WINDOW - 22))
     cart = _cart_anomaly(("A",), onset_minutes_ago=24, severity=Severity.high)
     assert assess(obs, Findings(anomalies=(cart,)), SETTINGS) is None
+
+
+def _latency_rollups(
+    merchant: str, stage: str, per_minute: int, slow: int, minutes: range
+) -> list[RollupRow]:
+    """Checkout requests every minute: `slow` of them over a second in `minutes`, the rest ~200 ms."""
+    rows = []
+    for i in range(WINDOW):
+        n_slow = slow if i in minutes else 0
+        hist = [0] * N_BUCKETS
+        hist[9] = per_minute - n_slow  # 200-300 ms
+        hist[14] = n_slow  # 1-1.5 s
+        rows.append(
+            RollupRow(
+                minute=START + timedelta(minutes=i),
+                merchant_id=merchant,
+                migration_stage=stage,
+                source="api",
+                endpoint="POST /api/checkout",
+                status_class="2xx",
+                count=per_minute,
+                latency_count=per_minute,
+                latency_sum=250.0 * per_minute,
+                latency_max=1200.0 if n_slow else 290.0,
+                latency_hist=tuple(hist),
+            )
+        )
+    return rows
+
+
+def _slow_checkout(slow_minutes: range) -> tuple[Observation, Findings]:
+    # A: 10 attempts a minute at 50 % conversion; 4 orders fewer than expected over the hour (under the
+    # minimum of 5, with a 90 % interval of about +-20): abandonment from slowness is silent and noisy.
+    orders = [5] * WINDOW
+    for i in range(4):
+        orders[WINDOW - 1 - 5 * i] = 4
+    rows = metrics("A", "wave_1", [10] * WINDOW, orders, 50.0) + metrics(
+        "E", "legacy", [10] * WINDOW, [5] * WINDOW, 50.0
+    )
+    bases = [baseline("A", "wave_1", 600, 300, 15000.0), baseline("E", "legacy", 600, 300, 15000.0)]
+    obs = observation(rows, bases, {"A": "wave_1", "E": "legacy"})
+    rollups = _latency_rollups("A", "wave_1", 10, 3, slow_minutes) + _latency_rollups(
+        "E", "legacy", 10, 0, range(0)
+    )
+    slow = anomaly(
+        "slow",
+        "latency_p95",
+        endpoint="POST /api/checkout",
+        stages=("wave_1",),
+        merchants=("A",),
+        onset_minutes_ago=40,
+    )
+    slow = slow.model_copy(
+        update={
+            "observed": 1200.0,
+            "expected": 300.0,
+            "dimensions": slow.dimensions.model_copy(update={"sources": ("api",)}),
+        }
+    )
+    return obs.model_copy(update={"rollups": tuple(rollups)}), Findings(anomalies=(slow,))
+
+
+def test_a_persisting_slow_checkout_with_a_loss_that_may_pass_the_minimum_opens() -> None:
+    obs, findings = _slow_checkout(range(20, WINDOW))
+    a = assess(obs, findings, SETTINGS)
+    assert a is not None, "40 minutes of slow checkout at one merchant must not be silent"
+    assert a.root_cause.category == Category.checkout_latency
+    assert a.risk_report is not None and a.risk_report.lost_orders.value < SETTINGS.decide_min_lost_orders
+    assert any("under the minimum" in x for x in a.uncertainties)
+
+
+def test_the_same_small_loss_behind_a_short_slow_spell_stays_quiet() -> None:
+    obs, findings = _slow_checkout(range(20, 23))
+    assert assess(obs, findings, SETTINGS) is None

@@ -417,8 +417,17 @@ def _impact(
             obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages, counted_shape
         )
         impacts = [c.impact for c in calcs]
+    persists = located_cause and persisting_failure(obs, located, onset, set(at_risk))
     if risk.lost_orders.value < settings.decide_min_lost_orders:
-        return None
+        # A persisting located failure stays silent only when its loss is surely under the minimum.
+        if not (persists and risk.lost_orders.high >= settings.decide_min_lost_orders):
+            return None
+        notes.uncertainties.append(
+            f"The estimated loss ({risk.lost_orders.value:,.0f} orders) is under the minimum of "
+            f"{settings.decide_min_lost_orders:g}, but its 90% interval reaches {risk.lost_orders.high:,.0f} and the "
+            f"located failure persists {PERSIST_MINUTES}+ minutes after its onset: the incident opens so that a "
+            "small or ramped loss is not silent."
+        )
     if measured.lost_orders.low <= 0:
         if serious:
             notes.uncertainties.append(
@@ -426,7 +435,7 @@ def _impact(
                 "counted payment-without-order gap or a near-total webhook/payment failure is measured, not "
                 "because the loss is certain."
             )
-        elif located_cause and persisting_failure(obs, located, onset, set(at_risk)):
+        elif persists:
             notes.uncertainties.append(
                 "The 90% interval of expected minus actual orders reaches zero; the incident opens because the "
                 f"located failure persists at the merchants at risk {PERSIST_MINUTES}+ minutes after its onset, "
