@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from selfheal.decide.actions import propose_actions
+from selfheal.decide.blast import PERSIST_MINUTES, blast_radius, persisting_failure
+from selfheal.decide.counted import COUNTED_CATEGORIES, counted_lost_orders, silent_part_within_noise
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
@@ -54,8 +56,6 @@ from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.settings import Settings
 
-STAGE_EXPANSION_SHARE = 0.5
-"""A stage counts as affected as a whole when merchants with direct signals carry this share of its traffic."""
 MAX_ALTERNATIVES = 4
 MIN_ALTERNATIVE_CONFIDENCE = 0.005
 SEVERITY_BY_LOST_ORDERS_PER_HOUR = ((100.0, Severity.critical), (20.0, Severity.high), (5.0, Severity.medium))
@@ -147,41 +147,45 @@ def _code_counts(obs: Observation) -> CodeCounts:
 
 
 def _blast(
-    obs: Observation, located: tuple[Fact, ...], notes: ImpactNotes
+    obs: Observation, groups: tuple[tuple[Fact, ...], ...], notes: ImpactNotes
 ) -> tuple[tuple[str, ...], dict[str, str]]:
-    """Stages and merchants at risk (merchant -> basis) from the locating facts."""
-    stage_of = obs.merchant_stages
-    direct = {m for f in located for m in f.merchants}
-    stages = {s for f in located for s in f.stages}
-    if stages:
-        # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
-        direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
-    else:
-        stages = {stage_of[m] for m in direct if m in stage_of}
-    if not stages and not direct:
-        direct = {row.merchant_id for row in obs.metrics}
+    """Stages and merchants at risk (merchant -> basis) from each cause's locating facts, each merchant of a
+    located stage judged on its own evidence against that cause's signature (decide.blast)."""
+    candidates = set(obs.merchant_stages) | {m for g in groups for f in g for m in f.merchants}
+    conversion = {
+        m: r.conversion
+        for m, r in merchant_rates(
+            obs.baselines, candidates, obs.merchant_stages, ImpactNotes(assumptions=[], uncertainties=[])
+        ).items()
+    }
+    stages: set[str] = set()
+    at_risk: dict[str, str] = {}
+    split = []
+    for group in groups:
+        onset = min((f.onset for f in group if f.onset is not None), default=None)
+        g_stages, g_risk, g_split = blast_radius(obs, group, onset, conversion)
+        stages |= set(g_stages)
+        for m, basis in g_risk.items():
+            if at_risk.get(m) != "direct":
+                at_risk[m] = basis
+        split += g_split
+    if not stages and not at_risk:
+        at_risk = dict.fromkeys((row.merchant_id for row in obs.metrics), "direct")
         notes.assumptions.append(
-            f"The failing signals name no stage or merchant: all {len(direct)} merchants with KPI metrics in the "
-            "window are counted at risk."
+            f"The failing signals name no stage or merchant: all {len(at_risk)} merchants with KPI metrics in "
+            "the window are counted at risk."
         )
-    attempts: dict[str, int] = defaultdict(int)
-    for row in obs.metrics:
-        attempts[row.merchant_id] += row.checkout_attempts
-    at_risk = dict.fromkeys(direct, "direct")
-    for stage in sorted(stages):
-        members = [m for m, s in stage_of.items() if s == stage]
-        total = sum(attempts[m] for m in members)
-        covered = sum(attempts[m] for m in members if m in direct)
-        share = covered / total if total else 0.0
-        if share >= STAGE_EXPANSION_SHARE or not any(m in direct for m in members):
-            added = [m for m in members if m not in at_risk]
-            for m in added:
-                at_risk[m] = "stage"
-            if added:
-                notes.assumptions.append(
-                    f"All {len(members)} merchants of stage {stage} are counted at risk: merchants with their own "
-                    f"failing signals carry {share:.0%} of its checkouts in the window."
-                )
+    for n in split:
+        if n.whole and n.members > len([m for m in n.hit if at_risk.get(m) == "direct"]):
+            notes.assumptions.append(
+                f"All {n.members} merchants of stage {n.stage} are counted at risk: none of them shows its own "
+                "evidence of being spared (merchants with little traffic cannot tell)."
+            )
+        elif not n.whole:
+            notes.assumptions.append(
+                f"Stage {n.stage} is hit in part: {len(n.hit)} of its {n.members} merchants show the fault in "
+                f"their own requests or orders; {len(n.clean)} are clearly spared and not counted."
+            )
     return tuple(sorted(stages)), at_risk
 
 
@@ -268,6 +272,8 @@ class _Causes:
     ranking: list[Scored]
     concurrent: list[Scored]
     located: tuple[Fact, ...]
+    groups: tuple[tuple[Fact, ...], ...]
+    """The locating facts of each cause (primary first)."""
 
 
 @dataclass(frozen=True)
@@ -291,7 +297,15 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
     causes = _causes(facts, settings)
     if causes is None:
         return None
-    impact = _impact(obs, findings, causes.located, settings, serious_failure(facts, obs.as_of))
+    impact = _impact(
+        obs,
+        findings,
+        causes.groups,
+        settings,
+        serious_failure(facts, obs.as_of),
+        located_cause=causes.primary.category != Category.unknown and bool(causes.primary.locating),
+        counted_shape=all(c.category in COUNTED_CATEGORIES for c in [causes.primary, *causes.concurrent]),
+    )
     if impact is None:
         return None
     if unplaced:
@@ -349,19 +363,28 @@ def _causes(facts: list[Fact], settings: Settings) -> _Causes | None:
         if not located:
             return None
     concurrent = [r[0] for r in rankings[1:] if r[0].confidence >= settings.decide_min_confidence]
+    groups = (located, *(c.locating for c in concurrent))
     for c in concurrent:
         located = located + c.locating
-    return _Causes(primary=primary, ranking=first, concurrent=concurrent, located=located)
+    return _Causes(primary=primary, ranking=first, concurrent=concurrent, located=located, groups=groups)
 
 
 def _impact(
-    obs: Observation, findings: Findings, located: tuple[Fact, ...], settings: Settings, serious: bool
+    obs: Observation,
+    findings: Findings,
+    groups: tuple[tuple[Fact, ...], ...],
+    settings: Settings,
+    serious: bool,
+    located_cause: bool = False,
+    counted_shape: bool = False,
 ) -> _Impact | None:
     """Blast radius and money; None when the loss is under the minimum, or too uncertain without a serious
-    failure behind it."""
+    failure behind it: a counted gap, a near-total failure, or (for a located cause) failing requests of the
+    merchants at risk that persist well past the onset (a small or ramped loss is still a loss)."""
     notes = ImpactNotes(assumptions=[], uncertainties=[])
-    stages, at_risk = _blast(obs, located, notes)
+    located = tuple(f for g in groups for f in g)
     onset = min((f.onset for f in located if f.onset is not None), default=None)
+    stages, at_risk = _blast(obs, groups, notes)
     windows = window_by_merchant(obs, onset)
     rates = merchant_rates(
         _baselines_or_window(obs, set(at_risk), onset, notes), set(at_risk), obs.merchant_stages, notes
@@ -388,15 +411,38 @@ def _impact(
             "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
             "order.created."
         )
+    measured = risk
+    if calcs and located_cause:
+        calcs, risk = _counted_or_measured(
+            obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages, counted_shape
+        )
+        impacts = [c.impact for c in calcs]
+    persists = located_cause and persisting_failure(obs, located, onset, set(at_risk))
     if risk.lost_orders.value < settings.decide_min_lost_orders:
-        return None
-    if risk.lost_orders.low <= 0:
-        if not serious:
+        # A persisting located failure stays silent only when its loss is surely under the minimum.
+        if not (persists and risk.lost_orders.high >= settings.decide_min_lost_orders):
             return None
         notes.uncertainties.append(
-            "The 90% interval of lost orders reaches zero; the incident opens because a counted payment-without-order "
-            "gap or a near-total webhook/payment failure is measured, not because the loss is certain."
+            f"The estimated loss ({risk.lost_orders.value:,.0f} orders) is under the minimum of "
+            f"{settings.decide_min_lost_orders:g}, but its 90% interval reaches {risk.lost_orders.high:,.0f} and the "
+            f"located failure persists {PERSIST_MINUTES}+ minutes after its onset: the incident opens so that a "
+            "small or ramped loss is not silent."
         )
+    if measured.lost_orders.low <= 0:
+        if serious:
+            notes.uncertainties.append(
+                "The 90% interval of expected minus actual orders reaches zero; the incident opens because a "
+                "counted payment-without-order gap or a near-total webhook/payment failure is measured, not "
+                "because the loss is certain."
+            )
+        elif persists:
+            notes.uncertainties.append(
+                "The 90% interval of expected minus actual orders reaches zero; the incident opens because the "
+                f"located failure persists at the merchants at risk {PERSIST_MINUTES}+ minutes after its onset, "
+                "not because the loss is certain."
+            )
+        else:
+            return None
     return _Impact(
         stages=stages,
         at_risk=at_risk,
@@ -408,6 +454,51 @@ def _impact(
         idle=idle,
         notes=notes,
     )
+
+
+def _counted_or_measured(
+    obs: Observation,
+    located: tuple[Fact, ...],
+    onset: datetime | None,
+    rates: dict[str, Rates],
+    calcs: list[MerchantLossCalc],
+    risk: RiskReport,
+    windows: dict[str, MerchantWindow],
+    at_risk: dict[str, str],
+    cv: float | None,
+    notes: ImpactNotes,
+    stages: tuple[str, ...],
+    counted_shape: bool,
+) -> tuple[list[MerchantLossCalc], RiskReport]:
+    """The counted loss (decide.counted) for a cause that shows as failed requests when the silent part is
+    within its noise; for a cause whose loss is silent by nature, only when the failed requests alone cost more
+    than expected minus actual orders measures (a floor). Else the measured loss."""
+    measured = {c.impact.merchant_id: (c.impact.lost_orders.value, c.lost_var) for c in calcs}
+    counted = counted_lost_orders(obs, located, onset, {m: rates[m] for m in measured})
+    total = sum(v for v, _ in counted.values())
+    if total <= 0:
+        return calcs, risk
+    if counted_shape:
+        if not silent_part_within_noise(measured, counted):
+            return calcs, risk
+        why = (
+            f"expected minus actual orders ({risk.lost_orders.value:,.0f}) agrees within its noise, so no silent "
+            "loss is added"
+        )
+    else:
+        if risk.lost_orders.value >= total:
+            return calcs, risk
+        why = (
+            f"expected minus actual orders ({risk.lost_orders.value:,.0f}) is below what the failed requests alone "
+            "cost, so the counted failures are the floor"
+        )
+    recalcs, _ = _merchant_losses(windows, rates, {m: at_risk[m] for m in measured}, cv, counted)
+    notes.assumptions.append(
+        "Lost orders are counted from the failed requests of the merchants at risk (above the clean share of the "
+        f"other stages), each valued at the chance it would have become an order; {why}. A shopper who retries a "
+        "failed request counts once per failure."
+    )
+    return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
 
 
 def _baselines_or_window(
@@ -453,7 +544,11 @@ def _baselines_or_window(
 
 
 def _merchant_losses(
-    windows: dict[str, MerchantWindow], rates: dict[str, Rates], at_risk: dict[str, str], cv: float | None
+    windows: dict[str, MerchantWindow],
+    rates: dict[str, Rates],
+    at_risk: dict[str, str],
+    cv: float | None,
+    counted: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[list[MerchantLossCalc], list[str]]:
     """Each merchant at risk's loss in the window; merchants without checkout attempts are idle (unmeasured)."""
     total_attempts = sum(w.attempts for w in windows.values()) or 1
@@ -466,7 +561,12 @@ def _merchant_losses(
             continue
         calcs.append(
             merchant_loss(
-                w, rates[merchant], DEFAULT_VALUE_CV if cv is None else cv, w.attempts / total_attempts, basis
+                w,
+                rates[merchant],
+                DEFAULT_VALUE_CV if cv is None else cv,
+                w.attempts / total_attempts,
+                basis,
+                counted.get(merchant) if counted is not None else None,
             )
         )
     return calcs, idle

@@ -160,13 +160,24 @@ class MerchantLossCalc:
 
 
 def merchant_loss(
-    w: MerchantWindow, r: Rates, cv: float, traffic_share: float, basis: str
+    w: MerchantWindow,
+    r: Rates,
+    cv: float,
+    traffic_share: float,
+    basis: str,
+    counted: tuple[float, float] | None = None,
 ) -> MerchantLossCalc:
+    """Expected minus actual orders; or, with `counted` (lost orders, variance), the orders the merchant's
+    counted failed requests cost (expected orders are then actual + counted)."""
     p, a = r.conversion, w.attempts
-    expected = p * a
-    lost = expected - w.orders
-    var_p = p * (1 - p) / r.conversion_n
-    lost_var = a * p * (1 - p) + a * a * var_p
+    if counted is None:
+        expected = p * a
+        lost = expected - w.orders
+        var_p = p * (1 - p) / r.conversion_n
+        lost_var = a * p * (1 - p) + a * a * var_p
+    else:
+        lost, lost_var = counted
+        expected = w.orders + lost
     aov_var = (cv * r.aov) ** 2 / r.aov_n
     revenue = lost * r.aov
     revenue_var = lost_var * r.aov**2 + lost * lost * aov_var + max(lost, 0.0) * (cv * r.aov) ** 2

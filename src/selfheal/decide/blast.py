@@ -1,0 +1,333 @@
+"""Blast radius: which merchants a located cause hits, each judged on its own evidence.
+
+A cause's locating facts name stages and some merchants. A stage is not counted whole because some of its
+merchants fail: every merchant of a located stage is tested against its own expectation, with the signals the
+cause locates on, since the onset:
+
+- failing requests: its share of failed requests (the located facts' endpoints and status classes);
+- slow requests: its share of requests on the located endpoints slower than twice their expected p95;
+- orders: its orders against its baseline conversion x its checkout attempts.
+
+Each test is a log-likelihood ratio between "hit like the merchants the signals name" (their pooled share)
+and "clean like the merchants of the other stages" (their pooled share); the tests add up. A merchant with a
+decisive ratio against the fault is clean; one with a decisive ratio for it is hit. A stage where no merchant
+is decisively clean is hit as a whole (its merchants with too little traffic to tell count as `stage`);
+otherwise only the merchants whose own evidence leans to the fault are at risk. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from selfheal.decide.facts import Fact
+from selfheal.observe.model import Observation, RollupRow
+from selfheal.reason.model import Severity
+from selfheal.signals import LATENCY_BUCKETS_MS
+
+DECISIVE_LLR = 4.6
+"""A log-likelihood ratio beyond which a merchant's own evidence decides (about 100:1)."""
+LEANING_LLR = 0.5
+"""In a stage hit in part, a merchant the signals do not name joins when its evidence leans this far to the fault."""
+MIN_SHARE_RATIO = 1.5
+"""A test is used only when the named merchants' share is at least this multiple of the clean share."""
+PRIOR_CLEAN_SHARE = 0.01
+"""Clean share when no merchant outside the located stages measures it."""
+MIN_REFERENCE_REQUESTS = 200
+MIN_SHARE = 1e-4
+MIN_LOSS_SHARE = 0.05
+"""Orders test: used only when the named merchants lost at least this share of their expected orders."""
+SLOW_FACTOR = 2.0
+"""A request is slow when it takes more than this multiple of the endpoint's expected p95."""
+LATENCY_METRICS = ("latency_p95", "slow_request_rate")
+
+
+@dataclass(frozen=True)
+class MerchantCounts:
+    """A merchant's trials and hits of one test (requests and failures, attempts and lost orders...)."""
+
+    trials: float
+    hits: float
+
+
+Counter = Callable[[str], MerchantCounts]
+
+
+@dataclass(frozen=True)
+class BlastNote:
+    """What the per-merchant tests decided on a stage, for the assessment's assumptions."""
+
+    stage: str
+    members: int
+    hit: tuple[str, ...]
+    clean: tuple[str, ...]
+    whole: bool
+
+
+def since(rows: tuple[RollupRow, ...], onset: datetime | None) -> list[RollupRow]:
+    if onset is None:
+        return list(rows)
+    start = onset.replace(second=0, microsecond=0)
+    return [r for r in rows if r.minute >= start]
+
+
+def _on(r: RollupRow, f: Fact) -> bool:
+    return r.endpoint in f.endpoints and (not f.sources or r.source in f.sources)
+
+
+def failure_counter(rows: list[RollupRow], f: Fact) -> Counter:
+    acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        if _on(r, f):
+            slot = acc[r.merchant_id]
+            slot[0] += r.count
+            if r.status_class in f.status_classes:
+                slot[1] += r.count
+    return lambda m: MerchantCounts(*acc.get(m, [0.0, 0.0]))
+
+
+def _slow_counter(rows: list[RollupRow], f: Fact) -> Counter | None:
+    expected = f.extra.get("expected")
+    if f.metric != "latency_p95" or not isinstance(expected, float) or expected <= 0:
+        return None
+    threshold = SLOW_FACTOR * expected
+    # Buckets whose lower bound is at or above the threshold count as slow.
+    lower = (0.0, *LATENCY_BUCKETS_MS)
+    slow = [i for i, lo in enumerate(lower) if lo >= threshold]
+    if not slow:
+        return None
+    acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in rows:
+        if _on(r, f) and r.latency_hist:
+            slot = acc[r.merchant_id]
+            slot[0] += sum(r.latency_hist)
+            slot[1] += sum(r.latency_hist[i] for i in slow if i < len(r.latency_hist))
+    return lambda m: MerchantCounts(*acc.get(m, [0.0, 0.0]))
+
+
+def clean_share(trials: float, hits: float) -> float:
+    """The clean merchants' share (smoothed: none of hundreds is not zero), or a prior when they are too few."""
+    return (hits + 0.5) / (trials + 1) if trials >= MIN_REFERENCE_REQUESTS else PRIOR_CLEAN_SHARE
+
+
+def _binomial_llr(c: MerchantCounts, hit_share: float, clean_share: float) -> float:
+    a = min(max(hit_share, MIN_SHARE), 1 - MIN_SHARE)
+    b = min(max(clean_share, MIN_SHARE), 1 - MIN_SHARE)
+    k, n = c.hits, c.trials
+    return k * math.log(a / b) + (n - k) * math.log((1 - a) / (1 - b))
+
+
+def _pooled(counter: Counter, merchants: set[str]) -> tuple[float, float]:
+    trials = hits = 0.0
+    for m in merchants:
+        c = counter(m)
+        trials += c.trials
+        hits += c.hits
+    return trials, hits
+
+
+@dataclass(frozen=True)
+class _ShareTest:
+    counter: Counter
+    reference: set[str]
+
+    def llrs(self, hit: set[str], members: list[str]) -> dict[str, float] | None:
+        n_hit, k_hit = _pooled(self.counter, hit)
+        n_ref, k_ref = _pooled(self.counter, self.reference)
+        if n_hit <= 0:
+            return None
+        a = k_hit / n_hit
+        b = clean_share(n_ref, k_ref)
+        if a < MIN_SHARE_RATIO * b:
+            return None
+        return {m: _binomial_llr(self.counter(m), a, b) for m in members}
+
+
+@dataclass(frozen=True)
+class _OrdersTest:
+    """Orders since the onset against each merchant's baseline conversion."""
+
+    attempts: dict[str, float]
+    orders: dict[str, float]
+    conversion: dict[str, float]
+
+    def llrs(self, hit: set[str], members: list[str]) -> dict[str, float] | None:
+        expected = sum(self.conversion.get(m, 0.0) * self.attempts.get(m, 0.0) for m in hit)
+        actual = sum(self.orders.get(m, 0.0) for m in hit)
+        if expected <= 0:
+            return None
+        loss = min((expected - actual) / expected, 0.95)
+        if loss < MIN_LOSS_SHARE:
+            return None
+        out = {}
+        for m in members:
+            p = min(max(self.conversion.get(m, 0.0), MIN_SHARE), 1 - MIN_SHARE)
+            n, k = self.attempts.get(m, 0.0), self.orders.get(m, 0.0)
+            # Hit: each attempt converts with p (1 - loss); clean: with p.
+            out[m] = k * math.log(1 - loss) + (n - k) * math.log((1 - p * (1 - loss)) / (1 - p))
+        return out
+
+
+def _orders_test(obs: Observation, onset: datetime | None, conversion: dict[str, float]) -> _OrdersTest:
+    start = onset.replace(second=0, microsecond=0) if onset else obs.window_start
+    attempts: dict[str, float] = defaultdict(float)
+    orders: dict[str, float] = defaultdict(float)
+    for row in obs.metrics:
+        if row.ts >= start:
+            attempts[row.merchant_id] += row.checkout_attempts
+            orders[row.merchant_id] += row.orders
+    return _OrdersTest(dict(attempts), dict(orders), conversion)
+
+
+def _request_tests(
+    obs: Observation, located: tuple[Fact, ...], onset: datetime | None, reference: set[str]
+) -> list[_ShareTest]:
+    return [_ShareTest(c, reference) for c in _counters(since(obs.rollups, onset), located)]
+
+
+def _counters(rows: list[RollupRow], located: tuple[Fact, ...]) -> list[Counter]:
+    """One counter per distinct located request signal: failed requests, or slow requests."""
+    tests: list[Counter] = []
+    seen: set[tuple[object, ...]] = set()
+    for f in located:
+        if f.signal != "anomaly" or not f.endpoints:
+            continue
+        counter: Counter | None = None
+        key: tuple[object, ...] = (f.metric, f.endpoints, f.sources, f.status_classes)
+        if key in seen:
+            continue
+        seen.add(key)
+        if f.metric == "error_rate" and f.status_classes:
+            counter = failure_counter(rows, f)
+        elif f.metric in LATENCY_METRICS:
+            counter = _slow_counter(rows, f)
+        if counter is not None:
+            tests.append(counter)
+    return tests
+
+
+def _score(
+    tests: list[_ShareTest], orders: _OrdersTest, hit: set[str], members: list[str]
+) -> dict[str, float]:
+    total = dict.fromkeys(members, 0.0)
+    every: list[_ShareTest | _OrdersTest] = [*tests, orders]
+    for test in every:
+        llrs = test.llrs(hit, members)
+        for m, v in (llrs or {}).items():
+            total[m] += v
+    return total
+
+
+def _judge(
+    tests: list[_ShareTest], orders: _OrdersTest, named: set[str], members: list[str]
+) -> dict[str, float]:
+    """Each member's log-likelihood ratio, hit vs clean. The hit share comes from the merchants the signals
+    name, then once more from the merchants the evidence says are hit (named ones unless decisively clean)."""
+    llr = _score(tests, orders, named, members)
+    refined = {m for m in members if llr[m] > DECISIVE_LLR or (m in named and llr[m] > -DECISIVE_LLR)}
+    if refined and refined != named:
+        llr = _score(tests, orders, refined, members)
+    return llr
+
+
+def split_stage(
+    members: list[str], named: set[str], llr: dict[str, float], stage: str
+) -> tuple[dict[str, str], BlastNote]:
+    """The merchants of `stage` at risk (merchant -> basis) and what decided it."""
+    clean = tuple(m for m in members if llr[m] <= -DECISIVE_LLR)
+    at_risk: dict[str, str] = {}
+    if not clean:
+        for m in members:
+            at_risk[m] = "direct" if m in named or llr[m] > DECISIVE_LLR else "stage"
+    else:
+        for m in members:
+            if (m in named and llr[m] > -DECISIVE_LLR) or llr[m] > LEANING_LLR:
+                at_risk[m] = "direct"
+    note = BlastNote(
+        stage=stage, members=len(members), hit=tuple(sorted(at_risk)), clean=clean, whole=not clean
+    )
+    return at_risk, note
+
+
+def blast_radius(
+    obs: Observation,
+    located: tuple[Fact, ...],
+    onset: datetime | None,
+    conversion: dict[str, float],
+) -> tuple[tuple[str, ...], dict[str, str], list[BlastNote]]:
+    """The stages and merchants at risk (merchant -> basis: `direct` when its own evidence or signals show the
+    fault, `stage` when it is at risk because its whole stage is hit), and a note per located stage."""
+    stage_of = obs.merchant_stages
+    direct = {m for f in located for m in f.merchants}
+    stages = {s for f in located for s in f.stages}
+    if stages:
+        # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
+        direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
+    else:
+        stages = {stage_of[m] for m in direct if m in stage_of}
+    at_risk = dict.fromkeys(sorted(m for m in direct if m not in stage_of), "direct")
+    named_stages = {stage_of[m] for m in direct if m in stage_of}
+    # Clean reference: the merchants of stages the signals name no merchant on (else every unnamed merchant).
+    reference = {m for m, s in stage_of.items() if s not in named_stages}
+    if not reference:
+        reference = {m for m in stage_of if m not in direct}
+    members_all = sorted(m for m, s in stage_of.items() if s in named_stages)
+    llr = _judge(
+        _request_tests(obs, located, onset, reference),
+        _orders_test(obs, onset, conversion),
+        direct & set(members_all),
+        members_all,
+    )
+    notes: list[BlastNote] = []
+    hit_stages: list[str] = []
+    for stage in sorted(stages):
+        members = sorted(m for m, s in stage_of.items() if s == stage)
+        named = {m for m in direct if stage_of.get(m) == stage}
+        if not named:
+            at_risk.update(dict.fromkeys(members, "stage"))
+            notes.append(BlastNote(stage, len(members), tuple(members), (), True))
+            hit_stages.append(stage)
+            continue
+        part, note = split_stage(members, named, llr, stage)
+        at_risk.update(part)
+        notes.append(note)
+        if part:
+            hit_stages.append(stage)
+    return tuple(hit_stages), at_risk, notes
+
+
+PERSIST_MINUTES = 10
+"""A failure persists when it is still clearly above the clean share this many minutes after its onset."""
+PERSIST_Z = 3.0
+PERSIST_MIN_HITS = 3
+
+
+def persisting_failure(
+    obs: Observation, located: tuple[Fact, ...], onset: datetime | None, merchants: set[str]
+) -> bool:
+    """Whether the located failing (or slow) requests of `merchants` are still clearly above the clean share
+    (the merchants outside their stages) from `PERSIST_MINUTES` after the onset to `as_of`: a sustained
+    failure, not a blip. Only high or critical located anomalies count."""
+    if onset is None or not merchants:
+        return False
+    late = onset + timedelta(minutes=PERSIST_MINUTES)
+    if late >= obs.as_of:
+        return False
+    serious = tuple(
+        f for f in located if f.signal == "anomaly" and f.severity in (Severity.high, Severity.critical)
+    )
+    stages = {obs.merchant_stages.get(m) for m in merchants}
+    reference = {m for m, s in obs.merchant_stages.items() if s not in stages}
+    since_onset = _counters(since(obs.rollups, onset), serious)
+    after = _counters(since(obs.rollups, late), serious)
+    for whole, tail in zip(since_onset, after, strict=True):
+        b = clean_share(*_pooled(whole, reference))
+        n, k = _pooled(tail, merchants)
+        if n <= 0 or k < PERSIST_MIN_HITS or k / n < MIN_SHARE_RATIO * b:
+            continue
+        if (k - n * b) / math.sqrt(n * b * (1 - b)) >= PERSIST_Z:
+            return True
+    return False

@@ -1,0 +1,112 @@
+"""Counted losses: when a cause shows as failed requests on the order path, count them.
+
+Expected minus actual orders carries the noise of every attempt in the window (would each shopper have bought?
+A p (1 - p)); when the loss comes from requests that failed, only the failed ones are uncertain. Per merchant:
+
+    lost orders = sum over the cause's failing request signals of
+                  (failed requests - clean share x requests) x the chance such a request would have become an order
+
+The chance by what the request is for: an order webhook after a captured payment became an order (1); a payment
+request became one as often as the merchant's payments that were answered (2xx against declined 4xx); a cart or
+checkout request as often as the merchant's checkout attempts convert at baseline (a shopper retrying counts once
+per failed request: an assumption written into the assessment).
+
+The assessment uses the counted loss when the silent part (expected minus actual orders minus the counted loss)
+is within its noise, so nothing uncounted is measured; a cause whose loss is silent by nature (slowness makes
+shoppers leave, no request fails) is always costed as expected minus actual. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from selfheal.decide.blast import clean_share, failure_counter, since
+from selfheal.decide.facts import Fact
+from selfheal.decide.impact import Rates
+from selfheal.decide.model import Category
+from selfheal.observe.model import Observation
+
+COUNTED_CATEGORIES = frozenset(
+    {Category.webhook_delivery, Category.api_auth, Category.cart_sync, Category.payment_provider}
+)
+"""Causes whose lost orders show as failed requests on the order path (checkout latency loses shoppers silently)."""
+CHANCE_MODEL_CV = 0.1
+"""Relative doubt about the chance a failed request would have become an order beyond its sampling error
+(retries, shoppers who fail at one step being keener or less keen than the average): it widens the interval."""
+SILENT_Z = 2.0
+"""The silent part counts when it is more than this many standard deviations from zero."""
+MIN_PAYMENT_ANSWERS = 20
+
+
+def _payment_success(
+    obs: Observation, f: Fact, onset: datetime | None, merchants: set[str]
+) -> dict[str, float]:
+    """Per merchant: answered payment requests (2xx) against declined ones (4xx) on the fact's endpoints,
+    shrunk toward the pooled share of the merchants at risk."""
+    acc: dict[str, list[float]] = {}
+    for r in since(obs.rollups, onset):
+        if r.merchant_id in merchants and r.endpoint in f.endpoints and r.status_class in ("2xx", "4xx"):
+            slot = acc.setdefault(r.merchant_id, [0.0, 0.0])
+            slot[0] += r.count if r.status_class == "2xx" else 0
+            slot[1] += r.count
+    ok = sum(v[0] for v in acc.values())
+    answered = sum(v[1] for v in acc.values())
+    pooled = ok / answered if answered else 1.0
+    return {
+        m: (acc.get(m, [0.0, 0.0])[0] + MIN_PAYMENT_ANSWERS * pooled)
+        / (acc.get(m, [0.0, 0.0])[1] + MIN_PAYMENT_ANSWERS)
+        for m in merchants
+    }
+
+
+def counted_lost_orders(
+    obs: Observation, located: tuple[Fact, ...], onset: datetime | None, rates: dict[str, Rates]
+) -> dict[str, tuple[float, float]]:
+    """Per merchant at risk (the keys of `rates`): the orders its failed requests cost, and the variance."""
+    merchants = set(rates)
+    stages = {obs.merchant_stages.get(m) for m in merchants}
+    reference = {m for m, s in obs.merchant_stages.items() if s not in stages}
+    # The whole window: a ramped failure starts before the onset its detector saw.
+    rows = since(obs.rollups, None)
+    out = {m: [0.0, 0.0] for m in merchants}
+    seen: set[tuple[object, ...]] = set()
+    for f in located:
+        key = (f.endpoints, f.sources, f.status_classes)
+        if f.signal != "anomaly" or f.metric != "error_rate" or not f.status_classes or key in seen:
+            continue
+        seen.add(key)
+        counter = failure_counter(rows, f)
+        trials = sum(counter(m).trials for m in reference)
+        clean = clean_share(trials, sum(counter(m).hits for m in reference))
+        paid = _payment_success(obs, f, None, merchants) if "payment" in f.roles else {}
+        for m in merchants:
+            c = counter(m)
+            failed = max(c.hits - clean * c.trials, 0.0)
+            if failed <= 0:
+                continue
+            r = rates[m]
+            if "order_webhook" in f.roles:
+                q, q_var = 1.0, 0.0
+            elif m in paid:
+                q, q_var = paid[m], paid[m] * (1 - paid[m]) / MIN_PAYMENT_ANSWERS
+            else:
+                q, q_var = r.conversion, r.conversion * (1 - r.conversion) / r.conversion_n
+            out[m][0] += failed * q
+            # Would each failed request have become an order; the chance itself; the clean failures subtracted.
+            out[m][1] += (
+                failed * q * (1 - q)
+                + failed * failed * (q_var + (CHANCE_MODEL_CV * q) ** 2)
+                + clean * c.trials * q * q
+            )
+    return {m: (v[0], v[1]) for m, v in out.items()}
+
+
+def silent_part_within_noise(
+    expected_minus_actual: dict[str, tuple[float, float]], counted: dict[str, tuple[float, float]]
+) -> bool:
+    """Whether expected-minus-actual orders exceed the counted loss by no more than their noise, summed over
+    the merchants: (lost, variance) per merchant in both."""
+    silent = sum(expected_minus_actual[m][0] - counted.get(m, (0.0, 0.0))[0] for m in expected_minus_actual)
+    noise = math.sqrt(sum(v for _, v in expected_minus_actual.values()))
+    return abs(silent) <= SILENT_Z * noise
