@@ -255,7 +255,7 @@ def _uncertainties(
     if rev.value > 0 and (rev.high - rev.low) / 2 > 0.3 * rev.value:
         out.append(
             f"Lost revenue is uncertain: the 90% interval runs from {risk.currency} {max(rev.low, 0):,.0f} to "
-            f"{rev.high:,.0f}."
+            f"{risk.currency} {rev.high:,.0f}."
         )
     return out
 
@@ -369,9 +369,21 @@ def _impact(
     cv = value_cv(
         obs, {b.merchant_id: b.revenue / b.orders for b in obs.baselines if b.orders >= MIN_BASELINE_ORDERS}
     )
-    calcs, idle = _merchant_losses(windows, rates, at_risk, cv)
+    value_spread = DEFAULT_VALUE_CV if cv is None else cv
+    in_scope, idle = _merchant_losses(windows, rates, at_risk, value_spread)
     currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
-    if calcs:
+    # A merchant that took at least the expected orders is not at risk: the risk report, the blast radius
+    # and the causes' money count only positive losses since the onset. Whether an incident opens is judged
+    # on the signed total over every merchant in scope and the whole window (`gate`, the long-standing rule),
+    # so noise kept by the filter cannot open one, and a short span after the onset does not open one early.
+    calcs = [c for c in in_scope if c.impact.lost_orders.value > 0]
+    gate: RiskReport | None = None
+    if in_scope:
+        whole_window, _ = _merchant_losses(window_by_merchant(obs, None), rates, at_risk, value_spread)
+        gate = risk_report(obs, whole_window, onset, currency, stages)
+        if not calcs:
+            return None
+        _note_above_expectation(in_scope, calcs, onset, notes)
         risk = risk_report(obs, calcs, onset, currency, stages)
         impacts = [c.impact for c in calcs]
         traffic = sum(c.impact.traffic_share for c in calcs)
@@ -388,9 +400,10 @@ def _impact(
             "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
             "order.created."
         )
-    if risk.lost_orders.value < settings.decide_min_lost_orders:
+    judged = gate or risk
+    if judged.lost_orders.value < settings.decide_min_lost_orders:
         return None
-    if risk.lost_orders.low <= 0:
+    if judged.lost_orders.low <= 0:
         if not serious:
             return None
         notes.uncertainties.append(
@@ -408,6 +421,26 @@ def _impact(
         idle=idle,
         notes=notes,
     )
+
+
+def _note_above_expectation(
+    in_scope: list[MerchantLossCalc],
+    at_risk: list[MerchantLossCalc],
+    onset: datetime | None,
+    notes: ImpactNotes,
+) -> None:
+    """Say which merchants in scope took at least the expected orders (left out of the merchants at risk)."""
+    kept = {c.impact.merchant_id for c in at_risk}
+    above = sorted(c.impact.merchant_id for c in in_scope if c.impact.merchant_id not in kept)
+    if above:
+        net = sum(c.impact.lost_orders.value for c in in_scope)
+        since = f"since {onset:%H:%M} UTC" if onset is not None else "in the window"
+        notes.assumptions.append(
+            f"{len(above)} merchant(s) in scope took at least their expected orders {since} and are not "
+            f"counted at risk: {', '.join(above[:5])}"
+            + (" ..." if len(above) > 5 else "")
+            + f". Over all {len(in_scope)} merchants in scope the net loss is about {max(net, 0):,.0f} orders."
+        )
 
 
 def _baselines_or_window(
@@ -453,9 +486,10 @@ def _baselines_or_window(
 
 
 def _merchant_losses(
-    windows: dict[str, MerchantWindow], rates: dict[str, Rates], at_risk: dict[str, str], cv: float | None
+    windows: dict[str, MerchantWindow], rates: dict[str, Rates], at_risk: dict[str, str], cv: float
 ) -> tuple[list[MerchantLossCalc], list[str]]:
-    """Each merchant at risk's loss in the window; merchants without checkout attempts are idle (unmeasured)."""
+    """Each merchant in scope's loss since the onset the windows count from; merchants without checkout
+    attempts in the window are idle (unmeasured)."""
     total_attempts = sum(w.attempts for w in windows.values()) or 1
     calcs: list[MerchantLossCalc] = []
     idle: list[str] = []
@@ -464,11 +498,7 @@ def _merchant_losses(
         if w is None or w.attempts == 0:
             idle.append(merchant)
             continue
-        calcs.append(
-            merchant_loss(
-                w, rates[merchant], DEFAULT_VALUE_CV if cv is None else cv, w.attempts / total_attempts, basis
-            )
-        )
+        calcs.append(merchant_loss(w, rates[merchant], cv, w.attempts / total_attempts, basis))
     return calcs, idle
 
 
@@ -595,8 +625,21 @@ def _summary(
             if concurrent_roots
             else ""
         )
-        + f"About {max(risk.lost_orders.value, 0):,.0f} orders ({risk.currency} "
-        f"{max(risk.lost_revenue.value, 0):,.0f}) were lost in the last {obs.window_minutes} minutes, "
+        + money_sentence(risk)
+    )
+
+
+LOSS_SO_FAR_LABEL = "Lost so far since"
+"""How the summary's money sentence (and the incident's story) begins; `plan.shown_assessment` replaces the
+assessment's sentence with the incident's own story from it on."""
+
+
+def money_sentence(risk: RiskReport) -> str:
+    """The loss so far since the onset and the current rate per hour, each with its basis."""
+    since = f"{risk.onset:%H:%M} UTC" if risk.onset is not None else "the window start"
+    return (
+        f"{LOSS_SO_FAR_LABEL} {since}: about {max(risk.lost_orders.value, 0):,.0f} orders / {risk.currency} "
+        f"{max(risk.lost_revenue.value, 0):,.0f}; at the current rate (the average since {since}), "
         f"{risk.currency} {max(risk.lost_revenue_per_hour.value, 0):,.0f} per hour."
     )
 
@@ -605,8 +648,9 @@ def _orders_evidence(stages: tuple[str, ...], risk: RiskReport) -> Evidence:
     return Evidence(
         kind=EvidenceKind.metric,
         source_id="orders:" + ",".join(stages),
-        text=f"{risk.actual_orders} orders against {risk.expected_orders:.0f} expected from baseline "
-        f"conversion at the merchants at risk",
+        text=f"{risk.actual_orders:,} orders against {risk.expected_orders:,.0f} expected from baseline "
+        f"conversion at the merchants at risk since "
+        f"{f'{risk.onset:%H:%M} UTC' if risk.onset is not None else 'the window start'}",
         supports=None,
         weight=0.0,
     )

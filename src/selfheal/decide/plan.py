@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from selfheal.decide.assessment import LOSS_SO_FAR_LABEL
 from selfheal.decide.impact import loss_between, loss_rate_since
 from selfheal.decide.lifecycle import (
     MIN_EXPECTED_ORDERS,
@@ -95,9 +96,10 @@ def shown_assessment(assessment: Assessment | None, plan: IncidentPlan) -> Asses
             update["risk_report"] = assessment.risk_report.model_copy(update={"text": track.story or ""})
     else:
         update["title"] = f"{head}: {orders}"
-        summary = assessment.summary.split(" Loss so far ")[0].split(" Losing about ")[0]
-        summary = summary.split(" Mitigating since ")[0]
-        update["summary"] = f"{summary} {track.story}"  # idempotent: a re-plan under the lock rewrites again
+        # The assessment's own money sentence gives way to the incident's story (one figure per concept);
+        # idempotent: a re-plan under the lock rewrites again.
+        summary = assessment.summary.split(f" {LOSS_SO_FAR_LABEL} ")[0].split(" Mitigating since ")[0]
+        update["summary"] = f"{summary} {track.story}"
     return assessment.model_copy(update=update)
 
 
