@@ -147,15 +147,25 @@ def _recent_rate(
     acted_at: datetime | None = None,
 ) -> CurrentRate:
     """The loss at `merchants` over the last `incident_recovery_minutes`, judged. When an action finished
-    inside that span, at least `MIN_MINUTES_AFTER_ACTION` ago, only the minutes after it count: the rate
-    after a fix is the question, and minutes of the fault before it would hold recovery back a cycle."""
+    inside that span, at least `MIN_MINUTES_AFTER_ACTION` whole minutes ago, only the whole minutes after it
+    count: the rate after a fix is the question, and minutes of the fault before it (the minute the fix
+    landed in is still partly faulty) would hold recovery back a cycle, wherever the fix falls between
+    cycles."""
     start = obs.as_of - timedelta(minutes=settings.incident_recovery_minutes)
-    if acted_at is not None and start < acted_at <= obs.as_of - timedelta(minutes=MIN_MINUTES_AFTER_ACTION):
-        start = acted_at
+    if acted_at is not None:
+        after = _next_whole_minute(acted_at)
+        if start < after <= obs.as_of - timedelta(minutes=MIN_MINUTES_AFTER_ACTION):
+            start = after
     span = loss_between(obs, merchants, start, obs.as_of)
     return current_rate(
         span.expected_orders, span.actual_orders, span.minutes, span.lost_revenue, peak_per_hour
     )
+
+
+def _next_whole_minute(at: datetime) -> datetime:
+    """`at` itself on a whole minute, else the start of the next minute."""
+    floor = at.replace(second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(minutes=1)
 
 
 def _aftermath(obs: Observation, assessment: Assessment, settings: Settings) -> str | None:
