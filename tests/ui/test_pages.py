@@ -71,7 +71,7 @@ def open_page(live_api: LiveApi) -> AppFactory:
             at.session_state[name] = value
         at.run()
         if page != "overview":
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
         bugs = [str(e.value) for e in at.error if "unexpected error" in str(e.value)]
         assert not bugs, bugs
@@ -281,9 +281,10 @@ def test_assessment_money_verdicts_and_action_status(
     waiting = [a for a in incident["actions"] if a["status"] in ("proposed", "approved")]
     links = [str(link.proto.label) for link in at.get("page_link")]
     assert f"Decide on the {len(waiting)} waiting on the Actions page" in links
-    # merchants at risk: only those that lost orders
-    losing = [m for m in incident["assessment"]["blast_radius"]["merchants"] if m["lost_orders"]["value"] > 0]
-    assert metrics["Merchants at risk"] == str(len(losing))
+    # merchants at risk: only those that lost orders, decided by the agent (the API and the page agree)
+    at_risk = incident["assessment"]["blast_radius"]["merchants"]
+    assert at_risk and all(m["lost_orders"]["value"] > 0 for m in at_risk)
+    assert metrics["Merchants at risk"] == str(len(at_risk))
     # the affected stage charted with the incident's markers
     figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("onset" in {a["text"] for a in f["layout"].get("annotations", [])} for f in figures)
@@ -473,15 +474,21 @@ def test_actions_page_shows_notifications_and_failures(
 
 
 def test_stage_series_values_the_loss_as_the_risk_report_does(live_api: LiveApi, incident_id: str) -> None:
-    """Over the cycle's own window, the affected stage's accumulated loss is the risk report's loss: one
-    estimator (each merchant's baseline conversion and order value) behind the card and the chart."""
+    """From the onset to the cycle's as_of, the merchants at risk's accumulated loss is the risk report's
+    loss: one estimator (each merchant's baseline conversion and order value) and one basis (since the onset)
+    behind the summary, the card and the chart."""
     headers = {"x-api-key": ADMIN_KEY}
     incident = httpx.get(f"{live_api.url}/incidents/{incident_id}", headers=headers, timeout=30).json()
     report = incident["assessment"]["risk_report"]
     merchants = [m["merchant_id"] for m in incident["assessment"]["blast_radius"]["merchants"]]
     series = httpx.get(
         f"{live_api.url}/series/kpis",
-        params={"as_of": END.isoformat(), "window_minutes": 60, "merchant": merchants},
+        params={
+            "as_of": END.isoformat(),
+            "window_minutes": 60,
+            "merchant": merchants,
+            "since": report["onset"],
+        },
         headers=headers,
         timeout=30,
     ).json()

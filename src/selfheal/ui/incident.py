@@ -51,14 +51,18 @@ def onset(incident: dict[str, Any]) -> str | None:
 
 
 def scope(incident: dict[str, Any]) -> tuple[str | None, list[str], str]:
-    """(stage, merchants, words) of the affected traffic: one stage whole, else the merchants at risk."""
+    """(stage, merchants, words) of the affected traffic: the merchants at risk (those the agent counts: a
+    merchant above its expectation is not at risk), on their one stage when there is one; else the stage
+    whole; else all merchants. The same merchants as the loss so far of the summary."""
     br = (incident.get("assessment") or {}).get("blast_radius") or {}
     stages = list(br.get("stages") or [])
     merchants = [m["merchant_id"] for m in br.get("merchants") or []]
-    if len(stages) == 1:
-        return stages[0], [], f"stage {stages[0]}"
+    stage = stages[0] if len(stages) == 1 else None
     if merchants:
-        return None, merchants, f"{len(merchants)} merchants at risk"
+        where = f" at stage {stage}" if stage else ""
+        return stage, merchants, f"{len(merchants)} merchant(s) at risk{where}"
+    if stage:
+        return stage, [], f"stage {stage}"
     return None, [], "all merchants"
 
 
@@ -204,7 +208,7 @@ def waiting(incident: dict[str, Any]) -> None:
         else ""
     )
     st.warning(f"{len(pending)} action(s) wait for a decision.{cost}", icon=":material/pending_actions:")
-    st.page_link("pages/actions.py", label="Decide on the Actions page", icon=":material/task_alt:")
+    st.page_link("views/actions.py", label="Decide on the Actions page", icon=":material/task_alt:")
 
 
 def charts_for(incident: dict[str, Any], series: dict[str, Any] | None, life: dict[str, Any] | None) -> None:
