@@ -38,3 +38,13 @@ def test_shares_read_as_percentages_and_counts_are_not_cut_to_raw_decimals() -> 
         update={"observed": 3.4567, "expected": 12.3456}
     )
     assert "3.5 vs expected 12.3" in anomaly_fact(per_minute, False).text
+
+
+def test_long_evidence_is_cut_between_words_never_inside_a_figure() -> None:
+    from selfheal.decide.assessment import clip
+
+    text = "x" * 590 + " USD 12,345.67 lost"
+    clipped = clip(text)
+    assert len(clipped) <= 600 and clipped.endswith("…")
+    assert "USD 12" not in clipped or "USD 12,345.67" in clipped
+    assert clip("short text") == "short text"

@@ -251,6 +251,7 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
         status = "open"
         seen: list[str] = []
         shot_pages: list[str] = []
+        verdict_while_recovering = None
         while resolved_after is None and cycles_after_fix < 2 + RESOLVE_CYCLES + 2:
             story.cycle(moment)
             cycles_after_fix += 1
@@ -269,13 +270,20 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
                 # the incident picker refreshes with the page (it is drawn in the live fragment)
                 expect(picker.first).to_have_value(re.compile(r" · recovering · "))
                 page.screenshot(path=str(tmp_path / f"cycle-{cycles_after_fix}.png"), full_page=True)
-                if not shot_pages:
+                judged = story.client.incident_lifecycle(incident_id)["outcomes"]
+                if judged and verdict_while_recovering is None:
+                    # The outcome is on screen while the incident recovers (judged once the rate after the fix
+                    # is normal), not only after it resolves.
+                    verdict_while_recovering = cycles_after_fix
                     expect(page.locator("li").filter(has_text=FIXING_TITLE).first).to_contain_text("worked")
                     shot_pages = _every_page(
                         context, ui_url, incident_id, moment - STEP, _shots_dir(tmp_path)
                     )
         assert recovering_after is not None and recovering_after <= 2, (
             f"recovering after {recovering_after} cycles"
+        )
+        assert verdict_while_recovering is not None and verdict_while_recovering <= 2, (
+            f"the fix's verdict should show while recovering, within 2 cycles: {seen}"
         )
         assert resolved_after is not None and resolved_after <= recovering_after + RESOLVE_CYCLES - 1, (
             f"resolved after {resolved_after} cycles (recovering after {recovering_after}): {seen}"

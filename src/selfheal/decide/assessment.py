@@ -81,6 +81,19 @@ def _root(s: Scored, confidence: float | None = None) -> RootCause:
     )
 
 
+EVIDENCE_CHARS = 600
+
+
+def clip(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """`text` within `limit` characters, cut at a word boundary with an ellipsis: a figure is never cut in
+    half."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else head
+    return cut.rstrip(" ,;:") + "…"
+
+
 def _serious(f: Fact) -> bool:
     return f.signal == "anomaly" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[Severity.high]
 
@@ -207,7 +220,7 @@ def _evidence(causes: list[Scored], alternatives: list[Scored]) -> tuple[Evidenc
             items[key] = Evidence(
                 kind=h.fact.evidence_kind,
                 source_id=h.fact.source_id,
-                text=f"{h.rule.says}: {h.fact.text}"[:600],
+                text=clip(f"{h.rule.says}: {h.fact.text}"),
                 supports=s.category.value,
                 weight=h.contribution,
             )
@@ -681,7 +694,7 @@ def alert_evidence(
             Evidence(
                 kind=EvidenceKind.alert,
                 source_id=f"alert:{a.fingerprint}@{a.starts_at.isoformat()}",
-                text=text[:600],
+                text=clip(text),
                 supports=None,
                 weight=0.0,
             )

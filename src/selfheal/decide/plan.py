@@ -329,7 +329,7 @@ def _step(
     tracking = tracking.model_copy(update={"loss": loss})
     outcomes: tuple[JudgedOutcome, ...] = ()
     if executed:
-        outcomes = _judge(obs, incident, tracking, settings, final=move.status == IncidentStatus.resolved)
+        outcomes = _judge(obs, incident, tracking, _judge_after_minutes(move.status, settings))
         entries += [_outcome_entry(obs.as_of, o) for o in outcomes]
         verdicts = [Verdict(j.verdict) for j in incident.judged] + [o.verdict for o in outcomes]
         best = incident_outcome(verdicts)
@@ -478,16 +478,25 @@ def _outcome_entry(as_of: datetime, outcome: JudgedOutcome) -> TimelineEntry:
     )
 
 
+def _judge_after_minutes(status: IncidentStatus, settings: Settings) -> int:
+    """Minutes after an action an outcome needs: `outcome_min_minutes`; once the incident recovers (its rate
+    after the fix is normal: the outcome is on screen when the recovery is), `MIN_MINUTES_AFTER_ACTION`; when it
+    resolves (no later cycle will judge), any minute."""
+    if status == IncidentStatus.resolved:
+        return 1
+    if status == IncidentStatus.recovering:
+        return min(settings.outcome_min_minutes, MIN_MINUTES_AFTER_ACTION)
+    return settings.outcome_min_minutes
+
+
 def _judge(
     obs: Observation,
     incident: OpenIncident,
     tracking: TrackingChange,
-    settings: Settings,
-    final: bool = False,
+    min_minutes: int,
 ) -> tuple[JudgedOutcome, ...]:
-    """Verdicts on the executed actions not judged yet whose after-period is long enough: the loss rate at the
-    incident's merchants since the action was first seen executed, against the rate before it. `final` (the
-    incident resolves this cycle, so no later cycle will judge): every action with any minutes after it."""
+    """Verdicts on the executed actions not judged yet with at least `min_minutes` after them: the loss rate
+    at the incident's merchants since the action was first seen executed, against the rate before it."""
     judged = {j.action_id for j in incident.judged}
     merchants = set(tracking.scope.merchants if tracking.scope is not None else incident.merchants)
     before = (
@@ -500,7 +509,7 @@ def _judge(
         since = tracking.executed.get(action.action_id)
         if action.action_id in judged or since is None:
             continue
-        if not ready_to_judge(since, obs.as_of, 1 if final else settings.outcome_min_minutes):
+        if not ready_to_judge(since, obs.as_of, min_minutes):
             continue
         after = loss_rate_since(obs, merchants, since)
         detail = (
