@@ -5,8 +5,8 @@ client of a running API (the embedding model, if any, lives in the API server, n
         --as-of 2024-03-06T12:00:00Z --runs 5
 
 Each command runs once to warm the server (its first search loads the embedding model; reported apart), then
-RUNS times: median and worst wall time of the process, and the median of the same request sent straight to
-the API (what the server itself takes; the rest is the CLI process: interpreter, imports, HTTP, printing).
+RUNS times, interleaved with the same request sent straight to the API: median and worst wall time of the
+process, and the median of the direct request (what the server itself takes; the rest is the CLI process: interpreter, imports, HTTP, printing).
 """
 
 from __future__ import annotations
@@ -68,8 +68,11 @@ def measure(api: str, api_key: str, as_of: str, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": runs, "api": api, "as_of": as_of}
     for name, (cli, direct) in commands.items():
         first = _timed(cli)
-        cli_times = [_timed(cli) for _ in range(runs)]
-        api_times = [_timed(direct) for _ in range(runs)]
+        cli_times: list[float] = []
+        api_times: list[float] = []
+        for _ in range(runs):  # interleaved, so both see the same load
+            cli_times.append(_timed(cli))
+            api_times.append(_timed(direct))
         out[name] = {
             "first_s": round(first, 3),
             "cli": _summary(cli_times),

@@ -277,7 +277,7 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
                     verdict_while_recovering = cycles_after_fix
                     expect(page.locator("li").filter(has_text=FIXING_TITLE).first).to_contain_text("worked")
                     shot_pages = _every_page(
-                        context, ui_url, incident_id, moment - STEP, _shots_dir(tmp_path)
+                        browser, ui_url, incident_id, moment - STEP, _shots_dir(tmp_path)
                     )
         assert recovering_after is not None and recovering_after <= 2, (
             f"recovering after {recovering_after} cycles"
@@ -330,11 +330,12 @@ def _shots_dir(tmp_path: Path) -> Path:
     return path
 
 
-def _every_page(context: Any, ui_url: str, incident_id: str, as_of: datetime, folder: Path) -> list[str]:
-    """Every page at 1440 px while the incident recovers, in a second tab (the story's page never reloads),
-    the window ending at the latest cycle. The names of the pages saved."""
+def _every_page(browser: Any, ui_url: str, incident_id: str, as_of: datetime, folder: Path) -> list[str]:
+    """Every page at 1440 px while the incident recovers, in a browser context of its own (the story's page
+    never reloads), the window ending at the latest cycle. The names of the pages saved."""
     from playwright.sync_api import expect
 
+    context = browser.new_context(viewport={"width": 1440, "height": 1300}, timezone_id="UTC")
     tab = context.new_page()
     tab.set_default_timeout(90_000)
 
@@ -346,6 +347,7 @@ def _every_page(context: Any, ui_url: str, incident_id: str, as_of: datetime, fo
     saved = []
     tab.goto(f"{ui_url}/overview")
     expect(tab.get_by_role("heading", name="Overview")).to_be_visible()
+    settle()
     as_of_box = tab.get_by_label("As of", exact=True)
     as_of_box.fill(as_of.isoformat())
     as_of_box.press("Enter")
@@ -363,5 +365,5 @@ def _every_page(context: Any, ui_url: str, incident_id: str, as_of: datetime, fo
         tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
         tab.set_viewport_size({"width": 1440, "height": 1300})
         saved.append(name)
-    tab.close()
+    context.close()
     return saved
