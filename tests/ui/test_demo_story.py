@@ -348,8 +348,20 @@ def _every_page(browser: Any, ui_url: str, incident_id: str, as_of: datetime, fo
     tab.goto(f"{ui_url}/overview")
     expect(tab.get_by_role("heading", name="Overview")).to_be_visible()
     settle()
+    tab.keyboard.press("Escape")  # a popover open on the page makes everything outside it inert
     as_of_box = tab.get_by_label("As of", exact=True)
-    as_of_box.fill(as_of.isoformat())
+    try:
+        as_of_box.fill(as_of.isoformat(), timeout=30_000)
+    except Exception as exc:
+        opened = tab.evaluate(
+            "() => [...document.querySelectorAll('[role=dialog],[role=listbox],[role=tooltip],"
+            "[data-baseweb=popover],[data-testid*=Popover],[data-testid*=Dialog]')]"
+            ".map(e => (e.getAttribute('data-testid') || e.getAttribute('role')) + ': ' + e.innerText.slice(0, 200))"
+        )
+        inert = tab.evaluate(
+            "() => [...document.querySelectorAll('[inert]')].map(e => e.getAttribute('data-testid') || e.tagName)"
+        )
+        raise AssertionError(f"As of is not editable; open: {opened}; inert: {inert}") from exc
     as_of_box.press("Enter")
     settle()
     for name, title in PAGES:

@@ -151,18 +151,33 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
     cols = st.columns(4)
     if so_far and so_far.get("lost_revenue") is not None:
         since = fmt.clock(so_far["since"], ui.tz())
-        cols[0].metric(f"Lost so far since {since}", fmt.money(fmt.loss(so_far["lost_revenue"]), cur))
+        # The incident's own figure (the summary's, the API's, the CLI's) when the server keeps one; the
+        # series gives the interval and draws the chart.
+        revenue = _own(incident, "lost_revenue_so_far", so_far["lost_revenue"])
+        orders = _own(incident, "lost_orders_so_far", so_far["lost_orders"])
+        cols[0].metric(f"Lost so far since {since}", fmt.money(fmt.loss(revenue), cur))
         cols[0].caption(
             fmt.money_interval({"low": so_far["lost_revenue_low"], "high": so_far["lost_revenue_high"]}, cur)
             + f"; expected minus actual orders at the affected merchants from {since} to "
             f"{fmt.clock(so_far['until'], ui.tz())}, at the baseline order value"
         )
-        cols[3].metric(f"Orders lost since {since}", fmt.count(fmt.loss(so_far["lost_orders"])))
+        cols[3].metric(f"Orders lost since {since}", fmt.count(fmt.loss(orders)))
         cols[3].caption(
             f"{fmt.count(max(so_far['lost_orders_low'], 0))} to {fmt.count(max(so_far['lost_orders_high'], 0))} "
             "(90% interval)"
         )
-    if rr:
+    if rr and incident.get("status") in ("recovering", "resolved"):
+        # Nothing is being lost any more: no rate to project (as the summary says, in the past tense).
+        since = fmt.clock(rr.get("onset"), ui.tz()) if rr.get("onset") else "the window start"
+        back = incident.get("recovering_since")
+        cols[1].metric("Per hour at the current rate", "within noise")
+        cols[1].caption(
+            (f"back to the expected orders since {fmt.clock(back, ui.tz())}; " if back else "")
+            + f"the average from {since} was {fmt.money(fmt.loss(rr['lost_revenue_per_hour']['value']), cur)}"
+        )
+        cols[2].metric("Per day if it persists", "n/a")
+        cols[2].caption(f"{incident['status']}: the loss does not persist")
+    elif rr:
         since = fmt.clock(rr.get("onset"), ui.tz()) if rr.get("onset") else "the window start"
         per_hour = rr["lost_revenue_per_hour"]
         cols[1].metric("Per hour at the current rate", fmt.money(fmt.loss(per_hour["value"]), cur))
@@ -170,6 +185,11 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
         per_day = rr["lost_revenue_per_day"]
         cols[2].metric("Per day if it persists", fmt.money(fmt.loss(per_day["value"]), cur))
         cols[2].caption(f"{fmt.money_interval(per_day, cur)}. {fmt.per_day_basis(rr)}")
+
+
+def _own(incident: dict[str, Any], field: str, fallback: float) -> float:
+    value = incident.get(field)
+    return float(value) if isinstance(value, int | float) else float(fallback)
 
 
 def verdicts(incident: dict[str, Any], life: dict[str, Any] | None) -> None:
