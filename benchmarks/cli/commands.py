@@ -61,7 +61,10 @@ def measure(api: str, api_key: str, as_of: str, runs: int) -> dict[str, Any]:
         "selfheal runbooks search": (
             _cli("runbooks", "search", QUERY, "--json", *target),
             lambda: httpx.get(
-                f"{api}/runbooks/search", params={"q": QUERY}, headers=headers, timeout=600
+                f"{api}/runbooks/search",
+                params={"q": QUERY, "top": 10, "mode": "hybrid"},
+                headers=headers,
+                timeout=600,
             ).raise_for_status(),
         ),
     }
