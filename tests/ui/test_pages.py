@@ -119,12 +119,15 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     assert "orders lost" in page  # the open incident
     assert "CET" in page  # times in the viewer's zone, not UTC
     assert "Updated " in page and "refreshes every 30 s" in page
-    # the incident's stage against its expectation, its loss from the onset, then all merchants
+    # the incident's merchants at risk on its stage against their expectation, their loss from the onset,
+    # then all merchants
     assert len(at.get("plotly_chart")) == 4
     figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [f["layout"]["title"]["text"] for f in figures]
-    assert titles[0] == "Orders per minute, stage wave_1, vs expected"
-    assert titles[1].startswith("Revenue lost since the onset, stage wave_1")
+    assert re.fullmatch(
+        r"Orders per minute, \d+ merchant\(s\) at risk at stage wave_1, vs expected", titles[0]
+    )
+    assert re.match(r"Revenue lost since the onset, \d+ merchant\(s\) at risk at stage wave_1", titles[1])
     labels = {a["text"] for a in figures[0]["layout"]["annotations"]}
     assert "onset" in labels
     assert any(label.startswith("fix: ") for label in labels)  # the actions the policy ran
