@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     decide_min_lost_orders: float = Field(
         5.0,
         ge=0,
-        description="An incident needs at least this many estimated lost orders in the window (and a "
-        "90% interval above zero).",
+        description="An incident needs at least this many estimated lost orders since its onset, net over "
+        "the merchants in scope (and a 90% interval above zero).",
     )
     incident_resolve_cycles: int = Field(
         3,

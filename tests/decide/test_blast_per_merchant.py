@@ -96,8 +96,10 @@ def test_a_fault_on_half_a_stage_names_those_merchants_not_the_stage() -> None:
     assert a.blast_radius.stages == ("wave_1",)
     assert any("hit in part" in x for x in a.assumptions)
     # The money is the named merchants' own: (6 + 4) failed carts a minute at 50 % conversion, which is
-    # (10 - 7) + (6 - 4) orders a minute for an hour.
-    assert a.risk_report is not None and abs(a.risk_report.lost_orders.value - 300) < 1
+    # (10 - 7) + (6 - 4) orders a minute, counted since the onset (the loss so far).
+    report = a.risk_report
+    assert report is not None and report.minutes_affected == 40
+    assert abs(report.lost_orders.value - 5 * report.minutes_affected) < 1
 
 
 def test_one_large_merchant_is_the_blast_radius_when_its_stage_mates_are_clean() -> None:

@@ -62,9 +62,9 @@ def _failing(metric: str, endpoint: str, status: str, source: str, **kw: object)
 
 
 def test_failed_order_webhooks_are_the_lost_orders() -> None:
-    # 5 of A's ~10 webhooks a minute fail (300 orders in the hour). A's orders also happen to run low by
-    # chance: 4.5 a minute instead of 5 => expected minus actual says 330 (within its noise of the counted
-    # 300: sd ~18); the counted 300 is the loss.
+    # 5 of A's ~10 webhooks a minute fail (5 orders a minute since the onset). A's orders also happen to run low by
+    # chance: 4.5 a minute instead of 5 => expected minus actual says 5.5 a minute (within its noise of the
+    # counted 5); the counted loss is the loss.
     webhooks = _rows("A", "wave_1", "webhook", WEBHOOK, 4, 5, "5xx") + _rows(
         "E", "legacy", "webhook", WEBHOOK, 10, 0, "5xx"
     )
@@ -73,11 +73,11 @@ def test_failed_order_webhooks_are_the_lost_orders() -> None:
     a = assess(obs, Findings(anomalies=(failing,)), SETTINGS)
     assert a is not None and a.root_cause.category == Category.webhook_delivery
     assert a.risk_report is not None
-    assert abs(a.risk_report.lost_orders.value - 300) < 2
+    assert abs(a.risk_report.lost_orders.value - 5 * a.risk_report.minutes_affected) < 2  # since the onset
     assert (
         a.risk_report.lost_orders.high - a.risk_report.lost_orders.low < 100
     )  # far tighter than +-1.645 x sqrt(A p q)
-    assert abs(a.risk_report.lost_revenue.value - 300 * 40) < 100
+    assert abs(a.risk_report.lost_revenue.value - 5 * a.risk_report.minutes_affected * 40) < 100
     assert any("counted from the failed requests" in x for x in a.assumptions)
 
 
@@ -90,7 +90,7 @@ def test_failures_that_explain_only_part_of_the_loss_keep_expected_minus_actual(
     failing = _failing("error_rate", WEBHOOK, "5xx", "webhook", severity=Severity.critical)
     a = assess(obs, Findings(anomalies=(failing,)), SETTINGS)
     assert a is not None and a.risk_report is not None
-    assert abs(a.risk_report.lost_orders.value - 420) < 2
+    assert abs(a.risk_report.lost_orders.value - 7 * a.risk_report.minutes_affected) < 2
     assert not any("counted from the failed requests" in x for x in a.assumptions)
 
 
@@ -104,4 +104,4 @@ def test_slow_checkout_is_costed_as_expected_minus_actual_not_by_its_timeouts() 
     timeouts = _failing("error_rate", CHECKOUT, "5xx", "api")
     a = assess(obs, Findings(anomalies=(slow, timeouts)), SETTINGS)
     assert a is not None and a.root_cause.category == Category.checkout_latency
-    assert a.risk_report is not None and abs(a.risk_report.lost_orders.value - 240) < 2
+    assert a.risk_report is not None and abs(a.risk_report.lost_orders.value - 4 * a.risk_report.minutes_affected) < 2

@@ -202,7 +202,12 @@ def test_two_causes_each_have_their_own_money_and_the_parts_do_not_exceed_the_to
     parts = [c.lost_revenue.value for c in causes if c.lost_revenue is not None]
     assert len(parts) == 2 and all(p > 0 for p in parts)
     assert sum(parts) <= a.risk_report.lost_revenue.value + 0.01
-    assert abs(by[Category.webhook_delivery].lost_revenue.value - 0.6 * 180 * 50) < 1  # type: ignore[union-attr]
+    # The loss counts from the incident's onset (not the whole window): A's 3 checkouts a minute since then.
+    since = a.risk_report.onset
+    assert since is not None
+    minutes = sum(1 for r in rows if r.merchant_id == "A" and r.ts >= since.replace(second=0, microsecond=0))
+    assert 40 <= minutes < 60
+    assert abs(by[Category.webhook_delivery].lost_revenue.value - 0.6 * 3 * minutes * 50) < 1  # type: ignore[union-attr]
 
 
 def test_nothing_at_all_is_still_nothing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import pytest
 from kit import AS_OF, SIGNATURES, anomaly, baseline, gap, metrics, observation
@@ -46,7 +47,8 @@ def test_each_fault_signature_gives_its_category(category: str) -> None:
 
 
 def test_risk_report_arithmetic_by_hand() -> None:
-    # A: baseline 600 orders of 1000 attempts (60 %), AOV 30000 / 600 = 50. Window: 120 attempts, 60 orders.
+    # A: baseline 600 orders of 1000 attempts (60 %), AOV 30000 / 600 = 50. Window: 2 attempts and 1 order a
+    # minute for 60 minutes; the onset is 40 minutes ago, so the loss counts the last 40: 80 attempts, 40 orders.
     findings = Findings(
         anomalies=(
             anomaly(
@@ -63,30 +65,73 @@ def test_risk_report_arithmetic_by_hand() -> None:
     a = assess(_two_merchant_obs(), findings, SETTINGS)
     assert a is not None and a.risk_report is not None
     r = a.risk_report
-    assert r.expected_orders == pytest.approx(
-        72.0
-    )  # 0.6 x 120 (shrinkage to the stage's own 60 % is neutral)
-    assert r.actual_orders == 60
-    assert r.lost_orders.value == pytest.approx(12.0)
-    assert r.lost_revenue.value == pytest.approx(600.0)  # 12 x 50
-    sd = math.sqrt(120 * 0.24 + 120**2 * 0.24 / 1020)  # binomial counterfactual + baseline estimate
-    assert r.lost_orders.low == pytest.approx(12 - 1.6449 * sd, abs=0.01)
-    assert r.lost_orders.high == pytest.approx(12 + 1.6449 * sd, abs=0.01)
+    assert r.expected_orders == pytest.approx(48.0)  # 0.6 x 80 (shrinkage to the stage's own 60 % is neutral)
+    assert r.actual_orders == 40
+    assert r.lost_orders.value == pytest.approx(8.0)
+    assert r.lost_revenue.value == pytest.approx(400.0)  # 8 x 50
+    sd = math.sqrt(80 * 0.24 + 80**2 * 0.24 / 1020)  # binomial counterfactual + baseline estimate
+    assert r.lost_orders.low == pytest.approx(8 - 1.6449 * sd, abs=0.01)
+    assert r.lost_orders.high == pytest.approx(8 + 1.6449 * sd, abs=0.01)
     # Revenue per minute is exactly orders x AOV, so the measured value spread is 0: only the count varies.
     assert r.lost_revenue.high - r.lost_revenue.value == pytest.approx(1.6449 * sd * 50, abs=0.1)
-    # Onset 40 minutes ago: per hour = 12 x 60 / 40; per day = loss per attempt since onset (12 / 80) x 1000.
+    # Per hour = the loss so far over the same 40 minutes: 8 x 60 / 40; per day = loss per attempt since the
+    # onset (8 / 80) x 1000 baseline attempts a day.
     assert r.minutes_affected == 40
-    assert r.lost_orders_per_hour.value == pytest.approx(18.0)
-    assert r.lost_revenue_per_hour.value == pytest.approx(900.0)
-    assert r.lost_orders_per_day.value == pytest.approx(150.0)
-    assert r.lost_revenue_per_day.value == pytest.approx(7500.0)
+    assert r.lost_orders_per_hour.value == pytest.approx(12.0)
+    assert r.lost_revenue_per_hour.value == pytest.approx(600.0)
+    assert r.lost_orders_per_day.value == pytest.approx(100.0)
+    assert r.lost_revenue_per_day.value == pytest.approx(5000.0)
     (m,) = a.blast_radius.merchants
     assert (
         m.merchant_id == "A"
         and m.traffic_share == pytest.approx(0.5)
-        and m.lost_revenue.value == pytest.approx(600.0)
+        and m.lost_revenue.value == pytest.approx(400.0)
+        and m.expected_orders == pytest.approx(48.0)
     )
-    assert "USD 600" in r.text and "USD 900 per hour" in r.text
+    # One figure per concept, each with its basis: the loss since the onset and the per-hour rate of the same
+    # minutes, never the rolling window's sum beside them.
+    onset = (AS_OF - timedelta(minutes=40)).strftime("%H:%M")
+    assert f"Lost so far since {onset} UTC (40 minutes)" in r.text and "USD 400 in revenue" in r.text
+    assert f"At the current rate (the average since {onset} UTC), USD 600 per hour" in r.text
+    assert f"Lost so far since {onset} UTC: about 8 orders / USD 400" in a.summary
+    assert "USD 600 per hour" in a.summary
+    for text in (r.text, a.summary):
+        assert (
+            "last 60 minutes" not in text
+            and "In the 60 minutes" not in text
+            and "USD 600 in revenue" not in text
+        )
+
+
+def test_a_merchant_above_its_expectation_is_not_at_risk() -> None:
+    # A takes no order (of an expected 1.2 a minute); B, on the same stage, takes 2 of an expected 1.2: the
+    # stage is affected, but B is not at risk, and the money counts A's loss only (not A's minus B's gain).
+    rows = metrics("A", "wave_1", [2] * 60, [0] * 60, 50.0) + metrics("B", "wave_1", [2] * 60, [2] * 60, 40.0)
+    bases = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("B", "wave_1", 1000, 600, 24000.0)]
+    obs = observation(rows, bases, {"A": "wave_1", "B": "wave_1"})
+    findings = Findings(
+        anomalies=(
+            anomaly(
+                "x",
+                "error_rate",
+                endpoint="GET /api/cart",
+                status="4xx",
+                stages=("wave_1",),
+                merchants=("A",),
+                onset_minutes_ago=40,
+            ),
+        ),
+    )
+    a = assess(obs, findings, SETTINGS)
+    assert a is not None and a.risk_report is not None
+    assert [m.merchant_id for m in a.blast_radius.merchants] == ["A"]
+    assert all(m.lost_orders.value > 0 for m in a.blast_radius.merchants)
+    assert a.risk_report.lost_orders.value == pytest.approx(48.0)  # 0.6 x 80 attempts since the onset
+    assert a.risk_report.lost_revenue.value == pytest.approx(2400.0)
+    assert a.root_cause.merchants == ("A",)
+    assert "affecting 1 merchant(s)" in a.summary
+    # B is judged per merchant (#14): clearly spared, so neither at risk nor in the money.
+    assert any("clearly spared and not counted" in x for x in a.assumptions)
 
 
 def test_no_loss_no_incident() -> None:

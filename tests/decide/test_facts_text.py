@@ -25,3 +25,26 @@ def test_soft_failure_evidence_says_its_basis() -> None:
     assert fact.text.startswith(
         "50 of 100 successful payments at stage wave_1 in the window have no order.created"
     )
+
+
+def test_shares_read_as_percentages_and_counts_are_not_cut_to_raw_decimals() -> None:
+    # The streaming detectors' "share of requests failing per minute" is a fraction like a rate.
+    share = anomaly("a3", "error_share_per_minute").model_copy(
+        update={"observed": 0.0501, "expected": 0.0002}
+    )
+    text = anomaly_fact(share, False).text
+    assert "5.01% vs expected 0.02%" in text and "0.0501" not in text
+    per_minute = anomaly("a4", "orders_per_minute").model_copy(
+        update={"observed": 3.4567, "expected": 12.3456}
+    )
+    assert "3.5 vs expected 12.3" in anomaly_fact(per_minute, False).text
+
+
+def test_long_evidence_is_cut_between_words_never_inside_a_figure() -> None:
+    from selfheal.decide.assessment import clip
+
+    text = "x" * 590 + " USD 12,345.67 lost"
+    clipped = clip(text)
+    assert len(clipped) <= 600 and clipped.endswith("…")
+    assert "USD 12" not in clipped or "USD 12,345.67" in clipped
+    assert clip("short text") == "short text"

@@ -113,11 +113,37 @@ def test_an_action_is_not_judged_before_its_after_period_is_long_enough() -> Non
     seen = AS_OF - timedelta(minutes=10)
     incident = _incident(
         status="mitigating",
+        merchants=("A",),
+        seen_executed={"act-1": seen},
+        executed=(ExecutedAction(action_id="act-1", key="k", finished_at=seen),),
+    )
+    # Still losing (not recovering): 10 minutes after the action are short of `outcome_min_minutes` (15).
+    (step,) = decide(_obs(True, incident), Findings(), SETTINGS).plan.steps
+    assert step.move.status == IncidentStatus.mitigating
+    assert step.outcomes == () and step.tracking.outcome is None and not step.resolves
+
+
+def test_an_action_is_judged_when_the_incident_recovers() -> None:
+    """The recovery and the outcome show together: once the rate after the fix is normal, an action with at
+    least MIN_MINUTES_AFTER_ACTION minutes after it is judged, before `outcome_min_minutes`."""
+    seen = AS_OF - timedelta(minutes=5)
+    incident = _incident(
+        status="mitigating",
         seen_executed={"act-1": seen},
         executed=(ExecutedAction(action_id="act-1", key="k", finished_at=seen),),
     )
     (step,) = decide(_obs(False, incident), Findings(), SETTINGS).plan.steps
-    assert step.outcomes == () and step.tracking.outcome is None and not step.resolves
+    assert step.move.status == IncidentStatus.recovering and not step.resolves
+    (outcome,) = step.outcomes
+    assert outcome.verdict == Verdict.worked and step.tracking.outcome == Verdict.worked
+    # Two minutes are too few even while recovering.
+    early = _incident(
+        status="mitigating",
+        seen_executed={"act-1": AS_OF - timedelta(minutes=2)},
+        executed=(ExecutedAction(action_id="act-1", key="k", finished_at=AS_OF - timedelta(minutes=2)),),
+    )
+    (step,) = decide(_obs(False, early), Findings(), SETTINGS).plan.steps
+    assert step.outcomes == ()
 
 
 def test_a_continued_incident_shows_its_own_loss_so_far_and_a_held_severity() -> None:

@@ -87,3 +87,25 @@ def test_an_incident_recovers_when_the_fault_stops_by_itself(tmp_path: Path) -> 
     assert statuses.index("recovering") > 0 and statuses[statuses.index("recovering") - 1] == "open"
     assert run.cycles_to_recovering is not None and run.cycles_to_recovering <= 2
     assert run.cycles_to_resolved is not None and run.cycles_to_resolved <= 2 + RESOLVE - 1
+
+
+@pytest.mark.parametrize(("fault_minutes", "fix_seconds"), [(32, 40), (33, 30), (34, 50)])
+def test_a_fix_between_cycles_recovers_within_two_cycles(
+    tmp_path: Path, fault_minutes: int, fix_seconds: int
+) -> None:
+    """Cycles every 5 minutes from the onset; the fix lands 2-5 minutes after one of them, mid-minute (that
+    minute still carries the fault). The first cycle after it may come too soon to judge, the second must
+    show `recovering`, and resolution follows after the configured normal cycles."""
+    settings = _settings(tmp_path)
+    store = Store.open(settings.resolved_database_url())
+    try:
+        run = run_recovery(
+            store, settings, seed=1, fault_minutes=fault_minutes, fix_seconds=fix_seconds, after_minutes=40
+        )
+    finally:
+        store.dispose()
+    trace = [(t.minute, t.status) for t in run.trace]
+    assert run.incidents == 1, trace
+    assert run.cycles_to_recovering is not None and run.cycles_to_recovering <= 2, trace
+    assert run.cycles_to_resolved is not None, trace
+    assert run.cycles_to_resolved <= run.cycles_to_recovering + RESOLVE - 1, trace

@@ -104,11 +104,11 @@ def test_story_is_past_tense_once_recovering() -> None:
         current=now,
     )
     open_text = story(IncidentStatus.open, loss, "USD")
-    assert "Losing about 96 orders (USD 4,800) per hour" in open_text
-    assert "loss so far 44 orders / USD 1,201 since 00:18 UTC" in open_text
+    assert open_text.startswith("Lost so far since 00:18 UTC: 44 orders / USD 1,201")
+    assert "at the current rate (the last 10 minutes), about 96 orders / USD 4,800 per hour" in open_text
     recovering = story(IncidentStatus.recovering, loss, "USD", recovering_since=T0 + timedelta(minutes=28))
     assert recovering.startswith(
-        "Recovering since 00:46 UTC; loss so far 44 orders / USD 1,201 since 00:18 UTC"
+        "Recovering since 00:46 UTC; lost so far since 00:18 UTC: 44 orders / USD 1,201"
     )
     assert "if it persists" not in recovering and "per day" not in recovering
     resolved = story(
@@ -118,7 +118,9 @@ def test_story_is_past_tense_once_recovering() -> None:
         recovering_since=T0 + timedelta(minutes=28),
         resolved_at=T0 + timedelta(minutes=38),
     )
-    assert resolved.startswith("Resolved at 00:56 UTC (recovering since 00:46 UTC); lost 44 orders")
+    assert resolved.startswith(
+        "Resolved at 00:56 UTC (recovering since 00:46 UTC); lost since 00:18 UTC: 44 orders"
+    )
 
 
 def test_a_recovering_incident_relapses_only_when_the_loss_is_back() -> None:

@@ -71,7 +71,7 @@ def open_page(live_api: LiveApi) -> AppFactory:
             at.session_state[name] = value
         at.run()
         if page != "overview":
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.value for e in at.exception]
         bugs = [str(e.value) for e in at.error if "unexpected error" in str(e.value)]
         assert not bugs, bugs
@@ -119,12 +119,15 @@ def test_overview_shows_kpis_open_incident_and_charts(open_page: AppFactory, inc
     assert "orders lost" in page  # the open incident
     assert "CET" in page  # times in the viewer's zone, not UTC
     assert "Updated " in page and "refreshes every 30 s" in page
-    # the incident's stage against its expectation, its loss from the onset, then all merchants
+    # the incident's merchants at risk on its stage against their expectation, their loss from the onset,
+    # then all merchants
     assert len(at.get("plotly_chart")) == 4
     figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [f["layout"]["title"]["text"] for f in figures]
-    assert titles[0] == "Orders per minute, stage wave_1, vs expected"
-    assert titles[1].startswith("Revenue lost since the onset, stage wave_1")
+    assert re.fullmatch(
+        r"Orders per minute, \d+ merchant\(s\) at risk at stage wave_1, vs expected", titles[0]
+    )
+    assert re.match(r"Revenue lost since the onset, \d+ merchant\(s\) at risk at stage wave_1", titles[1])
     labels = {a["text"] for a in figures[0]["layout"]["annotations"]}
     assert "onset" in labels
     assert any(label.startswith("fix: ") for label in labels)  # the actions the policy ran
@@ -147,17 +150,37 @@ def test_overview_money_has_one_source_and_says_its_basis(
     ).json()
     report = incident["assessment"]["risk_report"]
     assert metrics["Per hour at the current rate"] == f"${report['lost_revenue_per_hour']['value']:,.0f}"
+    # The card shows the incident's own loss so far (the summary's and the API's figure) ...
+    assert metrics[lost] == f"${incident['lost_revenue_so_far']:,.0f}"
+    assert f"USD {incident['lost_revenue_so_far']:,.0f}" in incident["assessment"]["summary"]
+    # ... and the chart draws the same loss: the merchants at risk from the onset, one estimator
+    merchants = [m["merchant_id"] for m in incident["assessment"]["blast_radius"]["merchants"]]
     series = httpx.get(
         f"{live_api.url}/series/kpis",
-        params={"as_of": END.isoformat(), "window_minutes": 65, "stage": "wave_1", "since": report["onset"]},
+        params={
+            "as_of": END.isoformat(),
+            "window_minutes": 65,
+            "stage": "wave_1",
+            "merchant": merchants,
+            "since": report["onset"],
+        },
         headers={"x-api-key": ADMIN_KEY},
         timeout=30,
     ).json()
-    # 45 minutes since the onset + 20 before it; the card and the chart read the same series
-    assert metrics[lost] == f"${series['loss_so_far']['lost_revenue']:,.0f}"
+    drawn = series["loss_so_far"]["lost_revenue"]
+    counted = [x for x in incident["assessment"]["assumptions"] if "counted from the failed requests" in x]
+    if counted:
+        # #14: a loss that shows as failed requests is costed from them; the chart draws expected minus actual
+        # orders, which the assessment states beside it and which agrees within its noise.
+        stated = re.search(r"expected minus actual orders \(([\d,]+)\)", counted[0])
+        assert stated is not None
+        assert abs(series["loss_so_far"]["lost_orders"] - float(stated.group(1).replace(",", ""))) <= 0.5
+        assert report["lost_revenue"]["low"] <= drawn <= report["lost_revenue"]["high"]
+    else:
+        assert abs(drawn - incident["lost_revenue_so_far"]) < 2.0
     chart = json.loads(at.get("plotly_chart")[1].proto.spec)
     line = _values(next(t for t in chart["data"] if t.get("name") == "revenue lost since the onset")["y"])
-    assert f"${line[-1]:,.0f}" == metrics[lost]
+    assert abs(line[-1] - drawn) < 2.0
     assert min(line) > -50  # counted from the onset: no negative loss from the quiet minutes before
     page = texts(at)
     assert "x the hourly figure" in page  # the day's projection explains itself
@@ -281,9 +304,10 @@ def test_assessment_money_verdicts_and_action_status(
     waiting = [a for a in incident["actions"] if a["status"] in ("proposed", "approved")]
     links = [str(link.proto.label) for link in at.get("page_link")]
     assert f"Decide on the {len(waiting)} waiting on the Actions page" in links
-    # merchants at risk: only those that lost orders
-    losing = [m for m in incident["assessment"]["blast_radius"]["merchants"] if m["lost_orders"]["value"] > 0]
-    assert metrics["Merchants at risk"] == str(len(losing))
+    # merchants at risk: only those that lost orders, decided by the agent (the API and the page agree)
+    at_risk = incident["assessment"]["blast_radius"]["merchants"]
+    assert at_risk and all(m["lost_orders"]["value"] > 0 for m in at_risk)
+    assert metrics["Merchants at risk"] == str(len(at_risk))
     # the affected stage charted with the incident's markers
     figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("onset" in {a["text"] for a in f["layout"].get("annotations", [])} for f in figures)
@@ -473,16 +497,21 @@ def test_actions_page_shows_notifications_and_failures(
 
 
 def test_stage_series_values_the_loss_as_the_risk_report_does(live_api: LiveApi, incident_id: str) -> None:
-    """Over the cycle's own window, the affected stage's accumulated loss is the risk report's measured loss
-    (each merchant's baseline conversion and order value): the card's figure, or, when the card counts the loss
-    from failed requests, the expected-minus-actual figure it states beside it."""
+    """From the onset to the cycle's as_of, the merchants at risk's accumulated loss is the risk report's
+    measured loss (each merchant's baseline conversion and order value, since the onset): the card's figure, or,
+    when the card counts the loss from failed requests, the expected-minus-actual figure it states beside it."""
     headers = {"x-api-key": ADMIN_KEY}
     incident = httpx.get(f"{live_api.url}/incidents/{incident_id}", headers=headers, timeout=30).json()
     report = incident["assessment"]["risk_report"]
     merchants = [m["merchant_id"] for m in incident["assessment"]["blast_radius"]["merchants"]]
     series = httpx.get(
         f"{live_api.url}/series/kpis",
-        params={"as_of": END.isoformat(), "window_minutes": 60, "merchant": merchants},
+        params={
+            "as_of": END.isoformat(),
+            "window_minutes": 60,
+            "merchant": merchants,
+            "since": report["onset"],
+        },
         headers=headers,
         timeout=30,
     ).json()

@@ -104,18 +104,22 @@ def run_recovery(
     step: int = 5,
     after_minutes: int = 60,
     execute_action: bool = True,
+    fix_seconds: int = 0,
 ) -> RecoveryRun:
-    """Simulate, load into `store`, run the cycles and measure (see the module doc)."""
+    """Simulate, load into `store`, run the cycles and measure (see the module doc). The fix lands
+    `fault_minutes` and `fix_seconds` after the onset (anywhere between two cycles); the minute it lands
+    in still carries the fault, as the demo's live feed has it."""
     onset = START + timedelta(hours=history_hours)
-    fix = onset + timedelta(minutes=fault_minutes)
-    end = fix + timedelta(minutes=after_minutes)
+    fix = onset + timedelta(minutes=fault_minutes, seconds=fix_seconds)
+    end = onset + timedelta(minutes=fault_minutes + after_minutes)
+    faulty_minutes = fault_minutes + (1 if fix_seconds % 60 else 0) + fix_seconds // 60
     config = SimConfig(
         seed=seed,
         merchants=merchants,
         start=START,
         minutes=int((end - START).total_seconds() // 60),
         logs_from=onset - timedelta(hours=2),
-        faults=(FaultSpec(name=fault, start=onset, duration_minutes=fault_minutes, stages=(stage,)),),
+        faults=(FaultSpec(name=fault, start=onset, duration_minutes=faulty_minutes, stages=(stage,)),),
     )
     result = simulate(config)
     load_into(store, result)
@@ -128,6 +132,7 @@ def run_recovery(
     severity_at_fix: str | None = None
     trace: list[CycleTrace] = []
     minute = step
+    cycles_after = 0  # cycles run after the fix so far
     while onset + timedelta(minutes=minute) <= end:
         at = onset + timedelta(minutes=minute)
         if not fixed and at > fix:
@@ -146,9 +151,7 @@ def run_recovery(
                 severity_at_fix = severity_at_fix or (trace[-2].severity if len(trace) > 1 else inc.severity)
                 if SEVERITY_RANK.get(inc.severity, 0) > SEVERITY_RANK.get(severity_at_fix or "", 0):
                     rose = True
-                cycles_after = (minute - fault_minutes) // step + (
-                    1 if (minute - fault_minutes) % step else 0
-                )
+                cycles_after += 1
                 if recovering is None and inc.status in ("recovering", "resolved"):
                     recovering = cycles_after
                 if resolved is None and inc.status == "resolved":

@@ -81,6 +81,19 @@ def _root(s: Scored, confidence: float | None = None) -> RootCause:
     )
 
 
+EVIDENCE_CHARS = 600
+
+
+def clip(text: str, limit: int = EVIDENCE_CHARS) -> str:
+    """`text` within `limit` characters, cut at a word boundary with an ellipsis: a figure is never cut in
+    half."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else head
+    return cut.rstrip(" ,;:") + "…"
+
+
 def _serious(f: Fact) -> bool:
     return f.signal == "anomaly" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[Severity.high]
 
@@ -211,7 +224,7 @@ def _evidence(causes: list[Scored], alternatives: list[Scored]) -> tuple[Evidenc
             items[key] = Evidence(
                 kind=h.fact.evidence_kind,
                 source_id=h.fact.source_id,
-                text=f"{h.rule.says}: {h.fact.text}"[:600],
+                text=clip(f"{h.rule.says}: {h.fact.text}"),
                 supports=s.category.value,
                 weight=h.contribution,
             )
@@ -259,7 +272,7 @@ def _uncertainties(
     if rev.value > 0 and (rev.high - rev.low) / 2 > 0.3 * rev.value:
         out.append(
             f"Lost revenue is uncertain: the 90% interval runs from {risk.currency} {max(rev.low, 0):,.0f} to "
-            f"{rev.high:,.0f}."
+            f"{risk.currency} {rev.high:,.0f}."
         )
     return out
 
@@ -392,9 +405,21 @@ def _impact(
     cv = value_cv(
         obs, {b.merchant_id: b.revenue / b.orders for b in obs.baselines if b.orders >= MIN_BASELINE_ORDERS}
     )
-    calcs, idle = _merchant_losses(windows, rates, at_risk, cv)
+    value_spread = DEFAULT_VALUE_CV if cv is None else cv
+    in_scope, idle = _merchant_losses(windows, rates, at_risk, value_spread)
     currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
-    if calcs:
+    # A merchant that took at least the expected orders is not at risk: the risk report, the blast radius
+    # and the causes' money count only positive losses since the onset. Whether an incident opens is judged
+    # on the signed total over every merchant in scope and the whole window (`gate`, the long-standing rule),
+    # so noise kept by the filter cannot open one, and a short span after the onset does not open one early.
+    calcs = [c for c in in_scope if c.impact.lost_orders.value > 0]
+    gate: RiskReport | None = None
+    if in_scope:
+        whole_window, _ = _merchant_losses(window_by_merchant(obs, None), rates, at_risk, value_spread)
+        gate = risk_report(obs, whole_window, onset, currency, stages)
+        if not calcs:
+            return None
+        _note_above_expectation(in_scope, calcs, onset, notes)
         risk = risk_report(obs, calcs, onset, currency, stages)
         impacts = [c.impact for c in calcs]
         traffic = sum(c.impact.traffic_share for c in calcs)
@@ -411,20 +436,61 @@ def _impact(
             "No KPI metrics cover the merchants at risk: lost orders are the counted payments without "
             "order.created."
         )
-    measured = risk
+    measured = gate or risk
+    chosen = measured
     if calcs and located_cause:
+        before = risk
         calcs, risk = _counted_or_measured(
-            obs, located, onset, rates, calcs, risk, windows, at_risk, cv, notes, stages, counted_shape
+            obs,
+            located,
+            onset,
+            rates,
+            calcs,
+            risk,
+            windows,
+            at_risk,
+            value_spread,
+            notes,
+            stages,
+            counted_shape,
         )
-        impacts = [c.impact for c in calcs]
+        if risk is not before:
+            impacts = [c.impact for c in calcs]
+            chosen = risk
     persists = located_cause and persisting_failure(obs, located, onset, set(at_risk))
-    if risk.lost_orders.value < settings.decide_min_lost_orders:
+    if not _opens(chosen, measured, persists, serious, settings, notes):
+        return None
+    return _Impact(
+        stages=stages,
+        at_risk=at_risk,
+        onset=onset,
+        risk=risk,
+        impacts=impacts,
+        traffic=traffic,
+        cv=cv,
+        idle=idle,
+        notes=notes,
+    )
+
+
+def _opens(
+    chosen: RiskReport,
+    measured: RiskReport,
+    persists: bool,
+    serious: bool,
+    settings: Settings,
+    notes: ImpactNotes,
+) -> bool:
+    """Whether the loss opens an incident: the chosen estimate at least the minimum (or a persisting located
+    failure whose interval reaches it), and expected minus actual orders surely above zero unless a serious or
+    persisting failure is behind it; the notes say why an uncertain one opens."""
+    if chosen.lost_orders.value < settings.decide_min_lost_orders:
         # A persisting located failure stays silent only when its loss is surely under the minimum.
-        if not (persists and risk.lost_orders.high >= settings.decide_min_lost_orders):
-            return None
+        if not (persists and chosen.lost_orders.high >= settings.decide_min_lost_orders):
+            return False
         notes.uncertainties.append(
-            f"The estimated loss ({risk.lost_orders.value:,.0f} orders) is under the minimum of "
-            f"{settings.decide_min_lost_orders:g}, but its 90% interval reaches {risk.lost_orders.high:,.0f} and the "
+            f"The estimated loss ({chosen.lost_orders.value:,.0f} orders) is under the minimum of "
+            f"{settings.decide_min_lost_orders:g}, but its 90% interval reaches {chosen.lost_orders.high:,.0f} and the "
             f"located failure persists {PERSIST_MINUTES}+ minutes after its onset: the incident opens so that a "
             "small or ramped loss is not silent."
         )
@@ -442,18 +508,8 @@ def _impact(
                 "not because the loss is certain."
             )
         else:
-            return None
-    return _Impact(
-        stages=stages,
-        at_risk=at_risk,
-        onset=onset,
-        risk=risk,
-        impacts=impacts,
-        traffic=traffic,
-        cv=cv,
-        idle=idle,
-        notes=notes,
-    )
+            return False
+    return True
 
 
 def _counted_or_measured(
@@ -465,7 +521,7 @@ def _counted_or_measured(
     risk: RiskReport,
     windows: dict[str, MerchantWindow],
     at_risk: dict[str, str],
-    cv: float | None,
+    cv: float,
     notes: ImpactNotes,
     stages: tuple[str, ...],
     counted_shape: bool,
@@ -499,6 +555,26 @@ def _counted_or_measured(
         "failed request counts once per failure."
     )
     return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
+
+
+def _note_above_expectation(
+    in_scope: list[MerchantLossCalc],
+    at_risk: list[MerchantLossCalc],
+    onset: datetime | None,
+    notes: ImpactNotes,
+) -> None:
+    """Say which merchants in scope took at least the expected orders (left out of the merchants at risk)."""
+    kept = {c.impact.merchant_id for c in at_risk}
+    above = sorted(c.impact.merchant_id for c in in_scope if c.impact.merchant_id not in kept)
+    if above:
+        net = sum(c.impact.lost_orders.value for c in in_scope)
+        since = f"since {onset:%H:%M} UTC" if onset is not None else "in the window"
+        notes.assumptions.append(
+            f"{len(above)} merchant(s) in scope took at least their expected orders {since} and are not "
+            f"counted at risk: {', '.join(above[:5])}"
+            + (" ..." if len(above) > 5 else "")
+            + f". Over all {len(in_scope)} merchants in scope the net loss is about {max(net, 0):,.0f} orders."
+        )
 
 
 def _baselines_or_window(
@@ -547,10 +623,11 @@ def _merchant_losses(
     windows: dict[str, MerchantWindow],
     rates: dict[str, Rates],
     at_risk: dict[str, str],
-    cv: float | None,
+    cv: float,
     counted: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[list[MerchantLossCalc], list[str]]:
-    """Each merchant at risk's loss in the window; merchants without checkout attempts are idle (unmeasured)."""
+    """Each merchant in scope's loss since the onset the windows count from; merchants without checkout
+    attempts in the window are idle (unmeasured)."""
     total_attempts = sum(w.attempts for w in windows.values()) or 1
     calcs: list[MerchantLossCalc] = []
     idle: list[str] = []
@@ -563,7 +640,7 @@ def _merchant_losses(
             merchant_loss(
                 w,
                 rates[merchant],
-                DEFAULT_VALUE_CV if cv is None else cv,
+                cv,
                 w.attempts / total_attempts,
                 basis,
                 counted.get(merchant) if counted is not None else None,
@@ -695,8 +772,21 @@ def _summary(
             if concurrent_roots
             else ""
         )
-        + f"About {max(risk.lost_orders.value, 0):,.0f} orders ({risk.currency} "
-        f"{max(risk.lost_revenue.value, 0):,.0f}) were lost in the last {obs.window_minutes} minutes, "
+        + money_sentence(risk)
+    )
+
+
+LOSS_SO_FAR_LABEL = "Lost so far since"
+"""How the summary's money sentence (and the incident's story) begins; `plan.shown_assessment` replaces the
+assessment's sentence with the incident's own story from it on."""
+
+
+def money_sentence(risk: RiskReport) -> str:
+    """The loss so far since the onset and the current rate per hour, each with its basis."""
+    since = f"{risk.onset:%H:%M} UTC" if risk.onset is not None else "the window start"
+    return (
+        f"{LOSS_SO_FAR_LABEL} {since}: about {max(risk.lost_orders.value, 0):,.0f} orders / {risk.currency} "
+        f"{max(risk.lost_revenue.value, 0):,.0f}; at the current rate (the average since {since}), "
         f"{risk.currency} {max(risk.lost_revenue_per_hour.value, 0):,.0f} per hour."
     )
 
@@ -705,8 +795,9 @@ def _orders_evidence(stages: tuple[str, ...], risk: RiskReport) -> Evidence:
     return Evidence(
         kind=EvidenceKind.metric,
         source_id="orders:" + ",".join(stages),
-        text=f"{risk.actual_orders} orders against {risk.expected_orders:.0f} expected from baseline "
-        f"conversion at the merchants at risk",
+        text=f"{risk.actual_orders:,} orders against {risk.expected_orders:,.0f} expected from baseline "
+        f"conversion at the merchants at risk since "
+        f"{f'{risk.onset:%H:%M} UTC' if risk.onset is not None else 'the window start'}",
         supports=None,
         weight=0.0,
     )
@@ -737,7 +828,7 @@ def alert_evidence(
             Evidence(
                 kind=EvidenceKind.alert,
                 source_id=f"alert:{a.fingerprint}@{a.starts_at.isoformat()}",
-                text=text[:600],
+                text=clip(text),
                 supports=None,
                 weight=0.0,
             )

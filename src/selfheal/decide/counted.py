@@ -67,8 +67,8 @@ def counted_lost_orders(
     merchants = set(rates)
     stages = {obs.merchant_stages.get(m) for m in merchants}
     reference = {m for m, s in obs.merchant_stages.items() if s not in stages}
-    # The whole window: a ramped failure starts before the onset its detector saw.
-    rows = since(obs.rollups, None)
+    # Since the onset: the same basis as expected minus actual orders (the loss so far since the onset).
+    rows = since(obs.rollups, onset)
     out = {m: [0.0, 0.0] for m in merchants}
     seen: set[tuple[object, ...]] = set()
     for f in located:

@@ -103,11 +103,14 @@ def _codes(a: Anomaly, codes: CodeCounts) -> tuple[tuple[int, int], ...]:
 
 
 def _value(metric: str, value: float) -> str:
-    """A metric's value for people: rates as percentages (0.0501 -> 5.01%), counts as numbers."""
-    if metric.endswith("_rate"):
+    """A metric's value for people: rates and shares as percentages (0.0501 -> 5.01%), similarities to two
+    decimals, counts as numbers (at most one decimal)."""
+    if any(part in ("rate", "share") for part in metric.split("_")):
         percent = value * 100
         return f"{percent:.2f}%" if abs(percent) < 10 else f"{percent:.1f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+    if metric == "cosine":
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{round(value, 1):g}"
 
 
 def anomaly_fact(a: Anomaly, earliest: bool, codes: CodeCounts | None = None) -> Fact:

@@ -1,8 +1,10 @@
 """Business impact in orders and money, with uncertainty intervals.
 
-For each merchant at risk:
-    expected orders = baseline conversion (orders / checkout attempts) x checkout attempts in the window
-    lost orders     = expected orders - actual orders
+Every figure counts from the incident's onset (the earliest locating signal, or the window start when the
+onset lies before it), never the whole rolling window: the loss so far and the per-hour rate have one basis.
+For each merchant in scope:
+    expected orders = baseline conversion (orders / checkout attempts) x checkout attempts since the onset
+    lost orders     = expected orders - actual orders since the onset
     lost revenue    = lost orders x baseline average order value (AOV)
 Variance of lost orders = A p (1 - p) (the counterfactual is binomial) + A^2 Var(p_hat) (the baseline is
 an estimate). Lost revenue adds the AOV estimate's and the lost orders' own value dispersion. Intervals are
@@ -38,6 +40,7 @@ class MerchantWindow:
     orders: int
     revenue: float
     attempts_since_onset: int
+    orders_since_onset: int
 
 
 @dataclass
@@ -53,7 +56,7 @@ def _est(value: float, sd: float) -> Estimate:
 
 
 def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, MerchantWindow]:
-    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0])
+    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
     stage: dict[str, str] = {}
     for m in obs.metrics:
         slot = acc[m.merchant_id]
@@ -62,6 +65,7 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
         slot[2] += m.revenue
         if onset is None or m.ts >= onset.replace(second=0, microsecond=0):
             slot[3] += m.checkout_attempts
+            slot[4] += m.orders
         stage[m.merchant_id] = m.migration_stage
     return {
         k: MerchantWindow(
@@ -71,6 +75,7 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
             orders=int(v[1]),
             revenue=float(v[2]),
             attempts_since_onset=int(v[3]),
+            orders_since_onset=int(v[4]),
         )
         for k, v in acc.items()
     }
@@ -167,17 +172,18 @@ def merchant_loss(
     basis: str,
     counted: tuple[float, float] | None = None,
 ) -> MerchantLossCalc:
-    """Expected minus actual orders; or, with `counted` (lost orders, variance), the orders the merchant's
-    counted failed requests cost (expected orders are then actual + counted)."""
-    p, a = r.conversion, w.attempts
+    """The merchant's loss since the onset (`w.attempts_since_onset`, `w.orders_since_onset`): expected minus
+    actual orders; or, with `counted` (lost orders, variance), the orders the merchant's counted failed requests
+    cost (expected orders are then actual + counted)."""
+    p, a = r.conversion, w.attempts_since_onset
     if counted is None:
         expected = p * a
-        lost = expected - w.orders
+        lost = expected - w.orders_since_onset
         var_p = p * (1 - p) / r.conversion_n
         lost_var = a * p * (1 - p) + a * a * var_p
     else:
         lost, lost_var = counted
-        expected = w.orders + lost
+        expected = w.orders_since_onset + lost
     aov_var = (cv * r.aov) ** 2 / r.aov_n
     revenue = lost * r.aov
     revenue_var = lost_var * r.aov**2 + lost * lost * aov_var + max(lost, 0.0) * (cv * r.aov) ** 2
@@ -186,7 +192,7 @@ def merchant_loss(
             merchant_id=w.merchant_id,
             migration_stage=w.stage,
             expected_orders=round(expected, 2),
-            actual_orders=w.orders,
+            actual_orders=w.orders_since_onset,
             lost_orders=_est(lost, math.sqrt(lost_var)),
             lost_revenue=_est(revenue, math.sqrt(revenue_var)),
             traffic_share=round(traffic_share, 4),
@@ -237,13 +243,13 @@ def risk_report(
         if c.impact.lost_revenue.value > 0
     )
     text = (
-        f"In the {obs.window_minutes} minutes to {obs.as_of:%Y-%m-%d %H:%M} UTC, {len(calcs)} merchant(s) at risk"
-        f"{' in stage(s) ' + ', '.join(stages) if stages else ''} were expected to take about {expected:,.0f} "
-        f"orders and took {actual:,}: about {max(lost, 0):,.0f} orders lost (90% interval "
-        f"{max(lost_w.low, 0):,.0f}-{max(lost_w.high, 0):,.0f}), {_money(max(revenue, 0), currency)} in revenue "
+        f"Lost so far since {start:%H:%M} UTC ({minutes} minutes) at {len(calcs)} merchant(s) at risk"
+        f"{' in stage(s) ' + ', '.join(stages) if stages else ''}: about {max(lost, 0):,.0f} orders "
+        f"(90% interval {max(lost_w.low, 0):,.0f}-{max(lost_w.high, 0):,.0f}; {actual:,} taken against "
+        f"{expected:,.0f} expected) and {_money(max(revenue, 0), currency)} in revenue "
         f"({_money(max(rev_w.low, 0), currency)}-{_money(max(rev_w.high, 0), currency)}). "
-        f"Since {start:%H:%M} UTC that is {_money(max(rev_h.value, 0), currency)} per hour; if it persists, "
-        f"about {_money(max(rev_d.value, 0), currency)} per day."
+        f"At the current rate (the average since {start:%H:%M} UTC), {_money(max(rev_h.value, 0), currency)} "
+        f"per hour; if it persists, about {_money(max(rev_d.value, 0), currency)} per day."
         + (f" Most affected: {top_text}." if top_text else "")
     )
     return RiskReport(
@@ -327,9 +333,10 @@ def counted_loss_report(
     lost = float(sum(missing_by_merchant.values()))
     revenue = sum(i.lost_revenue.value for i in impacts)
     text = (
-        f"In the {obs.window_minutes} minutes to {obs.as_of:%Y-%m-%d %H:%M} UTC, {lost:.0f} successful payments at "
-        f"{len(impacts)} merchant(s){' in stage(s) ' + ', '.join(stages) if stages else ''} have no order: "
-        f"{_money(revenue, currency)} at baseline order values, {_money(revenue * hour, currency)} per hour. "
+        f"Lost so far since {start:%H:%M} UTC ({minutes} minutes): {lost:.0f} successful payments at "
+        f"{len(impacts)} merchant(s){' in stage(s) ' + ', '.join(stages) if stages else ''} have no order, "
+        f"{_money(revenue, currency)} at baseline order values. At the current rate (the average since "
+        f"{start:%H:%M} UTC), {_money(revenue * hour, currency)} per hour. "
         "No KPI metrics cover these merchants, so orders lost before payment are not counted."
     )
     report = RiskReport(

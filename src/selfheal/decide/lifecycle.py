@@ -217,24 +217,23 @@ def story(
 ) -> str:
     """Where the incident stands, in words: the current rate while it lasts, past tense once recovering
     (no projection), and the loss so far since the incident's own onset."""
-    so_far = (
-        f"{max(loss.lost_orders, 0):,.0f} orders / {currency} {max(loss.lost_revenue, 0):,.0f} "
-        f"since {_at(loss.onset)}"
-    )
+    so_far = f"{max(loss.lost_orders, 0):,.0f} orders / {currency} {max(loss.lost_revenue, 0):,.0f}"
+    since = f"since {_at(loss.onset)}"
     peak = f"peak {max(loss.peak_lost_orders_per_hour, 0):,.0f} orders per hour"
     if status == IncidentStatus.resolved:
         return (
-            f"Resolved at {_at(resolved_at)} (recovering since {_at(recovering_since)}); lost {so_far} "
-            f"({peak})."
+            f"Resolved at {_at(resolved_at)} (recovering since {_at(recovering_since)}); lost {since}: "
+            f"{so_far} ({peak})."
         )
     if status == IncidentStatus.recovering:
-        return f"Recovering since {_at(recovering_since)}; loss so far {so_far} ({peak})."
+        return f"Recovering since {_at(recovering_since)}; lost so far {since}: {so_far} ({peak})."
     now = loss.current
     rate = (
-        f"Losing about {max(now.lost_orders_per_hour, 0):,.0f} orders ({currency} "
-        f"{max(now.lost_revenue_per_hour, 0):,.0f}) per hour in the last {now.minutes:.0f} minutes; "
+        f"; at the current rate (the last {now.minutes:.0f} minutes), about "
+        f"{max(now.lost_orders_per_hour, 0):,.0f} orders / {currency} {max(now.lost_revenue_per_hour, 0):,.0f} "
+        "per hour"
         if now is not None and now.measured
         else ""
     )
     fix = f"Mitigating since {_at(mitigating_since)}. " if status == IncidentStatus.mitigating else ""
-    return f"{fix}{rate}{'loss' if rate else 'Loss'} so far {so_far}."
+    return f"{fix}Lost so far {since}: {so_far}{rate}."

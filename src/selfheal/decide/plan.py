@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from selfheal.decide.assessment import LOSS_SO_FAR_LABEL
 from selfheal.decide.impact import loss_between, loss_rate_since
 from selfheal.decide.lifecycle import (
     MIN_EXPECTED_ORDERS,
@@ -95,9 +96,10 @@ def shown_assessment(assessment: Assessment | None, plan: IncidentPlan) -> Asses
             update["risk_report"] = assessment.risk_report.model_copy(update={"text": track.story or ""})
     else:
         update["title"] = f"{head}: {orders}"
-        summary = assessment.summary.split(" Loss so far ")[0].split(" Losing about ")[0]
-        summary = summary.split(" Mitigating since ")[0]
-        update["summary"] = f"{summary} {track.story}"  # idempotent: a re-plan under the lock rewrites again
+        # The assessment's own money sentence gives way to the incident's story (one figure per concept);
+        # idempotent: a re-plan under the lock rewrites again.
+        summary = assessment.summary.split(f" {LOSS_SO_FAR_LABEL} ")[0].split(" Mitigating since ")[0]
+        update["summary"] = f"{summary} {track.story}"
     return assessment.model_copy(update=update)
 
 
@@ -145,15 +147,25 @@ def _recent_rate(
     acted_at: datetime | None = None,
 ) -> CurrentRate:
     """The loss at `merchants` over the last `incident_recovery_minutes`, judged. When an action finished
-    inside that span, at least `MIN_MINUTES_AFTER_ACTION` ago, only the minutes after it count: the rate
-    after a fix is the question, and minutes of the fault before it would hold recovery back a cycle."""
+    inside that span, at least `MIN_MINUTES_AFTER_ACTION` whole minutes ago, only the whole minutes after it
+    count: the rate after a fix is the question, and minutes of the fault before it (the minute the fix
+    landed in is still partly faulty) would hold recovery back a cycle, wherever the fix falls between
+    cycles."""
     start = obs.as_of - timedelta(minutes=settings.incident_recovery_minutes)
-    if acted_at is not None and start < acted_at <= obs.as_of - timedelta(minutes=MIN_MINUTES_AFTER_ACTION):
-        start = acted_at
+    if acted_at is not None:
+        after = _next_whole_minute(acted_at)
+        if start < after <= obs.as_of - timedelta(minutes=MIN_MINUTES_AFTER_ACTION):
+            start = after
     span = loss_between(obs, merchants, start, obs.as_of)
     return current_rate(
         span.expected_orders, span.actual_orders, span.minutes, span.lost_revenue, peak_per_hour
     )
+
+
+def _next_whole_minute(at: datetime) -> datetime:
+    """`at` itself on a whole minute, else the start of the next minute."""
+    floor = at.replace(second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(minutes=1)
 
 
 def _aftermath(obs: Observation, assessment: Assessment, settings: Settings) -> str | None:
@@ -317,7 +329,7 @@ def _step(
     tracking = tracking.model_copy(update={"loss": loss})
     outcomes: tuple[JudgedOutcome, ...] = ()
     if executed:
-        outcomes = _judge(obs, incident, tracking, settings, final=move.status == IncidentStatus.resolved)
+        outcomes = _judge(obs, incident, tracking, _judge_after_minutes(move.status, settings))
         entries += [_outcome_entry(obs.as_of, o) for o in outcomes]
         verdicts = [Verdict(j.verdict) for j in incident.judged] + [o.verdict for o in outcomes]
         best = incident_outcome(verdicts)
@@ -466,16 +478,25 @@ def _outcome_entry(as_of: datetime, outcome: JudgedOutcome) -> TimelineEntry:
     )
 
 
+def _judge_after_minutes(status: IncidentStatus, settings: Settings) -> int:
+    """Minutes after an action an outcome needs: `outcome_min_minutes`; once the incident recovers (its rate
+    after the fix is normal: the outcome is on screen when the recovery is), `MIN_MINUTES_AFTER_ACTION`; when it
+    resolves (no later cycle will judge), any minute."""
+    if status == IncidentStatus.resolved:
+        return 1
+    if status == IncidentStatus.recovering:
+        return min(settings.outcome_min_minutes, MIN_MINUTES_AFTER_ACTION)
+    return settings.outcome_min_minutes
+
+
 def _judge(
     obs: Observation,
     incident: OpenIncident,
     tracking: TrackingChange,
-    settings: Settings,
-    final: bool = False,
+    min_minutes: int,
 ) -> tuple[JudgedOutcome, ...]:
-    """Verdicts on the executed actions not judged yet whose after-period is long enough: the loss rate at the
-    incident's merchants since the action was first seen executed, against the rate before it. `final` (the
-    incident resolves this cycle, so no later cycle will judge): every action with any minutes after it."""
+    """Verdicts on the executed actions not judged yet with at least `min_minutes` after them: the loss rate
+    at the incident's merchants since the action was first seen executed, against the rate before it."""
     judged = {j.action_id for j in incident.judged}
     merchants = set(tracking.scope.merchants if tracking.scope is not None else incident.merchants)
     before = (
@@ -488,7 +509,7 @@ def _judge(
         since = tracking.executed.get(action.action_id)
         if action.action_id in judged or since is None:
             continue
-        if not ready_to_judge(since, obs.as_of, 1 if final else settings.outcome_min_minutes):
+        if not ready_to_judge(since, obs.as_of, min_minutes):
             continue
         after = loss_rate_since(obs, merchants, since)
         detail = (

@@ -1,6 +1,7 @@
 """selfheal UI (Streamlit). Run with `selfheal ui`; it talks to the API over HTTP only.
 
-Each page is a script in pages/; this entry point sets up the shared sidebar and the navigation.
+Each page is a script in views/ (not `pages/`: Streamlit would list that folder's file names in the sidebar
+before `st.navigation` runs); this entry point sets up the shared sidebar and the navigation.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ PAGES = (
 def main() -> None:
     st.set_page_config(page_title="selfheal", page_icon=":material/monitor_heart:", layout="wide")
     pages = [
-        st.Page(str(HERE / "pages" / f"{name}.py"), title=title, icon=icon, url_path=name, default=i == 0)
+        st.Page(str(HERE / "views" / f"{name}.py"), title=title, icon=icon, url_path=name, default=i == 0)
         for i, (name, title, icon) in enumerate(PAGES)
     ]
     page = st.navigation(pages)

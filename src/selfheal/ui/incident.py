@@ -51,14 +51,18 @@ def onset(incident: dict[str, Any]) -> str | None:
 
 
 def scope(incident: dict[str, Any]) -> tuple[str | None, list[str], str]:
-    """(stage, merchants, words) of the affected traffic: one stage whole, else the merchants at risk."""
+    """(stage, merchants, words) of the affected traffic: the merchants at risk (those the agent counts: a
+    merchant above its expectation is not at risk), on their one stage when there is one; else the stage
+    whole; else all merchants. The same merchants as the loss so far of the summary."""
     br = (incident.get("assessment") or {}).get("blast_radius") or {}
     stages = list(br.get("stages") or [])
     merchants = [m["merchant_id"] for m in br.get("merchants") or []]
-    if len(stages) == 1:
-        return stages[0], [], f"stage {stages[0]}"
+    stage = stages[0] if len(stages) == 1 else None
     if merchants:
-        return None, merchants, f"{len(merchants)} merchants at risk"
+        where = f" at stage {stage}" if stage else ""
+        return stage, merchants, f"{len(merchants)} merchant(s) at risk{where}"
+    if stage:
+        return stage, [], f"stage {stage}"
     return None, [], "all merchants"
 
 
@@ -147,18 +151,33 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
     cols = st.columns(4)
     if so_far and so_far.get("lost_revenue") is not None:
         since = fmt.clock(so_far["since"], ui.tz())
-        cols[0].metric(f"Lost so far since {since}", fmt.money(fmt.loss(so_far["lost_revenue"]), cur))
+        # The incident's own figure (the summary's, the API's, the CLI's) when the server keeps one; the
+        # series gives the interval and draws the chart.
+        revenue = _own(incident, "lost_revenue_so_far", so_far["lost_revenue"])
+        orders = _own(incident, "lost_orders_so_far", so_far["lost_orders"])
+        cols[0].metric(f"Lost so far since {since}", fmt.money(fmt.loss(revenue), cur))
         cols[0].caption(
             fmt.money_interval({"low": so_far["lost_revenue_low"], "high": so_far["lost_revenue_high"]}, cur)
             + f"; expected minus actual orders at the affected merchants from {since} to "
             f"{fmt.clock(so_far['until'], ui.tz())}, at the baseline order value"
         )
-        cols[3].metric(f"Orders lost since {since}", fmt.count(fmt.loss(so_far["lost_orders"])))
+        cols[3].metric(f"Orders lost since {since}", fmt.count(fmt.loss(orders)))
         cols[3].caption(
             f"{fmt.count(max(so_far['lost_orders_low'], 0))} to {fmt.count(max(so_far['lost_orders_high'], 0))} "
             "(90% interval)"
         )
-    if rr:
+    if rr and incident.get("status") in ("recovering", "resolved"):
+        # Nothing is being lost any more: no rate to project (as the summary says, in the past tense).
+        since = fmt.clock(rr.get("onset"), ui.tz()) if rr.get("onset") else "the window start"
+        back = incident.get("recovering_since")
+        cols[1].metric("Per hour at the current rate", "within noise")
+        cols[1].caption(
+            (f"back to the expected orders since {fmt.clock(back, ui.tz())}; " if back else "")
+            + f"the average from {since} was {fmt.money(fmt.loss(rr['lost_revenue_per_hour']['value']), cur)}"
+        )
+        cols[2].metric("Per day if it persists", "n/a")
+        cols[2].caption(f"{incident['status']}: the loss does not persist")
+    elif rr:
         since = fmt.clock(rr.get("onset"), ui.tz()) if rr.get("onset") else "the window start"
         per_hour = rr["lost_revenue_per_hour"]
         cols[1].metric("Per hour at the current rate", fmt.money(fmt.loss(per_hour["value"]), cur))
@@ -166,6 +185,11 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
         per_day = rr["lost_revenue_per_day"]
         cols[2].metric("Per day if it persists", fmt.money(fmt.loss(per_day["value"]), cur))
         cols[2].caption(f"{fmt.money_interval(per_day, cur)}. {fmt.per_day_basis(rr)}")
+
+
+def _own(incident: dict[str, Any], field: str, fallback: float) -> float:
+    value = incident.get(field)
+    return float(value) if isinstance(value, int | float) else float(fallback)
 
 
 def verdicts(incident: dict[str, Any], life: dict[str, Any] | None) -> None:
@@ -204,7 +228,7 @@ def waiting(incident: dict[str, Any]) -> None:
         else ""
     )
     st.warning(f"{len(pending)} action(s) wait for a decision.{cost}", icon=":material/pending_actions:")
-    st.page_link("pages/actions.py", label="Decide on the Actions page", icon=":material/task_alt:")
+    st.page_link("views/actions.py", label="Decide on the Actions page", icon=":material/task_alt:")
 
 
 def charts_for(incident: dict[str, Any], series: dict[str, Any] | None, life: dict[str, Any] | None) -> None:

@@ -78,9 +78,9 @@ def _show_cycle(result: dict[str, Any]) -> None:
                 f"- {fmt.status_chip(action['status'])} `{action['key']}`{auto} {action.get('reason', '')}"
             )
         st.session_state["incident_id"] = outcome.get("incident_id")
-        st.page_link("pages/assessment.py", label="Open the full assessment", icon=":material/troubleshoot:")
+        st.page_link("views/assessment.py", label="Open the full assessment", icon=":material/troubleshoot:")
         if outcome.get("actions"):
-            st.page_link("pages/actions.py", label="Review the actions", icon=":material/task_alt:")
+            st.page_link("views/actions.py", label="Review the actions", icon=":material/task_alt:")
     else:
         st.success("No incident: nothing abnormal in this window.")
     st.caption(

@@ -80,19 +80,16 @@ def _evidence(a: dict[str, Any], findings: dict[str, Any]) -> None:
 def _blast_radius(a: dict[str, Any], currency: str) -> None:
     br = a.get("blast_radius") or {}
     merchants = br.get("merchants") or []
-    losing = [m for m in merchants if m["lost_orders"]["value"] > 0]
     st.subheader("Blast radius")
     c1, c2, c3 = st.columns(3)
     c1.metric("Stages", ", ".join(br.get("stages") or []) or "n/a")
     c2.metric(
-        "Merchants at risk", len(losing), help="Merchants in scope that took fewer orders than expected"
+        "Merchants at risk",
+        len(merchants),
+        help="Merchants in scope that took fewer orders than expected since the onset (the agent leaves "
+        "out those above their expectation; the assumptions name them)",
     )
     c3.metric("Share of traffic", fmt.pct(br.get("traffic_share")))
-    if len(losing) < len(merchants):
-        st.caption(
-            f"{len(merchants) - len(losing)} more merchant(s) in scope took at least the expected orders; "
-            "they are listed with no loss and not counted as at risk."
-        )
     if merchants:
         st.dataframe(
             [
@@ -154,9 +151,22 @@ def _runbook_context(findings: dict[str, Any]) -> None:
             st.write(p["text"])
 
 
+PICKER_KEY = "assessment_incident"
+
+
+def _picked() -> None:
+    """Keep the picked incident across refreshes and in the link (`?incident=`), so a refresh that brings
+    a new incident into the list does not jump back to the one the page was opened with."""
+    choice = st.session_state.get(PICKER_KEY)
+    if choice:
+        st.session_state["incident_id"] = choice
+        st.query_params["incident"] = choice
+
+
 def _choose_incident() -> str | None:
     """The incident picker: the one the link (`?incident=<id>`, as notifications send) or the session asked
-    for (e.g. from the overview), else the newest."""
+    for (e.g. from the overview), else the newest. Drawn inside the live fragment, so new incidents appear
+    in it as they open."""
     incidents = ui.call(lambda: ui.client().incidents(limit=50), "Incidents")
     if incidents is None:
         return None
@@ -165,15 +175,17 @@ def _choose_incident() -> str | None:
         return None
     ids = [i["id"] for i in incidents]
     wanted = st.query_params.get("incident") or st.session_state.get("incident_id")
+    labels = {
+        x["id"]: f"{x['severity'].upper()} · {x['title']} · {x['status']} · {ui.when(x.get('created_at'))}"
+        for x in incidents
+    }
     choice: str = st.selectbox(
         "Incident",
         ids,
         index=ids.index(wanted) if wanted in ids else 0,
-        format_func=lambda i: next(
-            f"{x['severity'].upper()} · {x['title']} · {x['status']} · {ui.when(x.get('created_at'))}"
-            for x in incidents
-            if x["id"] == i
-        ),
+        format_func=lambda i: labels.get(i, i),
+        key=PICKER_KEY,
+        on_change=_picked,
     )
     return choice
 
@@ -217,7 +229,7 @@ def _actions_and_timeline(a: dict[str, Any], incident: dict[str, Any], life: dic
             label = f"Decide on the {len(pending)} waiting on the Actions page"
         else:
             label = "All of them ran or were decided: see their results on the Actions page"
-        st.page_link("pages/actions.py", label=label, icon=":material/task_alt:")
+        st.page_link("views/actions.py", label=label, icon=":material/task_alt:")
     timeline = incident.get("timeline") or []
     if timeline:
         with st.expander(f"Timeline ({len(timeline)} entries)"):
@@ -226,13 +238,12 @@ def _actions_and_timeline(a: dict[str, Any], incident: dict[str, Any], life: dic
 
 def render() -> None:
     st.title("Assessment")
-    choice = _choose_incident()
-    if choice is None:
-        return
 
     @st.fragment(run_every=ui.refresh_every())
     def live() -> None:
-        _incident(choice)
+        choice = _choose_incident()
+        if choice is not None:
+            _incident(choice)
 
     live()
 
