@@ -104,4 +104,7 @@ def test_slow_checkout_is_costed_as_expected_minus_actual_not_by_its_timeouts() 
     timeouts = _failing("error_rate", CHECKOUT, "5xx", "api")
     a = assess(obs, Findings(anomalies=(slow, timeouts)), SETTINGS)
     assert a is not None and a.root_cause.category == Category.checkout_latency
-    assert a.risk_report is not None and abs(a.risk_report.lost_orders.value - 4 * a.risk_report.minutes_affected) < 2
+    assert (
+        a.risk_report is not None
+        and abs(a.risk_report.lost_orders.value - 4 * a.risk_report.minutes_affected) < 2
+    )
