@@ -3,9 +3,11 @@ with the open incidents the cycle starts from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
@@ -14,12 +16,11 @@ from selfheal.observe.model import (
     ActiveAlert,
     ErrorCodeCount,
     MerchantBaseline,
-    MetricRow,
     Observation,
     PaymentOrderEvent,
-    RollupRow,
     SignalCounts,
 )
+from selfheal.observe.window import Labels, MetricColumns, RollupColumns
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
 from selfheal.signals import HIST_COLUMNS, Ticket
@@ -56,9 +57,11 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
     stage_of = StageResolver(timeline, stages)
+    rollups = _rollups(rollup_rows, stage_of)
+    metrics = _metrics(metric_rows, stage_of)
     seen = {
-        *(r["merchant_id"] for r in rollup_rows),
-        *(m["merchant_id"] for m in metric_rows),
+        *rollups.merchant_id.distinct(),
+        *metrics.merchant_id.distinct(),
         *(t.merchant_id for t in tickets),
     }
     return Observation(
@@ -67,8 +70,8 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
         counts=counts,
-        rollups=_rollups(rollup_rows, stage_of),
-        metrics=_metrics(metric_rows, stage_of),
+        rollups=rollups,
+        metrics=metrics,
         tickets=_tickets(tickets, stage_of),
         payment_events=_payment_events(payment_rows, stage_of),
         baselines=_baselines(baseline_rows, stage_of, end),
@@ -122,9 +125,9 @@ class StageResolver:
         return out
 
 
-# The window's rows come from typed columns written by validated ingest: rollups and metrics are built without
-# re-validating (tens of thousands of rows per cycle at scale). A row without a stage takes one from
-# `StageResolver`.
+# The window's rows come from typed columns written by validated ingest: they are not validated again. Rollups
+# and metric points (hundreds of thousands per cycle at scale) become columns (`observe.window`), not one record
+# per row. A row without a stage takes one from `StageResolver`.
 
 
 def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ...]:
@@ -138,41 +141,73 @@ def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ..
     )
 
 
-def _rollups(rows: Rows, stage_of: StageResolver) -> tuple[RollupRow, ...]:
-    return tuple(
-        RollupRow.model_construct(
-            minute=ms_to_dt(r["minute_ms"]),
-            merchant_id=r["merchant_id"],
-            migration_stage=stage_of(r["migration_stage"], r["merchant_id"], r["minute_ms"]),
-            source=r["source"],
-            endpoint=r["endpoint"],
-            status_class=r["status_class"],
-            count=r["count"],
-            latency_count=r["latency_count"],
-            latency_sum=r["latency_sum"],
-            latency_max=r["latency_max"],
-            latency_hist=tuple(r[h] for h in HIST_COLUMNS),
-        )
-        for r in rows
+def _rollups(rows: list[tuple[Any, ...]], stage_of: StageResolver) -> RollupColumns:
+    n_fields = len(window_repo.ROLLUP_FIELDS)
+    cols = list(zip(*rows, strict=True)) or [()] * (n_fields + len(HIST_COLUMNS))
+    named = dict(zip(window_repo.ROLLUP_FIELDS, cols[:n_fields], strict=True))
+    minute_ms = _array(named["minute_ms"], np.int64)
+    merchants = Labels.encode(named["merchant_id"])
+    hist = np.array(cols[n_fields:], dtype=np.int64).T.reshape(len(rows), len(HIST_COLUMNS))
+    hist.flags.writeable = False
+    return RollupColumns(
+        minute_ms=minute_ms,
+        merchant_id=merchants,
+        migration_stage=_stages(named["migration_stage"], merchants, minute_ms, stage_of),
+        source=Labels.encode(named["source"]),
+        endpoint=Labels.encode(named["endpoint"]),
+        status_class=Labels.encode(named["status_class"]),
+        count=_array(named["count"], np.int64),
+        latency_count=_array(named["latency_count"], np.int64),
+        latency_sum=_array(named["latency_sum"], np.float64),
+        latency_max=_array(named["latency_max"], np.float64),
+        latency_hist=hist,
     )
 
 
-def _metrics(rows: Rows, stage_of: StageResolver) -> tuple[MetricRow, ...]:
-    return tuple(
-        MetricRow.model_construct(
-            ts=ms_to_dt(m["ts_ms"]),
-            merchant_id=m["merchant_id"],
-            migration_stage=stage_of(m["migration_stage"], m["merchant_id"], m["ts_ms"]),
-            interval_seconds=m["interval_seconds"],
-            checkout_attempts=m["checkout_attempts"],
-            orders=m["orders"],
-            revenue=m["revenue"],
-            sessions=m["sessions"],
-            p95_latency_ms=m["p95_latency_ms"],
-            currency=m["currency"],
-        )
-        for m in rows
+def _metrics(rows: list[tuple[Any, ...]], stage_of: StageResolver) -> MetricColumns:
+    cols = list(zip(*rows, strict=True)) or [()] * len(window_repo.METRIC_FIELDS)
+    named = dict(zip(window_repo.METRIC_FIELDS, cols, strict=True))
+    ts_ms = _array(named["ts_ms"], np.int64)
+    merchants = Labels.encode(named["merchant_id"])
+    sessions = named["sessions"]
+    p95 = named["p95_latency_ms"]
+    return MetricColumns(
+        ts_ms=ts_ms,
+        merchant_id=merchants,
+        migration_stage=_stages(named["migration_stage"], merchants, ts_ms, stage_of),
+        interval_seconds=_array(named["interval_seconds"], np.int64),
+        checkout_attempts=_array(named["checkout_attempts"], np.int64),
+        orders=_array(named["orders"], np.int64),
+        revenue=_array(named["revenue"], np.float64),
+        sessions=_array([s or 0 for s in sessions], np.int64),
+        has_sessions=_array([s is not None for s in sessions], bool),
+        p95_latency_ms=_array([np.nan if v is None else v for v in p95], np.float64),
+        has_p95=_array([v is not None for v in p95], bool),
+        currency=Labels.encode(c or "" for c in named["currency"]),
     )
+
+
+def _array(values: Any, dtype: Any) -> np.ndarray:
+    array = np.array(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+def _stages(
+    own: Sequence[str | None], merchants: Labels, at_ms: np.ndarray, stage_of: StageResolver
+) -> Labels:
+    """Each row's stage: its own, else `stage_of` at the row's time (resolved once per merchant and time)."""
+    resolved: dict[tuple[int, int], str] = {}
+    codes = merchants.codes.tolist()
+    times = at_ms.tolist()
+    out = list(own)
+    for i in [i for i, s in enumerate(out) if not s]:
+        key = (codes[i], times[i])
+        stage = resolved.get(key)
+        if stage is None:
+            stage = resolved[key] = stage_of.stage_at(merchants.values[key[0]], key[1])
+        out[i] = stage
+    return Labels.encode(out)  # type: ignore[arg-type]
 
 
 def _payment_events(rows: Rows, stage_of: StageResolver) -> tuple[PaymentOrderEvent, ...]:

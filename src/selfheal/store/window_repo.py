@@ -1,9 +1,8 @@
 """Reading a time window of signals (the observe stage's queries).
 
-Tickets come back as the contract's `signals.Ticket`. The window's rollups, metric points, payment/order events
-and merchant totals come back as plain column mappings: at scale a window holds tens of thousands of them,
-and the observe stage turns them into its own records without validating again (`model_construct`), so a
-second, validated record here would cost every cycle for nothing.
+Tickets come back as the contract's `signals.Ticket`. The window's rollups and metric points come back as plain
+tuples (at scale a window holds hundreds of thousands of them; observe turns them into columns), payment/order
+events and merchant totals as plain column mappings; observe builds its own records without validating again.
 """
 
 from __future__ import annotations
@@ -46,35 +45,52 @@ def count_metric_points(conn: Connection, start_ms: int, end_ms: int) -> int:
     )
 
 
-def rollups(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+ROLLUP_FIELDS = (
+    "minute_ms",
+    "merchant_id",
+    "migration_stage",
+    "source",
+    "endpoint",
+    "status_class",
+    "count",
+    "latency_count",
+    "latency_sum",
+    "latency_max",
+)
+METRIC_FIELDS = (
+    "ts_ms",
+    "merchant_id",
+    "migration_stage",
+    "interval_seconds",
+    "checkout_attempts",
+    "orders",
+    "revenue",
+    "sessions",
+    "p95_latency_ms",
+    "currency",
+)
+
+
+def rollups(conn: Connection, start_ms: int, end_ms: int) -> list[tuple[Any, ...]]:
+    """The window's rollups as plain tuples: `ROLLUP_FIELDS`, then the histogram buckets (`HIST_COLUMNS`)."""
     r = table(LogRollupRow)
-    cols = [
-        r.c.minute_ms,
-        r.c.merchant_id,
-        r.c.migration_stage,
-        r.c.source,
-        r.c.endpoint,
-        r.c.status_class,
-        r.c.count,
-        r.c.latency_count,
-        r.c.latency_sum,
-        r.c.latency_max,
-        *(r.c[h] for h in HIST_COLUMNS),
-    ]
     rows = conn.execute(
-        select(*cols).where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms).order_by(r.c.minute_ms)
+        select(*(r.c[f] for f in ROLLUP_FIELDS), *(r.c[h] for h in HIST_COLUMNS))
+        .where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms)
+        .order_by(r.c.minute_ms)
     )
-    keys = tuple(rows.keys())
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [tuple(row) for row in rows.all()]
 
 
-def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+def metrics(conn: Connection, start_ms: int, end_ms: int) -> list[tuple[Any, ...]]:
+    """The window's metric points as plain tuples of `METRIC_FIELDS`."""
     m = table(MetricPointRow)
     rows = conn.execute(
-        select(m).where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms).order_by(m.c.ts_ms, m.c.merchant_id)
+        select(*(m.c[f] for f in METRIC_FIELDS))
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .order_by(m.c.ts_ms, m.c.merchant_id)
     )
-    keys = tuple(rows.keys())
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [tuple(row) for row in rows.all()]
 
 
 def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[Ticket]:
