@@ -52,6 +52,7 @@ from selfheal.decide.model import (
 from selfheal.decide.scoring import Scored, find_causes
 from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
+from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 
 STAGE_EXPANSION_SHARE = 0.5
@@ -159,14 +160,13 @@ def _blast(
     else:
         stages = {stage_of[m] for m in direct if m in stage_of}
     if not stages and not direct:
-        direct = {row.merchant_id for row in obs.metrics}
+        direct = set(obs.metrics.merchant_id.distinct())
         notes.assumptions.append(
             f"The failing signals name no stage or merchant: all {len(direct)} merchants with KPI metrics in the "
             "window are counted at risk."
         )
-    attempts: dict[str, int] = defaultdict(int)
-    for row in obs.metrics:
-        attempts[row.merchant_id] += row.checkout_attempts
+    (totals,) = obs.metrics.merchant_id.sums(obs.metrics.checkout_attempts)
+    attempts: dict[str, int] = defaultdict(int, {m: int(n) for m, n in totals.items()})
     at_risk = dict.fromkeys(direct, "direct")
     for stage in sorted(stages):
         members = [m for m, s in stage_of.items() if s == stage]
@@ -370,7 +370,7 @@ def _impact(
         obs, {b.merchant_id: b.revenue / b.orders for b in obs.baselines if b.orders >= MIN_BASELINE_ORDERS}
     )
     calcs, idle = _merchant_losses(windows, rates, at_risk, cv)
-    currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
+    currency = obs.metrics.first_currency() or settings.currency
     if calcs:
         risk = risk_report(obs, calcs, onset, currency, stages)
         impacts = [c.impact for c in calcs]
@@ -420,7 +420,8 @@ def _baselines_or_window(
     if not missing or onset is None:
         return obs.baselines
     before: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
-    for m in obs.metrics:
+    early = obs.metrics.take(obs.metrics.merchant_id.mask(*missing) & (obs.metrics.ts_ms <= dt_to_ms(onset)))
+    for m in early:
         if m.merchant_id in missing and m.ts < onset:
             slot = before[m.merchant_id]
             slot[0] += m.interval_seconds / 60

@@ -12,7 +12,7 @@ The columns are immutable (the arrays are read-only) and typed; iterating yields
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -68,10 +68,25 @@ class Labels:
         hit = np.array([v in chosen for v in self.values], dtype=bool)
         return hit[self.codes] if len(hit) else np.zeros(len(self.codes), dtype=bool)
 
+    def lookup(self, mapping: Mapping[str, float], default: float = np.nan) -> np.ndarray:
+        """Per row: `mapping` of the row's value (`default` where it has none)."""
+        table = np.array([mapping.get(v, default) for v in self.values], dtype=np.float64)
+        return table[self.codes] if len(table) else np.zeros(len(self.codes))
+
+    def sums(self, *weights: np.ndarray) -> list[dict[str, float]]:
+        """Per value some row has (in order of first appearance): the sum of each weight column."""
+        present = self.distinct_codes().tolist()
+        totals = group_sums(self.codes, len(self.values), *weights)
+        return [{self.values[c]: float(t[c]) for c in present} for t in totals]
+
+    def distinct_codes(self) -> np.ndarray:
+        """The codes some row has, in order of first appearance."""
+        codes, first = np.unique(self.codes, return_index=True)
+        return codes[np.argsort(first, kind="stable")]
+
     def distinct(self) -> tuple[str, ...]:
         """The values some row has, in order of first appearance."""
-        codes, first = np.unique(self.codes, return_index=True)
-        return tuple(self.values[int(c)] for c in codes[np.argsort(first, kind="stable")])
+        return tuple(self.values[c] for c in self.distinct_codes().tolist())
 
     def take(self, rows: np.ndarray) -> Labels:
         return Labels.from_codes(self.codes[rows], self.values)
@@ -271,13 +286,15 @@ class MetricColumns(_Columns):
 
     def minute_ms(self) -> np.ndarray:
         """Each point's minute (its timestamp truncated to the minute), epoch ms."""
-        return self.ts_ms - self.ts_ms % 60_000
+        minute: np.ndarray = self.ts_ms - self.ts_ms % 60_000
+        return minute
 
     def first_currency(self) -> str | None:
         """The first point's currency that is set (the order rows are in), or None."""
-        for code in self.currency.codes.tolist():
-            if self.currency.values[code]:
-                return self.currency.values[code]
+        for code in self.currency.distinct_codes().tolist():
+            value: str = self.currency.values[code]
+            if value:
+                return value
         return None
 
 
