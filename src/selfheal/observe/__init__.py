@@ -3,7 +3,6 @@ with the open incidents the cycle starts from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -141,73 +140,77 @@ def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ..
     )
 
 
-def _rollups(rows: list[tuple[Any, ...]], stage_of: StageResolver) -> RollupColumns:
-    n_fields = len(window_repo.ROLLUP_FIELDS)
-    cols = list(zip(*rows, strict=True)) or [()] * (n_fields + len(HIST_COLUMNS))
-    named = dict(zip(window_repo.ROLLUP_FIELDS, cols[:n_fields], strict=True))
-    minute_ms = _array(named["minute_ms"], np.int64)
-    merchants = Labels.encode(named["merchant_id"])
-    hist = np.array(cols[n_fields:], dtype=np.int64).T.reshape(len(rows), len(HIST_COLUMNS))
-    hist.flags.writeable = False
+def _rollups(window: window_repo.WindowColumns, stage_of: StageResolver) -> RollupColumns:
+    n = window.numbers
+    minute_ms = _frozen(n["minute_ms"])
+    merchants = _labels(window, "merchant_id")
+    hist = np.stack([n[h] for h in HIST_COLUMNS], axis=1) if len(window) else np.zeros((0, len(HIST_COLUMNS)))
     return RollupColumns(
         minute_ms=minute_ms,
         merchant_id=merchants,
-        migration_stage=_stages(named["migration_stage"], merchants, minute_ms, stage_of),
-        source=Labels.encode(named["source"]),
-        endpoint=Labels.encode(named["endpoint"]),
-        status_class=Labels.encode(named["status_class"]),
-        count=_array(named["count"], np.int64),
-        latency_count=_array(named["latency_count"], np.int64),
-        latency_sum=_array(named["latency_sum"], np.float64),
-        latency_max=_array(named["latency_max"], np.float64),
-        latency_hist=hist,
+        migration_stage=_stages(_labels(window, "migration_stage"), merchants, minute_ms, stage_of),
+        source=_labels(window, "source"),
+        endpoint=_labels(window, "endpoint"),
+        status_class=_labels(window, "status_class"),
+        count=_frozen(n["count"]),
+        latency_count=_frozen(n["latency_count"]),
+        latency_sum=_frozen(n["latency_sum"]),
+        latency_max=_frozen(n["latency_max"]),
+        latency_hist=_frozen(hist.astype(np.int64)),
     )
 
 
-def _metrics(rows: list[tuple[Any, ...]], stage_of: StageResolver) -> MetricColumns:
-    cols = list(zip(*rows, strict=True)) or [()] * len(window_repo.METRIC_FIELDS)
-    named = dict(zip(window_repo.METRIC_FIELDS, cols, strict=True))
-    ts_ms = _array(named["ts_ms"], np.int64)
-    merchants = Labels.encode(named["merchant_id"])
-    sessions = named["sessions"]
-    p95 = named["p95_latency_ms"]
+def _metrics(window: window_repo.WindowColumns, stage_of: StageResolver) -> MetricColumns:
+    n = window.numbers
+    ts_ms = _frozen(n["ts_ms"])
+    merchants = _labels(window, "merchant_id")
     return MetricColumns(
         ts_ms=ts_ms,
         merchant_id=merchants,
-        migration_stage=_stages(named["migration_stage"], merchants, ts_ms, stage_of),
-        interval_seconds=_array(named["interval_seconds"], np.int64),
-        checkout_attempts=_array(named["checkout_attempts"], np.int64),
-        orders=_array(named["orders"], np.int64),
-        revenue=_array(named["revenue"], np.float64),
-        sessions=_array([s or 0 for s in sessions], np.int64),
-        has_sessions=_array([s is not None for s in sessions], bool),
-        p95_latency_ms=_array([np.nan if v is None else v for v in p95], np.float64),
-        has_p95=_array([v is not None for v in p95], bool),
-        currency=Labels.encode(c or "" for c in named["currency"]),
+        migration_stage=_stages(_labels(window, "migration_stage"), merchants, ts_ms, stage_of),
+        interval_seconds=_frozen(n["interval_seconds"]),
+        checkout_attempts=_frozen(n["checkout_attempts"]),
+        orders=_frozen(n["orders"]),
+        revenue=_frozen(n["revenue"]),
+        sessions=_frozen(n["sessions"]),
+        has_sessions=_frozen(n["has_sessions"].astype(bool)),
+        p95_latency_ms=_frozen(n["p95_latency_ms"]),
+        has_p95=_frozen(n["has_p95"].astype(bool)),
+        currency=_labels(window, "currency"),
     )
 
 
-def _array(values: Any, dtype: Any) -> np.ndarray:
-    array = np.array(values, dtype=dtype)
+def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
 
 
-def _stages(
-    own: Sequence[str | None], merchants: Labels, at_ms: np.ndarray, stage_of: StageResolver
-) -> Labels:
+def _labels(window: window_repo.WindowColumns, name: str) -> Labels:
+    codes, values = window.text[name]
+    return Labels.from_codes(codes, values)
+
+
+def _stages(own: Labels, merchants: Labels, at_ms: np.ndarray, stage_of: StageResolver) -> Labels:
     """Each row's stage: its own, else `stage_of` at the row's time (resolved once per merchant and time)."""
-    resolved: dict[tuple[int, int], str] = {}
-    codes = merchants.codes.tolist()
-    times = at_ms.tolist()
-    out = list(own)
-    for i in [i for i, s in enumerate(out) if not s]:
-        key = (codes[i], times[i])
-        stage = resolved.get(key)
-        if stage is None:
-            stage = resolved[key] = stage_of.stage_at(merchants.values[key[0]], key[1])
-        out[i] = stage
-    return Labels.encode(out)  # type: ignore[arg-type]
+    missing = own.mask("")
+    if not missing.any():
+        return own
+    values = list(own.values)
+    index = {v: i for i, v in enumerate(values)}
+    codes = own.codes.copy()
+    rows = np.flatnonzero(missing)
+    resolved: dict[tuple[int, int], int] = {}
+    for i, key in zip(
+        rows.tolist(), zip(merchants.codes[rows].tolist(), at_ms[rows].tolist(), strict=True), strict=True
+    ):
+        code = resolved.get(key)
+        if code is None:
+            stage = stage_of.stage_at(merchants.values[key[0]], key[1])
+            code = resolved[key] = index.setdefault(stage, len(index))
+            if code == len(values):
+                values.append(stage)
+        codes[i] = code
+    return Labels.from_codes(codes, values)
 
 
 def _payment_events(rows: Rows, stage_of: StageResolver) -> tuple[PaymentOrderEvent, ...]:
