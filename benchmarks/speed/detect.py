@@ -87,7 +87,9 @@ def _day_columns(
             for i, h in enumerate(HIST_COLUMNS):
                 part[h] = count if i == bucket else np.zeros(k, dtype=np.int64)
             parts.append(part)
-        rollup = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        # Minute by minute, as live ingest writes them (the heap's order is what range scans read).
+        order = np.argsort(np.concatenate([p["minute_ms"] for p in parts]), kind="stable")
+        rollup = {c: np.concatenate([p[c] for p in parts])[order] for c in parts[0]}
         yield metric, rollup
 
 

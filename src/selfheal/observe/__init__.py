@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.incidents import read_open_incidents, read_recently_resolved
@@ -40,7 +39,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     baseline_start = start - settings.baseline_days * 86_400_000
     grace = settings.soft_failure_grace_minutes * 60_000
     with store.read() as conn:
-        counts = _signal_counts(conn, start, end)
+        ticket_count = window_repo.count_tickets(conn, start, end)
         rollup_rows = window_repo.rollups(conn, start, end)
         metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
@@ -68,7 +67,10 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         window_start=ms_to_dt(start),
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
-        counts=counts,
+        # The window's log events and metric points, counted from the rows just read (one scan, one answer).
+        counts=SignalCounts(
+            tickets=ticket_count, log_events=int(rollups.count.sum()), metric_points=len(metrics)
+        ),
         rollups=rollups,
         metrics=metrics,
         tickets=_tickets(tickets, stage_of),
@@ -81,14 +83,6 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         recently_resolved=recently_resolved,
         error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
         alerts=_alerts(alert_rows, stage_of),
-    )
-
-
-def _signal_counts(conn: Connection, start: int, end: int) -> SignalCounts:
-    return SignalCounts(
-        tickets=window_repo.count_tickets(conn, start, end),
-        log_events=window_repo.count_log_events(conn, start, end),
-        metric_points=window_repo.count_metric_points(conn, start, end),
     )
 
 

@@ -161,7 +161,13 @@ def _read_packed(
     packed: Any = literal_column(
         " || ".join(f"{kind}send(({_sql(conn, columns[n])})::{kind})" for n, kind in number_fields)
     )
-    rows = conn.execute(select(key, packed).where(*where).order_by(*order)).all()
+    # Straight from the driver's cursor, on the connection's transaction: no result-row objects on top.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_sql(conn, select(key, packed).where(*where).order_by(*order)))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(k, len(index)) for k, _ in rows), dtype=np.int64, count=len(rows))
     parts = [k.split(_SEP) for k in index]
