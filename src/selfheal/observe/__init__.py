@@ -21,7 +21,7 @@ from selfheal.observe.model import (
 from selfheal.observe.window import Labels, MetricColumns, RollupColumns
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.signals import Ticket
 from selfheal.store import Store, alerts_repo, directory_repo, window_repo
 from selfheal.store.directory_repo import StageTimeline
 
@@ -138,7 +138,6 @@ def _rollups(window: window_repo.WindowColumns, stage_of: StageResolver) -> Roll
     n = window.numbers
     minute_ms = _frozen(n["minute_ms"])
     merchants = _labels(window, "merchant_id")
-    hist = np.stack([n[h] for h in HIST_COLUMNS], axis=1) if len(window) else np.zeros((0, len(HIST_COLUMNS)))
     return RollupColumns(
         minute_ms=minute_ms,
         merchant_id=merchants,
@@ -150,7 +149,7 @@ def _rollups(window: window_repo.WindowColumns, stage_of: StageResolver) -> Roll
         latency_count=_frozen(n["latency_count"]),
         latency_sum=_frozen(n["latency_sum"]),
         latency_max=_frozen(n["latency_max"]),
-        latency_hist=_frozen(hist.astype(np.int64)),
+        latency_hist=_frozen(n["latency_hist"]),
     )
 
 
@@ -239,8 +238,9 @@ def _alerts(rows: Rows, stage_of: StageResolver) -> tuple[ActiveAlert, ...]:
 
 
 def _baselines(rows: Rows, stage_of: StageResolver, as_of_ms: int) -> tuple[MerchantBaseline, ...]:
+    """One per merchant (thousands at scale), from typed sums: not validated again."""
     return tuple(
-        MerchantBaseline(
+        MerchantBaseline.model_construct(
             merchant_id=b["merchant_id"],
             migration_stage=stage_of.reported.get(b["merchant_id"])
             or stage_of.stage_at(b["merchant_id"], as_of_ms)

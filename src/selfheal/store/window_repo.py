@@ -51,7 +51,8 @@ def count_metric_points(conn: Connection, start_ms: int, end_ms: int) -> int:
 @dataclass(frozen=True)
 class WindowColumns:
     """A window table's rows as columns: text fields dictionary-encoded (`codes`, `values`: row i's value is
-    `values[codes[i]]`), numeric fields as numpy arrays. Rows in the query's order."""
+    `values[codes[i]]`), numeric fields as numpy arrays (the rollups' histogram buckets as one
+    `latency_hist` array of shape (rows, buckets)). Rows in the query's order."""
 
     text: dict[str, tuple[np.ndarray, list[str]]]
     numbers: dict[str, np.ndarray]
@@ -143,6 +144,11 @@ def _read(
         )
         for i, (n, kind) in enumerate(number_fields)
     }
+    if all(h in numbers for h in HIST_COLUMNS):
+        hist = [numbers.pop(h) for h in HIST_COLUMNS]
+        numbers["latency_hist"] = (
+            np.stack(hist, axis=1) if len(cols[0]) else np.zeros((0, len(hist)), np.int64)
+        )
     return WindowColumns(text, numbers)
 
 
@@ -180,9 +186,14 @@ def _read_packed(
     blobs = [b for _, b in rows]
     if any(b is None for b in blobs):  # a NULL number: the plain path says what it is
         return None
-    dtype = np.dtype([(n, _NUMPY[kind]) for n, kind in number_fields])
-    record = np.frombuffer(b"".join(blobs), dtype=dtype)
-    numbers = {n: record[n].astype(np.float64 if kind == "float8" else np.int64) for n, kind in number_fields}
+    scalars = [(n, kind) for n, kind in number_fields if n not in HIST_COLUMNS]
+    fields: list[Any] = [(n, _NUMPY[kind]) for n, kind in scalars]
+    if len(scalars) < len(number_fields):  # the histogram's buckets, decoded as one (rows, buckets) block
+        fields.append(("latency_hist", ">i4", (len(HIST_COLUMNS),)))
+    record = np.frombuffer(b"".join(blobs), dtype=np.dtype(fields))
+    numbers = {n: record[n].astype(np.float64 if kind == "float8" else np.int64) for n, kind in scalars}
+    if len(scalars) < len(number_fields):
+        numbers["latency_hist"] = record["latency_hist"].astype(np.int64)
     return WindowColumns(text, numbers)
 
 
