@@ -11,6 +11,7 @@ import pytest
 
 from selfheal.ingest import store_batch
 from selfheal.observe import observe
+from selfheal.observe.model import Observation
 from selfheal.observe.window import (
     Labels,
     MetricColumns,
@@ -159,6 +160,18 @@ def _plain(read: object, conn: object) -> window_repo.WindowColumns:
         return read(conn, 0, 2**62)  # type: ignore[operator,no-any-return]
     finally:
         window_repo._read_packed = packed  # type: ignore[assignment]
+
+
+def test_an_observation_with_columns_dumps_and_loads_as_rows(store: Store) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the same on both databases")
+    _observed(store, ["m-a", "m-b"])
+    obs = observe(store, T0 + timedelta(minutes=10), 30, Settings())
+    assert len(obs.rollups) and len(obs.metrics)
+    again = Observation.model_validate_json(obs.model_dump_json())
+    assert again.rollups == obs.rollups
+    assert again.metrics == obs.metrics
+    assert again == obs
 
 
 def test_grouped_sums_add_in_row_order_like_a_python_loop() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from selfheal.observe.history_model import DetectionHistory
 from selfheal.observe.window import MetricColumns, MetricRow, RollupColumns, RollupRow
@@ -141,11 +141,11 @@ class ActiveAlert(Record):
 
 
 def _rollup_columns(value: Any) -> Any:
-    """Rollup rows given as records (tests, small windows) become columns."""
+    """Rollup rows given as records or mappings (tests, small windows, a dumped Observation) become columns."""
     if isinstance(value, RollupColumns):
         return value
     if isinstance(value, Iterable):
-        return RollupColumns.from_rows(value)
+        return RollupColumns.from_rows(RollupRow.model_validate(r) for r in value)
     return value
 
 
@@ -153,8 +153,13 @@ def _metric_columns(value: Any) -> Any:
     if isinstance(value, MetricColumns):
         return value
     if isinstance(value, Iterable):
-        return MetricColumns.from_rows(value)
+        return MetricColumns.from_rows(MetricRow.model_validate(r) for r in value)
     return value
+
+
+def _as_rows(columns: RollupColumns | MetricColumns) -> list[dict[str, Any]]:
+    """Columns dump as their rows (so an Observation still prints and stores as JSON)."""
+    return [row.model_dump() for row in columns]
 
 
 class Observation(Record):
@@ -167,11 +172,11 @@ class Observation(Record):
     window_minutes: int
     baseline_start: datetime
     counts: SignalCounts
-    rollups: Annotated[RollupColumns, BeforeValidator(_rollup_columns)] = Field(
+    rollups: Annotated[RollupColumns, BeforeValidator(_rollup_columns), PlainSerializer(_as_rows)] = Field(
         default_factory=RollupColumns.empty
     )
     """The window's log rollups as columns (iterating yields `RollupRow`s); rows may be given as records"""
-    metrics: Annotated[MetricColumns, BeforeValidator(_metric_columns)] = Field(
+    metrics: Annotated[MetricColumns, BeforeValidator(_metric_columns), PlainSerializer(_as_rows)] = Field(
         default_factory=MetricColumns.empty
     )
     """The window's metric points as columns (iterating yields `MetricRow`s)"""
