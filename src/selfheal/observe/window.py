@@ -37,7 +37,7 @@ class Labels:
     codes: np.ndarray
     """int64, one per row"""
     values: tuple[str, ...]
-    """The distinct strings, in order of first appearance"""
+    """The distinct strings (a subset of rows, `take`, keeps them all: use `distinct` for the ones in use)"""
 
     @classmethod
     def encode(cls, items: Iterable[str]) -> Labels:
@@ -56,7 +56,7 @@ class Labels:
         return self.values[int(self.codes[row])]
 
     def code_of(self, value: str) -> int:
-        """The code of `value`, or -1 when no row has it."""
+        """The code of `value`, or -1 when it is not among the values."""
         try:
             return self.values.index(value)
         except ValueError:
