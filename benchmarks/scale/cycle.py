@@ -4,7 +4,7 @@
         --merchants 200 1000 5000 --days 1 3 [--cycles 4]
 
 For each (merchants, days) a fresh schema is filled with one metric point and one log rollup per merchant per
-minute (`benchmarks.speed.detect.build`: generated rows, a daily pattern, 1% errors), then the scheduler's
+minute (`benchmarks.speed.detect.build`: generated rows, a daily pattern, 1% errors; written with `COPY`), then the scheduler's
 tick runs consecutive cycles five minutes apart (leadership, the period rule, the whole cycle:
 observe, reason, decide, act, recovery). The first cycle is cold (nothing in memory; settled hours are
 aggregated and stored), the next ones warm. Memory is the process's resident set after the cycles and its
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import uuid
@@ -82,6 +83,7 @@ def run_one(base: str, merchants: int, days: int, cycles: int, workdir: Path) ->
             scheduler.leadership.resign()
         rss_after = proc.memory_info().rss
         store.dispose()
+        warm = stages[1:]
         return {
             "merchants": merchants,
             "days": days,
@@ -90,7 +92,12 @@ def run_one(base: str, merchants: int, days: int, cycles: int, workdir: Path) ->
             "cold_cycle_s": round(times[0], 2),
             "warm_cycle_s_median": round(statistics.median(times[1:]), 2) if cycles > 1 else None,
             "cold_stages_s": stages[0] if stages else {},
-            "warm_stages_s": stages[-1] if len(stages) > 1 else {},
+            "warm_stages_s_median": {
+                stage: round(statistics.median(w.get(stage, 0.0) for w in warm), 3) for stage in warm[0]
+            }
+            if warm
+            else {},
+            "load_average": [round(x, 1) for x in os.getloadavg()],
             "rss_mb": round(rss_after / 2**20),
             "rss_growth_mb": round((rss_after - rss_before) / 2**20),
         }

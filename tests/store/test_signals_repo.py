@@ -37,7 +37,18 @@ def test_log_batches_are_idempotent_and_rollups_count_once(store: Store) -> None
     assert (first.stored, first.duplicates) == (60, 0)
     assert (again.stored, again.duplicates) == (0, 30)
     with store.read() as conn:
-        rollups = window_repo.rollups(conn, 0, 2**62)
+        window = window_repo.rollups(conn, 0, 2**62)
+    codes, classes = window.text["status_class"]
+    rollups = [
+        {"status_class": classes[c], "count": n, "latency_count": k, "latency_max": mx}
+        for c, n, k, mx in zip(
+            codes.tolist(),
+            window.numbers["count"].tolist(),
+            window.numbers["latency_count"].tolist(),
+            window.numbers["latency_max"].tolist(),
+            strict=True,
+        )
+    ]
     by_class = {}
     for r in rollups:
         by_class[r["status_class"]] = by_class.get(r["status_class"], 0) + r["count"]

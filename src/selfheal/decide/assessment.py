@@ -54,6 +54,7 @@ from selfheal.decide.model import (
 from selfheal.decide.scoring import Scored, find_causes
 from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
+from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 
 MAX_ALTERNATIVES = 4
@@ -183,7 +184,7 @@ def _blast(
                 at_risk[m] = basis
         split += g_split
     if not stages and not at_risk:
-        at_risk = dict.fromkeys((row.merchant_id for row in obs.metrics), "direct")
+        at_risk = dict.fromkeys(obs.metrics.merchant_id.distinct(), "direct")
         notes.assumptions.append(
             f"The failing signals name no stage or merchant: all {len(at_risk)} merchants with KPI metrics in "
             "the window are counted at risk."
@@ -407,7 +408,7 @@ def _impact(
     )
     value_spread = DEFAULT_VALUE_CV if cv is None else cv
     in_scope, idle = _merchant_losses(windows, rates, at_risk, value_spread)
-    currency = next((m.currency for m in obs.metrics if m.currency), None) or settings.currency
+    currency = obs.metrics.first_currency() or settings.currency
     # A merchant that took at least the expected orders is not at risk: the risk report, the blast radius
     # and the causes' money count only positive losses since the onset. Whether an incident opens is judged
     # on the signed total over every merchant in scope and the whole window (`gate`, the long-standing rule),
@@ -587,7 +588,8 @@ def _baselines_or_window(
     if not missing or onset is None:
         return obs.baselines
     before: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
-    for m in obs.metrics:
+    early = obs.metrics.take(obs.metrics.merchant_id.mask(*missing) & (obs.metrics.ts_ms <= dt_to_ms(onset)))
+    for m in early:
         if m.merchant_id in missing and m.ts < onset:
             slot = before[m.merchant_id]
             slot[0] += m.interval_seconds / 60

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,7 +67,7 @@ class BlastNote:
     whole: bool
 
 
-def since(rows: tuple[RollupRow, ...], onset: datetime | None) -> list[RollupRow]:
+def since(rows: Iterable[RollupRow], onset: datetime | None) -> list[RollupRow]:
     if onset is None:
         return list(rows)
     start = onset.replace(second=0, microsecond=0)

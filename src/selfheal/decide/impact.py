@@ -17,10 +17,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from selfheal.decide.model import Estimate, MerchantImpact, RiskReport
 from selfheal.observe.model import MerchantBaseline, Observation
+from selfheal.observe.window import ordered_sum
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Z90 = 1.6449
 PRIOR_ATTEMPTS = 20.0
@@ -56,39 +61,49 @@ def _est(value: float, sd: float) -> Estimate:
 
 
 def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, MerchantWindow]:
-    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
-    stage: dict[str, str] = {}
-    for m in obs.metrics:
-        slot = acc[m.merchant_id]
-        slot[0] += m.checkout_attempts
-        slot[1] += m.orders
-        slot[2] += m.revenue
-        if onset is None or m.ts >= onset.replace(second=0, microsecond=0):
-            slot[3] += m.checkout_attempts
-            slot[4] += m.orders
-        stage[m.merchant_id] = m.migration_stage
+    m = obs.metrics
+    since = (
+        np.ones(len(m), dtype=bool)
+        if onset is None
+        else _at_or_after(m.ts_ms, onset.replace(second=0, microsecond=0))
+    )
+    attempts, orders, revenue, counted, counted_orders = m.merchant_id.sums(
+        m.checkout_attempts, m.orders, m.revenue, m.checkout_attempts * since, m.orders * since
+    )
+    # A merchant's stage in the window: that of its last point.
+    last_row = np.zeros(len(m.merchant_id.values), dtype=np.int64)
+    last_row[m.merchant_id.codes] = np.arange(len(m))
+    stage = {
+        m.merchant_id.values[c]: m.migration_stage[int(last_row[c])]
+        for c in m.merchant_id.distinct_codes().tolist()
+    }
     return {
         k: MerchantWindow(
             merchant_id=k,
             stage=obs.merchant_stages.get(k, stage[k]),
-            attempts=int(v[0]),
-            orders=int(v[1]),
-            revenue=float(v[2]),
-            attempts_since_onset=int(v[3]),
-            orders_since_onset=int(v[4]),
+            attempts=int(attempts[k]),
+            orders=int(orders[k]),
+            revenue=float(revenue[k]),
+            attempts_since_onset=int(counted[k]),
+            orders_since_onset=int(counted_orders[k]),
         )
-        for k, v in acc.items()
+        for k in attempts
     }
+
+
+def _at_or_after(ts_ms: np.ndarray, moment: datetime) -> np.ndarray:
+    """Per point: whether its time (epoch ms) is at or after `moment`, compared exactly (microseconds)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return ts_ms * 1000 >= (aware - EPOCH) // timedelta(microseconds=1)
 
 
 def value_cv(obs: Observation, aov: dict[str, float]) -> float | None:
     """Dispersion of single order values, from per-minute revenue around orders x AOV."""
-    num = den = 0.0
-    for m in obs.metrics:
-        a = aov.get(m.merchant_id)
-        if a and m.orders > 0:
-            num += (m.revenue / a - m.orders) ** 2
-            den += m.orders
+    m = obs.metrics
+    a = m.merchant_id.lookup(aov, 0.0)
+    rows = np.flatnonzero((a != 0) & ~np.isnan(a) & (m.orders > 0))
+    num = ordered_sum((m.revenue[rows] / a[rows] - m.orders[rows]) ** 2)
+    den = ordered_sum(m.orders[rows])
     if den < 30:
         return None
     return math.sqrt(num / den)
@@ -287,12 +302,13 @@ def loss_rate_since(obs: Observation, merchants: set[str], since: datetime) -> L
     start = max(since, obs.window_start)
     notes = ImpactNotes(assumptions=[], uncertainties=[])
     rates = merchant_rates(obs.baselines, merchants, obs.merchant_stages, notes)
-    expected = 0.0
-    actual = 0
-    for m in obs.metrics:
-        if m.merchant_id in rates and m.ts >= start.replace(second=0, microsecond=0):
-            expected += rates[m.merchant_id].conversion * m.checkout_attempts
-            actual += m.orders
+    m = obs.metrics
+    conversion = m.merchant_id.lookup({k: r.conversion for k, r in rates.items()})
+    rows = np.flatnonzero(
+        ~np.isnan(conversion) & _at_or_after(m.ts_ms, start.replace(second=0, microsecond=0))
+    )
+    expected = ordered_sum(conversion[rows] * m.checkout_attempts[rows])
+    actual = int(m.orders[rows].sum())
     minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
     return LossRate(
         minutes=minutes,
@@ -388,17 +404,15 @@ def loss_between(obs: Observation, merchants: set[str], start: datetime, end: da
     end = min(end, obs.as_of)
     notes = ImpactNotes(assumptions=[], uncertainties=[])
     rates = merchant_rates(obs.baselines, merchants, obs.merchant_stages, notes)
-    expected = revenue = 0.0
-    actual = 0
     first, last = start.replace(second=0, microsecond=0), end
-    for m in obs.metrics:
-        r = rates.get(m.merchant_id)
-        if r is None or not (first <= m.ts < last):
-            continue
-        e = r.conversion * m.checkout_attempts
-        expected += e
-        actual += m.orders
-        revenue += (e - m.orders) * r.aov
+    m = obs.metrics
+    conversion = m.merchant_id.lookup({k: r.conversion for k, r in rates.items()})
+    aov = m.merchant_id.lookup({k: r.aov for k, r in rates.items()})
+    rows = np.flatnonzero(~np.isnan(conversion) & _at_or_after(m.ts_ms, first) & ~_at_or_after(m.ts_ms, last))
+    e = conversion[rows] * m.checkout_attempts[rows]
+    expected = ordered_sum(e)
+    actual = int(m.orders[rows].sum())
+    revenue = ordered_sum((e - m.orders[rows]) * aov[rows])
     return LossSpan(
         start=start,
         end=max(end, start),

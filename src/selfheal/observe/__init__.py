@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+import numpy as np
 
 from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
 from selfheal.observe.incidents import read_open_incidents, read_recently_resolved
@@ -14,15 +14,14 @@ from selfheal.observe.model import (
     ActiveAlert,
     ErrorCodeCount,
     MerchantBaseline,
-    MetricRow,
     Observation,
     PaymentOrderEvent,
-    RollupRow,
     SignalCounts,
 )
+from selfheal.observe.window import Labels, MetricColumns, RollupColumns
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
-from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.signals import Ticket
 from selfheal.store import Store, alerts_repo, directory_repo, window_repo
 from selfheal.store.directory_repo import StageTimeline
 
@@ -40,7 +39,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     baseline_start = start - settings.baseline_days * 86_400_000
     grace = settings.soft_failure_grace_minutes * 60_000
     with store.read() as conn:
-        counts = _signal_counts(conn, start, end)
+        ticket_count = window_repo.count_tickets(conn, start, end)
         rollup_rows = window_repo.rollups(conn, start, end)
         metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
@@ -56,9 +55,11 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process
 
     stage_of = StageResolver(timeline, stages)
+    rollups = _rollups(rollup_rows, stage_of)
+    metrics = _metrics(metric_rows, stage_of)
     seen = {
-        *(r["merchant_id"] for r in rollup_rows),
-        *(m["merchant_id"] for m in metric_rows),
+        *rollups.merchant_id.distinct(),
+        *metrics.merchant_id.distinct(),
         *(t.merchant_id for t in tickets),
     }
     return Observation(
@@ -66,9 +67,12 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         window_start=ms_to_dt(start),
         window_minutes=window_minutes,
         baseline_start=ms_to_dt(baseline_start),
-        counts=counts,
-        rollups=_rollups(rollup_rows, stage_of),
-        metrics=_metrics(metric_rows, stage_of),
+        # The window's log events and metric points, counted from the rows just read (one scan, one answer).
+        counts=SignalCounts(
+            tickets=ticket_count, log_events=int(rollups.count.sum()), metric_points=len(metrics)
+        ),
+        rollups=rollups,
+        metrics=metrics,
         tickets=_tickets(tickets, stage_of),
         payment_events=_payment_events(payment_rows, stage_of),
         baselines=_baselines(baseline_rows, stage_of, end),
@@ -79,14 +83,6 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         recently_resolved=recently_resolved,
         error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
         alerts=_alerts(alert_rows, stage_of),
-    )
-
-
-def _signal_counts(conn: Connection, start: int, end: int) -> SignalCounts:
-    return SignalCounts(
-        tickets=window_repo.count_tickets(conn, start, end),
-        log_events=window_repo.count_log_events(conn, start, end),
-        metric_points=window_repo.count_metric_points(conn, start, end),
     )
 
 
@@ -122,9 +118,9 @@ class StageResolver:
         return out
 
 
-# The window's rows come from typed columns written by validated ingest: rollups and metrics are built without
-# re-validating (tens of thousands of rows per cycle at scale). A row without a stage takes one from
-# `StageResolver`.
+# The window's rows come from typed columns written by validated ingest: they are not validated again. Rollups
+# and metric points (hundreds of thousands per cycle at scale) become columns (`observe.window`), not one record
+# per row. A row without a stage takes one from `StageResolver`.
 
 
 def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ...]:
@@ -138,41 +134,76 @@ def _tickets(tickets: list[Ticket], stage_of: StageResolver) -> tuple[Ticket, ..
     )
 
 
-def _rollups(rows: Rows, stage_of: StageResolver) -> tuple[RollupRow, ...]:
-    return tuple(
-        RollupRow.model_construct(
-            minute=ms_to_dt(r["minute_ms"]),
-            merchant_id=r["merchant_id"],
-            migration_stage=stage_of(r["migration_stage"], r["merchant_id"], r["minute_ms"]),
-            source=r["source"],
-            endpoint=r["endpoint"],
-            status_class=r["status_class"],
-            count=r["count"],
-            latency_count=r["latency_count"],
-            latency_sum=r["latency_sum"],
-            latency_max=r["latency_max"],
-            latency_hist=tuple(r[h] for h in HIST_COLUMNS),
-        )
-        for r in rows
+def _rollups(window: window_repo.WindowColumns, stage_of: StageResolver) -> RollupColumns:
+    n = window.numbers
+    minute_ms = _frozen(n["minute_ms"])
+    merchants = _labels(window, "merchant_id")
+    return RollupColumns(
+        minute_ms=minute_ms,
+        merchant_id=merchants,
+        migration_stage=_stages(_labels(window, "migration_stage"), merchants, minute_ms, stage_of),
+        source=_labels(window, "source"),
+        endpoint=_labels(window, "endpoint"),
+        status_class=_labels(window, "status_class"),
+        count=_frozen(n["count"]),
+        latency_count=_frozen(n["latency_count"]),
+        latency_sum=_frozen(n["latency_sum"]),
+        latency_max=_frozen(n["latency_max"]),
+        latency_hist=_frozen(n["latency_hist"]),
     )
 
 
-def _metrics(rows: Rows, stage_of: StageResolver) -> tuple[MetricRow, ...]:
-    return tuple(
-        MetricRow.model_construct(
-            ts=ms_to_dt(m["ts_ms"]),
-            merchant_id=m["merchant_id"],
-            migration_stage=stage_of(m["migration_stage"], m["merchant_id"], m["ts_ms"]),
-            interval_seconds=m["interval_seconds"],
-            checkout_attempts=m["checkout_attempts"],
-            orders=m["orders"],
-            revenue=m["revenue"],
-            sessions=m["sessions"],
-            p95_latency_ms=m["p95_latency_ms"],
-            currency=m["currency"],
-        )
-        for m in rows
+def _metrics(window: window_repo.WindowColumns, stage_of: StageResolver) -> MetricColumns:
+    n = window.numbers
+    ts_ms = _frozen(n["ts_ms"])
+    merchants = _labels(window, "merchant_id")
+    return MetricColumns(
+        ts_ms=ts_ms,
+        merchant_id=merchants,
+        migration_stage=_stages(_labels(window, "migration_stage"), merchants, ts_ms, stage_of),
+        interval_seconds=_frozen(n["interval_seconds"]),
+        checkout_attempts=_frozen(n["checkout_attempts"]),
+        orders=_frozen(n["orders"]),
+        revenue=_frozen(n["revenue"]),
+        sessions=_frozen(n["sessions"]),
+        has_sessions=_frozen(n["has_sessions"].astype(bool)),
+        p95_latency_ms=_frozen(n["p95_latency_ms"]),
+        has_p95=_frozen(n["has_p95"].astype(bool)),
+        currency=_labels(window, "currency"),
     )
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _labels(window: window_repo.WindowColumns, name: str) -> Labels:
+    codes, values = window.text[name]
+    return Labels.from_codes(codes, values)
+
+
+def _stages(own: Labels, merchants: Labels, at_ms: np.ndarray, stage_of: StageResolver) -> Labels:
+    """Each row's stage: its own, else `stage_of` at the row's time (resolved once per merchant and time)."""
+    missing = own.mask("")
+    if not missing.any():
+        return own
+    values = list(own.values)
+    index = {v: i for i, v in enumerate(values)}
+    codes = own.codes.copy()
+    rows = np.flatnonzero(missing)
+    resolved: dict[tuple[int, int], int] = {}
+    for i, key in zip(
+        rows.tolist(), zip(merchants.codes[rows].tolist(), at_ms[rows].tolist(), strict=True), strict=True
+    ):
+        code = resolved.get(key)
+        if code is None:
+            stage = stage_of.stage_at(merchants.values[key[0]], key[1])
+            code = resolved[key] = index.setdefault(stage, len(index))
+            if code == len(values):
+                values.append(stage)
+        codes[i] = code
+    return Labels.from_codes(codes, values)
 
 
 def _payment_events(rows: Rows, stage_of: StageResolver) -> tuple[PaymentOrderEvent, ...]:
@@ -207,8 +238,9 @@ def _alerts(rows: Rows, stage_of: StageResolver) -> tuple[ActiveAlert, ...]:
 
 
 def _baselines(rows: Rows, stage_of: StageResolver, as_of_ms: int) -> tuple[MerchantBaseline, ...]:
+    """One per merchant (thousands at scale), from typed sums: not validated again."""
     return tuple(
-        MerchantBaseline(
+        MerchantBaseline.model_construct(
             merchant_id=b["merchant_id"],
             migration_stage=stage_of.reported.get(b["merchant_id"])
             or stage_of.stage_at(b["merchant_id"], as_of_ms)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from selfheal.observe.history_model import DetectionHistory
+from selfheal.observe.window import MetricColumns, MetricRow, RollupColumns, RollupRow
 from selfheal.records import Record
 from selfheal.signals import Ticket
-
-
-class RollupRow(Record):
-    """Per-minute log counts for one (merchant, stage, source, endpoint, status class)."""
-
-    minute: datetime
-    merchant_id: str
-    migration_stage: str
-    source: str
-    endpoint: str
-    status_class: str
-    count: int
-    latency_count: int
-    latency_sum: float
-    latency_max: float
-    latency_hist: tuple[int, ...]
 
 
 class ErrorCodeCount(Record):
@@ -32,21 +21,6 @@ class ErrorCodeCount(Record):
     endpoint: str
     status_code: int
     count: int
-
-
-class MetricRow(Record):
-    """One merchant's KPI counts for one interval."""
-
-    ts: datetime
-    merchant_id: str
-    migration_stage: str
-    interval_seconds: int
-    checkout_attempts: int
-    orders: int
-    revenue: float
-    sessions: int | None = None
-    p95_latency_ms: float | None = None
-    currency: str | None = None
 
 
 class PaymentOrderEvent(Record):
@@ -166,16 +140,46 @@ class ActiveAlert(Record):
     summary: str | None = None
 
 
+def _rollup_columns(value: Any) -> Any:
+    """Rollup rows given as records or mappings (tests, small windows, a dumped Observation) become columns."""
+    if isinstance(value, RollupColumns):
+        return value
+    if isinstance(value, Iterable):
+        return RollupColumns.from_rows(RollupRow.model_validate(r) for r in value)
+    return value
+
+
+def _metric_columns(value: Any) -> Any:
+    if isinstance(value, MetricColumns):
+        return value
+    if isinstance(value, Iterable):
+        return MetricColumns.from_rows(MetricRow.model_validate(r) for r in value)
+    return value
+
+
+def _as_rows(columns: RollupColumns | MetricColumns) -> list[dict[str, Any]]:
+    """Columns dump as their rows (so an Observation still prints and stores as JSON)."""
+    return [row.model_dump() for row in columns]
+
+
 class Observation(Record):
     """The window `[window_start, as_of)` and the baseline history before it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     as_of: datetime
     window_start: datetime
     window_minutes: int
     baseline_start: datetime
     counts: SignalCounts
-    rollups: tuple[RollupRow, ...]
-    metrics: tuple[MetricRow, ...]
+    rollups: Annotated[RollupColumns, BeforeValidator(_rollup_columns), PlainSerializer(_as_rows)] = Field(
+        default_factory=RollupColumns.empty
+    )
+    """The window's log rollups as columns (iterating yields `RollupRow`s); rows may be given as records"""
+    metrics: Annotated[MetricColumns, BeforeValidator(_metric_columns), PlainSerializer(_as_rows)] = Field(
+        default_factory=MetricColumns.empty
+    )
+    """The window's metric points as columns (iterating yields `MetricRow`s)"""
     tickets: tuple[Ticket, ...]
     payment_events: tuple[PaymentOrderEvent, ...]
     """Payments and orders from `window_start - grace` to `as_of`, for soft-failure pairing."""
@@ -195,3 +199,18 @@ class Observation(Record):
     unknown_merchants: tuple[str, ...] = ()
     """Merchants with signals in the window that the merchant directory does not list (empty when no
     directory is loaded): their signals count, their stage comes only from the signals themselves."""
+
+
+__all__ = [
+    "ActiveAlert",
+    "ErrorCodeCount",
+    "MerchantBaseline",
+    "MetricColumns",
+    "MetricRow",
+    "Observation",
+    "OpenIncident",
+    "PaymentOrderEvent",
+    "RollupColumns",
+    "RollupRow",
+    "SignalCounts",
+]

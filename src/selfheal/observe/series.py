@@ -139,9 +139,12 @@ def kpi_series(
     # minute -> [attempts, orders, revenue]; (minute, merchant) -> attempts, for the expectation
     per_minute: dict[datetime, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     cells: dict[datetime, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for m in obs.metrics:
-        if not keep(m.merchant_id, m.migration_stage):
-            continue
+    selected = obs.metrics
+    if stage is not None:
+        selected = selected.take(selected.migration_stage.mask(stage))
+    if wanted:
+        selected = selected.take(selected.merchant_id.mask(*wanted))
+    for m in selected:  # the selected rows only (a stage's or a few merchants' of thousands)
         currency = currency or m.currency
         at = m.ts.replace(second=0, microsecond=0)
         slot = per_minute[at]
@@ -296,13 +299,11 @@ def error_series(
     as an error, otherwise both do."""
     per_minute: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
     error_classes = {status_class} if status_class else {"4xx", "5xx"}
-    for r in obs.rollups:
-        if source is not None and r.source != source:
-            continue
-        if endpoint is not None and r.endpoint != endpoint:
-            continue
-        if stage is not None and r.migration_stage != stage:
-            continue
+    rollups = obs.rollups
+    for field, value in (("source", source), ("endpoint", endpoint), ("migration_stage", stage)):
+        if value is not None:
+            rollups = rollups.take(getattr(rollups, field).mask(value))
+    for r in rollups:
         slot = per_minute[r.minute]
         slot[0] += r.count
         if r.status_class in error_classes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
+import numpy as np
+
 from selfheal.observe.model import Observation, SignalCounts
-from selfheal.records import Record
+from selfheal.observe.window import group_max, group_rows, group_sums, ordered_sum
+from selfheal.records import Record, ms_to_dt
 from selfheal.signals import LATENCY_BUCKETS_MS
 
 
@@ -68,63 +70,47 @@ def quantile_from_hist(hist: list[int] | tuple[int, ...], q: float, max_value: f
 
 
 def summarize(obs: Observation) -> ObservationSummary:
-    per_ep: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    hists: dict[tuple[str, str], list[int]] = {}
-    maxes: dict[tuple[str, str], float] = defaultdict(float)
-    series: dict[datetime, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
-    for r in obs.rollups:
-        key = (r.source, r.endpoint)
-        slot = per_ep[key]
-        slot[0] += r.count
-        if r.status_class == "4xx":
-            slot[1] += r.count
-        elif r.status_class == "5xx":
-            slot[2] += r.count
-        h = hists.setdefault(key, [0] * len(r.latency_hist))
-        for i, n in enumerate(r.latency_hist):
-            h[i] += n
-        maxes[key] = max(maxes[key], r.latency_max)
-        point = series[r.minute]
-        point[3] += r.count
-        if r.status_class in ("4xx", "5xx"):
-            point[4] += r.count
-    attempts = orders = 0
-    revenue = 0.0
-    sessions = 0
-    has_sessions = False
-    merchants = set()
-    for m in obs.metrics:
-        attempts += m.checkout_attempts
-        orders += m.orders
-        revenue += m.revenue
-        merchants.add(m.merchant_id)
-        if m.sessions is not None:
-            has_sessions = True
-            sessions += m.sessions
-        point = series[m.ts.replace(second=0, microsecond=0)]
-        point[0] += m.checkout_attempts
-        point[1] += m.orders
-        point[2] += m.revenue
+    r, m = obs.rollups, obs.metrics
+    # Per (source, endpoint), in order of first appearance: requests, 4xx, 5xx, histogram, max latency.
+    ep, ep_first = group_rows(r.source, r.endpoint)
+    n_ep = len(ep_first)
+    counts = r.count
+    klass = r.status_class
+    is_4xx, is_5xx = klass.mask("4xx"), klass.mask("5xx")
+    requests, e4, e5 = group_sums(ep, n_ep, counts, counts * is_4xx, counts * is_5xx)
+    hists = np.zeros((n_ep, r.latency_hist.shape[1]), dtype=np.int64)
+    np.add.at(hists, ep, r.latency_hist)
+    maxes = group_max(ep, n_ep, r.latency_max)
+    per_ep = {
+        (r.source[int(first)], r.endpoint[int(first)]): (int(requests[g]), int(e4[g]), int(e5[g]), g)
+        for g, first in enumerate(ep_first.tolist())
+    }
     rates = tuple(
         ErrorRate(
             source=s,
             endpoint=e,
             requests=n,
-            errors_4xx=e4,
-            errors_5xx=e5,
-            error_rate=(e4 + e5) / n if n else 0.0,
-            latency_p95_ms=quantile_from_hist(hists[(s, e)], 0.95, maxes[(s, e)]),
+            errors_4xx=n4,
+            errors_5xx=n5,
+            error_rate=(n4 + n5) / n if n else 0.0,
+            latency_p95_ms=quantile_from_hist(hists[g].tolist(), 0.95, float(maxes[g])),
         )
-        for (s, e), (n, e4, e5) in sorted(
+        for (s, e), (n, n4, n5, g) in sorted(
             per_ep.items(), key=lambda kv: -(kv[1][1] + kv[1][2]) / max(kv[1][0], 1)
         )
     )
+    attempts = int(m.checkout_attempts.sum())
+    orders = int(m.orders.sum())
+    revenue = ordered_sum(m.revenue)
+    sessions = int(m.sessions[m.has_sessions].sum())
+    has_sessions = bool(m.has_sessions.any())
+    merchants = {*m.merchant_id.distinct(), *r.merchant_id.distinct()}
     return ObservationSummary(
         as_of=obs.as_of,
         window_start=obs.window_start,
         window_minutes=obs.window_minutes,
         counts=obs.counts,
-        merchants=len(merchants | {r.merchant_id for r in obs.rollups}),
+        merchants=len(merchants),
         unknown_merchants=obs.unknown_merchants[:100],
         error_rates=rates,
         kpis=KpiTotals(
@@ -135,15 +121,29 @@ def summarize(obs: Observation) -> ObservationSummary:
             conversion_rate=orders / sessions if has_sessions and sessions else None,
             average_order_value=revenue / orders if orders else None,
         ),
-        series=tuple(
-            KpiPoint(
-                ts=ts,
-                checkout_attempts=int(p[0]),
-                orders=int(p[1]),
-                revenue=round(p[2], 2),
-                log_events=int(p[3]),
-                errors=int(p[4]),
-            )
-            for ts, p in sorted(series.items())
-        ),
+        series=_series(obs),
+    )
+
+
+def _series(obs: Observation) -> tuple[KpiPoint, ...]:
+    """KPIs and log counts per minute, over the minutes either signal has."""
+    r, m = obs.rollups, obs.metrics
+    metric_minute = m.minute_ms()
+    minutes = np.union1d(r.minute_ms, metric_minute)
+    size = len(minutes)
+    at_r = np.searchsorted(minutes, r.minute_ms)
+    at_m = np.searchsorted(minutes, metric_minute)
+    errors = r.count * r.status_class.mask("4xx", "5xx")
+    events, failed = group_sums(at_r, size, r.count, errors)
+    attempts, orders, revenue = group_sums(at_m, size, m.checkout_attempts, m.orders, m.revenue)
+    return tuple(
+        KpiPoint(
+            ts=ms_to_dt(ts),
+            checkout_attempts=int(attempts[i]),
+            orders=int(orders[i]),
+            revenue=round(float(revenue[i]), 2),
+            log_events=int(events[i]),
+            errors=int(failed[i]),
+        )
+        for i, ts in enumerate(minutes.tolist())
     )

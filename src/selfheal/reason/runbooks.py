@@ -138,9 +138,9 @@ class WindowEvidence:
 
     @classmethod
     def of(cls, obs: Observation) -> WindowEvidence:
-        attempts: dict[str, int] = {}
-        for row in obs.metrics:
-            attempts[row.merchant_id] = attempts.get(row.merchant_id, 0) + row.checkout_attempts
+        m = obs.metrics
+        (totals,) = m.merchant_id.sums(m.checkout_attempts)
+        attempts = {merchant: int(n) for merchant, n in totals.items()}
         return cls(obs.tickets, obs.error_codes, attempts, obs.merchant_stages)
 
     def expected_share(self, scope: IncidentScope) -> float:

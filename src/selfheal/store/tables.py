@@ -90,6 +90,8 @@ class LogRollupRow(Base):
             "status_class",
             name="uq_log_rollups_key",
         ),
+        # The window and history queries read a range of minutes; the unique key is too wide to serve them.
+        Index("ix_log_rollups_minute", "minute_ms"),
     )
 
 

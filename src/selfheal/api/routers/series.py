@@ -64,7 +64,7 @@ def _merchant_rates(obs: Observation, stage: str | None, merchants: list[str]) -
     known = (
         set(obs.merchant_stages)
         | {b.merchant_id for b in obs.baselines}
-        | {m.merchant_id for m in obs.metrics}
+        | set(obs.metrics.merchant_id.distinct())
     )
     stage_of = {**{b.merchant_id: b.migration_stage for b in obs.baselines}, **obs.merchant_stages}
     chosen = {

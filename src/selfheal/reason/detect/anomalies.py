@@ -16,6 +16,7 @@ import numpy as np
 
 from selfheal.observe.history_model import DetectionHistory
 from selfheal.observe.model import Observation
+from selfheal.observe.window import Labels, RollupColumns, group_max, group_rows, group_sums
 from selfheal.reason.detect.base import DEFAULT_DETECTOR
 from selfheal.reason.detect.counts import (
     binomial_excess_pvalue,
@@ -33,7 +34,7 @@ from selfheal.reason.model import (
     Severity,
     SoftFailureGap,
 )
-from selfheal.records import dt_to_ms
+from selfheal.records import dt_to_ms, ms_to_dt
 
 ERROR_CLASSES = ("4xx", "5xx")
 PRIOR_ERROR_RATE = 0.005
@@ -103,6 +104,26 @@ class _Cell:
         for slot in (self.per_minute[minute], self.per_merchant[merchant], self.stages[stage]):
             slot[0] += failures
             slot[1] += trials
+
+    @classmethod
+    def of(
+        cls, at_ms: np.ndarray, merchants: Labels, stages: Labels, failures: np.ndarray, trials: np.ndarray
+    ) -> _Cell:
+        """The cell of window rows given as columns: the same counts as `add` row by row."""
+        cell = cls()
+        cell.failures = int(failures.sum())
+        cell.trials = int(trials.sum())
+        minutes, at = np.unique(at_ms, return_inverse=True)
+        f, t = group_sums(at.ravel(), len(minutes), failures, trials)
+        for i, ms in enumerate(minutes.tolist()):
+            cell.per_minute[ms_to_dt(ms)] = [int(f[i]), int(t[i])]
+        for groups, labels in ((cell.per_merchant, merchants), (cell.stages, stages)):
+            size = len(labels.values)
+            present = np.bincount(labels.codes, minlength=size) > 0
+            f, t = group_sums(labels.codes, size, failures, trials)
+            for code in np.flatnonzero(present).tolist():
+                groups[labels.values[code]] = [int(f[code]), int(t[code])]
+        return cell
 
 
 def _onset(cell: _Cell, p0: float) -> datetime | None:
@@ -215,9 +236,6 @@ def _rate_anomaly(
     )
 
 
-_LatencyRows = list[tuple[datetime, str, str, tuple[int, ...], float]]
-
-
 @dataclass
 class _EndpointBaseline:
     """The history's requests, errors per status class and latency histogram per (source, endpoint)."""
@@ -241,15 +259,15 @@ def _endpoint_baseline(obs: Observation) -> _EndpointBaseline:
 def _error_cells(obs: Observation) -> dict[tuple[str, str, str], _Cell]:
     """Errors per (source, endpoint, status class); the trials of each minute / merchant / stage are the
     requests of the same endpoint in that minute / merchant / stage."""
+    r = obs.rollups
     requests: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
-    errors: dict[tuple[str, str, str], _Cell] = defaultdict(_Cell)
-    for r in obs.rollups:
-        requests[(r.source, r.endpoint)].add(r.minute, r.merchant_id, r.migration_stage, 0, r.count)
-    for r in obs.rollups:
-        if r.status_class in ERROR_CLASSES:
-            errors[(r.source, r.endpoint, r.status_class)].add(
-                r.minute, r.merchant_id, r.migration_stage, r.count, 0
-            )
+    errors: dict[tuple[str, str, str], _Cell] = {}
+    zero = np.zeros(len(r), dtype=np.int64)
+    for (source, endpoint), rows in _groups(r, r.source, r.endpoint):
+        requests[(source, endpoint)] = _cell_of(r, rows, zero[rows], r.count[rows])
+    failed = np.flatnonzero(r.status_class.mask(*ERROR_CLASSES))
+    for (source, endpoint, klass), rows in _groups(r, r.source, r.endpoint, r.status_class, rows=failed):
+        errors[(source, endpoint, klass)] = _cell_of(r, rows, r.count[rows], zero[rows])
     for (source, endpoint, _klass), cell in errors.items():
         total = requests[(source, endpoint)]
         cell.trials = sum(v[1] for v in total.per_minute.values())
@@ -262,14 +280,30 @@ def _error_cells(obs: Observation) -> dict[tuple[str, str, str], _Cell]:
     return errors
 
 
-def _latency_rows(obs: Observation) -> dict[tuple[str, str], _LatencyRows]:
-    rows: dict[tuple[str, str], _LatencyRows] = defaultdict(list)
-    for r in obs.rollups:
-        if r.latency_count:
-            rows[(r.source, r.endpoint)].append(
-                (r.minute, r.merchant_id, r.migration_stage, r.latency_hist, r.latency_max)
-            )
-    return rows
+def _groups(
+    r: RollupColumns, *by: Labels, rows: np.ndarray | None = None
+) -> list[tuple[tuple[str, ...], np.ndarray]]:
+    """The rollup rows (all, or `rows`) grouped by the labels `by`, in order of first appearance."""
+    rows = np.arange(len(r)) if rows is None else rows
+    groups, first = group_rows(*(label.take(rows) for label in by))
+    order = np.argsort(groups, kind="stable")
+    bounds = np.searchsorted(groups[order], np.arange(len(first) + 1))
+    return [
+        (tuple(label[int(rows[f])] for label in by), rows[order[bounds[g] : bounds[g + 1]]])
+        for g, f in enumerate(first.tolist())
+    ]
+
+
+def _cell_of(r: RollupColumns, rows: np.ndarray, failures: np.ndarray, trials: np.ndarray) -> _Cell:
+    return _Cell.of(
+        r.minute_ms[rows], r.merchant_id.take(rows), r.migration_stage.take(rows), failures, trials
+    )
+
+
+def _latency_rows(obs: Observation) -> list[tuple[tuple[str, ...], np.ndarray]]:
+    """The rows with latencies, per (source, endpoint)."""
+    r = obs.rollups
+    return _groups(r, r.source, r.endpoint, rows=np.flatnonzero(r.latency_count != 0))
 
 
 def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
@@ -293,7 +327,7 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
     ]
     found += [
         _latency_anomaly(source, endpoint, rows, base.latency.get((source, endpoint)), obs, threshold)
-        for (source, endpoint), rows in _latency_rows(obs).items()
+        for (source, endpoint), rows in _latency_rows(obs)
     ]
     return [a for a in found if a is not None]
 
@@ -301,7 +335,7 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
 def _latency_anomaly(
     source: str,
     endpoint: str,
-    rows: _LatencyRows,
+    rows: np.ndarray,
     baseline: np.ndarray | None,
     obs: Observation,
     threshold: float,
@@ -315,14 +349,11 @@ def _latency_anomaly(
     if cut >= len(bounds):
         return None
     p0 = max(float(1.0 - cum[cut]), 0.01)
-    cell = _Cell()
-    window_hist = np.zeros(len(baseline))
-    latency_max = 0.0
-    for minute, merchant, stage, hist, mx in rows:
-        h = np.asarray(hist)
-        window_hist += h
-        latency_max = max(latency_max, mx)
-        cell.add(minute, merchant, stage, int(h[cut + 1 :].sum()), int(h.sum()))
+    r = obs.rollups
+    h = r.latency_hist[rows]
+    window_hist = h.sum(axis=0).astype(np.float64)
+    latency_max = max(0.0, float(r.latency_max[rows].max()))
+    cell = _cell_of(r, rows, h[:, cut + 1 :].sum(axis=1), h.sum(axis=1))
     anomaly = _rate_anomaly(
         kind=AnomalyKind.hard,
         metric="slow_request_rate",
@@ -403,16 +434,28 @@ def _stage_business(obs: Observation) -> dict[str, _StageBusiness]:
     stages: dict[str, _StageBusiness] = defaultdict(_StageBusiness)
     base = {v.merchant_id: v for v in obs.history.merchants} if obs.history else {}
     seasonal = {k for k, v in base.items() if v.orders_1d is not None or v.orders_7d is not None}
-    for m in obs.metrics:
-        stage = stages[m.migration_stage]
+    m = obs.metrics
+    is_seasonal = m.merchant_id.mask(*seasonal)
+    by_stage, first = group_rows(m.migration_stage)
+    for g, f in enumerate(first.tolist()):
+        rows = np.flatnonzero(by_stage == g)
+        stage = stages[m.migration_stage[f]]
         stage.has_checkout = True
-        failed = max(m.checkout_attempts - m.orders, 0)
-        stage.checkout.add(m.ts, m.merchant_id, m.migration_stage, failed, m.checkout_attempts)
-        if m.merchant_id in seasonal:
-            stage.orders += m.orders
-        if m.sessions is not None:
-            stage.conversion.add(
-                m.ts, m.merchant_id, m.migration_stage, max(m.sessions - m.orders, 0), m.sessions
+        attempts, orders = m.checkout_attempts[rows], m.orders[rows]
+        merchants, stage_labels = m.merchant_id.take(rows), m.migration_stage.take(rows)
+        stage.checkout = _Cell.of(
+            m.ts_ms[rows], merchants, stage_labels, np.maximum(attempts - orders, 0), attempts
+        )
+        stage.orders = float(orders[is_seasonal[rows]].sum())
+        with_sessions = np.flatnonzero(m.has_sessions[rows])
+        if len(with_sessions):
+            sessions = m.sessions[rows][with_sessions]
+            stage.conversion = _Cell.of(
+                m.ts_ms[rows][with_sessions],
+                merchants.take(with_sessions),
+                stage_labels.take(with_sessions),
+                np.maximum(sessions - orders[with_sessions], 0),
+                sessions,
             )
     for merchant, v in base.items():
         stage = stages[obs.merchant_stages.get(merchant, "")]
@@ -498,7 +541,7 @@ def business_failures(
         for name, s in stages.items()
         if s.has_checkout
     ]
-    with_sessions = dict.fromkeys(m.migration_stage for m in obs.metrics if m.sessions is not None)
+    with_sessions = obs.metrics.migration_stage.take(obs.metrics.has_sessions).distinct()
     found += [
         _business_rate(
             obs, name, "conversion", stages[name].conversion, stages[name].base_conversion, threshold
@@ -522,13 +565,14 @@ def _expected_orders(orders_1d: int | None, orders_7d: int | None) -> float:
 def stale_stages(obs: Observation, stale_minutes: int) -> dict[str, datetime]:
     """Stages with signals in the window but none in its last `stale_minutes`: stage -> last signal minute."""
     last: dict[str, datetime] = {}
-    for m in obs.metrics:
-        t = m.ts.replace(second=0, microsecond=0)
-        if m.migration_stage not in last or t > last[m.migration_stage]:
-            last[m.migration_stage] = t
-    for r in obs.rollups:
-        if r.migration_stage and (r.migration_stage not in last or r.minute > last[r.migration_stage]):
-            last[r.migration_stage] = r.minute
+    m, r = obs.metrics, obs.rollups
+    signals = ((m.migration_stage, m.minute_ms()), (r.migration_stage, r.minute_ms))
+    for labels, minute_ms in signals:
+        latest = group_max(labels.codes, len(labels.values), minute_ms.astype(np.float64), -np.inf)
+        for stage in labels.distinct():
+            t = ms_to_dt(int(latest[labels.code_of(stage)]))
+            if (stage or labels is m.migration_stage) and (stage not in last or t > last[stage]):
+                last[stage] = t
     cutoff = obs.as_of - timedelta(minutes=stale_minutes)
     return {stage: t for stage, t in last.items() if t + timedelta(minutes=1) <= cutoff}
 
@@ -571,26 +615,26 @@ def streaming_failures(obs: Observation, threshold: float) -> list[Anomaly]:
     history = obs.history
     if history is None or len(history.minutes) < 60:
         return []
-    window: dict[datetime, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for m in obs.metrics:
-        window[m.ts.replace(second=0, microsecond=0)][0] += m.orders
-    for r in obs.rollups:
-        window[r.minute][1] += r.count
-        if r.status_class in ERROR_CLASSES:
-            window[r.minute][2] += r.count
-    if not window:
+    m, r = obs.metrics, obs.rollups
+    metric_minute = m.minute_ms()
+    minutes_ms = np.union1d(metric_minute, r.minute_ms)
+    if not len(minutes_ms):
         return []
-    minutes = sorted(window)
+    size = len(minutes_ms)
+    (orders,) = group_sums(np.searchsorted(minutes_ms, metric_minute), size, m.orders)
+    at = np.searchsorted(minutes_ms, r.minute_ms)
+    requests, errors = group_sums(at, size, r.count, r.count * r.status_class.mask(*ERROR_CLASSES))
+    minutes = [ms_to_dt(ms) for ms in minutes_ms.tolist()]
     series: dict[str, tuple[list[float], list[float], AnomalyKind, str]] = {
         "orders": (
             [float(p.orders) for p in history.minutes],
-            [window[m][0] for m in minutes],
+            orders.tolist(),
             AnomalyKind.business,
             "orders per minute, all merchants",
         ),
         "error_share": (
             [_rate(p.errors, p.requests) for p in history.minutes],
-            [_rate(window[m][2], window[m][1]) for m in minutes],
+            [_rate(e, n) for e, n in zip(errors.tolist(), requests.tolist(), strict=True)],
             AnomalyKind.hard,
             "share of requests failing per minute, all merchants",
         ),
