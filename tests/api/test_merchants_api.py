@@ -61,6 +61,11 @@ def test_json_import_creates_lists_and_shows_with_history(client: TestClient) ->
     assert listing[0]["labels"] == {"org": "7"} and listing[0]["plan"] == "plus"
     assert listing[1]["moved_at"] is None  # no date given: from the beginning
     assert [m["id"] for m in client.get("/merchants", params={"limit": 1, "offset": 1}).json()] == ["m-2"]
+    first = client.get("/merchants", params={"limit": 1})
+    assert first.headers["X-Total-Count"] == "2" and [m["id"] for m in first.json()] == ["m-1"]
+    rest = client.get("/merchants", params={"limit": 1, "cursor": first.headers["X-Next-Cursor"]})
+    assert [m["id"] for m in rest.json()] == ["m-2"] and "X-Next-Cursor" not in rest.headers
+    assert client.get("/merchants", params={"stage": "pilot"}).headers["X-Total-Count"] == "1"
     assert [m["id"] for m in client.get("/merchants", params={"stage": "pilot"}).json()] == ["m-1"]
 
     # a stage change appends to the history; the current stage is the latest move

@@ -52,6 +52,16 @@ def test_cycle_through_the_api_notifies_and_lists(store: Store, tmp_path: Path) 
             assert one["payload"]  # the body it was sent with
             by_incident = client.get("/notifications", params={"incident_id": incident}).json()
             assert by_incident["total"] == 2
+            # paginated like every listing: the total and the next cursor as headers too
+            first = client.get("/notifications", params={"limit": 1})
+            assert first.headers["X-Total-Count"] == "2" and len(first.json()["items"]) == 1
+            second = client.get(
+                "/notifications", params={"limit": 1, "cursor": first.headers["X-Next-Cursor"]}
+            )
+            assert "X-Next-Cursor" not in second.headers
+            assert {first.json()["items"][0]["id"], second.json()["items"][0]["id"]} == {
+                i["id"] for i in page["items"]
+            }
             bad = client.get("/notifications", params={"status": "lost"})
             assert bad.status_code == 422
             assert "status" in bad.text

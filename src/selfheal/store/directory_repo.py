@@ -176,6 +176,14 @@ def list_merchants(
     return [_record(r) for r in conn.execute(query)]
 
 
+def count_merchants(conn: Connection, stage: str | None = None) -> int:
+    m = table(MerchantRow)
+    query = select(func.count()).select_from(m)
+    if stage is not None:
+        query = query.where(m.c.stage == stage)
+    return int(conn.execute(query).scalar_one())
+
+
 def get_merchant(conn: Connection, merchant_id: str) -> MerchantRecord | None:
     m = table(MerchantRow)
     row = conn.execute(select(m).where(m.c.id == merchant_id)).first()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from selfheal.api.body import read_limited
 from selfheal.api.deps import Services, require, services
-from selfheal.api.params import MAX_OFFSET
+from selfheal.api.pagination import Page, page_params, paginate
 from selfheal.auth import Principal, Role
 from selfheal.errors import NotFound, UnsupportedMediaType
 from selfheal.ingest.merchants import MerchantImportResult, import_merchants, parse_merchants
@@ -115,15 +115,18 @@ async def post_merchants(
 
 @router.get("/merchants")
 def list_merchants(
+    request: Request,
+    response: Response,
     stage: str | None = Query(None, max_length=512, description="Only merchants now in this stage"),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    page: Page = Depends(page_params(50, 500)),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> list[MerchantView]:
-    """The directory, by merchant id."""
+    """The directory, by merchant id. Paginated: `X-Total-Count`, and `X-Next-Cursor` / `Link: rel="next"`."""
     with svc.store.read() as conn:
-        rows = directory_repo.list_merchants(conn, limit, offset, stage)
+        rows = directory_repo.list_merchants(conn, page.limit, page.offset, stage)
+        total = directory_repo.count_merchants(conn, stage)
+    paginate(request, response, page, len(rows), total)
     return [MerchantView(**_view(r)) for r in rows]
 
 

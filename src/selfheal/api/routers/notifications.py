@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from selfheal.api.deps import Services, require, services
-from selfheal.api.params import MAX_OFFSET
+from selfheal.api.pagination import Page, page_params, paginate
 from selfheal.auth import Principal, Role
 from selfheal.store import notify_repo
 from selfheal.store.notify_repo import NotificationRecord
@@ -51,19 +51,27 @@ def view(row: NotificationRecord, with_payload: bool = False) -> Notification:
 
 @router.get("")
 def list_notifications(
+    request: Request,
+    response: Response,
     status: Literal["pending", "sending", "delivered", "failed"] | None = Query(None),
     incident_id: str | None = Query(None, max_length=64),
     receiver: str | None = Query(None, max_length=64),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    page: Page = Depends(page_params(100, 1000)),
     svc: Services = Depends(services),
     _: Principal = Depends(require(Role.viewer)),
 ) -> NotificationPage:
-    """Notifications, newest first, with their delivery state (attempts, last HTTP status, last error)."""
+    """Notifications, newest first, with their delivery state (attempts, last HTTP status, last error).
+    Paginated: `total` in the body and `X-Total-Count`, and `X-Next-Cursor` / `Link: rel="next"`."""
     with svc.store.read() as conn:
         rows, total = notify_repo.list_notifications(
-            conn, status=status, incident_id=incident_id, receiver=receiver, limit=limit, offset=offset
+            conn,
+            status=status,
+            incident_id=incident_id,
+            receiver=receiver,
+            limit=page.limit,
+            offset=page.offset,
         )
+    paginate(request, response, page, len(rows), total)
     return NotificationPage(total=total, items=[view(r) for r in rows])
 
 
