@@ -129,14 +129,15 @@ def test_a_whole_stage_fault_keeps_the_merchants_too_small_to_tell() -> None:
     # D: three checkout attempts in the hour, two cart requests that went through, one order: too little to tell.
     tiny = metrics("D", "wave_1", [0] * (WINDOW - 3) + [1, 1, 1], [0] * (WINDOW - 1) + [1], 50.0)
     last = START + timedelta(minutes=WINDOW - 1)
-    obs = obs.model_copy(
-        update={
+    obs = Observation.model_validate(
+        {
+            **dict(obs),
             "metrics": (*obs.metrics, *tiny),
             "baselines": (*obs.baselines, baseline("D", "wave_1", 1440, 720, 36000.0)),
             "merchant_stages": {**obs.merchant_stages, "D": "wave_1"},
             "rollups": (*obs.rollups, _rollup("D", "wave_1", last, "2xx", 2)),
         }
-    )
+    )  # validated: the rows become the window's columns
     a = assess(obs, Findings(anomalies=(_cart_anomaly(("A", "B")),)), SETTINGS)
     assert a is not None
     basis = {m.merchant_id: m.basis for m in a.blast_radius.merchants}
