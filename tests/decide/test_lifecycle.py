@@ -193,3 +193,41 @@ def test_lifecycle_endpoint_shows_cost_of_waiting(tmp_path: Path) -> None:
         assert waiting["lost_revenue_per_hour"] == pytest.approx(a.risk_report.lost_revenue_per_hour.value)
         assert body["timeline"][0]["event"] == "opened"
         assert client.get("/incidents/inc-nope/lifecycle").status_code == 404
+
+
+def test_a_verdict_given_while_recovering_is_replaced_when_the_incident_relapses(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        incident_resolve_cycles=3,
+        outcome_min_minutes=15,
+    )
+    store = Store.open(settings.resolved_database_url())
+    cart = Findings(anomalies=SIGNATURES["cart_sync"])
+    first, _, _ = _cycle(store, settings, AS_OF, cart)
+    assert first is not None
+    with store.read() as conn:
+        rollback = next(
+            w for w in incidents_repo.waiting_actions(conn, first) if w.key == "rollback_stage_to_legacy"
+        )
+    with store.transaction() as conn:
+        assert actions_repo.update_if(
+            conn, rollback.id, {"status": "proposed"}, {"status": "succeeded", "finished_ms": 1}
+        )
+    _cycle(store, settings, AS_OF + timedelta(minutes=10), cart)  # sees the executed action
+    _cycle(store, settings, AS_OF + timedelta(minutes=30), None)  # orders back: recovering, judged
+    with store.read() as conn:
+        (judged,) = incidents_repo.verdicts(conn, first)
+        track = incidents_repo.get_tracking(conn, first)
+    assert judged.verdict == "worked" and track is not None and track.outcome == "worked"
+
+    _cycle(store, settings, AS_OF + timedelta(minutes=35), cart)  # the loss is back
+    with store.read() as conn:
+        (revised,) = incidents_repo.verdicts(conn, first)  # replaced, not added
+        track = incidents_repo.get_tracking(conn, first)
+        incident = incidents_repo.get_incident(conn, first)
+    assert revised.verdict in ("partial", "no_effect") and revised.detail.startswith("Revised at")
+    assert track is not None and track.outcome == revised.verdict
+    assert incident.status == "mitigating"
+    events = [e["event"] for e in incident.timeline]
+    assert events[-2:] == ["relapsed", "outcome"], events

@@ -176,3 +176,39 @@ def test_a_continued_incident_shows_its_own_loss_so_far_and_a_held_severity() ->
     again = plan_decision(_obs(True, incident), a, CART, SETTINGS)
     assert again.assessment is not None and again.assessment.summary == a.summary
     assert again.assessment.title == a.title
+
+
+def test_a_worked_verdict_is_revised_when_the_loss_comes_back() -> None:
+    """An action judged to have worked, on an incident whose loss then returns, is judged again on the rate
+    since it executed: no longer "worked", and the incident's outcome follows the revised verdict."""
+    executed_at = AS_OF - timedelta(minutes=40)
+    incident = _incident(
+        status="recovering",
+        merchants=("A",),
+        quiet_cycles=1,
+        recovering_since=AS_OF - timedelta(minutes=20),
+        peak_lost_orders_per_hour=70.0,
+        seen_executed={"act-1": executed_at},
+        executed=(
+            ExecutedAction(action_id="act-1", key="rollback_stage_to_legacy", finished_at=executed_at),
+        ),
+        judged=(
+            JudgedAction(
+                action_id="act-1",
+                verdict="worked",
+                key="rollback_stage_to_legacy",
+                executed_at=executed_at,
+                before_per_hour=70.0,
+            ),
+        ),
+    )
+    (step,) = decide(_obs(True, incident), CART, SETTINGS).plan.steps
+    assert "relapsed" in step.move.events
+    (revised,) = step.outcomes
+    assert revised.revised and revised.action_id == "act-1" and revised.verdict != Verdict.worked
+    assert revised.detail.startswith("Revised at") and "was worked" in revised.detail
+    assert step.tracking.outcome == revised.verdict
+    assert TimelineEvent.outcome in [e.event for e in step.timeline]
+    # Without a relapse the verdict stands: nothing is judged again.
+    (steady,) = decide(_obs(False, incident), Findings(), SETTINGS).plan.steps
+    assert steady.outcomes == () and steady.tracking.outcome == Verdict.worked

@@ -220,7 +220,7 @@ def _loss_values(loss: LossSoFar | None) -> dict[str, Any]:
 
 
 def _write_outcome(conn: Connection, incident_id: str, outcome: JudgedOutcome, actor: str) -> None:
-    incidents_repo.insert_verdict(
+    incidents_repo.save_verdict(
         conn,
         {
             "action_id": outcome.action_id,
@@ -237,7 +237,7 @@ def _write_outcome(conn: Connection, incident_id: str, outcome: JudgedOutcome, a
     audit.record(
         conn,
         actor=actor,
-        action="action.outcome",
+        action="action.outcome.revised" if outcome.revised else "action.outcome",
         target_type="action",
         target_id=outcome.action_id,
         after={"incident_id": incident_id, "verdict": outcome.verdict.value, "detail": outcome.detail},

@@ -329,10 +329,11 @@ def _step(
     tracking = tracking.model_copy(update={"loss": loss})
     outcomes: tuple[JudgedOutcome, ...] = ()
     if executed:
-        outcomes = _judge(obs, incident, tracking, _judge_after_minutes(move.status, settings))
+        outcomes = _outcomes(obs, incident, tracking, move, settings)
         entries += [_outcome_entry(obs.as_of, o) for o in outcomes]
-        verdicts = [Verdict(j.verdict) for j in incident.judged] + [o.verdict for o in outcomes]
-        best = incident_outcome(verdicts)
+        latest = {j.action_id: Verdict(j.verdict) for j in incident.judged}
+        latest.update({o.action_id: o.verdict for o in outcomes})
+        best = incident_outcome(list(latest.values()))
         if best is not None:
             tracking = tracking.model_copy(update={"outcome": best})
     if move.status == IncidentStatus.resolved:
@@ -487,6 +488,56 @@ def _judge_after_minutes(status: IncidentStatus, settings: Settings) -> int:
     if status == IncidentStatus.recovering:
         return min(settings.outcome_min_minutes, MIN_MINUTES_AFTER_ACTION)
     return settings.outcome_min_minutes
+
+
+def _outcomes(
+    obs: Observation, incident: OpenIncident, tracking: TrackingChange, move: IncidentMove, settings: Settings
+) -> tuple[JudgedOutcome, ...]:
+    """This cycle's verdicts: actions judged for the first time, and earlier verdicts revised on a relapse."""
+    outcomes = _judge(obs, incident, tracking, _judge_after_minutes(move.status, settings))
+    if "relapsed" in move.events:
+        outcomes += _revise_after_relapse(obs, incident, tracking)
+    return outcomes
+
+
+def _revise_after_relapse(
+    obs: Observation, incident: OpenIncident, tracking: TrackingChange
+) -> tuple[JudgedOutcome, ...]:
+    """Verdicts given again when the loss came back: an action judged to have worked (or partly) is judged
+    anew on the loss rate since it executed, which now holds the relapse, and is never better than partial:
+    a fix after which the loss returned did not close it."""
+    merchants = set(tracking.scope.merchants if tracking.scope is not None else incident.merchants)
+    revised: list[JudgedOutcome] = []
+    for judged in incident.judged:
+        was = Verdict(judged.verdict)
+        if was == Verdict.no_effect or judged.executed_at is None or judged.before_per_hour is None:
+            continue
+        after = loss_rate_since(obs, merchants, judged.executed_at)
+        now = verdict(judged.before_per_hour, after.lost_orders_per_hour)
+        if now == Verdict.worked:
+            now = Verdict.partial
+        if now == was:
+            continue
+        revised.append(
+            JudgedOutcome(
+                action_id=judged.action_id,
+                key=judged.key,
+                executed_at=judged.executed_at,
+                judged_at=obs.as_of,
+                verdict=now,
+                before_per_hour=judged.before_per_hour,
+                after_per_hour=after.lost_orders_per_hour,
+                detail=(
+                    f"Revised at {obs.as_of:%H:%M} UTC (was {was.value.replace('_', ' ')}): the loss came back. "
+                    f"Lost orders per hour at the {len(merchants)} merchants at risk: "
+                    f"{judged.before_per_hour:.1f} before, {after.lost_orders_per_hour:.1f} in the "
+                    f"{after.minutes} minutes since the action ({after.actual_orders} orders vs "
+                    f"{after.expected_orders:.0f} expected)."
+                ),
+                revised=True,
+            )
+        )
+    return tuple(revised)
 
 
 def _judge(

@@ -174,6 +174,8 @@ class JudgedOutcome(Record):
     """Lost orders per hour the incident had when it went mitigating."""
     after_per_hour: float
     detail: str
+    revised: bool = False
+    """A verdict given again after the loss came back (the incident relapsed): it replaces the earlier one."""
 
 
 class IncidentOpening(Record):

@@ -57,7 +57,13 @@ def _open_incident(conn: Connection, track: IncidentTracking, title: str, severi
             for a in incidents_repo.executed_actions(conn, incident_id)
         ),
         judged=tuple(
-            JudgedAction(action_id=v.action_id, verdict=v.verdict)
+            JudgedAction(
+                action_id=v.action_id,
+                verdict=v.verdict,
+                key=v.key,
+                executed_at=v.executed_at,
+                before_per_hour=v.before_per_hour,
+            )
             for v in incidents_repo.verdicts(conn, incident_id)
         ),
         waiting=tuple(

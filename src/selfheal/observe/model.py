@@ -64,6 +64,11 @@ class JudgedAction(Record):
 
     action_id: str
     verdict: str
+    key: str = ""
+    executed_at: datetime | None = None
+    """The start of its after-period, as judged."""
+    before_per_hour: float | None = None
+    """Lost orders per hour before the action, as judged."""
 
 
 class WaitingAction(Record):

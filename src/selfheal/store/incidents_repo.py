@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from selfheal.errors import NotFound
 from selfheal.records import Record, ms_to_dt
@@ -385,8 +385,11 @@ def waiting_actions(conn: Connection, incident_id: str) -> list[WaitingAction]:
     ]
 
 
-def insert_verdict(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(table(ActionVerdictRow).insert(), [row])
+def save_verdict(conn: Connection, row: dict[str, Any]) -> None:
+    """Store an action's verdict; a revised one (after a relapse) replaces the earlier verdict."""
+    t = table(ActionVerdictRow)
+    conn.execute(delete(t).where(t.c.action_id == row["action_id"]))
+    conn.execute(t.insert(), [row])
 
 
 def verdicts(conn: Connection, incident_id: str) -> list[ActionVerdict]:
