@@ -70,6 +70,7 @@ def test_incident_responses_keep_their_shape(api: Api) -> None:
         "peak_lost_orders_per_hour",
         "peak_lost_revenue_per_hour",
         "current_lost_orders_per_hour",
+        "current_lost_revenue_per_hour",
         "story",
     }
     assert listed["recovering_since"] is None and listed["story"] is None, "no tracking row"

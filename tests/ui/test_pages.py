@@ -25,6 +25,8 @@ from tests.ui.live import (
     free_port,
 )
 
+from selfheal.ui import format as fmt
+
 APP = str(Path(__file__).resolve().parents[2] / "src" / "selfheal" / "ui" / "app.py")
 TIMEOUT = 120
 
@@ -144,12 +146,20 @@ def test_overview_money_has_one_source_and_says_its_basis(
     at = open_page("overview")
     metrics = {m.label: m.value for m in at.metric}
     lost = next(label for label in metrics if label.startswith("Lost so far since "))
-    assert "Per hour at the current rate" in metrics and "Per day if it persists" in metrics
+    assert "Per day if it persists" in metrics
     incident = httpx.get(
         f"{live_api.url}/incidents/{incident_id}", headers={"x-api-key": ADMIN_KEY}, timeout=30
     ).json()
     report = incident["assessment"]["risk_report"]
-    assert metrics["Per hour at the current rate"] == f"${report['lost_revenue_per_hour']['value']:,.0f}"
+    current = incident["current_lost_revenue_per_hour"]
+    if current is not None:
+        # The card's current rate is the story's: the latest cycle's recent span, not the average since the onset.
+        assert metrics["Per hour at the current rate"] == fmt.money(max(current, 0))
+        if "at the current rate" in (incident["story"] or ""):
+            assert f"USD {max(current, 0):,.0f} per hour" in incident["story"]
+    else:
+        average = next(label for label in metrics if label.startswith("Per hour, average since "))
+        assert metrics[average] == fmt.money(max(report["lost_revenue_per_hour"]["value"], 0))
     # The card shows the incident's own loss so far (the summary's and the API's figure) ...
     assert metrics[lost] == f"${incident['lost_revenue_so_far']:,.0f}"
     assert f"USD {incident['lost_revenue_so_far']:,.0f}" in incident["assessment"]["summary"]
@@ -283,7 +293,8 @@ def test_assessment_money_verdicts_and_action_status(
     page = texts(at)
     metrics = {m.label: m.value for m in at.metric}
     # money: each figure whole (the interval wraps below it), labelled with its basis
-    for label in ("Per hour at the current rate", "Per day if it persists"):
+    per_hour = next(label for label in metrics if label.startswith("Per hour"))
+    for label in (per_hour, "Per day if it persists"):
         assert metrics[label].startswith("$") and "(" not in metrics[label]
     assert any(label.startswith("Lost so far since ") for label in metrics)
     assert "90% interval" in page

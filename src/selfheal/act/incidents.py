@@ -216,6 +216,9 @@ def _loss_values(loss: LossSoFar | None) -> dict[str, Any]:
         "current_lost_orders_per_hour": (
             loss.current.lost_orders_per_hour if loss.current and loss.current.measured else None
         ),
+        "current_lost_revenue_per_hour": (
+            loss.current.lost_revenue_per_hour if loss.current and loss.current.measured else None
+        ),
     }
 
 

@@ -43,6 +43,8 @@ class IncidentTrackingRow(Base):
     peak_lost_revenue_per_hour: Mapped[float | None] = mapped_column(Float)
     current_lost_orders_per_hour: Mapped[float | None] = mapped_column(Float)
     """Over the last `incident_recovery_minutes`, as the latest cycle measured it."""
+    current_lost_revenue_per_hour: Mapped[float | None] = mapped_column(Float)
+    """The same span's loss in money."""
     story: Mapped[str | None] = mapped_column(Text)
     """Where the incident stands, in words."""
 

@@ -42,6 +42,7 @@ class IncidentListing(Record):
     peak_lost_orders_per_hour: float | None = None
     peak_lost_revenue_per_hour: float | None = None
     current_lost_orders_per_hour: float | None = None
+    current_lost_revenue_per_hour: float | None = None
     story: str | None = None
 
 
@@ -95,6 +96,7 @@ class IncidentTracking(Record):
     peak_lost_orders_per_hour: float | None = None
     peak_lost_revenue_per_hour: float | None = None
     current_lost_orders_per_hour: float | None = None
+    current_lost_revenue_per_hour: float | None = None
     story: str | None = None
 
 
@@ -169,6 +171,7 @@ def _listing_fields(r: RowMapping) -> dict[str, Any]:
         "peak_lost_orders_per_hour": r.get("peak_lost_orders_per_hour"),
         "peak_lost_revenue_per_hour": r.get("peak_lost_revenue_per_hour"),
         "current_lost_orders_per_hour": r.get("current_lost_orders_per_hour"),
+        "current_lost_revenue_per_hour": r.get("current_lost_revenue_per_hour"),
         "story": r.get("story"),
     }
 
@@ -186,6 +189,7 @@ def _recovery_columns() -> tuple[Any, ...]:
         k.c.peak_lost_orders_per_hour,
         k.c.peak_lost_revenue_per_hour,
         k.c.current_lost_orders_per_hour,
+        k.c.current_lost_revenue_per_hour,
         k.c.story,
     )
 
@@ -321,6 +325,7 @@ def _tracking(r: RowMapping) -> IncidentTracking:
         peak_lost_orders_per_hour=r["peak_lost_orders_per_hour"],
         peak_lost_revenue_per_hour=r["peak_lost_revenue_per_hour"],
         current_lost_orders_per_hour=r["current_lost_orders_per_hour"],
+        current_lost_revenue_per_hour=r["current_lost_revenue_per_hour"],
         story=r["story"],
     )
 

@@ -180,11 +180,27 @@ def money(incident: dict[str, Any], series: dict[str, Any] | None) -> None:
     elif rr:
         since = fmt.clock(rr.get("onset"), ui.tz()) if rr.get("onset") else "the window start"
         per_hour = rr["lost_revenue_per_hour"]
-        cols[1].metric("Per hour at the current rate", fmt.money(fmt.loss(per_hour["value"]), cur))
-        cols[1].caption(f"{fmt.money_interval(per_hour, cur)}; average since {since}")
+        average = f"{fmt.money_interval(per_hour, cur)}; average since {since}"
+        current = current_per_hour(incident)
+        if current is not None:
+            # The story's figure: the latest cycle's recent span, not the average since the onset.
+            cols[1].metric("Per hour at the current rate", fmt.money(fmt.loss(current), cur))
+            cols[1].caption(
+                f"over the latest minutes the cycle measured; the average since {since} was "
+                f"{fmt.money(fmt.loss(per_hour['value']), cur)} ({fmt.money_interval(per_hour, cur)})"
+            )
+        else:
+            cols[1].metric(f"Per hour, average since {since}", fmt.money(fmt.loss(per_hour["value"]), cur))
+            cols[1].caption(average)
         per_day = rr["lost_revenue_per_day"]
         cols[2].metric("Per day if it persists", fmt.money(fmt.loss(per_day["value"]), cur))
         cols[2].caption(f"{fmt.money_interval(per_day, cur)}. {fmt.per_day_basis(rr)}")
+
+
+def current_per_hour(incident: dict[str, Any]) -> float | None:
+    """Lost revenue per hour at the current rate (the latest cycle's recent span), when it was measured."""
+    value = incident.get("current_lost_revenue_per_hour")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _own(incident: dict[str, Any], field: str, fallback: float) -> float:
@@ -221,10 +237,12 @@ def waiting(incident: dict[str, Any]) -> None:
     if not pending:
         return
     rr = report(incident)
+    current = current_per_hour(incident)
+    per_hour = current if current is not None else (rr["lost_revenue_per_hour"]["value"] if rr else None)
+    basis = "at the current rate" if current is not None else "at the average rate since the onset"
     cost = (
-        f" Every hour of waiting costs about {fmt.money(fmt.loss(rr['lost_revenue_per_hour']['value']), rr['currency'])} "
-        "at the current rate."
-        if rr
+        f" Every hour of waiting costs about {fmt.money(fmt.loss(per_hour), rr['currency'])} {basis}."
+        if rr and per_hour is not None
         else ""
     )
     st.warning(f"{len(pending)} action(s) wait for a decision.{cost}", icon=":material/pending_actions:")

@@ -50,6 +50,8 @@ class IncidentSummary(BaseModel):
     peak_lost_revenue_per_hour: float | None = None
     current_lost_orders_per_hour: float | None = None
     """Over the last `incident_recovery_minutes`, as the latest cycle measured it."""
+    current_lost_revenue_per_hour: float | None = None
+    """The same span's loss in money: the story's "at the current rate" figure."""
     story: str | None = None
     """Where the incident stands, in words: "Recovering since 00:46 UTC; loss so far 44 orders / USD 1,201 ..."."""
 
@@ -122,6 +124,7 @@ class IncidentLifecycle(BaseModel):
     peak_lost_orders_per_hour: float | None
     peak_lost_revenue_per_hour: float | None
     current_lost_orders_per_hour: float | None
+    current_lost_revenue_per_hour: float | None
     story: str | None
     cost_of_waiting: CostOfWaitingView
     outcomes: list[ActionVerdictView]
@@ -201,6 +204,7 @@ def lifecycle_view(conn: Connection, incident_id: str) -> IncidentLifecycle:
         peak_lost_orders_per_hour=track.peak_lost_orders_per_hour if track else None,
         peak_lost_revenue_per_hour=track.peak_lost_revenue_per_hour if track else None,
         current_lost_orders_per_hour=track.current_lost_orders_per_hour if track else None,
+        current_lost_revenue_per_hour=track.current_lost_revenue_per_hour if track else None,
         story=track.story if track else None,
         cost_of_waiting=CostOfWaitingView(
             actions_waiting=[
