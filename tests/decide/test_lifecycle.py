@@ -100,14 +100,18 @@ def _cycle(
     return out.incident_id, out.incident_created, decision.assessment
 
 
-def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
+def _store(tmp_path: Path) -> tuple[Settings, Store]:
     settings = Settings(
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'x.db'}",
         incident_resolve_cycles=3,
         outcome_min_minutes=15,
     )
-    store = Store.open(settings.resolved_database_url())
+    return settings, Store.open(settings.resolved_database_url())
+
+
+def test_incident_lifecycle_over_cycles(tmp_path: Path) -> None:
+    settings, store = _store(tmp_path)
     cart = Findings(anomalies=SIGNATURES["cart_sync"])
 
     first, created, a1 = _cycle(store, settings, AS_OF, cart)
@@ -196,13 +200,7 @@ def test_lifecycle_endpoint_shows_cost_of_waiting(tmp_path: Path) -> None:
 
 
 def test_a_verdict_given_while_recovering_is_replaced_when_the_incident_relapses(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'x.db'}",
-        incident_resolve_cycles=3,
-        outcome_min_minutes=15,
-    )
-    store = Store.open(settings.resolved_database_url())
+    settings, store = _store(tmp_path)
     cart = Findings(anomalies=SIGNATURES["cart_sync"])
     first, _, _ = _cycle(store, settings, AS_OF, cart)
     assert first is not None
