@@ -6,7 +6,13 @@ from sklearn.metrics import adjusted_rand_score
 
 from selfheal.errors import InvalidInput
 from selfheal.reason.cluster import UNASSIGNED, ClusterParams, cluster_vectors
-from selfheal.reason.cluster.algorithms import effective_neighbours, neighbourhood_means
+from selfheal.reason.cluster.algorithms import (
+    adjusted_rand,
+    effective_neighbours,
+    euclidean_distances,
+    neighbourhood_means,
+    ward_tree_from_distances,
+)
 
 
 def blobs(
@@ -145,3 +151,46 @@ def test_a_small_batch_is_not_blurred_by_its_neighbourhoods() -> None:
     result = cluster_vectors(vectors, ClusterParams(min_similarity_ratio=0))
     assert result.n_themes == len(set(truth.tolist()))
     assert adjusted_rand_score(truth, result.labels) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_stability_score_agrees_with_the_reference_adjusted_rand_index(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 80))
+    a = rng.integers(0, int(rng.integers(1, 9)), size=n)
+    b = a.copy() if seed % 4 == 0 else rng.integers(5, 5 + int(rng.integers(1, 9)), size=n)
+    assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [([0, 0, 0], [1, 1, 1]), ([0, 1, 2], [0, 1, 2]), ([0, 0, 0], [0, 1, 2]), ([3], [4])]
+)
+def test_the_adjusted_rand_index_of_trivial_labellings_matches_the_reference(
+    a: list[int], b: list[int]
+) -> None:
+    assert adjusted_rand(np.array(a), np.array(b)) == adjusted_rand_score(a, b)
+
+
+def test_the_ward_tree_from_one_distance_matrix_is_scipys_ward_tree() -> None:
+    """The sample's distances are computed once and subsample trees index them; the
+    merges are the ones scipy finds from the points themselves."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    vectors, _ = blobs(300, spread=0.6, seed=3)
+    points = vectors.astype(np.float32)
+    distances = euclidean_distances(points)
+    reference = linkage(points.astype(np.float64), method="ward")
+    ours = ward_tree_from_distances(distances)
+    assert np.allclose(ours[:, 2], reference[:, 2], atol=1e-4)
+    for k in (2, 6, 20):
+        assert (
+            adjusted_rand_score(
+                fcluster(reference, k, criterion="maxclust"), fcluster(ours, k, criterion="maxclust")
+            )
+            == 1.0
+        )
+    subset = np.arange(0, 300, 3)
+    sub_tree = ward_tree_from_distances(distances[np.ix_(subset, subset)])
+    assert np.allclose(
+        sub_tree[:, 2], linkage(points[subset].astype(np.float64), method="ward")[:, 2], atol=1e-4
+    )

@@ -198,8 +198,9 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
     sample = z[chosen]
     if np.allclose(sample, sample[0]):
         return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    tree = ward_tree(sample)
-    cut, group_cut = _two_cuts(tree, sample, params, rng)
+    distances = euclidean_distances(sample)
+    tree = ward_tree_from_distances(distances)
+    cut, group_cut = _two_cuts(tree, distances, params, rng)
     k = int(cut.max()) + 1
     theme_groups = np.array([int(group_cut[np.flatnonzero(cut == c)[0]]) for c in range(k)], dtype=np.int64)
     if k == 1:
@@ -212,17 +213,27 @@ def _ward_refined(z: FloatArray, params: ClusterParams) -> tuple[IntArray, IntAr
 NEIGHBOUR_BLOCK = 1024
 
 
-def ward_tree(points: FloatArray) -> npt.NDArray[np.float64]:
-    """Ward linkage of the rows. The Euclidean distances come from one matrix product
-    (|a - b|^2 = |a|^2 + |b|^2 - 2 a.b), several times faster than scipy's pairwise loop for 384-d vectors."""
+def euclidean_distances(points: FloatArray) -> npt.NDArray[np.float64]:
+    """The square matrix of Euclidean distances between the rows, from one matrix product
+    (|a - b|^2 = |a|^2 + |b|^2 - 2 a.b): several times faster than scipy's pairwise loop for 384-d vectors,
+    and computed once for the Ward sample (its subsample trees index it instead of recomputing)."""
+    x = points.astype(np.float64)  # a float32 product is faster but blurs near-identical tickets' distances
+    norms = np.einsum("ij,ij->i", x, x)
+    squared = x @ x.T
+    squared *= -2.0
+    squared += norms[:, None]
+    squared += norms[None, :]
+    np.maximum(squared, 0.0, out=squared)
+    np.fill_diagonal(squared, 0.0)
+    return np.sqrt(squared, out=squared)
+
+
+def ward_tree_from_distances(distances: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Ward linkage from a square Euclidean distance matrix."""
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import squareform
 
-    x = points.astype(np.float64)
-    norms = np.einsum("ij,ij->i", x, x)
-    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)
-    np.fill_diagonal(squared, 0.0)
-    condensed = squareform(np.sqrt(squared), checks=False)
+    condensed = squareform(distances, checks=False)
     return np.asarray(linkage(condensed, method="ward"), dtype=np.float64)
 
 
@@ -241,24 +252,27 @@ def neighbourhood_means(z: FloatArray, pool: FloatArray, neighbours: int) -> Flo
     out = np.empty_like(z)
     for start in range(0, z.shape[0], NEIGHBOUR_BLOCK):
         sims = z[start : start + NEIGHBOUR_BLOCK] @ pool.T
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        nearest = np.argpartition(sims, -k, axis=1)[:, -k:]
         out[start : start + NEIGHBOUR_BLOCK] = pool[nearest].mean(axis=1)
     return normalise_rows(out)
 
 
 def _two_cuts(
-    tree: npt.NDArray[np.float64], sample: FloatArray, params: ClusterParams, rng: np.random.Generator
+    tree: npt.NDArray[np.float64],
+    distances: npt.NDArray[np.float64],
+    params: ClusterParams,
+    rng: np.random.Generator,
 ) -> tuple[IntArray, IntArray]:
     """Theme and group labels (0-based) of the sample: the theme cut by the granularity rule, the group cut
     the most stable cut coarser than half the themes (nested: a theme lies in one group)."""
     from scipy.cluster.hierarchy import fcluster
 
-    m = sample.shape[0]
+    m = distances.shape[0]
     height = params.ward_tau * np.sqrt(max(m, params.min_ward_points))
     cut = np.asarray(fcluster(tree, height, criterion="distance") - 1, dtype=np.int64)
     if m < MIN_SCORED_POINTS or (params.granularity == "fixed" and int(cut.max()) + 1 < 4):
         return cut, cut  # too few to score: each theme is its own group
-    scorer = StabilityScorer(sample, params, rng)
+    scorer = StabilityScorer(distances, params, rng)
     if params.granularity == "auto":
         most = max(2, min(int(m * 0.8) // 2, int(1 / params.min_theme_share)))
         least = min(most, max(2, int(np.ceil(1 / params.max_theme_share))))
@@ -287,22 +301,26 @@ class StabilityScorer:
     tickets arrived; one that is too fine splits them differently each time, one too coarse merges
     different themes differently."""
 
-    def __init__(self, sample: FloatArray, params: ClusterParams, rng: np.random.Generator) -> None:
-        m = sample.shape[0]
+    def __init__(
+        self, distances: npt.NDArray[np.float64], params: ClusterParams, rng: np.random.Generator
+    ) -> None:
+        """`distances`: the square Euclidean distance matrix of the sample; a subsample's tree is built from
+        its rows and columns of it."""
+        m = distances.shape[0]
         size = max(2, min(params.stability_points, int(m * 0.8)))
         self.pairs: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], IntArray, IntArray]] = []
         for _ in range(params.stability_pairs):
             a, b = (np.sort(rng.choice(m, size, replace=False)) for _ in range(2))
             _, in_a, in_b = np.intersect1d(a, b, return_indices=True)
-            tree_a, tree_b = ward_tree(sample[a]), ward_tree(sample[b])
+            tree_a = ward_tree_from_distances(distances[np.ix_(a, a)])
+            tree_b = ward_tree_from_distances(distances[np.ix_(b, b)])
             self.pairs.append((tree_a, tree_b, in_a.astype(np.int64), in_b.astype(np.int64)))
 
     def score(self, k: int) -> float:
         from scipy.cluster.hierarchy import fcluster
-        from sklearn.metrics import adjusted_rand_score
 
         values = [
-            adjusted_rand_score(
+            adjusted_rand(
                 fcluster(tree_a, k, criterion="maxclust")[in_a],
                 fcluster(tree_b, k, criterion="maxclust")[in_b],
             )
@@ -314,6 +332,30 @@ class StabilityScorer:
         """The most stable k; on a tie (to 0.01), the finer cut (it says more)."""
         scored = [(round(self.score(k), 2), k) for k in ks]
         return max(scored)[1]
+
+
+def adjusted_rand(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> float:
+    """The adjusted Rand index of two labellings of the same rows (any integer labels), as
+    `sklearn.metrics.adjusted_rand_score` computes it, without its input checks (it is called hundreds of
+    times per clustering)."""
+    _, a_codes = np.unique(a, return_inverse=True)
+    _, b_codes = np.unique(b, return_inverse=True)
+    n = a_codes.size
+    if n < 2:
+        return 1.0
+    width = int(b_codes.max()) + 1
+    table = np.bincount(a_codes * width + b_codes).astype(np.float64)
+    pairs = float(np.sum(table * (table - 1))) / 2
+    rows = np.bincount(a_codes).astype(np.float64)
+    cols = np.bincount(b_codes).astype(np.float64)
+    row_pairs = float(np.sum(rows * (rows - 1))) / 2
+    col_pairs = float(np.sum(cols * (cols - 1))) / 2
+    total = n * (n - 1) / 2
+    expected = row_pairs * col_pairs / total
+    maximum = (row_pairs + col_pairs) / 2
+    if maximum == expected:  # both labellings trivial in the same way (one cluster, or all singletons)
+        return 1.0
+    return float((pairs - expected) / (maximum - expected))
 
 
 def _dbscan(z: FloatArray, params: ClusterParams) -> IntArray:
