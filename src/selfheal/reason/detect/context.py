@@ -451,8 +451,8 @@ class ContextDetector(Detector):
                 del self.counts_[0]
 
     def _normal_for_volume(self, x: float) -> bool:
-        """True on a low-volume count series (non-negative whole numbers, mean below `low_volume` over the last
-        `count_window` points) when the count noise explains the last `confirm_window` points: their sum is not
+        """True on a low-volume count series (non-negative whole numbers counting single events, i.e. with
+        a 1 among them, mean below `low_volume` over the last `count_window` points) when the count noise explains the last `confirm_window` points: their sum is not
         rarer than COUNT_ALARM_P (either tail) under a negative binomial with the window's mean and variance
         (Poisson when the variance does not exceed the mean). Isolated events on a near-zero count are normal."""
         if not self.count_window or len(self.counts_) < min(self.count_window, self.quiet):
@@ -464,6 +464,8 @@ class ContextDetector(Detector):
         recent = [*self.counts_[-(self.confirm_window - 1) :], x] if self.confirm_window > 1 else [x]
         if any(v != round(v) or v < 0 for v in recent):
             return False
+        if not (np.any(window == 1.0) or 1.0 in recent):
+            return False  # whole numbers, but not a counter of single events (a 0/20 signal is a level)
         k = len(recent)
         return count_tail(sum(recent), k * mean, k * max(float(window.var()), 0.0)) > COUNT_ALARM_P
 
