@@ -56,3 +56,14 @@ def test_context_alarms_on_a_crash_burst_whose_value_is_familiar() -> None:
     assert "a spike" in det.reasons()[burst]
     without = make_detector("context", spike_window=0).score(values, timestamps=stamps)
     assert without[burst] < 0.5
+
+
+def test_spikes_of_the_same_height_as_before_are_the_series_usual_ones() -> None:
+    """A 0/20 signal whose bursts always reach 20: after the first, none is taller than the series' own."""
+    values = np.zeros(1500)
+    values[::100] = 20.0
+    values[1250] = 40.0  # taller than every burst before it
+    det = make_detector("spike")
+    alarms = np.flatnonzero(det.score(values) >= det.default_threshold).tolist()
+    assert 1250 in alarms
+    assert [i for i in alarms if i != 1250 and i >= 200] == []

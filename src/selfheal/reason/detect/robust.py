@@ -13,14 +13,13 @@ Three steps, all causal:
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
-from selfheal.reason.detect.rolling import rolling_mean_std, rolling_quantiles, shifted
+from selfheal.reason.detect.rolling import median_of_known, rolling_mean_std, rolling_quantiles, shifted
 
 
 def _tail_score(z: FloatArray) -> FloatArray:
@@ -123,9 +122,7 @@ class RobustDetector(Detector):
         if not p or self.seasons < 1:
             return np.zeros(m)
         lagged = np.column_stack([shifted(series, k * p) for k in range(1, self.seasons + 1)])
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            resid = series - np.nanmedian(lagged, axis=1)
+        resid = series - median_of_known(lagged)  # NaN where no previous day is known yet
         med, q1, q3 = rolling_quantiles(
             shifted(resid, 1), self.window, self.min_points, (0.5, 0.25, 0.75), start=len(series) - m
         )

@@ -29,6 +29,15 @@ def shifted(values: FloatArray, lag: int) -> FloatArray:
     return out
 
 
+def median_of_known(rows: FloatArray) -> FloatArray:
+    """Each row's median over its finite values; NaN for a row with none (no warning: nothing is asked of it)."""
+    out = np.full(len(rows), np.nan)
+    known = np.isfinite(rows).any(axis=1)
+    if known.any():
+        out[known] = np.nanmedian(rows[known], axis=1)
+    return out
+
+
 def _quantile_of_sorted(ordered: list[float], q: float) -> float:
     """Linear interpolation between order statistics (pandas' rolling quantile, exactly)."""
     position = q * (len(ordered) - 1)

@@ -25,6 +25,9 @@ from numpy.typing import NDArray
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.rolling import rolling_quantiles, shifted
 
+UNUSUAL_SHARE = 0.98
+"""A spike no taller than the series' usual level scores at most this share of the threshold."""
+
 
 @register
 class SpikeDetector(Detector):
@@ -88,5 +91,10 @@ class SpikeDetector(Detector):
             )
             bar = np.fmax(bar, self.level_margin * level)
             self.z_ = zs[-self.history :]
+            # A spike as tall as the usual tall ones is one of them: the level must be passed, not met.
+            usual = np.isfinite(level) & (z <= self.level_margin * level)
+        else:
+            usual = np.zeros(m, dtype=bool)
         score = self.default_threshold * z / bar
+        score = np.where(usual, np.minimum(score, UNUSUAL_SHARE * self.default_threshold), score)
         return np.asarray(np.where(np.isfinite(score), score, 0.0), dtype=np.float64)

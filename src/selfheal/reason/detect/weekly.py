@@ -21,14 +21,12 @@ Causal and incremental: chunked scoring equals whole-series scoring.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
 from selfheal.reason.detect.robust import daily_period, sustained_z
-from selfheal.reason.detect.rolling import rolling_quantiles, shifted
+from selfheal.reason.detect.rolling import median_of_known, rolling_quantiles, shifted
 
 
 @register
@@ -86,15 +84,14 @@ class WeeklyDetector(Detector):
         # residuals before it. Lagged values reach further back into the kept history.
         n = len(every)
         at = np.arange(max(0, n - window - m), n)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with np.errstate(all="ignore"):
             lagged = np.column_stack(
                 [
                     np.where(at >= k * week, every[np.maximum(at - k * week, 0)], np.nan)
                     for k in range(1, self.weeks + 1)
                 ]
             )
-            base = np.nanmedian(lagged, axis=1)
+            base = median_of_known(lagged)
             resid = every[at] - base
             first = len(at) - m
             quartiles = (0.5, 0.25, 0.75)
