@@ -351,17 +351,14 @@ class ContextDetector(Detector):
     def in_points(self, interval_minutes: float) -> dict[str, object]:
         """This detector's parameters for a series sampled every `interval_minutes`, counted in its points.
 
-        Counts are points at `reference_minutes` sampling (NAB's five minutes). The durations (warm-up, quiet
-        start, provisional and redrawn grids, the silence after an alarm) become the same durations in the
-        series' points, on coarser and finer series alike (a 100-point silence is 500 minutes: 8 points on an
-        hourly series, 500 on a per-minute one), with floors that keep the statistics meaningful. Block sizes
-        and the spike channel's windows follow time on coarser series only: on a finer series they keep their
-        counts (measured: six-minute blocks and a 576-point spike reference serve per-minute series better than
-        their five-minute durations). The result has `reference_minutes=0`: plain point counts.
+        Counts are points at `reference_minutes` sampling (NAB's five minutes); on a coarser series each becomes
+        the same duration in that series' points (a 100-point silence is 500 minutes: 8 points on an hourly
+        series), with floors that keep the statistics meaningful. Finer series keep the counts (a count is also
+        the smallest sample the statistics need). The result has `reference_minutes=0`: plain point counts.
         """
         params = {**self.get_params(), "reference_minutes": 0.0}
         factor = self.reference_minutes / interval_minutes if interval_minutes > 0 else 1.0
-        if factor == 1.0:
+        if factor >= 1.0:
             return params
 
         def points(count: int, floor: int = 1) -> int:
@@ -373,15 +370,10 @@ class ContextDetector(Detector):
             warmup=points(self.warmup, TIMED_FLOORS["warmup"]),
             early=tuple(points(n, TIMED_FLOORS["early"]) for n in self.early),
             regrid=points(self.regrid, TIMED_FLOORS["regrid"]) if self.regrid else 0,
+            coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
+            spike_window=points(self.spike_window, TIMED_FLOORS["spike_window"]) if self.spike_window else 0,
+            spike_history=points(self.spike_history, TIMED_FLOORS["spike_window"]),
         )
-        if factor < 1.0:
-            params.update(
-                coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
-                spike_window=(
-                    points(self.spike_window, TIMED_FLOORS["spike_window"]) if self.spike_window else 0
-                ),
-                spike_history=points(self.spike_history, TIMED_FLOORS["spike_window"]),
-            )
         return params
 
     def _score_timed(self, values: FloatArray, timestamps: NDArray[np.int64] | None) -> FloatArray:
