@@ -15,6 +15,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,30 +31,52 @@ from selfheal.store.tables import LogRollupRow, MetricPointRow
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 STAGES = ("legacy", "pilot", "wave_1", "wave_2", "headless")
+HOUR = 60
+"""Minutes generated and written at a time: memory holds one hour of rows, whatever the merchants and days."""
 
 
-def _day_columns(
-    rng: np.random.Generator, merchants: int, days: int
+@dataclass(frozen=True)
+class Fault:
+    """Failing checkouts for some merchants of one stage from `start` on: a share of their checkout requests
+    answer 5xx and the shoppers they fail do not order (an incident the cycle has to open and size)."""
+
+    start: datetime
+    stage: str = "wave_1"
+    every: int = 2
+    """Every `every`-th merchant of the stage is hit (the others are its clean members)."""
+    error_share: float = 0.3
+
+    def hit(self, merchants: int) -> np.ndarray:
+        index = np.arange(merchants)
+        on_stage = np.array([STAGES[m % len(STAGES)] == self.stage for m in range(merchants)], dtype=bool)
+        return on_stage & ((index // len(STAGES)) % self.every == 0)
+
+
+def _hour_columns(
+    rng: np.random.Generator, merchants: int, days: int, fault: Fault | None = None
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """Per day: the metric points' and the log rollups' columns (time-major: minute by minute, merchant by
-    merchant, which keeps index inserts local)."""
-    minutes = days * 1440
+    """Hour by hour: the metric points' and the log rollups' columns (time-major: minute by minute, merchant
+    by merchant, as live ingest writes them, which keeps index inserts local and the heap in time order)."""
     start_ms = int(START.timestamp() * 1000)
-    stamps = start_ms + np.arange(minutes, dtype=np.int64) * 60_000
-    daily = 1 + 0.5 * np.sin(2 * np.pi * np.arange(minutes) / 1440)
     ids = np.array([f"m{m:03d}" for m in range(merchants)], dtype=object)
     stages = np.array([STAGES[m % len(STAGES)] for m in range(merchants)], dtype=object)
+    hit = fault.hit(merchants) if fault else np.zeros(merchants, dtype=bool)
+    fault_ms = int(fault.start.timestamp() * 1000) if fault else None
     bucket = HIST_COLUMNS.index("h7")
-    for day in range(days):
-        span = slice(day * 1440, (day + 1) * 1440)
-        ts = np.repeat(stamps[span], merchants)
-        mids = np.tile(ids, 1440)
-        stg = np.tile(stages, 1440)
-        shape = np.tile(daily[span], merchants).reshape(merchants, 1440).T.ravel()
+    for first in range(0, days * 1440, HOUR):
+        minute = np.arange(first, first + HOUR)
+        ts = np.repeat(start_ms + minute.astype(np.int64) * 60_000, merchants)
+        mids = np.tile(ids, HOUR)
+        stg = np.tile(stages, HOUR)
+        shape = np.repeat(1 + 0.5 * np.sin(2 * np.pi * minute / 1440), merchants)
+        failing = (
+            np.tile(hit, HOUR) & (ts >= fault_ms) if fault_ms is not None else np.zeros(len(ts), dtype=bool)
+        )
+        error_share = np.where(failing, fault.error_share if fault else 0.0, 0.01)
         attempts = rng.poisson(3 * shape)
-        orders = rng.binomial(attempts, 0.9)
+        orders = rng.binomial(attempts, 0.9 * (1 - np.where(failing, error_share, 0.0)))
         requests = rng.poisson(10 * shape)
-        errors = rng.binomial(requests, 0.01)
+        errors = rng.binomial(requests, error_share)
         n = len(ts)
         metric = {
             "merchant_id": mids,
@@ -87,18 +110,19 @@ def _day_columns(
             for i, h in enumerate(HIST_COLUMNS):
                 part[h] = count if i == bucket else np.zeros(k, dtype=np.int64)
             parts.append(part)
-        # Minute by minute, as live ingest writes them (the heap's order is what range scans read).
         order = np.argsort(np.concatenate([p["minute_ms"] for p in parts]), kind="stable")
         rollup = {c: np.concatenate([p[c] for p in parts])[order] for c in parts[0]}
         yield metric, rollup
 
 
-def build(store: Store, merchants: int, days: int, seed: int = 0) -> None:
+def build(store: Store, merchants: int, days: int, seed: int = 0, fault: Fault | None = None) -> None:
     """Fill the metric and rollup tables fast: generated rows through the raw DBAPI in one transaction
-    (SQLite: `executemany`; PostgreSQL: `COPY ... FROM STDIN`, which builds 5,000 merchants in minutes).
+    (SQLite: `executemany`; PostgreSQL: `COPY ... FROM STDIN`, streamed an hour of rows at a time, so
+    20,000 merchants fit in memory).
 
     One metric point and one 2xx rollup of `POST /api/checkout` per merchant per minute, with a daily pattern,
-    plus a small share of 4xx/5xx rollups, so the content has a realistic shape (not realistic detail).
+    plus a small share of 5xx rollups, so the content has a realistic shape (not realistic detail); with a
+    `fault`, the hit merchants' checkouts fail from its start.
     """
     rng = np.random.default_rng(seed)
     raw = store.engine.raw_connection()
@@ -111,7 +135,7 @@ def build(store: Store, merchants: int, days: int, seed: int = 0) -> None:
             # The engine's connections run in autocommit mode (SQLAlchemy emits BEGIN): open one transaction.
             cur.execute("BEGIN")
         write = _copy if store.dialect == "postgresql" else _insert
-        for metric, rollup in _day_columns(rng, merchants, days):
+        for metric, rollup in _hour_columns(rng, merchants, days, fault):
             write(cur, MetricPointRow.__tablename__, metric)
             write(cur, LogRollupRow.__tablename__, rollup)
         raw.commit()

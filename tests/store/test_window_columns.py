@@ -222,3 +222,21 @@ def test_columns_round_trip_typed_rows_and_are_read_only() -> None:
     with pytest.raises(ValueError, match="read-only"):
         columns.orders[0] = 99
     assert len(RollupColumns.empty()) == 0
+
+
+def test_a_copy_with_rows_for_the_window_holds_columns(store: Store) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("the same on both databases")
+    _observed(store, ["m-a", "m-b"])
+    obs = observe(store, T0 + timedelta(minutes=10), 30, Settings())
+    rollups = tuple(obs.rollups)[:5]
+    metrics = [m.model_dump() for m in obs.metrics][:3]
+    copy = obs.model_copy(update={"rollups": rollups, "metrics": metrics})
+    assert isinstance(copy.rollups, RollupColumns)
+    assert isinstance(copy.metrics, MetricColumns)
+    assert list(copy.rollups) == list(rollups)
+    assert [m.model_dump() for m in copy.metrics] == metrics
+    assert copy.rollups.merchant_id.mask("m-a").sum() == sum(r.merchant_id == "m-a" for r in rollups)
+    assert obs.model_copy(update={"rollups": obs.rollups}).rollups is obs.rollups
+    with pytest.raises(TypeError, match="rollups"):
+        obs.model_copy(update={"rollups": 3})

@@ -18,13 +18,14 @@ otherwise only the merchants whose own evidence leans to the fault are at risk. 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from selfheal.decide.facts import Fact
-from selfheal.observe.model import Observation, RollupRow
+from selfheal.observe.model import Observation, RollupColumns
 from selfheal.reason.model import Severity
 from selfheal.signals import LATENCY_BUCKETS_MS
 
@@ -43,6 +44,7 @@ MIN_LOSS_SHARE = 0.05
 SLOW_FACTOR = 2.0
 """A request is slow when it takes more than this multiple of the endpoint's expected p95."""
 LATENCY_METRICS = ("latency_p95", "slow_request_rate")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -67,29 +69,43 @@ class BlastNote:
     whole: bool
 
 
-def since(rows: Iterable[RollupRow], onset: datetime | None) -> list[RollupRow]:
+def first_ms_at_or_after(moment: datetime) -> int:
+    """The first epoch millisecond at or after `moment` (exact: a row's time is a whole millisecond)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    micros = (aware - EPOCH) // timedelta(microseconds=1)
+    return -(-micros // 1000)
+
+
+def since(rows: RollupColumns, onset: datetime | None) -> RollupColumns:
+    """The rollups from the onset's minute on (all of them without an onset)."""
     if onset is None:
-        return list(rows)
+        return rows
     start = onset.replace(second=0, microsecond=0)
-    return [r for r in rows if r.minute >= start]
+    return rows.take(rows.minute_ms >= first_ms_at_or_after(start))
 
 
-def _on(r: RollupRow, f: Fact) -> bool:
-    return r.endpoint in f.endpoints and (not f.sources or r.source in f.sources)
+def _on(rows: RollupColumns, f: Fact) -> np.ndarray:
+    """The rows on the fact's endpoints (and sources, when it names some)."""
+    on: np.ndarray = rows.endpoint.mask(*f.endpoints)
+    if f.sources:
+        on &= rows.source.mask(*f.sources)
+    return on
 
 
-def failure_counter(rows: list[RollupRow], f: Fact) -> Counter:
-    acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for r in rows:
-        if _on(r, f):
-            slot = acc[r.merchant_id]
-            slot[0] += r.count
-            if r.status_class in f.status_classes:
-                slot[1] += r.count
-    return lambda m: MerchantCounts(*acc.get(m, [0.0, 0.0]))
+def _counter(trials: dict[str, float], hits: dict[str, float]) -> Counter:
+    return lambda m: MerchantCounts(trials.get(m, 0.0), hits.get(m, 0.0))
 
 
-def _slow_counter(rows: list[RollupRow], f: Fact) -> Counter | None:
+def failure_counter(rows: RollupColumns, f: Fact) -> Counter:
+    """Per merchant: its requests on the fact's endpoints, and those of them in the fact's status classes
+    (summed in row order, as a running sum over the rows would)."""
+    on = rows.take(_on(rows, f))
+    failed = np.where(on.status_class.mask(*f.status_classes), on.count, 0)
+    trials, hits = on.merchant_id.sums(on.count, failed)
+    return _counter(trials, hits)
+
+
+def _slow_counter(rows: RollupColumns, f: Fact) -> Counter | None:
     expected = f.extra.get("expected")
     if f.metric != "latency_p95" or not isinstance(expected, float) or expected <= 0:
         return None
@@ -99,13 +115,15 @@ def _slow_counter(rows: list[RollupRow], f: Fact) -> Counter | None:
     slow = [i for i, lo in enumerate(lower) if lo >= threshold]
     if not slow:
         return None
-    acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for r in rows:
-        if _on(r, f) and r.latency_hist:
-            slot = acc[r.merchant_id]
-            slot[0] += sum(r.latency_hist)
-            slot[1] += sum(r.latency_hist[i] for i in slow if i < len(r.latency_hist))
-    return lambda m: MerchantCounts(*acc.get(m, [0.0, 0.0]))
+    width = rows.latency_hist.shape[1] if rows.latency_hist.ndim == 2 else 0
+    if width == 0:
+        return _counter({}, {})
+    on = rows.take(_on(rows, f))
+    hist = on.latency_hist
+    measured = hist.sum(axis=1)
+    slow_requests = hist[:, [i for i in slow if i < width]].sum(axis=1)
+    trials, hits = on.merchant_id.sums(measured, slow_requests)
+    return _counter(trials, hits)
 
 
 def clean_share(trials: float, hits: float) -> float:
@@ -173,13 +191,10 @@ class _OrdersTest:
 
 def _orders_test(obs: Observation, onset: datetime | None, conversion: dict[str, float]) -> _OrdersTest:
     start = onset.replace(second=0, microsecond=0) if onset else obs.window_start
-    attempts: dict[str, float] = defaultdict(float)
-    orders: dict[str, float] = defaultdict(float)
-    for row in obs.metrics:
-        if row.ts >= start:
-            attempts[row.merchant_id] += row.checkout_attempts
-            orders[row.merchant_id] += row.orders
-    return _OrdersTest(dict(attempts), dict(orders), conversion)
+    m = obs.metrics
+    after = m.take(m.ts_ms >= first_ms_at_or_after(start))
+    attempts, orders = after.merchant_id.sums(after.checkout_attempts, after.orders)
+    return _OrdersTest(attempts, orders, conversion)
 
 
 def _request_tests(
@@ -188,7 +203,7 @@ def _request_tests(
     return [_ShareTest(c, reference) for c in _counters(since(obs.rollups, onset), located)]
 
 
-def _counters(rows: list[RollupRow], located: tuple[Fact, ...]) -> list[Counter]:
+def _counters(rows: RollupColumns, located: tuple[Fact, ...]) -> list[Counter]:
     """One counter per distinct located request signal: failed requests, or slow requests."""
     tests: list[Counter] = []
     seen: set[tuple[object, ...]] = set()

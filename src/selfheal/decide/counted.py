@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
+
 from selfheal.decide.blast import clean_share, failure_counter, since
 from selfheal.decide.facts import Fact
 from selfheal.decide.impact import Rates
@@ -44,18 +46,22 @@ def _payment_success(
 ) -> dict[str, float]:
     """Per merchant: answered payment requests (2xx) against declined ones (4xx) on the fact's endpoints,
     shrunk toward the pooled share of the merchants at risk."""
-    acc: dict[str, list[float]] = {}
-    for r in since(obs.rollups, onset):
-        if r.merchant_id in merchants and r.endpoint in f.endpoints and r.status_class in ("2xx", "4xx"):
-            slot = acc.setdefault(r.merchant_id, [0.0, 0.0])
-            slot[0] += r.count if r.status_class == "2xx" else 0
-            slot[1] += r.count
-    ok = sum(v[0] for v in acc.values())
-    answered = sum(v[1] for v in acc.values())
+    rows = since(obs.rollups, onset)
+    answered_rows = rows.take(
+        rows.merchant_id.mask(*merchants)
+        & rows.endpoint.mask(*f.endpoints)
+        & rows.status_class.mask("2xx", "4xx")
+    )
+    success = np.where(answered_rows.status_class.mask("2xx"), answered_rows.count, 0)
+    # Per merchant in order of first appearance, as a dict filled row by row holds them (the pooled sums add in
+    # that order).
+    ok_of, answered_of = answered_rows.merchant_id.sums(success, answered_rows.count)
+    ok = sum(ok_of.values())
+    answered = sum(answered_of.values())
     pooled = ok / answered if answered else 1.0
     return {
-        m: (acc.get(m, [0.0, 0.0])[0] + MIN_PAYMENT_ANSWERS * pooled)
-        / (acc.get(m, [0.0, 0.0])[1] + MIN_PAYMENT_ANSWERS)
+        m: (ok_of.get(m, 0.0) + MIN_PAYMENT_ANSWERS * pooled)
+        / (answered_of.get(m, 0.0) + MIN_PAYMENT_ANSWERS)
         for m in merchants
     }
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -149,7 +149,7 @@ def _rollup_columns(value: Any) -> Any:
     """Rollup rows given as records or mappings (tests, small windows, a dumped Observation) become columns."""
     if isinstance(value, RollupColumns):
         return value
-    if isinstance(value, Iterable):
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
         return RollupColumns.from_rows(RollupRow.model_validate(r) for r in value)
     return value
 
@@ -157,9 +157,16 @@ def _rollup_columns(value: Any) -> Any:
 def _metric_columns(value: Any) -> Any:
     if isinstance(value, MetricColumns):
         return value
-    if isinstance(value, Iterable):
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
         return MetricColumns.from_rows(MetricRow.model_validate(r) for r in value)
     return value
+
+
+_AS_COLUMNS: dict[str, tuple[Callable[[Any], Any], type]] = {
+    "rollups": (_rollup_columns, RollupColumns),
+    "metrics": (_metric_columns, MetricColumns),
+}
+"""The column fields, how rows given for them become columns, and the type they hold."""
 
 
 def _as_rows(columns: RollupColumns | MetricColumns) -> list[dict[str, Any]]:
@@ -204,6 +211,21 @@ class Observation(Record):
     unknown_merchants: tuple[str, ...] = ()
     """Merchants with signals in the window that the merchant directory does not list (empty when no
     directory is loaded): their signals count, their stage comes only from the signals themselves."""
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied; rows given for `rollups` or `metrics` become columns, as validation
+        makes them (pydantic's copy stores updates as given, which would leave rows where columns belong)."""
+        if update:
+            update = dict(update)
+            for name, (convert, kind) in _AS_COLUMNS.items():
+                if name in update:
+                    value = convert(update[name])
+                    if not isinstance(value, kind):
+                        raise TypeError(
+                            f"Observation.{name} takes {kind.__name__} or rows, not {type(value).__name__}"
+                        )
+                    update[name] = value
+        return super().model_copy(update=update, deep=deep)
 
 
 __all__ = [
