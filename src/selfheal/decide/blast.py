@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -331,3 +331,26 @@ def persisting_failure(
         if (k - n * b) / math.sqrt(n * b * (1 - b)) >= PERSIST_Z:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class ExpectationNote:
+    """The merchants in scope that took at least their expected orders since the onset (not at risk), and the
+    net loss over every merchant in scope, for the assessment's assumptions."""
+
+    above: tuple[str, ...]
+    in_scope: int
+    net_lost_orders: float
+
+
+def at_or_above_expectation(lost_orders: Mapping[str, float]) -> tuple[set[str], ExpectationNote]:
+    """The one place that decides "at or above its expectation = not at risk": of the merchants in scope
+    (merchant -> lost orders since the onset, expected minus actual), those that took at least their expected
+    orders, and the note that says so. The blast radius's per-merchant tests judge who the cause hits; this
+    judges, after them, who lost nothing to it."""
+    above = {m for m, lost in lost_orders.items() if lost <= 0}
+    return above, ExpectationNote(
+        above=tuple(sorted(above)),
+        in_scope=len(lost_orders),
+        net_lost_orders=sum(lost_orders.values()),
+    )
