@@ -415,12 +415,13 @@ def _impact(
     value_spread = DEFAULT_VALUE_CV if cv is None else cv
     in_scope, idle = _merchant_losses(windows, rates, at_risk, value_spread)
     currency = obs.metrics.first_currency() or settings.currency
-    # A merchant that took at least the expected orders is not at risk: the risk report, the blast radius
-    # and the causes' money count only positive losses since the onset. Whether an incident opens is judged
+    # A merchant that clearly took at least the expected orders is not at risk (decide.blast): the risk report,
+    # the blast radius and the causes' money leave it out; the others count with their signed losses since the
+    # onset (one above its expectation within its noise is a hit merchant that was lucky). Whether an incident opens is judged
     # on the signed total over every merchant in scope and the whole window (`gate`, the long-standing rule),
     # so noise kept by the filter cannot open one, and a short span after the onset does not open one early.
     above, expectation = at_or_above_expectation(
-        {c.impact.merchant_id: c.impact.lost_orders.value for c in in_scope}
+        {c.impact.merchant_id: (c.impact.lost_orders.value, c.impact.lost_orders.high) for c in in_scope}
     )
     calcs = [c for c in in_scope if c.impact.merchant_id not in above]
     gate: RiskReport | None = None
@@ -572,7 +573,7 @@ def _note_above_expectation(note: ExpectationNote, onset: datetime | None, notes
     if note.above:
         since = f"since {onset:%H:%M} UTC" if onset is not None else "in the window"
         notes.assumptions.append(
-            f"{len(note.above)} merchant(s) in scope took at least their expected orders {since} and are not "
+            f"{len(note.above)} merchant(s) in scope clearly took at least their expected orders {since} and are not "
             f"counted at risk: {', '.join(note.above[:5])}"
             + (" ..." if len(note.above) > 5 else "")
             + f". Over all {note.in_scope} merchants in scope the net loss is about "

@@ -343,14 +343,19 @@ class ExpectationNote:
     net_lost_orders: float
 
 
-def at_or_above_expectation(lost_orders: Mapping[str, float]) -> tuple[set[str], ExpectationNote]:
+def at_or_above_expectation(
+    lost_orders: Mapping[str, tuple[float, float]],
+) -> tuple[set[str], ExpectationNote]:
     """The one place that decides "at or above its expectation = not at risk": of the merchants in scope
-    (merchant -> lost orders since the onset, expected minus actual), those that took at least their expected
-    orders, and the note that says so. The blast radius's per-merchant tests judge who the cause hits; this
-    judges, after them, who lost nothing to it."""
-    above = {m for m, lost in lost_orders.items() if lost <= 0}
+    (merchant -> lost orders since the onset, expected minus actual, and the upper end of its 90 % interval),
+    those that clearly took at least their expected orders (the whole interval at or below zero), and the note
+    that says so. A merchant whose orders are above expectation only within its noise stays at risk with its
+    signed loss: dropping it would drop a hit merchant that happened to be lucky (the stage is hit whole) and
+    keep only the unlucky ones' losses (a loss counted high). The blast radius's per-merchant tests judge who the
+    cause hits; this judges, after them, who clearly lost nothing to it."""
+    above = {m for m, (_, high) in lost_orders.items() if high <= 0}
     return above, ExpectationNote(
         above=tuple(sorted(above)),
         in_scope=len(lost_orders),
-        net_lost_orders=sum(lost_orders.values()),
+        net_lost_orders=sum(lost for lost, _ in lost_orders.values()),
     )
