@@ -71,7 +71,9 @@ def _look(world: tuple[Store, Settings, str], as_of: datetime) -> tuple[Observat
 def test_the_merchant_is_named_though_the_endpoint_wide_rate_shows_nothing(world) -> None:  # type: ignore[no-untyped-def]
     _, _, merchant = world
     _, findings = _look(world, ONSET + timedelta(minutes=60))
-    payment = [a for a in findings.anomalies if a.metric == "error_rate" and "payment" in a.dimensions.sources]
+    payment = [
+        a for a in findings.anomalies if a.metric == "error_rate" and "payment" in a.dimensions.sources
+    ]
     assert payment, [a.series for a in findings.anomalies]
     a = payment[0]
     # Not the endpoint-wide rate: the cell confined to the merchant, with its stage from the merchant's rows.
