@@ -45,6 +45,10 @@ MIN_ORDER_DROP = 0.3
 ONSET_SPAN = 5
 THIN_BASELINE_TRIALS = 1000
 """A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
+CONFINED_MIN_MINUTES = 5
+"""A failure confined to a few merchants counts only when it fails in at least this many distinct minutes: a
+sustained failure, not a deploy blip of a minute or two (the endpoint-wide test has the whole traffic behind it;
+this one only a few merchants' requests)."""
 THIN_HISTORY_SURE_RATE = 0.5
 """With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
 
@@ -364,13 +368,17 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
             if merchants:
                 only = r.merchant_id.mask(*merchants)
                 sub = _error_cell(r, request_rows[only[request_rows]], error_rows[only[error_rows]])
-                anomaly = _rate_anomaly(
-                    series=f"{series}, merchant(s) {', '.join(merchants)}",
-                    key=(source, endpoint, klass, *merchants),
-                    cell=sub,
-                    dims=_confined_dims(dims, sub, merchants),
-                    tests=tests,
-                    **args,  # type: ignore[arg-type]
+                anomaly = (
+                    None
+                    if not _sustained(sub)
+                    else _rate_anomaly(
+                        series=f"{series}, merchant(s) {', '.join(merchants)}",
+                        key=(source, endpoint, klass, *merchants),
+                        cell=sub,
+                        dims=_confined_dims(dims, sub, merchants),
+                        tests=tests,
+                        **args,  # type: ignore[arg-type]
+                    )
                 )
         found.append(anomaly)
     found += [
@@ -378,6 +386,11 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
         for (source, endpoint), rows in _latency_rows(obs)
     ]
     return [a for a in found if a is not None]
+
+
+def _sustained(cell: _Cell) -> bool:
+    """Whether a confined cell fails in at least `CONFINED_MIN_MINUTES` distinct minutes."""
+    return sum(1 for failures, _ in cell.per_minute.values() if failures > 0) >= CONFINED_MIN_MINUTES
 
 
 def _confined_dims(dims: Dimensions, sub: _Cell, merchants: tuple[str, ...]) -> Dimensions:
@@ -426,6 +439,8 @@ def _latency_anomaly(
         only = r.merchant_id.mask(*merchants)[rows]
         rows = rows[only]
         sub = _cell_of(r, rows, slow[only], total[only])
+        if not _sustained(sub):
+            return None
         anomaly = _rate_anomaly(
             series=f"{series}, merchant(s) {', '.join(merchants)}",
             key=(source, endpoint, "latency", *merchants),
