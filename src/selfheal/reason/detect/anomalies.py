@@ -46,9 +46,10 @@ ONSET_SPAN = 5
 THIN_BASELINE_TRIALS = 1000
 """A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
 CONFINED_MIN_MINUTES = 5
-"""A failure confined to a few merchants counts only when it fails in at least this many distinct minutes: a
-sustained failure, not a deploy blip of a minute or two (the endpoint-wide test has the whole traffic behind it;
-this one only a few merchants' requests)."""
+SUSTAINED_PVALUE = 0.01
+"""A failure confined to a few merchants counts only when it is still material and significant from this many
+minutes after its onset on: a sustained failure, not a deploy blip of a minute or two (the endpoint-wide test
+has the whole traffic behind it; this one only a few merchants' requests)."""
 THIN_HISTORY_SURE_RATE = 0.5
 """With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
 
@@ -370,7 +371,7 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
                 sub = _error_cell(r, request_rows[only[request_rows]], error_rows[only[error_rows]])
                 anomaly = (
                     None
-                    if not _sustained(sub)
+                    if not _sustained(sub, p0)
                     else _rate_anomaly(
                         series=f"{series}, merchant(s) {', '.join(merchants)}",
                         key=(source, endpoint, klass, *merchants),
@@ -388,9 +389,18 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
     return [a for a in found if a is not None]
 
 
-def _sustained(cell: _Cell) -> bool:
-    """Whether a confined cell fails in at least `CONFINED_MIN_MINUTES` distinct minutes."""
-    return sum(1 for failures, _ in cell.per_minute.values() if failures > 0) >= CONFINED_MIN_MINUTES
+def _sustained(cell: _Cell, p0: float) -> bool:
+    """Whether a confined cell still fails, materially and significantly, from `CONFINED_MIN_MINUTES` after its
+    onset on: a sustained failure, not a deploy blip of a minute or two."""
+    onset = _onset(cell, p0) if len(cell.per_minute) > 1 else None
+    if onset is None:
+        return False
+    k, n = _since(cell, onset + timedelta(minutes=CONFINED_MIN_MINUTES))
+    return (
+        n > 0
+        and _material(k, n, p0)
+        and float(binomial_excess_pvalue(np.array([k]), np.array([n]), p0)[0]) < SUSTAINED_PVALUE
+    )
 
 
 def _confined_dims(dims: Dimensions, sub: _Cell, merchants: tuple[str, ...]) -> Dimensions:
@@ -439,7 +449,7 @@ def _latency_anomaly(
         only = r.merchant_id.mask(*merchants)[rows]
         rows = rows[only]
         sub = _cell_of(r, rows, slow[only], total[only])
-        if not _sustained(sub):
+        if not _sustained(sub, p0):
             return None
         anomaly = _rate_anomaly(
             series=f"{series}, merchant(s) {', '.join(merchants)}",
