@@ -134,6 +134,39 @@ def test_a_merchant_above_its_expectation_is_not_at_risk() -> None:
     assert any("clearly spared and not counted" in x for x in a.assumptions)
 
 
+def test_a_lucky_merchant_of_a_stage_hit_whole_stays_at_risk_with_its_signed_loss() -> None:
+    # The stage is hit whole (A loses half its orders since the onset, 40 minutes ago; C has too little traffic
+    # to be judged spared). C took 5 orders of an expected 4.8: above its expectation, but within its noise. It
+    # stays at risk (a hit merchant that was lucky), and its -0.2 orders net against A's loss.
+    a_orders = [1] * 20 + [1, 0] * 20
+    c_attempts = [1, 0, 0, 0, 0] * 12
+    c_orders = [0] * 20 + [1, 0, 0, 0, 0] * 5 + [0] * 15
+    rows = metrics("A", "wave_1", [2] * 60, a_orders, 50.0) + metrics(
+        "C", "wave_1", c_attempts, c_orders, 50.0
+    )
+    bases = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("C", "wave_1", 1000, 600, 30000.0)]
+    obs = observation(rows, bases, {"A": "wave_1", "C": "wave_1"})
+    findings = Findings(
+        anomalies=(
+            anomaly(
+                "x",
+                "error_rate",
+                endpoint="GET /api/cart",
+                status="4xx",
+                stages=("wave_1",),
+                merchants=("A",),
+            ),
+        )
+    )
+    a = assess(obs, findings, SETTINGS)
+    assert a is not None and a.risk_report is not None
+    lost = {m.merchant_id: m.lost_orders.value for m in a.blast_radius.merchants}
+    assert set(lost) == {"A", "C"}
+    assert lost["C"] == pytest.approx(-0.2)
+    assert a.risk_report.lost_orders.value == pytest.approx(lost["A"] + lost["C"])
+    assert not any("took at least their expected orders" in x for x in a.assumptions)
+
+
 def test_no_loss_no_incident() -> None:
     findings = Findings(anomalies=SIGNATURES["api_auth"])
     assert assess(_two_merchant_obs(orders_a=1 + 0), Findings(), SETTINGS) is None

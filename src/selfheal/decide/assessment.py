@@ -22,7 +22,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from selfheal.decide.actions import propose_actions
-from selfheal.decide.blast import PERSIST_MINUTES, blast_radius, persisting_failure
+from selfheal.decide.blast import (
+    PERSIST_MINUTES,
+    ExpectationNote,
+    at_or_above_expectation,
+    blast_radius,
+    persisting_failure,
+)
 from selfheal.decide.counted import COUNTED_CATEGORIES, counted_lost_orders, silent_part_within_noise
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
 from selfheal.decide.impact import (
@@ -409,18 +415,22 @@ def _impact(
     value_spread = DEFAULT_VALUE_CV if cv is None else cv
     in_scope, idle = _merchant_losses(windows, rates, at_risk, value_spread)
     currency = obs.metrics.first_currency() or settings.currency
-    # A merchant that took at least the expected orders is not at risk: the risk report, the blast radius
-    # and the causes' money count only positive losses since the onset. Whether an incident opens is judged
+    # A merchant that clearly took at least the expected orders is not at risk (decide.blast): the risk report,
+    # the blast radius and the causes' money leave it out; the others count with their signed losses since the
+    # onset (one above its expectation within its noise is a hit merchant that was lucky). Whether an incident opens is judged
     # on the signed total over every merchant in scope and the whole window (`gate`, the long-standing rule),
     # so noise kept by the filter cannot open one, and a short span after the onset does not open one early.
-    calcs = [c for c in in_scope if c.impact.lost_orders.value > 0]
+    above, expectation = at_or_above_expectation(
+        {c.impact.merchant_id: (c.impact.lost_orders.value, c.impact.lost_orders.high) for c in in_scope}
+    )
+    calcs = [c for c in in_scope if c.impact.merchant_id not in above]
     gate: RiskReport | None = None
     if in_scope:
         whole_window, _ = _merchant_losses(window_by_merchant(obs, None), rates, at_risk, value_spread)
         gate = risk_report(obs, whole_window, onset, currency, stages)
         if not calcs:
             return None
-        _note_above_expectation(in_scope, calcs, onset, notes)
+        _note_above_expectation(expectation, onset, notes)
         risk = risk_report(obs, calcs, onset, currency, stages)
         impacts = [c.impact for c in calcs]
         traffic = sum(c.impact.traffic_share for c in calcs)
@@ -558,23 +568,16 @@ def _counted_or_measured(
     return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
 
 
-def _note_above_expectation(
-    in_scope: list[MerchantLossCalc],
-    at_risk: list[MerchantLossCalc],
-    onset: datetime | None,
-    notes: ImpactNotes,
-) -> None:
+def _note_above_expectation(note: ExpectationNote, onset: datetime | None, notes: ImpactNotes) -> None:
     """Say which merchants in scope took at least the expected orders (left out of the merchants at risk)."""
-    kept = {c.impact.merchant_id for c in at_risk}
-    above = sorted(c.impact.merchant_id for c in in_scope if c.impact.merchant_id not in kept)
-    if above:
-        net = sum(c.impact.lost_orders.value for c in in_scope)
+    if note.above:
         since = f"since {onset:%H:%M} UTC" if onset is not None else "in the window"
         notes.assumptions.append(
-            f"{len(above)} merchant(s) in scope took at least their expected orders {since} and are not "
-            f"counted at risk: {', '.join(above[:5])}"
-            + (" ..." if len(above) > 5 else "")
-            + f". Over all {len(in_scope)} merchants in scope the net loss is about {max(net, 0):,.0f} orders."
+            f"{len(note.above)} merchant(s) in scope clearly took at least their expected orders {since} and are not "
+            f"counted at risk: {', '.join(note.above[:5])}"
+            + (" ..." if len(note.above) > 5 else "")
+            + f". Over all {note.in_scope} merchants in scope the net loss is about "
+            f"{max(note.net_lost_orders, 0):,.0f} orders."
         )
 
 

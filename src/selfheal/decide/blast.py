@@ -18,7 +18,7 @@ otherwise only the merchants whose own evidence leans to the fault are at risk. 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -346,3 +346,31 @@ def persisting_failure(
         if (k - n * b) / math.sqrt(n * b * (1 - b)) >= PERSIST_Z:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class ExpectationNote:
+    """The merchants in scope that took at least their expected orders since the onset (not at risk), and the
+    net loss over every merchant in scope, for the assessment's assumptions."""
+
+    above: tuple[str, ...]
+    in_scope: int
+    net_lost_orders: float
+
+
+def at_or_above_expectation(
+    lost_orders: Mapping[str, tuple[float, float]],
+) -> tuple[set[str], ExpectationNote]:
+    """The one place that decides "at or above its expectation = not at risk": of the merchants in scope
+    (merchant -> lost orders since the onset, expected minus actual, and the upper end of its 90 % interval),
+    those that clearly took at least their expected orders (the whole interval at or below zero), and the note
+    that says so. A merchant whose orders are above expectation only within its noise stays at risk with its
+    signed loss: dropping it would drop a hit merchant that happened to be lucky (the stage is hit whole) and
+    keep only the unlucky ones' losses (a loss counted high). The blast radius's per-merchant tests judge who the
+    cause hits; this judges, after them, who clearly lost nothing to it."""
+    above = {m for m, (_, high) in lost_orders.items() if high <= 0}
+    return above, ExpectationNote(
+        above=tuple(sorted(above)),
+        in_scope=len(lost_orders),
+        net_lost_orders=sum(lost for lost, _ in lost_orders.values()),
+    )

@@ -74,7 +74,7 @@ def test_a_whole_number_signal_that_is_not_a_counter_of_single_events_is_not_jud
     det = ContextDetector()
     scores = det.score(values, timestamps=stamps)
     assert np.any(scores[2000:2100] >= 0.5)
-    assert not det.timed_ is None and not det.timed_._normal_for_volume(20.0)
+    assert det.timed_ is not None and not det.timed_._normal_for_volume(20.0)
     counter = ContextDetector(reference_minutes=0)
     counter.score((np.arange(500) % 97 == 0).astype(float))  # single events now and then
     assert counter._normal_for_volume(1.0)

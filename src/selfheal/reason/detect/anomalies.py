@@ -45,6 +45,11 @@ MIN_ORDER_DROP = 0.3
 ONSET_SPAN = 5
 THIN_BASELINE_TRIALS = 1000
 """A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
+CONFINED_MIN_MINUTES = 5
+SUSTAINED_PVALUE = 0.01
+"""A failure confined to a few merchants counts only when it is still material and significant from this many
+minutes after its onset on: a sustained failure, not a deploy blip of a minute or two (the endpoint-wide test
+has the whole traffic behind it; this one only a few merchants' requests)."""
 THIN_HISTORY_SURE_RATE = 0.5
 """With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
 
@@ -186,8 +191,10 @@ def _rate_anomaly(
     dims: Dimensions,
     detail: str,
     baseline_trials: float | None = None,
+    tests: int = 1,
 ) -> Anomaly | None:
-    """A binomial finding for `cell` against `p0`; `baseline_trials` is how much history `p0` rests on.
+    """A binomial finding for `cell` against `p0`; `baseline_trials` is how much history `p0` rests on;
+    `tests` is how many cells were searched to find this one (its p-value is multiplied by it).
 
     With a thin baseline (fewer than THIN_BASELINE_TRIALS, None = p0 is not learned from history) the normal
     rate is unknown, so the severity is capped at low (medium when most requests fail) and the detail says so.
@@ -200,7 +207,8 @@ def _rate_anomaly(
     failures, trials = _since(cell, onset) if found else (cell.failures, cell.trials)
     if not _material(failures, trials, p0):
         return None
-    score = float(pvalue_to_score(binomial_excess_pvalue(np.array([failures]), np.array([trials]), p0))[0])
+    pvalue = binomial_excess_pvalue(np.array([failures]), np.array([trials]), p0) * tests
+    score = float(pvalue_to_score(pvalue)[0])
     if score < threshold:
         return None
     observed = _rate(failures, trials)
@@ -229,7 +237,10 @@ def _rate_anomaly(
         expected=round(p0, 4),
         expected_high=round(min(1.0, p0 * MIN_LIFT + MIN_EXCESS), 4),
         dimensions=dims.model_copy(
-            update={"merchants": _affected(cell, p0), "stages": dims.stages or _affected(cell, p0, "stages")}
+            update={
+                "merchants": dims.merchants or _affected(cell, p0),
+                "stages": dims.stages or _affected(cell, p0, "stages"),
+            }
         ),
         detail=f"{failures} of {trials} {detail} since {onset:%H:%M} (expected about {p0 * trials:.1f})"
         + caveat,
@@ -256,28 +267,54 @@ def _endpoint_baseline(obs: Observation) -> _EndpointBaseline:
     return base
 
 
-def _error_cells(obs: Observation) -> dict[tuple[str, str, str], _Cell]:
+def _error_cells(obs: Observation) -> dict[tuple[str, str, str], tuple[_Cell, np.ndarray, np.ndarray]]:
     """Errors per (source, endpoint, status class); the trials of each minute / merchant / stage are the
-    requests of the same endpoint in that minute / merchant / stage."""
+    requests of the same endpoint in that minute / merchant / stage. With each cell: the rows of the
+    endpoint's requests and of its failures (to cut the cell down to some merchants)."""
     r = obs.rollups
-    requests: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
-    errors: dict[tuple[str, str, str], _Cell] = {}
-    zero = np.zeros(len(r), dtype=np.int64)
-    for (source, endpoint), rows in _groups(r, r.source, r.endpoint):
-        requests[(source, endpoint)] = _cell_of(r, rows, zero[rows], r.count[rows])
+    requests = dict(_groups(r, r.source, r.endpoint))
     failed = np.flatnonzero(r.status_class.mask(*ERROR_CLASSES))
-    for (source, endpoint, klass), rows in _groups(r, r.source, r.endpoint, r.status_class, rows=failed):
-        errors[(source, endpoint, klass)] = _cell_of(r, rows, r.count[rows], zero[rows])
-    for (source, endpoint, _klass), cell in errors.items():
-        total = requests[(source, endpoint)]
-        cell.trials = sum(v[1] for v in total.per_minute.values())
-        for merchant, slot in cell.per_merchant.items():
-            slot[1] = total.per_merchant[merchant][1] if merchant in total.per_merchant else 0
-        for stage, slot in cell.stages.items():
-            slot[1] = total.stages[stage][1] if stage in total.stages else 0
-        for minute, counts in total.per_minute.items():
-            cell.per_minute[minute][1] = counts[1]
-    return errors
+    return {
+        (source, endpoint, klass): (
+            _error_cell(r, requests[(source, endpoint)], rows),
+            requests[(source, endpoint)],
+            rows,
+        )
+        for (source, endpoint, klass), rows in _groups(r, r.source, r.endpoint, r.status_class, rows=failed)
+    }
+
+
+def _error_cell(r: RollupColumns, request_rows: np.ndarray, error_rows: np.ndarray) -> _Cell:
+    """The failures of `error_rows` out of the requests of `request_rows`, per minute, merchant and stage."""
+    total = _cell_of(r, request_rows, np.zeros(len(request_rows), dtype=np.int64), r.count[request_rows])
+    cell = _cell_of(r, error_rows, r.count[error_rows], np.zeros(len(error_rows), dtype=np.int64))
+    cell.trials = sum(v[1] for v in total.per_minute.values())
+    for merchant, slot in cell.per_merchant.items():
+        slot[1] = total.per_merchant[merchant][1] if merchant in total.per_merchant else 0
+    for stage, slot in cell.stages.items():
+        slot[1] = total.stages[stage][1] if stage in total.stages else 0
+    for minute, counts in total.per_minute.items():
+        cell.per_minute[minute][1] = counts[1]
+    return cell
+
+
+def _confined(cell: _Cell, p0: float, threshold: float) -> tuple[tuple[str, ...], int]:
+    """The merchants whose own rate is material and significant against `p0` after correcting for the number
+    of merchants searched, and that number: a failure confined to a few merchants (one large shop, a small
+    stage) that the endpoint-wide rate dilutes below notice."""
+    groups = [(m, k, n) for m, (k, n) in cell.per_merchant.items() if k > 0 and n > 0]
+    tests = max(len(cell.per_merchant), 1)
+    if not groups:
+        return (), tests
+    k = np.array([g[1] for g in groups], dtype=np.float64)
+    n = np.array([g[2] for g in groups], dtype=np.float64)
+    scores = pvalue_to_score(np.minimum(binomial_excess_pvalue(k, n, p0) * tests, 1.0))
+    hit = [
+        g[0]
+        for g, score in zip(groups, scores.tolist(), strict=True)
+        if score >= threshold and _material(g[1], g[2], p0)
+    ]
+    return tuple(sorted(hit)), tests
 
 
 def _groups(
@@ -307,29 +344,70 @@ def _latency_rows(obs: Observation) -> list[tuple[tuple[str, ...], np.ndarray]]:
 
 
 def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
-    """Error rates per (source, endpoint, status class) and slow-request rates per (source, endpoint)."""
+    """Error rates per (source, endpoint, status class) and slow-request rates per (source, endpoint); when the
+    endpoint-wide rate shows nothing, the same rate over the merchants whose own rate stands out (a failure
+    confined to a few merchants, corrected for the number of merchants searched)."""
     base = _endpoint_baseline(obs)
-    found: list[Anomaly | None] = [
-        _rate_anomaly(
-            kind=AnomalyKind.hard,
-            metric="error_rate",
-            series=f"error rate {source} {endpoint} {klass}",
-            key=(source, endpoint, klass),
-            cell=cell,
-            p0=_baseline_rate(base.errors[(source, endpoint, klass)], base.requests[(source, endpoint)]),
-            threshold=threshold,
-            window_start=obs.window_start,
-            dims=Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,)),
-            detail=f"{source} {endpoint} requests answered {klass}",
-            baseline_trials=base.requests[(source, endpoint)],
-        )
-        for (source, endpoint, klass), cell in _error_cells(obs).items()
-    ]
+    r = obs.rollups
+    found: list[Anomaly | None] = []
+    for (source, endpoint, klass), (cell, request_rows, error_rows) in _error_cells(obs).items():
+        p0 = _baseline_rate(base.errors[(source, endpoint, klass)], base.requests[(source, endpoint)])
+        args = {
+            "kind": AnomalyKind.hard,
+            "metric": "error_rate",
+            "p0": p0,
+            "threshold": threshold,
+            "window_start": obs.window_start,
+            "detail": f"{source} {endpoint} requests answered {klass}",
+            "baseline_trials": base.requests[(source, endpoint)],
+        }
+        dims = Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,))
+        series = f"error rate {source} {endpoint} {klass}"
+        anomaly = _rate_anomaly(series=series, key=(source, endpoint, klass), cell=cell, dims=dims, **args)  # type: ignore[arg-type]
+        if anomaly is None:
+            merchants, tests = _confined(cell, p0, threshold)
+            if merchants:
+                only = r.merchant_id.mask(*merchants)
+                sub = _error_cell(r, request_rows[only[request_rows]], error_rows[only[error_rows]])
+                anomaly = (
+                    None
+                    if not _sustained(sub, p0)
+                    else _rate_anomaly(
+                        series=f"{series}, merchant(s) {', '.join(merchants)}",
+                        key=(source, endpoint, klass, *merchants),
+                        cell=sub,
+                        dims=_confined_dims(dims, sub, merchants),
+                        tests=tests,
+                        **args,  # type: ignore[arg-type]
+                    )
+                )
+        found.append(anomaly)
     found += [
         _latency_anomaly(source, endpoint, rows, base.latency.get((source, endpoint)), obs, threshold)
         for (source, endpoint), rows in _latency_rows(obs)
     ]
     return [a for a in found if a is not None]
+
+
+def _sustained(cell: _Cell, p0: float) -> bool:
+    """Whether a confined cell still fails, materially and significantly, from `CONFINED_MIN_MINUTES` after its
+    onset on: a sustained failure, not a deploy blip of a minute or two."""
+    onset = _onset(cell, p0) if len(cell.per_minute) > 1 else None
+    if onset is None:
+        return False
+    k, n = _since(cell, onset + timedelta(minutes=CONFINED_MIN_MINUTES))
+    return (
+        n > 0
+        and _material(k, n, p0)
+        and float(binomial_excess_pvalue(np.array([k]), np.array([n]), p0)[0]) < SUSTAINED_PVALUE
+    )
+
+
+def _confined_dims(dims: Dimensions, sub: _Cell, merchants: tuple[str, ...]) -> Dimensions:
+    """The dimensions of a failure confined to `merchants`: theirs, and their stages where the rows carry one."""
+    return dims.model_copy(
+        update={"merchants": merchants, "stages": tuple(sorted(s for s in sub.stages if s))}
+    )
 
 
 def _latency_anomaly(
@@ -351,23 +429,40 @@ def _latency_anomaly(
     p0 = max(float(1.0 - cum[cut]), 0.01)
     r = obs.rollups
     h = r.latency_hist[rows]
-    window_hist = h.sum(axis=0).astype(np.float64)
-    latency_max = max(0.0, float(r.latency_max[rows].max()))
-    cell = _cell_of(r, rows, h[:, cut + 1 :].sum(axis=1), h.sum(axis=1))
-    anomaly = _rate_anomaly(
-        kind=AnomalyKind.hard,
-        metric="slow_request_rate",
-        series=f"share of {source} {endpoint} requests slower than {bounds[cut]:.0f} ms",
-        key=(source, endpoint, "latency"),
-        cell=cell,
-        p0=p0,
-        threshold=threshold,
-        window_start=obs.window_start,
-        dims=Dimensions(sources=(source,), endpoints=(endpoint,)),
-        detail=f"{source} {endpoint} requests slower than {bounds[cut]:.0f} ms",
-    )
+    slow, total = h[:, cut + 1 :].sum(axis=1), h.sum(axis=1)
+    series = f"share of {source} {endpoint} requests slower than {bounds[cut]:.0f} ms"
+    args = {
+        "kind": AnomalyKind.hard,
+        "metric": "slow_request_rate",
+        "p0": p0,
+        "threshold": threshold,
+        "window_start": obs.window_start,
+        "detail": f"{source} {endpoint} requests slower than {bounds[cut]:.0f} ms",
+    }
+    dims = Dimensions(sources=(source,), endpoints=(endpoint,))
+    cell = _cell_of(r, rows, slow, total)
+    anomaly = _rate_anomaly(series=series, key=(source, endpoint, "latency"), cell=cell, dims=dims, **args)  # type: ignore[arg-type]
     if anomaly is None:
-        return None
+        merchants, tests = _confined(cell, p0, threshold)
+        if not merchants:
+            return None
+        only = r.merchant_id.mask(*merchants)[rows]
+        rows = rows[only]
+        sub = _cell_of(r, rows, slow[only], total[only])
+        if not _sustained(sub, p0):
+            return None
+        anomaly = _rate_anomaly(
+            series=f"{series}, merchant(s) {', '.join(merchants)}",
+            key=(source, endpoint, "latency", *merchants),
+            cell=sub,
+            dims=_confined_dims(dims, sub, merchants),
+            tests=tests,
+            **args,  # type: ignore[arg-type]
+        )
+        if anomaly is None:
+            return None
+    window_hist = r.latency_hist[rows].sum(axis=0).astype(np.float64)
+    latency_max = max(0.0, float(r.latency_max[rows].max()))
     p95_now = quantile_from_hist(window_hist, 0.95, bounds, latency_max)
     p95_base = quantile_from_hist(baseline, 0.95, bounds, bounds[-1])
     return anomaly.model_copy(
