@@ -27,6 +27,22 @@ def _two_merchant_obs(orders_a: int = 1):
     return observation(rows, bases, {"A": "wave_1", "B": "legacy"})
 
 
+def _cart_4xx_at_a() -> Findings:
+    """Cart reads answered 4xx at merchant A of wave_1, since 40 minutes ago."""
+    return Findings(
+        anomalies=(
+            anomaly(
+                "x",
+                "error_rate",
+                endpoint="GET /api/cart",
+                status="4xx",
+                stages=("wave_1",),
+                merchants=("A",),
+            ),
+        )
+    )
+
+
 @pytest.mark.parametrize("category", sorted(SIGNATURES))
 def test_each_fault_signature_gives_its_category(category: str) -> None:
     findings = Findings(
@@ -49,19 +65,7 @@ def test_each_fault_signature_gives_its_category(category: str) -> None:
 def test_risk_report_arithmetic_by_hand() -> None:
     # A: baseline 600 orders of 1000 attempts (60 %), AOV 30000 / 600 = 50. Window: 2 attempts and 1 order a
     # minute for 60 minutes; the onset is 40 minutes ago, so the loss counts the last 40: 80 attempts, 40 orders.
-    findings = Findings(
-        anomalies=(
-            anomaly(
-                "x",
-                "error_rate",
-                endpoint="GET /api/cart",
-                status="4xx",
-                stages=("wave_1",),
-                merchants=("A",),
-                onset_minutes_ago=40,
-            ),
-        )
-    )
+    findings = _cart_4xx_at_a()
     a = assess(_two_merchant_obs(), findings, SETTINGS)
     assert a is not None and a.risk_report is not None
     r = a.risk_report
@@ -109,19 +113,7 @@ def test_a_merchant_above_its_expectation_is_not_at_risk() -> None:
     rows = metrics("A", "wave_1", [2] * 60, [0] * 60, 50.0) + metrics("B", "wave_1", [2] * 60, [2] * 60, 40.0)
     bases = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("B", "wave_1", 1000, 600, 24000.0)]
     obs = observation(rows, bases, {"A": "wave_1", "B": "wave_1"})
-    findings = Findings(
-        anomalies=(
-            anomaly(
-                "x",
-                "error_rate",
-                endpoint="GET /api/cart",
-                status="4xx",
-                stages=("wave_1",),
-                merchants=("A",),
-                onset_minutes_ago=40,
-            ),
-        ),
-    )
+    findings = _cart_4xx_at_a()
     a = assess(obs, findings, SETTINGS)
     assert a is not None and a.risk_report is not None
     assert [m.merchant_id for m in a.blast_radius.merchants] == ["A"]
@@ -146,18 +138,7 @@ def test_a_lucky_merchant_of_a_stage_hit_whole_stays_at_risk_with_its_signed_los
     )
     bases = [baseline("A", "wave_1", 1000, 600, 30000.0), baseline("C", "wave_1", 1000, 600, 30000.0)]
     obs = observation(rows, bases, {"A": "wave_1", "C": "wave_1"})
-    findings = Findings(
-        anomalies=(
-            anomaly(
-                "x",
-                "error_rate",
-                endpoint="GET /api/cart",
-                status="4xx",
-                stages=("wave_1",),
-                merchants=("A",),
-            ),
-        )
-    )
+    findings = _cart_4xx_at_a()
     a = assess(obs, findings, SETTINGS)
     assert a is not None and a.risk_report is not None
     lost = {m.merchant_id: m.lost_orders.value for m in a.blast_radius.merchants}

@@ -88,33 +88,16 @@ def _card(action: dict[str, Any], may: bool, why: str, verdict: dict[str, Any] |
     if status in ("proposed", "approved"):
         st.text_input("Comment (kept with the action and in the audit)", key=f"comment_{action['id']}")
         cols = st.columns(3)
-        if status == "proposed":
-            cols[0].button(
-                "Approve",
-                key=f"approve_{action['id']}",
-                type="primary",
+        moves = ("approve", "reject") if status == "proposed" else ("execute",)
+        for col, move in zip(cols, moves, strict=False):
+            col.button(
+                move.capitalize(),
+                key=f"{move}_{action['id']}",
+                type="secondary" if move == "reject" else "primary",
                 disabled=not may,
                 help=why or None,
                 on_click=_move,
-                args=(action, "approve"),
-            )
-            cols[1].button(
-                "Reject",
-                key=f"reject_{action['id']}",
-                disabled=not may,
-                help=why or None,
-                on_click=_move,
-                args=(action, "reject"),
-            )
-        else:
-            cols[0].button(
-                "Execute",
-                key=f"execute_{action['id']}",
-                type="primary",
-                disabled=not may,
-                help=why or None,
-                on_click=_move,
-                args=(action, "execute"),
+                args=(action, move),
             )
         if not may:
             st.caption(f"Disabled: {why}")
