@@ -91,7 +91,7 @@ COARSE_CHANNEL = {
     "refractory": 12,
     "confirm": 3,
     "transition_confirm": 3,
-    "regrid": 0,
+    "regrid": 400,
     "magnitude": False,
     "weekly": False,
     "coarse": (),
