@@ -147,7 +147,7 @@ def test_the_coarse_channel_redraws_its_grid_once_when_its_first_range_proves_to
     later settle into a wider range stops finding new patterns in them."""
     from selfheal.reason.detect.context import COARSE_CHANNEL, ContextDetector
 
-    assert COARSE_CHANNEL["regrid"] == 400
+    assert COARSE_CHANNEL["regrid"] == 400 and COARSE_CHANNEL["regrid_until"] == 1600
     rng = np.random.default_rng(7)
     means = np.concatenate([rng.normal(0, 1, 200), rng.normal(0, 2, 1000)])  # the range doubles, then stays
     redrawn = ContextDetector(**COARSE_CHANNEL)  # type: ignore[arg-type]

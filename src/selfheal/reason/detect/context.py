@@ -43,6 +43,8 @@ an hourly series redraws at 133 points, not 1,600) is looked at again each time 
 the spike channel (`spike_z` robust units out) as its local median (`regrid_without_spikes`): a few days of
 history cannot tell whether a burst is normal, so a burst neither widens the grid nor becomes a known pattern
 (a later burst of the same height is new again; the spike channel's level judges it).
+The coarse channel's own grid (from its first 200 blocks) follows the same rules: redrawn at 400 blocks when at
+least 1 % fell outside, and again at each doubling until drawn from 1,600 blocks.
 
 Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
 """
@@ -92,6 +94,7 @@ COARSE_CHANNEL = {
     "confirm": 3,
     "transition_confirm": 3,
     "regrid": 400,
+    "regrid_until": 1600,
     "magnitude": False,
     "weekly": False,
     "coarse": (),
