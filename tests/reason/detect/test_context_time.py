@@ -78,3 +78,60 @@ def test_a_whole_number_signal_that_is_not_a_counter_of_single_events_is_not_jud
     counter = ContextDetector(reference_minutes=0)
     counter.score((np.arange(500) % 97 == 0).astype(float))  # single events now and then
     assert counter._normal_for_volume(1.0)
+
+
+def _spiky_hours(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    values = 100 + rng.normal(0, 2, n)
+    values[150] += 60  # a crash burst inside the first redraw's history
+    values[300] += 60
+    return values
+
+
+def test_a_short_history_grid_learns_a_burst_as_its_local_median() -> None:
+    """On an hourly series the grid is redrawn from a few days of points (266 hours here): a burst in them
+    neither widens the grid nor becomes a known pattern, so the grid keeps the resolution of the normal
+    values (the burst stays the spike channel's to judge)."""
+    for seed in (0, 1):
+        values = _spiky_hours(320, seed)
+        det = make_detector("context")
+        det.score(values, timestamps=_hours(320))
+        top = det.timed_.lo_ + det.timed_.step_ * (det.timed_.levels - 1)
+        assert top < 120  # the normal range (100 +- 6), not the burst's 160
+        learned = make_detector("context", regrid_without_spikes=False)
+        learned.score(values, timestamps=_hours(320))
+        assert learned.timed_.lo_ + learned.timed_.step_ * (learned.timed_.levels - 1) > 150
+
+
+def test_a_short_history_grid_is_looked_at_again_as_the_history_doubles_until_1600_points() -> None:
+    det = ContextDetector()
+    hourly = det.in_points(60.0)
+    assert hourly["regrid"] == 133 and hourly["regrid_until"] == 1600
+    assert det.in_points(5.0)["regrid_until"] == 0  # a five-minute grid is redrawn once, at 1,600 points
+    rng = np.random.default_rng(5)
+    n = 2200
+    values = 100 + rng.normal(0, 1, n) * np.linspace(1, 4, n)  # the range keeps widening
+    timed = make_detector("context")
+    timed.score(values[:12], timestamps=_hours(12))
+    steps = []
+    for i in range(12, n):
+        timed.score(values[i : i + 1], timestamps=_hours(n)[i : i + 1])
+        if not steps or timed.timed_.step_ != steps[-1][1]:
+            steps.append((i + 1, timed.timed_.step_))  # the first 12 points reach it too
+    redrawn_at = [count for count, _ in steps if count > 33]
+    assert redrawn_at == [133, 266, 532, 1064, 2128]
+    assert timed.timed_.next_regrid_ == 0 and timed.timed_.history_ == []  # final: nothing more kept
+
+
+def test_short_history_redraws_score_the_same_in_chunks() -> None:
+    values = _spiky_hours(1200, 2)
+    values[700:760] += 15  # and a shift, so that the grid is redrawn at the doublings
+    whole = make_detector("context").score(values, timestamps=_hours(1200))
+    det = make_detector("context")
+    chunked = np.concatenate(
+        [
+            det.score(values[a:b], timestamps=_hours(1200)[a:b])
+            for a, b in ((0, 7), (7, 140), (140, 531), (531, 1200))
+        ]
+    )
+    np.testing.assert_array_equal(chunked, whole)

@@ -139,3 +139,19 @@ def test_context_with_both_new_channels_scores_causally_in_chunks() -> None:
         [det.score(changed[i : i + 61], timestamps=stamps[i : i + 61]) for i in range(333, len(changed), 61)]
     )
     np.testing.assert_allclose(chunked, whole[333:], atol=1e-12)
+
+
+def test_the_coarse_channel_redraws_its_grid_once_when_its_first_range_proves_too_narrow() -> None:
+    """The coarse channel's grid comes from its first 200 blocks; at 400 blocks it is drawn again from all of
+    them when at least 1 % fell outside (as the point grid is at 1,600 points), so a series whose block means
+    later settle into a wider range stops finding new patterns in them."""
+    from selfheal.reason.detect.context import COARSE_CHANNEL, ContextDetector
+
+    assert COARSE_CHANNEL["regrid"] == 400 and COARSE_CHANNEL["regrid_until"] == 1600
+    rng = np.random.default_rng(7)
+    means = np.concatenate([rng.normal(0, 1, 200), rng.normal(0, 2, 1000)])  # the range doubles, then stays
+    redrawn = ContextDetector(**COARSE_CHANNEL)  # type: ignore[arg-type]
+    scores = redrawn.score(means)
+    assert redrawn.step_ > 1.5 * ContextDetector(**{**COARSE_CHANNEL, "regrid": 0}).fit(means[:400]).step_  # type: ignore[arg-type]
+    never = ContextDetector(**{**COARSE_CHANNEL, "regrid": 0}).score(means)  # type: ignore[arg-type]
+    assert np.sum(scores[400:] >= 0.5) < np.sum(never[400:] >= 0.5)

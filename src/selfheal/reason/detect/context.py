@@ -37,6 +37,14 @@ tail value new); at the end of the warm-up the final grid replaces it and the pa
 all warm-up points. At `regrid` points (by default 1,600) the grid is drawn once more from all points so far
 when at least `regrid_share` of them fell outside the warm-up grid (a series whose range the warm-up did not
 cover, such as a spiky volume, would otherwise find a new bucket in every larger spike).
+A grid drawn from fewer than `regrid_until` points (a coarse series, whose durations in time are few points:
+an hourly series redraws at 133 points, not 1,600) is looked at again each time the history doubles, by the same
+1 % rule, until it has been drawn from `regrid_until` points; such a short-history redraw learns each spike of
+the spike channel (`spike_z` robust units out) as its local median (`regrid_without_spikes`): a few days of
+history cannot tell whether a burst is normal, so a burst neither widens the grid nor becomes a known pattern
+(a later burst of the same height is new again; the spike channel's level judges it).
+The coarse channel's own grid (from its first 200 blocks) follows the same rules: redrawn at 400 blocks when at
+least 1 % fell outside, and again at each doubling until drawn from 1,600 blocks.
 
 Everything is causal and incremental: `fit` then `score` in chunks gives the same scores as scoring all at once.
 """
@@ -85,7 +93,8 @@ COARSE_CHANNEL = {
     "refractory": 12,
     "confirm": 3,
     "transition_confirm": 3,
-    "regrid": 0,
+    "regrid": 400,
+    "regrid_until": 1600,
     "magnitude": False,
     "weekly": False,
     "coarse": (),
@@ -132,6 +141,8 @@ class ContextDetector(Detector):
         spike_level: float = 1.0,
         spike_quantile: float = 1.0,
         spike_history: int = 2000,
+        regrid_until: int = 0,
+        regrid_without_spikes: bool = True,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -161,6 +172,8 @@ class ContextDetector(Detector):
         self.spike_level = spike_level
         self.spike_quantile = spike_quantile
         self.spike_history = spike_history
+        self.regrid_until = regrid_until
+        self.regrid_without_spikes = regrid_without_spikes
         self.reset()
 
     def reset(self) -> None:
@@ -169,6 +182,7 @@ class ContextDetector(Detector):
         self.interval_minutes_: float = 0.0
         self.buffer_: list[float] = []
         self.history_: list[float] = []
+        self.typical_history_: list[float] = []
         self.lo_: float | None = None
         self.final_grid_ = False
         self.step_: float = 1.0
@@ -197,6 +211,8 @@ class ContextDetector(Detector):
         self.counts_: list[float] = []
         self.reasons_: list[str] = []
         self.spoke_: dict[str, FloatArray] = {}
+        self.next_regrid_ = self.regrid
+        self.typical_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
         """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
@@ -250,18 +266,27 @@ class ContextDetector(Detector):
                 count += 1
         return novel / count
 
-    def _point_novelty(self, x: float) -> float:
-        """Raw novelty of the next point, growing or redrawing the grid when its time comes."""
+    def _point_novelty(self, x: float, typical: float) -> float:
+        """Raw novelty of the next point, growing or redrawing the grid when its time comes (a redrawn grid
+        learns `typical` for this point: the point itself, or its local median where it is a spike)."""
         novelty = 0.0
-        if self.regrid and len(self.history_) < self.regrid:
+        if self.next_regrid_ and len(self.history_) < self.next_regrid_:
             self.history_.append(x)
+            self.typical_history_.append(typical)
         if self.final_grid_:
             novelty = self._novelty(self._bin(x))
-            if self.n_ + 1 == self.regrid == len(self.history_):
+            if self.n_ + 1 == self.next_regrid_ == len(self.history_):
                 if self._outside_share(self.history_) >= self.regrid_share:
-                    self._set_grid(self.history_)
-                    self._learn(self.history_)
-                self.history_ = []
+                    short = self.regrid_without_spikes and len(self.history_) < self.regrid_until
+                    learned = self.typical_history_ if short else self.history_
+                    self._set_grid(learned)
+                    self._learn(learned)
+                if self.next_regrid_ < self.regrid_until:
+                    self.next_regrid_ *= 2  # drawn from a short history: look again when it has doubled
+                else:
+                    self.next_regrid_ = 0
+                    self.history_ = []
+                    self.typical_history_ = []
             return novelty
         if self.lo_ is not None:
             novelty = self._novelty(self._bin(x))  # on the provisional grid
@@ -331,10 +356,14 @@ class ContextDetector(Detector):
             self.expected_ = np.where(
                 weekly >= self.default_threshold, self.weekly_.expected(), self.expected_
             )
+        self.typical_ = values
         if self.spike_ is not None:
             self.spoke_["a spike: one point far outside the recent range (robust)"] = self.spike_.score(
                 values
             )
+            if self.regrid_without_spikes:
+                # What a redrawn grid learns as the series' normal patterns: a spike counts as its local median.
+                self.typical_ = np.where(self.spike_.far(), self.spike_.expected(), values)
         self.spoke_.update(self._coarse_scores(values))
         level = np.zeros(len(values))
         for scores in self.spoke_.values():
@@ -370,6 +399,8 @@ class ContextDetector(Detector):
             warmup=points(self.warmup, TIMED_FLOORS["warmup"]),
             early=tuple(points(n, TIMED_FLOORS["early"]) for n in self.early),
             regrid=points(self.regrid, TIMED_FLOORS["regrid"]) if self.regrid else 0,
+            # A grid drawn from fewer points than a finer series' regrid is looked at again as history doubles.
+            regrid_until=max(self.regrid_until, self.regrid),
             coarse=tuple(size for size in (points(c) for c in self.coarse) if size >= 2),
             spike_window=points(self.spike_window, TIMED_FLOORS["spike_window"]) if self.spike_window else 0,
             spike_history=points(self.spike_history, TIMED_FLOORS["spike_window"]),
@@ -420,7 +451,7 @@ class ContextDetector(Detector):
         self.reasons_ = [""] * len(values)
         scale_novelty = self.default_threshold / self.novel
         for i, x in enumerate(values.tolist()):
-            novelty = self._point_novelty(x)
+            novelty = self._point_novelty(x, float(self.typical_[i]))
             self.n_ += 1
             # The novelty channel speaks once enough new transitions fall within `confirm_window` points:
             # a lone new transition in a noisy series is common, a burst of them is a changed shape.

@@ -61,6 +61,7 @@ class SpikeDetector(Detector):
         self.seen_max_ = -math.inf
         self.expected_: FloatArray = np.zeros(0)
         self.z_: FloatArray = np.zeros(0)
+        self.far_: NDArray[np.bool_] = np.zeros(0, dtype=bool)
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
@@ -78,6 +79,8 @@ class SpikeDetector(Detector):
             scale = np.maximum((q3 - q1) / 1.349, np.maximum(self.span_floor * span, 1e-9))
             z = np.abs(values - med) / scale
         self.expected_ = np.where(np.isfinite(med), med, values)
+        with np.errstate(invalid="ignore"):
+            self.far_ = np.asarray(z >= self.z_alarm)
         if np.isfinite(finite).any():
             self.seen_max_ = max(self.seen_max_, float(np.nanmax(finite)))
             self.seen_min_ = min(self.seen_min_, float(np.nanmin(finite)))
@@ -98,3 +101,8 @@ class SpikeDetector(Detector):
         score = self.default_threshold * z / bar
         score = np.where(usual, np.minimum(score, UNUSUAL_SHARE * self.default_threshold), score)
         return np.asarray(np.where(np.isfinite(score), score, 0.0), dtype=np.float64)
+
+    def far(self) -> NDArray[np.bool_]:
+        """For the points of the last `score` call: True where the point is at least `z_alarm` robust units from
+        the median of the points before it (a spike, usual for the series or not)."""
+        return self.far_
