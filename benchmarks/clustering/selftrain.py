@@ -22,7 +22,6 @@ Banking77 test. Dense vectors are cached under --cache-dir (the cache of `run.py
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -172,15 +171,10 @@ def choose(results: dict[str, dict[str, Cell]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--banking77", type=Path, required=True)
-    parser.add_argument("--bitext", type=Path, required=True)
-    parser.add_argument("--cache-dir", type=Path, default=None)
-    parser.add_argument("--test", action="store_true", help="score the chosen candidate on Banking77 test")
-    args = parser.parse_args()
     from run import dense_vectors  # benchmarks/clustering/run.py (the script's folder is on sys.path)
+    from views import tuning_arguments
+
+    args = tuning_arguments(__doc__)
 
     embedder = load_dense_embedder()
     if embedder is None:

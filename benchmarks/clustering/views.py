@@ -264,15 +264,21 @@ def load(embedder: Any, name: str, path: Path, fine: str, coarse: str | None, ca
     )
 
 
-def main() -> None:
+def tuning_arguments(description: str | None) -> argparse.Namespace:
+    """The two tuning sets, the embedding cache and `--test` (score the chosen candidate on Banking77 test once):
+    the arguments shared by the clustering experiments that choose on Banking77 train and Bitext."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--banking77", type=Path, required=True)
     parser.add_argument("--bitext", type=Path, required=True)
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--test", action="store_true", help="score the chosen candidate on Banking77 test")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = tuning_arguments(__doc__)
     embedder = load_dense_embedder()
     if embedder is None:
         sys.exit("the dense model is not installed (pip install -e .[embed])")
