@@ -115,7 +115,29 @@ def test_the_simulator_output_is_byte_identical_to_the_pinned_run() -> None:
             seed=7, merchants=12, start=T0 - timedelta(hours=1), minutes=150, faults=faults, logs_from=T0
         )
     )
-    # The truth's `warnings` (faults without effect) came later and draw nothing: left out of the digest.
+    # The truth's `warnings` (faults without effect) and the expected-basis losses came later and draw nothing:
+    # left out of the digest.
     dumped = run.model_dump(mode="json", exclude={"truth": {"warnings"}})
+    for fault in dumped["truth"]["faults"]:
+        del fault["expected_lost_orders"], fault["expected_lost_revenue"]
     data = orjson.dumps(dumped, option=orjson.OPT_SORT_KEYS)
     assert hashlib.sha256(data).hexdigest() == PINNED_SHA256
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_the_expected_basis_loss_agrees_with_the_twin_run_within_sampling_noise(name: str) -> None:
+    """Expected minus actual orders (the merchants' true rates) and the twin run's lost orders measure the same
+    loss; they differ only by the fault-free run's sampling noise (a few standard deviations of its orders)."""
+    fault = FaultSpec(name=name, start=T0 + timedelta(minutes=60), duration_minutes=120, stages=("wave_1",))
+    hit = _run(180, faults=(fault,))
+    truth = hit.truth.faults[0]
+    affected = set(truth.merchants)
+    actual = sum(m.orders for m in hit.metrics if m.merchant_id in affected and m.ts >= fault.start)
+    noise = 4 * (actual + truth.lost_orders) ** 0.5
+    assert abs(truth.expected_lost_orders - truth.lost_orders) <= noise
+    aov = truth.lost_revenue / truth.lost_orders
+    assert abs(truth.expected_lost_revenue - truth.lost_revenue) <= noise * aov * 2
+    # A run without the fault's effect costs nothing on the expected basis either (up to the same noise).
+    quiet = _run(180, faults=(fault.model_copy(update={"intensity": 0.0}),)).truth.faults[0]
+    assert quiet.lost_orders == 0
+    assert abs(quiet.expected_lost_orders) <= noise

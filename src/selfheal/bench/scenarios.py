@@ -64,6 +64,10 @@ class ScenarioResult:
     truth_lost_orders: int = 0
     revenue_covered: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    truth_expected_revenue: float | None = None
+    """Expected minus actual revenue of the fault's merchants (`FaultTruth.expected_lost_revenue`)."""
+    revenue_rel_error_expected: float | None = None
+    """The estimate's relative error against `truth_expected_revenue`."""
 
 
 def _settings(path: Path) -> Settings:
@@ -88,6 +92,10 @@ def _f1(predicted: set[str], truth: set[str]) -> tuple[float, float, float]:
     tp = len(predicted & truth)
     p, r = tp / len(predicted), tp / len(truth)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _relative_error(estimate: float | None, truth: float) -> float | None:
+    return round(abs(estimate - truth) / abs(truth), 4) if estimate is not None and truth else None
 
 
 def _onset(seed: int) -> datetime:
@@ -171,9 +179,7 @@ def run_fault(
         merchant_f1=round(f1, 4),
         truth_revenue=truth.lost_revenue,
         estimated_revenue=est,
-        revenue_rel_error=round(abs(est - truth.lost_revenue) / truth.lost_revenue, 4)
-        if est is not None and truth.lost_revenue
-        else None,
+        revenue_rel_error=_relative_error(est, truth.lost_revenue),
         detected=delay is not None or (cycle_step <= 0 and a is not None),
         detection_delay_min=delay,
         early_incident=early,
@@ -181,6 +187,8 @@ def run_fault(
         family=family,
         truth_lost_orders=truth.lost_orders,
         revenue_covered=interval[0] <= truth.lost_revenue <= interval[1] if interval else None,
+        truth_expected_revenue=truth.expected_lost_revenue,
+        revenue_rel_error_expected=_relative_error(est, truth.expected_lost_revenue),
         extra={
             "variant": rv.describe(),
             "truth_lost_orders": truth.lost_orders,
@@ -393,6 +401,9 @@ def _group(rs: list[ScenarioResult]) -> dict[str, Any]:
         "merchant_f1": round(statistics.mean(r.merchant_f1 for r in material), 3) if material else None,
         "revenue_median_error": _median(
             [r.revenue_rel_error for r in material if r.revenue_rel_error is not None]
+        ),
+        "revenue_median_error_vs_expected": _median(
+            [r.revenue_rel_error_expected for r in material if r.revenue_rel_error_expected is not None]
         ),
         "interval_covers": f"{sum(covered)}/{len(covered)}",
         "median_incident_delay_min": _median(

@@ -42,6 +42,12 @@ BASE_CART_FAIL = 0.002
 BASE_CHECKOUT_4XX = 0.004
 BASE_CHECKOUT_5XX = 0.002
 BASE_WEBHOOK_FAIL = 0.001
+BASE_ORDER_SHARE = (
+    (1 - BASE_CART_FAIL) * (1 - BASE_CHECKOUT_4XX - BASE_CHECKOUT_5XX) * (1 - BASE_WEBHOOK_FAIL)
+)
+"""Share of attempts that the base (fault-free) failures leave, before the merchant's own success rate."""
+ORDER_VALUE_SIGMA = 0.4
+"""Order values are lognormal around the merchant's AOV with this log-sd (their mean is AOV x e^(sigma^2/2))."""
 DECLINE_SHARE = 0.2  # of the attempts that do not convert, the share that ends in a card decline (402)
 BACKGROUND_TICKETS_PER_MERCHANT_MINUTE = 0.0015
 
@@ -389,7 +395,7 @@ def _attempt(
     """One checkout attempt: its logs, and an order, or a lost order when a fault broke an attempt that would
     have succeeded."""
     d = _Draws.take(rng)
-    value = round(m.aov * math.exp(0.4 * float(d.z[0])), 2)
+    value = round(m.aov * math.exp(ORDER_VALUE_SIGMA * float(d.z[0])), 2)
     hits = _fault_hits(faults, d.f)
     got_order, latency = _checkout_logs(acc, m, key, ts, d, hits)
     if latency is not None:
@@ -474,12 +480,7 @@ def _minute_counts_only(
     season = seasonality(ts)
     rates = np.array([m.attempts_per_minute for m in merchants]) * season
     attempts = rng.poisson(rates)
-    success = (
-        np.array([m.success_rate for m in merchants])
-        * (1 - BASE_CART_FAIL)
-        * (1 - BASE_CHECKOUT_4XX - BASE_CHECKOUT_5XX)
-        * (1 - BASE_WEBHOOK_FAIL)
-    )
+    success = np.array([m.success_rate for m in merchants]) * BASE_ORDER_SHARE
     base_orders = rng.binomial(attempts, success)
     for j, m in enumerate(merchants):
         survive = 1.0
@@ -492,7 +493,7 @@ def _minute_counts_only(
             survive *= (1 - e.payment_fail * k) * (1 - e.webhook_fail * k)
             culprit = idx
         n_orders = int(rng.binomial(int(base_orders[j]), survive)) if survive < 1 else int(base_orders[j])
-        values = rng.lognormal(math.log(m.aov), 0.4, size=int(base_orders[j]))
+        values = rng.lognormal(math.log(m.aov), ORDER_VALUE_SIGMA, size=int(base_orders[j]))
         revenue = float(values[:n_orders].sum())
         if culprit is not None and n_orders < base_orders[j]:
             slot = acc.lost[(culprit, m.id)]
@@ -557,7 +558,7 @@ def simulate(config: SimConfig) -> SimResult:
             )
         else:
             _minute_counts_only(acc, rng, ts, merchants, active)
-    faults = tuple(_truth(idx, a, acc, end) for idx, a in enumerate(actives))
+    faults = tuple(_truth(idx, a, acc, end, merchants) for idx, a in enumerate(actives))
     truth = GroundTruth(
         seed=config.seed,
         start=start,
@@ -610,7 +611,30 @@ def _inactive(a: _Active) -> _Active:
     return _Active(spec=a.spec, effect=a.effect, start=a.start, end=a.end, merchants=frozenset())
 
 
-def _truth(idx: int, a: _Active, acc: _Accumulator, end: datetime) -> FaultTruth:
+def _expected_loss(
+    a: _Active, metrics: list[MetricPoint], merchants: tuple[Merchant, ...], end: datetime
+) -> tuple[float, float]:
+    """Expected minus actual orders and revenue of the fault's merchants over its minutes (`FaultTruth`'s
+    `expected_lost_orders` and `expected_lost_revenue`)."""
+    by_id = {m.id: m for m in merchants if m.id in a.merchants}
+    stop = min(a.end, end)
+    expected_orders = expected_revenue = actual_orders = actual_revenue = 0.0
+    for p in metrics:
+        m = by_id.get(p.merchant_id)
+        if m is None or not a.start <= p.ts < stop:
+            continue
+        orders = m.attempts_per_minute * seasonality(p.ts) * m.success_rate * BASE_ORDER_SHARE
+        expected_orders += orders
+        expected_revenue += orders * m.aov * math.exp(ORDER_VALUE_SIGMA**2 / 2)
+        actual_orders += p.orders
+        actual_revenue += p.revenue
+    return round(expected_orders - actual_orders, 2), round(expected_revenue - actual_revenue, 2)
+
+
+def _truth(
+    idx: int, a: _Active, acc: _Accumulator, end: datetime, merchants: tuple[Merchant, ...]
+) -> FaultTruth:
+    expected_lost_orders, expected_lost_revenue = _expected_loss(a, acc.metrics, merchants, end)
     per = {
         merchant: MerchantLoss(lost_orders=int(v[0]), lost_revenue=round(v[1], 2))
         for (i, merchant), v in sorted(acc.lost.items())
@@ -627,4 +651,6 @@ def _truth(idx: int, a: _Active, acc: _Accumulator, end: datetime) -> FaultTruth
         lost_orders=sum(p.lost_orders for p in per.values()),
         lost_revenue=round(sum(p.lost_revenue for p in per.values()), 2),
         per_merchant=per,
+        expected_lost_orders=expected_lost_orders,
+        expected_lost_revenue=expected_lost_revenue,
     )
