@@ -13,6 +13,7 @@ from selfheal.decide.model import Category
 from selfheal.observe.model import Observation
 from selfheal.reason.model import Findings
 from selfheal.settings import Settings
+from selfheal.signals import N_BUCKETS
 
 SETTINGS = Settings(data_dir="/nonexistent", database_url="sqlite://")
 CART = "GET /api/cart"
@@ -133,3 +134,56 @@ def test_a_merchant_named_by_another_stages_signal_keeps_its_money_with_its_own_
     assert web is not None and lat is not None
     assert abs(web.value - lost["A"]) < 0.01
     assert abs(lat.value - lost["B"] - lost["C"]) < 0.01
+
+
+def _slow_ramp_world() -> tuple[Observation, Findings]:
+    """A (wave_1): 20 checkouts a minute at baseline conversion 0.5; from minute `RAMP_FROM` its checkouts turn
+    slow (> 1 s, 4 more a minute until all 20 are), and a quarter of the would-be buyers of a fully slow minute
+    leave without an error: silent abandonment. The slowness anomaly's onset is at minute `ANOMALY_AT`."""
+    slow = [0 if i < RAMP_FROM else min(20, 4 * (i - RAMP_FROM + 1)) for i in range(WINDOW)]
+    rows = metrics("A", "wave_1", [20] * WINDOW, [10 - s // 4 for s in slow], 50.0)
+    rows += metrics("E", "legacy", [20] * WINDOW, [10] * WINDOW, 50.0)
+    bases = [
+        baseline("A", "wave_1", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
+        baseline("E", "legacy", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
+    ]
+    rollups = []
+    for merchant, stage, n_slow in [("A", "wave_1", slow), ("E", "legacy", [0] * WINDOW)]:
+        for i in range(WINDOW):
+            hist = [0] * N_BUCKETS
+            hist[9] = 20 - n_slow[i]  # 200-300 ms
+            hist[14] = n_slow[i]  # 1-1.5 s
+            rollups.append(
+                api_rollup(
+                    merchant, stage, START + timedelta(minutes=i), "2xx", 20, "POST /api/checkout"
+                ).model_copy(update={"latency_hist": tuple(hist)})
+            )
+    obs = observation(rows, bases, {"A": "wave_1", "E": "legacy"})
+    a = anomaly(
+        "slow",
+        "latency_p95",
+        endpoint="POST /api/checkout",
+        stages=("wave_1",),
+        merchants=("A",),
+        onset_minutes_ago=WINDOW - ANOMALY_AT,
+    )
+    a = a.model_copy(
+        update={
+            "observed": 1200.0,
+            "expected": 300.0,
+            "dimensions": a.dimensions.model_copy(update={"sources": ("api",)}),
+        }
+    )
+    return obs.model_copy(update={"rollups": tuple(rollups)}), Findings(anomalies=(a,))
+
+
+def test_a_ramped_slowdown_is_costed_from_its_first_slow_minute() -> None:
+    # Silent abandonment: no request fails, the loss is expected minus actual orders. From the anomaly's onset
+    # it would be 40 minutes x 5 = 200 orders; the ramp's 10 minutes before it lost 1 + 2 + 3 + 4 + 5 x 6 = 40.
+    obs, findings = _slow_ramp_world()
+    a = assess(obs, findings, SETTINGS)
+    assert a is not None and a.root_cause.category == Category.checkout_latency
+    report = a.risk_report
+    assert report is not None
+    assert report.onset == START + timedelta(minutes=RAMP_FROM)
+    assert abs(report.lost_orders.value - 240) < 1

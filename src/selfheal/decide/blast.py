@@ -378,6 +378,16 @@ def persisting_failure(
 
 ONSET_LOOKBACK_MINUTES = 30
 """How far before the first locating signal's onset the money looks for the failure's first minutes."""
+MINUTE_PENALTY = 2.0
+"""Log-likelihood a minute with requests before the onset must gain, with its own fitted share, to count as the
+failure's: about the 95 % point of one fitted share under the clean hypothesis (chi-square(1) / 2 = 1.92)."""
+
+
+def _minute_glr(k: np.ndarray, n: np.ndarray, hit: float, clean: float) -> np.ndarray:
+    """Per minute: the log-likelihood ratio of its own share (between the clean and the hit share) against the
+    clean share; 0 for a minute at or below the clean share."""
+    share = np.clip(np.divide(k, n, out=np.zeros_like(k), where=n > 0), clean, hit)
+    return np.asarray(k * np.log(share / clean) + (n - k) * np.log((1 - share) / (1 - clean)))
 
 
 def failure_start(
@@ -387,12 +397,13 @@ def failure_start(
     (a share of requests failing, or slow, rising over minutes) is significant, and so detected, only some
     minutes after its first failures, and the loss of those minutes belongs to it.
 
-    The change point of the merchants' located failing (or slow) request share: the start `s`, at most
-    `ONSET_LOOKBACK_MINUTES` before the onset, that maximises the log-likelihood ratio over the minutes from `s`
-    to the onset of "failing at the share measured since the onset" against "clean at the share of the other
-    stages' merchants" (the blast radius's two hypotheses). A minute of clean requests counts against moving
-    the start back, so one ordinary failure well before the onset does not. The onset itself when no earlier
-    minute leans to the failure, or when the signals are not request shares (a business anomaly alone)."""
+    The change point of the merchants' located failing (or slow) request share, searched over the
+    `ONSET_LOOKBACK_MINUTES` before the onset: the start that maximises, over the minutes from it to the onset,
+    the sum of each minute's log-likelihood ratio of "failing at its own share" (anywhere between the clean
+    share of the other stages' merchants and the share measured since the onset: a ramp) against "clean", less
+    `MINUTE_PENALTY` for every minute with requests. A minute of clean requests counts against moving the
+    start back, so one ordinary failure well before the onset does not. The onset itself when no earlier minute
+    leans to the failure, or when the signals are not request shares (a business anomaly alone)."""
     if onset is None or not merchants:
         return onset
     first = onset.replace(second=0, microsecond=0)
@@ -405,7 +416,8 @@ def failure_start(
     before = _request_rows(since(obs.rollups, earliest), located)
     first_ms = first_ms_at_or_after(first)
     minutes = int((first - earliest.replace(second=0, microsecond=0)).total_seconds() // 60)
-    llr = np.zeros(minutes + 1)
+    gain = np.zeros(minutes + 1)
+    active = np.zeros(minutes + 1, dtype=bool)
     for whole, early in zip(after, before, strict=True):
         counter = whole.counter()
         a_n, a_k = _pooled(counter, merchants)
@@ -416,18 +428,17 @@ def failure_start(
         if a < MIN_SHARE_RATIO * b:
             continue
         rows = early.rows.merchant_id.mask(*merchants) & (early.rows.minute_ms < first_ms)
-        if not rows.any():
-            continue
         # Minutes back from the onset's minute: 1 = the minute before it.
         back = (first_ms - early.rows.minute_ms[rows]) // 60_000
-        k = early.hits[rows].astype(float)
-        n = early.trials[rows].astype(float)
-        per_row = k * math.log(a / b) + (n - k) * math.log((1 - a) / (1 - b))
         keep = back <= minutes
-        llr += np.bincount(back[keep].astype(np.int64), weights=per_row[keep], minlength=minutes + 1)
+        idx = back[keep].astype(np.int64)
+        k = np.bincount(idx, weights=early.hits[rows][keep].astype(float), minlength=minutes + 1)
+        n = np.bincount(idx, weights=early.trials[rows][keep].astype(float), minlength=minutes + 1)
+        gain += _minute_glr(k, n, a, b)
+        active |= n > 0
     best, best_back, total = 0.0, 0, 0.0
     for j in range(1, minutes + 1):
-        total += float(llr[j])
+        total += float(gain[j]) - (MINUTE_PENALTY if active[j] else 0.0)
         if total > best:
             best, best_back = total, j
     return onset if best_back == 0 else max(first - timedelta(minutes=best_back), earliest)
