@@ -88,6 +88,16 @@ def test_one_ordinary_failure_long_before_does_not_move_the_start() -> None:
     assert a.risk_report.onset == START + timedelta(minutes=RAMP_FROM)
 
 
+def test_no_requests_logged_before_the_anomaly_keeps_its_onset() -> None:
+    # Request logs of A only from the anomaly's onset on (logs kept for a shorter span than the KPIs).
+    obs = _ramp_world()
+    start = START + timedelta(minutes=ANOMALY_AT)
+    logged = tuple(r for r in obs.rollups if r.merchant_id != "A" or r.minute >= start)
+    a = assess(obs.model_copy(update={"rollups": logged}), _cart_anomaly(), SETTINGS)
+    assert a is not None and a.risk_report is not None
+    assert a.risk_report.onset == start
+
+
 def test_no_failure_before_the_anomaly_keeps_its_onset() -> None:
     # The same failure starting where the anomaly says it does.
     a = assess(_ramp_world(ramp_from=ANOMALY_AT), _cart_anomaly(), SETTINGS)

@@ -386,6 +386,7 @@ failure's: about the 95 % point of one fitted share under the clean hypothesis (
 def _minute_glr(k: np.ndarray, n: np.ndarray, hit: float, clean: float) -> np.ndarray:
     """Per minute: the log-likelihood ratio of its own share (between the clean and the hit share) against the
     clean share; 0 for a minute at or below the clean share."""
+    k, n = k.astype(float), n.astype(float)  # bincount of no rows is integer
     share = np.clip(np.divide(k, n, out=np.zeros_like(k), where=n > 0), clean, hit)
     return np.asarray(k * np.log(share / clean) + (n - k) * np.log((1 - share) / (1 - clean)))
 
