@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from selfheal.observe.model import MerchantBaseline, MetricRow, Observation, SignalCounts
+from selfheal.observe.model import MerchantBaseline, MetricRow, Observation, RollupRow, SignalCounts
 from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
+from selfheal.signals import N_BUCKETS
 
 AS_OF = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 WINDOW = 60
@@ -142,3 +143,27 @@ SIGNATURES: dict[str, tuple[Anomaly, ...]] = {
     ),
 }
 """What the detect stage reports for each fault of the simulator's catalogue (hard anomalies)."""
+
+
+def api_rollup(
+    merchant: str,
+    stage: str,
+    minute: datetime,
+    status_class: str,
+    count: int,
+    endpoint: str = "GET /api/cart",
+) -> RollupRow:
+    """One minute's `count` api requests of a merchant on `endpoint` in `status_class` (60 ms each)."""
+    return RollupRow(
+        minute=minute,
+        merchant_id=merchant,
+        migration_stage=stage,
+        source="api",
+        endpoint=endpoint,
+        status_class=status_class,
+        count=count,
+        latency_count=count,
+        latency_sum=60.0 * count,
+        latency_max=80.0,
+        latency_hist=(0,) * N_BUCKETS,
+    )

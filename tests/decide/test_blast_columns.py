@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from selfheal.decide.blast import _orders_test, _slow_counter, failure_counter, since
+from selfheal.decide.blast import _orders_test, _slow_rows, failure_counter, since
 from selfheal.decide.counted import _payment_success
 from selfheal.decide.facts import Fact
 from selfheal.observe.model import MetricRow, Observation, RollupRow, SignalCounts
@@ -91,7 +91,8 @@ def test_counters_equal_row_by_row_sums() -> None:
     for f in (_fact(), _fact(sources=(), status_classes=("4xx", "5xx")), _fact(metric="latency_p95")):
         on = [r for r in rows if r.endpoint in f.endpoints and (not f.sources or r.source in f.sources)]
         failures = failure_counter(since(obs.rollups, onset), f)
-        slow = _slow_counter(since(obs.rollups, onset), f)
+        slow_rows = _slow_rows(since(obs.rollups, onset), f)
+        slow = slow_rows.counter() if slow_rows is not None else None
         for m in [*obs.merchant_stages, "absent"]:
             trials = hits = slow_trials = slow_hits = 0.0
             for r in on:

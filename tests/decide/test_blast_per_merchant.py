@@ -4,9 +4,9 @@ failure still opens an incident, while a blip does not."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from kit import AS_OF, WINDOW, anomaly, baseline, metrics, observation
+from kit import AS_OF, WINDOW, anomaly, api_rollup, baseline, metrics, observation
 
 from selfheal.decide import assess
 from selfheal.decide.model import Category
@@ -20,22 +20,6 @@ CART = "GET /api/cart"
 START = AS_OF - timedelta(minutes=WINDOW)
 
 
-def _rollup(merchant: str, stage: str, minute: datetime, status_class: str, count: int) -> RollupRow:
-    return RollupRow(
-        minute=minute,
-        merchant_id=merchant,
-        migration_stage=stage,
-        source="api",
-        endpoint=CART,
-        status_class=status_class,
-        count=count,
-        latency_count=count,
-        latency_sum=60.0 * count,
-        latency_max=80.0,
-        latency_hist=(0,) * N_BUCKETS,
-    )
-
-
 def _cart_rollups(
     merchant: str, stage: str, per_minute: int, failing: int, minutes: range = range(WINDOW)
 ) -> list[RollupRow]:
@@ -44,9 +28,9 @@ def _cart_rollups(
     for i in range(WINDOW):
         ts = START + timedelta(minutes=i)
         bad = failing if i in minutes else 0
-        rows.append(_rollup(merchant, stage, ts, "2xx", per_minute - bad))
+        rows.append(api_rollup(merchant, stage, ts, "2xx", per_minute - bad))
         if bad:
-            rows.append(_rollup(merchant, stage, ts, "4xx", bad))
+            rows.append(api_rollup(merchant, stage, ts, "4xx", bad))
     return rows
 
 
@@ -96,9 +80,10 @@ def test_a_fault_on_half_a_stage_names_those_merchants_not_the_stage() -> None:
     assert a.blast_radius.stages == ("wave_1",)
     assert any("hit in part" in x for x in a.assumptions)
     # The money is the named merchants' own: (6 + 4) failed carts a minute at 50 % conversion, which is
-    # (10 - 7) + (6 - 4) orders a minute, counted since the onset (the loss so far).
+    # (10 - 7) + (6 - 4) orders a minute, counted since the failure began: the carts fail from the window's
+    # first minute, before the anomaly's onset 40 minutes ago (decide.blast.failure_start).
     report = a.risk_report
-    assert report is not None and report.minutes_affected == 40
+    assert report is not None and report.minutes_affected == WINDOW
     assert abs(report.lost_orders.value - 5 * report.minutes_affected) < 1
 
 
@@ -135,7 +120,7 @@ def test_a_whole_stage_fault_keeps_the_merchants_too_small_to_tell() -> None:
             "metrics": (*obs.metrics, *tiny),
             "baselines": (*obs.baselines, baseline("D", "wave_1", 1440, 720, 36000.0)),
             "merchant_stages": {**obs.merchant_stages, "D": "wave_1"},
-            "rollups": (*obs.rollups, _rollup("D", "wave_1", last, "2xx", 2)),
+            "rollups": (*obs.rollups, api_rollup("D", "wave_1", last, "2xx", 2)),
         }
     )  # validated: the rows become the window's columns
     a = assess(obs, Findings(anomalies=(_cart_anomaly(("A", "B")),)), SETTINGS)

@@ -27,6 +27,8 @@ from selfheal.decide.blast import (
     ExpectationNote,
     at_or_above_expectation,
     blast_radius,
+    failure_start,
+    named_on_stages,
     persisting_failure,
 )
 from selfheal.decide.counted import COUNTED_CATEGORIES, counted_lost_orders, silent_part_within_noise
@@ -348,7 +350,7 @@ def assess(obs: Observation, findings: Findings, settings: Settings) -> Assessme
         *_uncertainties(obs, findings, causes.primary, alt_scored, risk, impact.idle),
         *impact.notes.uncertainties,
     ]
-    roots = _with_money(roots, scored, impact)
+    roots = _with_money(obs, roots, scored, impact)
     root, concurrent_roots = roots[0], tuple(roots[1:])
     return Assessment(
         title=_title(roots, impact.stages, risk),
@@ -403,8 +405,15 @@ def _impact(
     merchants at risk that persist well past the onset (a small or ramped loss is still a loss)."""
     notes = ImpactNotes(assumptions=[], uncertainties=[])
     located = tuple(f for g in groups for f in g)
-    onset = min((f.onset for f in located if f.onset is not None), default=None)
+    detected = min((f.onset for f in located if f.onset is not None), default=None)
     stages, at_risk = _blast(obs, groups, notes)
+    # The money counts from the failure's first minutes at the merchants at risk (a ramp is detected late).
+    onset = failure_start(obs, located, detected, set(at_risk))
+    if onset is not None and detected is not None and onset < detected:
+        notes.assumptions.append(
+            f"The loss counts from {onset:%H:%M} UTC: the located failure's first minutes at the merchants at "
+            f"risk, before its signal became significant at {detected:%H:%M} UTC (a failure that ramps up)."
+        )
     windows = window_by_merchant(obs, onset)
     rates = merchant_rates(
         _baselines_or_window(obs, set(at_risk), onset, notes), set(at_risk), obs.merchant_stages, notes
@@ -468,7 +477,7 @@ def _impact(
         if risk is not before:
             impacts = [c.impact for c in calcs]
             chosen = risk
-    persists = located_cause and persisting_failure(obs, located, onset, set(at_risk))
+    persists = located_cause and persisting_failure(obs, located, detected, set(at_risk))
     if not _opens(chosen, measured, persists, serious, settings, notes):
         return None
     return _Impact(
@@ -679,9 +688,9 @@ def _root_and_alternatives(
     return root, alt_scored
 
 
-def _claims(cause: Scored) -> tuple[set[str], set[str]]:
-    """The merchants a cause's own signals name, and the stages they point at."""
-    return {m for f in cause.locating for m in f.merchants}, set(cause.stages)
+def _claims(cause: Scored, stage_of: dict[str, str]) -> tuple[set[str], set[str]]:
+    """The merchants a cause's own signals name on the stages they point at (decide.blast), and those stages."""
+    return named_on_stages(cause.locating, stage_of), set(cause.stages)
 
 
 def _sum(items: list[Estimate]) -> Estimate:
@@ -690,11 +699,13 @@ def _sum(items: list[Estimate]) -> Estimate:
     return Estimate(value=round(value, 2), low=round(value - Z90 * sd, 2), high=round(value + Z90 * sd, 2))
 
 
-def _with_money(roots: list[RootCause], scored: list[Scored], impact: _Impact) -> list[RootCause]:
+def _with_money(
+    obs: Observation, roots: list[RootCause], scored: list[Scored], impact: _Impact
+) -> list[RootCause]:
     """Each cause with its own merchants and money. A merchant belongs to one cause only: the first whose own
     signals name it, else the first whose stages hold it, else the primary cause; so the parts add up to the
     total and never above it."""
-    claims = [_claims(s) for s in scored]
+    claims = [_claims(s, obs.merchant_stages) for s in scored]
     owner: dict[str, int] = {}
     for m in impact.impacts:
         named = next((i for i, (ms, _) in enumerate(claims) if m.merchant_id in ms), None)

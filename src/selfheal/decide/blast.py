@@ -96,34 +96,49 @@ def _counter(trials: dict[str, float], hits: dict[str, float]) -> Counter:
     return lambda m: MerchantCounts(trials.get(m, 0.0), hits.get(m, 0.0))
 
 
-def failure_counter(rows: RollupColumns, f: Fact) -> Counter:
-    """Per merchant: its requests on the fact's endpoints, and those of them in the fact's status classes
-    (summed in row order, as a running sum over the rows would)."""
+@dataclass(frozen=True)
+class RowCounts:
+    """The rollup rows one request signal reads, with each row's trials and hits."""
+
+    rows: RollupColumns
+    trials: np.ndarray
+    hits: np.ndarray
+
+    def counter(self) -> Counter:
+        """Per merchant (summed in row order, as a running sum over the rows would)."""
+        trials, hits = self.rows.merchant_id.sums(self.trials, self.hits)
+        return _counter(trials, hits)
+
+
+def _failed_rows(rows: RollupColumns, f: Fact) -> RowCounts:
+    """The requests on the fact's endpoints, and those of them in the fact's status classes."""
     on = rows.take(_on(rows, f))
-    failed = np.where(on.status_class.mask(*f.status_classes), on.count, 0)
-    trials, hits = on.merchant_id.sums(on.count, failed)
-    return _counter(trials, hits)
+    return RowCounts(on, on.count, np.where(on.status_class.mask(*f.status_classes), on.count, 0))
 
 
-def _slow_counter(rows: RollupColumns, f: Fact) -> Counter | None:
+def failure_counter(rows: RollupColumns, f: Fact) -> Counter:
+    """Per merchant: its requests on the fact's endpoints, and those of them in the fact's status classes."""
+    return _failed_rows(rows, f).counter()
+
+
+def _slow_rows(rows: RollupColumns, f: Fact) -> RowCounts | None:
+    """The requests on the fact's endpoints with a measured latency, and those slower than `SLOW_FACTOR` x the
+    expected p95 (the buckets whose lower bound is at or above it)."""
     expected = f.extra.get("expected")
     if f.metric != "latency_p95" or not isinstance(expected, float) or expected <= 0:
         return None
     threshold = SLOW_FACTOR * expected
-    # Buckets whose lower bound is at or above the threshold count as slow.
     lower = (0.0, *LATENCY_BUCKETS_MS)
     slow = [i for i, lo in enumerate(lower) if lo >= threshold]
     if not slow:
         return None
     width = rows.latency_hist.shape[1] if rows.latency_hist.ndim == 2 else 0
     if width == 0:
-        return _counter({}, {})
+        none = rows.take(np.zeros(len(rows), dtype=bool))
+        return RowCounts(none, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     on = rows.take(_on(rows, f))
     hist = on.latency_hist
-    measured = hist.sum(axis=1)
-    slow_requests = hist[:, [i for i in slow if i < width]].sum(axis=1)
-    trials, hits = on.merchant_id.sums(measured, slow_requests)
-    return _counter(trials, hits)
+    return RowCounts(on, hist.sum(axis=1), hist[:, [i for i in slow if i < width]].sum(axis=1))
 
 
 def clean_share(trials: float, hits: float) -> float:
@@ -203,25 +218,30 @@ def _request_tests(
     return [_ShareTest(c, reference) for c in _counters(since(obs.rollups, onset), located)]
 
 
-def _counters(rows: RollupColumns, located: tuple[Fact, ...]) -> list[Counter]:
-    """One counter per distinct located request signal: failed requests, or slow requests."""
-    tests: list[Counter] = []
+def _request_rows(rows: RollupColumns, located: tuple[Fact, ...]) -> list[RowCounts]:
+    """One row set per distinct located request signal: failed requests, or slow requests."""
+    out: list[RowCounts] = []
     seen: set[tuple[object, ...]] = set()
     for f in located:
         if f.signal != "anomaly" or not f.endpoints:
             continue
-        counter: Counter | None = None
+        counts: RowCounts | None = None
         key: tuple[object, ...] = (f.metric, f.endpoints, f.sources, f.status_classes)
         if key in seen:
             continue
         seen.add(key)
         if f.metric == "error_rate" and f.status_classes:
-            counter = failure_counter(rows, f)
+            counts = _failed_rows(rows, f)
         elif f.metric in LATENCY_METRICS:
-            counter = _slow_counter(rows, f)
-        if counter is not None:
-            tests.append(counter)
-    return tests
+            counts = _slow_rows(rows, f)
+        if counts is not None:
+            out.append(counts)
+    return out
+
+
+def _counters(rows: RollupColumns, located: tuple[Fact, ...]) -> list[Counter]:
+    """One counter per distinct located request signal: failed requests, or slow requests."""
+    return [c.counter() for c in _request_rows(rows, located)]
 
 
 def _score(
@@ -267,6 +287,17 @@ def split_stage(
     return at_risk, note
 
 
+def named_on_stages(located: tuple[Fact, ...], stage_of: Mapping[str, str]) -> set[str]:
+    """The merchants a cause's locating facts name, without those on a stage none of the facts points at: a
+    merchant singled out on another stage (one background failure on the endpoint, another cause's merchant) is
+    not this cause's. The one rule for the blast radius and for which cause a merchant's money belongs to."""
+    named = {m for f in located for m in f.merchants}
+    stages = {s for f in located for s in f.stages}
+    if not stages:
+        return named
+    return {m for m in named if m not in stage_of or stage_of[m] in stages}
+
+
 def blast_radius(
     obs: Observation,
     located: tuple[Fact, ...],
@@ -276,12 +307,9 @@ def blast_radius(
     """The stages and merchants at risk (merchant -> basis: `direct` when its own evidence or signals show the
     fault, `stage` when it is at risk because its whole stage is hit), and a note per located stage."""
     stage_of = obs.merchant_stages
-    direct = {m for f in located for m in f.merchants}
     stages = {s for f in located for s in f.stages}
-    if stages:
-        # A merchant singled out on a stage the evidence does not point at is a per-merchant test's false alarm.
-        direct = {m for m in direct if m not in stage_of or stage_of[m] in stages}
-    else:
+    direct = named_on_stages(located, stage_of)
+    if not stages:
         stages = {stage_of[m] for m in direct if m in stage_of}
     at_risk = dict.fromkeys(sorted(m for m in direct if m not in stage_of), "direct")
     named_stages = {stage_of[m] for m in direct if m in stage_of}
@@ -346,6 +374,75 @@ def persisting_failure(
         if (k - n * b) / math.sqrt(n * b * (1 - b)) >= PERSIST_Z:
             return True
     return False
+
+
+ONSET_LOOKBACK_MINUTES = 30
+"""How far before the first locating signal's onset the money looks for the failure's first minutes."""
+MINUTE_PENALTY = 2.0
+"""Log-likelihood a minute with requests before the onset must gain, with its own fitted share, to count as the
+failure's: about the 95 % point of one fitted share under the clean hypothesis (chi-square(1) / 2 = 1.92)."""
+
+
+def _minute_glr(k: np.ndarray, n: np.ndarray, hit: float, clean: float) -> np.ndarray:
+    """Per minute: the log-likelihood ratio of its own share (between the clean and the hit share) against the
+    clean share; 0 for a minute at or below the clean share."""
+    k, n = k.astype(float), n.astype(float)  # bincount of no rows is integer
+    share = np.clip(np.divide(k, n, out=np.zeros_like(k), where=n > 0), clean, hit)
+    return np.asarray(k * np.log(share / clean) + (n - k) * np.log((1 - share) / (1 - clean)))
+
+
+def failure_start(
+    obs: Observation, located: tuple[Fact, ...], onset: datetime | None, merchants: set[str]
+) -> datetime | None:
+    """The minute the located failure began at `merchants`, for counting its money: a failure that ramps up
+    (a share of requests failing, or slow, rising over minutes) is significant, and so detected, only some
+    minutes after its first failures, and the loss of those minutes belongs to it.
+
+    The change point of the merchants' located failing (or slow) request share, searched over the
+    `ONSET_LOOKBACK_MINUTES` before the onset: the start that maximises, over the minutes from it to the onset,
+    the sum of each minute's log-likelihood ratio of "failing at its own share" (anywhere between the clean
+    share of the other stages' merchants and the share measured since the onset: a ramp) against "clean", less
+    `MINUTE_PENALTY` for every minute with requests. A minute of clean requests counts against moving the
+    start back, so one ordinary failure well before the onset does not. The onset itself when no earlier minute
+    leans to the failure, or when the signals are not request shares (a business anomaly alone)."""
+    if onset is None or not merchants:
+        return onset
+    first = onset.replace(second=0, microsecond=0)
+    earliest = max(first - timedelta(minutes=ONSET_LOOKBACK_MINUTES), obs.window_start)
+    if earliest >= first:
+        return onset
+    stages = {obs.merchant_stages.get(m) for m in merchants}
+    reference = {m for m, s in obs.merchant_stages.items() if s not in stages}
+    after = _request_rows(since(obs.rollups, onset), located)
+    before = _request_rows(since(obs.rollups, earliest), located)
+    first_ms = first_ms_at_or_after(first)
+    minutes = int((first - earliest.replace(second=0, microsecond=0)).total_seconds() // 60)
+    gain = np.zeros(minutes + 1)
+    active = np.zeros(minutes + 1, dtype=bool)
+    for whole, early in zip(after, before, strict=True):
+        counter = whole.counter()
+        a_n, a_k = _pooled(counter, merchants)
+        if a_n <= 0:
+            continue
+        a = min(max(a_k / a_n, MIN_SHARE), 1 - MIN_SHARE)
+        b = min(max(clean_share(*_pooled(counter, reference)), MIN_SHARE), 1 - MIN_SHARE)
+        if a < MIN_SHARE_RATIO * b:
+            continue
+        rows = early.rows.merchant_id.mask(*merchants) & (early.rows.minute_ms < first_ms)
+        # Minutes back from the onset's minute: 1 = the minute before it.
+        back = (first_ms - early.rows.minute_ms[rows]) // 60_000
+        keep = back <= minutes
+        idx = back[keep].astype(np.int64)
+        k = np.bincount(idx, weights=early.hits[rows][keep].astype(float), minlength=minutes + 1)
+        n = np.bincount(idx, weights=early.trials[rows][keep].astype(float), minlength=minutes + 1)
+        gain += _minute_glr(k, n, a, b)
+        active |= n > 0
+    best, best_back, total = 0.0, 0, 0.0
+    for j in range(1, minutes + 1):
+        total += float(gain[j]) - (MINUTE_PENALTY if active[j] else 0.0)
+        if total > best:
+            best, best_back = total, j
+    return onset if best_back == 0 else max(first - timedelta(minutes=best_back), earliest)
 
 
 @dataclass(frozen=True)

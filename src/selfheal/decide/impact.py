@@ -1,6 +1,7 @@
 """Business impact in orders and money, with uncertainty intervals.
 
-Every figure counts from the incident's onset (the earliest locating signal, or the window start when the
+Every figure counts from the incident's onset (the failure's first minutes at the merchants at risk,
+`decide.blast.failure_start`: the earliest locating signal, moved back over a ramp; or the window start when the
 onset lies before it), never the whole rolling window: the loss so far and the per-hour rate have one basis.
 For each merchant in scope:
     expected orders = baseline conversion (orders / checkout attempts) x checkout attempts since the onset
