@@ -62,7 +62,7 @@ from selfheal.reason.detect.robust import RobustDetector
 from selfheal.reason.detect.spike import SpikeDetector
 from selfheal.reason.detect.weekly import WeeklyDetector
 
-TIMED_FLOORS = {"warmup": 48, "early": 12, "regrid": 100, "spike_window": 24}
+TIMED_FLOORS = {"warmup": 24, "early": 12, "regrid": 100, "spike_window": 24}
 """Smallest point counts the grid statistics need, whatever the sampling interval."""
 
 COUNT_ALARM_P = 1e-4
