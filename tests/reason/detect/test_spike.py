@@ -95,7 +95,5 @@ def test_the_full_window_level_is_the_same_in_chunks() -> None:
     values[[700, 1300, 1500, 2200]] += [20.0, 25.0, 40.0, 30.0]
     whole = make_detector("spike").score(values)
     det = make_detector("spike")
-    parts = np.concatenate(
-        [det.score(values[a:b]) for a, b in [(0, 17), (17, 600), (600, 1153), (1153, 2600)]]
-    )
+    parts = np.concatenate([det.score(values[a:b]) for a, b in [(0, 17), (17, 600), (600, 1153), (1153, 2600)]])
     np.testing.assert_allclose(parts, whole)
