@@ -9,9 +9,6 @@ A series' normal spike level: the bar a point must pass is `z_alarm` robust unit
 `level_quantile` (by default the largest) of the series' own z over the previous `history` points, whichever
 is higher. A spike no taller than the series' usual tall ones is normal for it (traffic series whose bursts
 come every day); a spike taller than any before is news. The score maps the bar to `default_threshold`.
-While the rolling window fills, the scale comes from a few dozen points and a small step can be a z of
-hundreds; such a z would hold the level up for `history` points. So once a window's worth of z's measured
-against a full window (`level_from` x `window` points before them) is known, only those set the level.
 
 Useful where a lone point is the event (a burst of crashes in one hour, a collapse of ingress for a minute);
 the `context` detector uses it as one channel, behind its own warm-up, refractory period and count-noise gate.
@@ -48,7 +45,6 @@ class SpikeDetector(Detector):
         history: int = 2000,
         level_quantile: float = 1.0,
         level_margin: float = 1.0,
-        level_from: float = 1.0,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -57,7 +53,6 @@ class SpikeDetector(Detector):
         self.history = history
         self.level_quantile = level_quantile
         self.level_margin = level_margin
-        self.level_from = level_from
         self.reset()
 
     def reset(self) -> None:
@@ -66,9 +61,7 @@ class SpikeDetector(Detector):
         self.seen_max_ = -math.inf
         self.expected_: FloatArray = np.zeros(0)
         self.z_: FloatArray = np.zeros(0)
-        self.z_full_: FloatArray = np.zeros(0)
         self.far_: NDArray[np.bool_] = np.zeros(0, dtype=bool)
-        self.n_ = 0
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
@@ -95,28 +88,16 @@ class SpikeDetector(Detector):
         bar = np.full(m, self.z_alarm)
         if self.level_margin and self.history:
             # The series' own spike level: a spike no taller than its tall ones of late is normal for it.
-            # A z measured against a window still filling (a scale from a few dozen points) can be inflated:
-            # once a window's worth of z's measured against a full window is known, only those set the level.
-            before = self.n_ + np.arange(m)
-            full = np.isfinite(z) & (before >= self.level_from * self.window)
             zs = np.concatenate([self.z_, np.where(np.isfinite(z), z, np.nan)])
-            zf = np.concatenate([self.z_full_, np.where(full, z, np.nan)])
-            (early_level,) = rolling_quantiles(
+            (level,) = rolling_quantiles(
                 shifted(zs, 1), self.history, self.min_points, (self.level_quantile,), start=len(zs) - m
             )
-            (full_level,) = rolling_quantiles(
-                shifted(zf, 1), self.history, self.min_points, (self.level_quantile,), start=len(zf) - m
-            )
-            settled = before >= self.level_from * self.window + min(self.window, self.history)
-            level = np.where(settled & np.isfinite(full_level), full_level, early_level)
             bar = np.fmax(bar, self.level_margin * level)
             self.z_ = zs[-self.history :]
-            self.z_full_ = zf[-self.history :]
             # A spike as tall as the usual tall ones is one of them: the level must be passed, not met.
             usual = np.isfinite(level) & (z <= self.level_margin * level)
         else:
             usual = np.zeros(m, dtype=bool)
-        self.n_ += m
         score = self.default_threshold * z / bar
         score = np.where(usual, np.minimum(score, UNUSUAL_SHARE * self.default_threshold), score)
         return np.asarray(np.where(np.isfinite(score), score, 0.0), dtype=np.float64)
