@@ -67,3 +67,30 @@ def test_spikes_of_the_same_height_as_before_are_the_series_usual_ones() -> None
     alarms = np.flatnonzero(det.score(values) >= det.default_threshold).tolist()
     assert 1250 in alarms
     assert [i for i in alarms if i != 1250 and i >= 200] == []
+
+
+def _ceiling_series() -> np.ndarray:
+    """CPU % whose busy first half (noise 5) and quiet second half (noise 1) both spike to the 100 % ceiling."""
+    rng = np.random.default_rng(7)
+    values = np.concatenate([40.0 + rng.normal(0, 5.0, 1200), 20.0 + rng.normal(0, 1.0, 1800)])
+    values[[300, 700, 1100, 1700, 2200, 2600]] = 100.0
+    values[2900] = 20.0 + 120.0  # beyond the ceiling earlier spikes reached: still news
+    return values
+
+
+def test_a_spike_to_a_value_earlier_spikes_reached_is_usual_whatever_its_z() -> None:
+    values = _ceiling_series()
+    det = make_detector("spike")
+    alarms = np.flatnonzero(det.score(values) >= det.default_threshold).tolist()
+    assert [i for i in alarms if i >= 1200] == [2900]
+    # Without the value level, the quiet half's 100 % spikes are z's never seen (scale 1, not 5): they alarm.
+    old = make_detector("spike", value_level=False)
+    assert 1700 in np.flatnonzero(old.score(values) >= old.default_threshold).tolist()
+
+
+def test_the_value_level_is_the_same_in_chunks() -> None:
+    values = _ceiling_series()
+    whole = make_detector("spike").score(values)
+    det = make_detector("spike")
+    cuts = [(0, 13), (13, 700), (700, 1701), (1701, 3000)]
+    np.testing.assert_allclose(np.concatenate([det.score(values[a:b]) for a, b in cuts]), whole)

@@ -24,8 +24,8 @@ Five channels; a point alarms when any of them speaks:
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
   explains well), so a holiday or an outage on a weekly-seasonal KPI is seen even when every value is familiar.
 * Spike: the `spike` detector (one point at least `spike_z` robust units from the median of the previous
-  `spike_window` points, and taller than every spike of the previous `spike_history` points: the series' own
-  spike level), for a lone burst
+  `spike_window` points, taller than every spike of the previous `spike_history` points and reaching a value
+  none of them reached: the series' own spike level), for a lone burst
   whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor

@@ -9,6 +9,9 @@ A series' normal spike level: the bar a point must pass is `z_alarm` robust unit
 `level_quantile` (by default the largest) of the series' own z over the previous `history` points, whichever
 is higher. A spike no taller than the series' usual tall ones is normal for it (traffic series whose bursts
 come every day); a spike taller than any before is news. The score maps the bar to `default_threshold`.
+A spike is also usual when its value does not pass the value an earlier spike of the same `history` reached in
+the same direction (`value_level`): a spike to a ceiling the series has spiked to before (100 % CPU) is one of
+its usual spikes even from a quieter baseline, where the same value is more robust units away.
 
 Useful where a lone point is the event (a burst of crashes in one hour, a collapse of ingress for a minute);
 the `context` detector uses it as one channel, behind its own warm-up, refractory period and count-noise gate.
@@ -45,6 +48,7 @@ class SpikeDetector(Detector):
         history: int = 2000,
         level_quantile: float = 1.0,
         level_margin: float = 1.0,
+        value_level: bool = True,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -53,6 +57,7 @@ class SpikeDetector(Detector):
         self.history = history
         self.level_quantile = level_quantile
         self.level_margin = level_margin
+        self.value_level = value_level
         self.reset()
 
     def reset(self) -> None:
@@ -62,6 +67,8 @@ class SpikeDetector(Detector):
         self.expected_: FloatArray = np.zeros(0)
         self.z_: FloatArray = np.zeros(0)
         self.far_: NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self.up_: FloatArray = np.zeros(0)
+        self.down_: FloatArray = np.zeros(0)
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
@@ -96,6 +103,22 @@ class SpikeDetector(Detector):
             self.z_ = zs[-self.history :]
             # A spike as tall as the usual tall ones is one of them: the level must be passed, not met.
             usual = np.isfinite(level) & (z <= self.level_margin * level)
+            if self.value_level:
+                # A spike to a value earlier spikes of the history already reached (a ceiling such as 100 % CPU,
+                # from a quieter baseline) is one of them too, whatever its z against today's scale.
+                with np.errstate(invalid="ignore"):
+                    far = np.isfinite(z) & (z >= self.z_alarm)
+                    ups = np.concatenate([self.up_, np.where(far & (values > med), values, np.nan)])
+                    downs = np.concatenate([self.down_, np.where(far & (values < med), -values, np.nan)])
+                (top,) = rolling_quantiles(shifted(ups, 1), self.history, 1, (1.0,), start=len(ups) - m)
+                (bottom,) = rolling_quantiles(
+                    shifted(downs, 1), self.history, 1, (1.0,), start=len(downs) - m
+                )
+                with np.errstate(invalid="ignore"):
+                    been = ((values > med) & (values <= top)) | ((values < med) & (-values <= bottom))
+                usual = usual | been
+                self.up_ = ups[-self.history :]
+                self.down_ = downs[-self.history :]
         else:
             usual = np.zeros(m, dtype=bool)
         score = self.default_threshold * z / bar
