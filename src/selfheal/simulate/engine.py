@@ -615,7 +615,9 @@ def _expected_loss(
     a: _Active, metrics: list[MetricPoint], merchants: tuple[Merchant, ...], end: datetime
 ) -> tuple[float, float]:
     """Expected minus actual orders and revenue of the fault's merchants over its minutes (`FaultTruth`'s
-    `expected_lost_orders` and `expected_lost_revenue`)."""
+    `expected_lost_orders` and `expected_lost_revenue`). Expected orders are the checkout attempts that came
+    times the merchant's true fault-free conversion: the traffic is observed (none of the faults changes it),
+    whether each shopper would have bought is not."""
     by_id = {m.id: m for m in merchants if m.id in a.merchants}
     stop = min(a.end, end)
     expected_orders = expected_revenue = actual_orders = actual_revenue = 0.0
@@ -623,7 +625,7 @@ def _expected_loss(
         m = by_id.get(p.merchant_id)
         if m is None or not a.start <= p.ts < stop:
             continue
-        orders = m.attempts_per_minute * seasonality(p.ts) * m.success_rate * BASE_ORDER_SHARE
+        orders = p.checkout_attempts * m.success_rate * BASE_ORDER_SHARE
         expected_orders += orders
         expected_revenue += orders * m.aov * math.exp(ORDER_VALUE_SIGMA**2 / 2)
         actual_orders += p.orders

@@ -100,10 +100,11 @@ class FaultTruth(Record):
     lost_revenue: float
     per_merchant: dict[str, MerchantLoss]
     expected_lost_orders: float = 0.0
-    """Expected orders minus actual orders of the fault's merchants over its minutes, the expectation taken
-    from the merchants' true rates without the fault (seasonality included). Unlike `lost_orders` (the orders
-    the fault-free twin run would have taken, exact but carrying that run's sampling noise), this is the
-    quantity a product can estimate from what it observes: what was expected, less what came."""
+    """Expected orders minus actual orders of the fault's merchants over its minutes, expected orders being the
+    checkout attempts that came times the merchant's true fault-free conversion. Unlike `lost_orders` (the
+    orders the fault-free twin run would have taken: exact, but whether each lost shopper would have bought
+    is sampling noise no observer can see), this is the quantity a product can estimate from what it
+    observes: what was expected of the traffic that came, less what came."""
     expected_lost_revenue: float = 0.0
     """The same in money: expected orders at the merchants' mean order value, less the actual revenue."""
 
