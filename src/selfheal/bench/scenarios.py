@@ -391,6 +391,12 @@ def _group(rs: list[ScenarioResult]) -> dict[str, Any]:
     reported, but an incident is not required of them."""
     material = [r for r in rs if r.truth_lost_orders >= MATERIAL_LOST_ORDERS]
     covered = [r.revenue_covered for r in material if r.revenue_covered is not None]
+    covered_expected = [
+        low <= r.truth_expected_revenue <= high
+        for r in material
+        if r.truth_expected_revenue is not None and r.extra.get("revenue_interval")
+        for low, high in [r.extra["revenue_interval"]]
+    ]
     return {
         "runs": len(rs),
         "material_runs": len(material),
@@ -406,6 +412,7 @@ def _group(rs: list[ScenarioResult]) -> dict[str, Any]:
             [r.revenue_rel_error_expected for r in material if r.revenue_rel_error_expected is not None]
         ),
         "interval_covers": f"{sum(covered)}/{len(covered)}",
+        "interval_covers_expected": f"{sum(covered_expected)}/{len(covered_expected)}",
         "median_incident_delay_min": _median(
             [r.detection_delay_min for r in material if r.detection_delay_min is not None]
         ),
