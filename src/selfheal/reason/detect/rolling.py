@@ -75,6 +75,29 @@ def rolling_quantiles(
     return out
 
 
+def rolling_kth_largest(
+    values: FloatArray, window: int, min_periods: int, k: int, start: int = 0
+) -> FloatArray:
+    """The `k`-th largest non-NaN value among `values[i - window + 1 : i + 1]` for i in [start, len(values));
+    NaN where the window holds fewer than `min_periods` or fewer than `k` values."""
+    n = len(values)
+    out = np.full(max(n - start, 0), np.nan)
+    points = values.tolist()
+    first = max(0, start - window)
+    ordered = sorted(v for v in points[first:start] if not math.isnan(v))
+    for i in range(start, n):
+        new = points[i]
+        if not math.isnan(new):
+            insort(ordered, new)
+        if i >= window:
+            old = points[i - window]
+            if not math.isnan(old):
+                del ordered[bisect_left(ordered, old)]
+        if len(ordered) >= max(min_periods, k, 1):
+            out[i - start] = ordered[-k]
+    return out
+
+
 def _window_reduce(values: FloatArray, window: int, op: np.ufunc, identity: float) -> FloatArray:
     """`op` (add, maximum or minimum) over `values[max(0, i - window + 1) : i + 1]` for every i, in O(n).
 
