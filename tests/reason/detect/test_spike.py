@@ -94,3 +94,53 @@ def test_the_value_level_is_the_same_in_chunks() -> None:
     det = make_detector("spike")
     cuts = [(0, 13), (13, 700), (700, 1701), (1701, 3000)]
     np.testing.assert_allclose(np.concatenate([det.score(values[a:b]) for a, b in cuts]), whole)
+
+
+def _two_news_spikes() -> np.ndarray:
+    """A price-like series: a labelled spike at 600, the baseline moves up by 15 at 700, and at 1400 a second
+    spike reaches a value beyond the first (170 > 160) though fewer robust units above today's median."""
+    values = _noisy(1800, seed=11)
+    values[700:] += 15.0
+    values[600] = 160.0
+    values[1400] = 170.0
+    return values
+
+
+def test_one_news_spike_does_not_make_the_next_as_tall_one_usual() -> None:
+    values = _two_news_spikes()
+    det = make_detector("spike", level_rank=4)
+    scores = det.score(values)
+    assert scores[600] >= det.default_threshold
+    assert scores[1400] >= det.default_threshold
+    # With the level set by the single tallest point (the old rule), the first spike hides the second.
+    old = make_detector("spike")
+    assert old.score(values)[1400] < old.default_threshold
+    # A height reached by at least four points of the history is the series' own: a fifth spike as tall is usual.
+    usual = values.copy()
+    usual[[200, 300, 400, 500]] = 160.0
+    assert make_detector("spike", level_rank=4).score(usual)[600] < 0.5
+
+
+def test_the_context_detector_sees_the_next_windows_spike_on_an_hourly_series() -> None:
+    """NAB's exchange-4_cpm in small: hourly, a labelled spike to 160, the baseline up by 15, and 120 hours
+    later (inside the week of spike history) a spike to 162. The context detector's spike channel ranks the
+    history (4 points by default): the second spike alarms; with the level set by the tallest point it did not."""
+    values = np.random.default_rng(11).normal(100.0, 2.0, 900)
+    values[620:] += 15.0
+    values[600] = 160.0
+    values[720] = 162.0
+    stamps = np.datetime64("2024-01-01T00:00") + np.arange(len(values)).astype("timedelta64[h]")
+    context = make_detector("context")
+    scores = context.score(values, timestamps=stamps)
+    assert scores[600] >= context.default_threshold
+    assert scores[720] >= context.default_threshold
+    assert "a spike" in context.reasons()[720]
+    assert make_detector("context", spike_rank=1).score(values, timestamps=stamps)[720] < 0.5
+
+
+def test_the_spike_rank_is_the_same_in_chunks() -> None:
+    values = _two_news_spikes()
+    whole = make_detector("spike", level_rank=4).score(values)
+    det = make_detector("spike", level_rank=4)
+    cuts = [(0, 13), (13, 600), (600, 1401), (1401, 1800)]
+    np.testing.assert_allclose(np.concatenate([det.score(values[a:b]) for a, b in cuts]), whole)

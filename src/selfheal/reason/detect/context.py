@@ -24,8 +24,9 @@ Five channels; a point alarms when any of them speaks:
 * Weekly: the `weekly` detector (sustained departure from the same time in previous weeks, on series the week
   explains well), so a holiday or an outage on a weekly-seasonal KPI is seen even when every value is familiar.
 * Spike: the `spike` detector (one point at least `spike_z` robust units from the median of the previous
-  `spike_window` points, taller than every spike of the previous `spike_history` points and reaching a value
-  none of them reached: the series' own spike level), for a lone burst
+  `spike_window` points, taller than the `spike_rank`-th tallest point of the previous `spike_history` points
+  (a height the series reached at least that many times, so one news burst does not make the next as tall one
+  usual) and reaching a value none of the earlier spikes reached: the series' own spike level), for a lone burst
   whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
@@ -141,6 +142,7 @@ class ContextDetector(Detector):
         spike_level: float = 1.0,
         spike_quantile: float = 1.0,
         spike_history: int = 2000,
+        spike_rank: int = 4,
         regrid_until: int = 0,
         regrid_without_spikes: bool = True,
     ) -> None:
@@ -172,6 +174,7 @@ class ContextDetector(Detector):
         self.spike_level = spike_level
         self.spike_quantile = spike_quantile
         self.spike_history = spike_history
+        self.spike_rank = spike_rank
         self.regrid_until = regrid_until
         self.regrid_without_spikes = regrid_without_spikes
         self.reset()
@@ -201,6 +204,7 @@ class ContextDetector(Detector):
                 level_margin=self.spike_level,
                 level_quantile=self.spike_quantile,
                 history=self.spike_history,
+                level_rank=self.spike_rank,
             )
             if self.spike_window
             else None

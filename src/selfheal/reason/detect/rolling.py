@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -50,18 +51,13 @@ def _quantile_of_sorted(ordered: list[float], q: float) -> float:
     return below + (above - below) * (position - low)
 
 
-def rolling_quantiles(
-    values: FloatArray, window: int, min_periods: int, quantiles: tuple[float, ...], start: int = 0
-) -> FloatArray:
-    """Row j, column i - start: quantile `quantiles[j]` of the non-NaN values among
-    `values[i - window + 1 : i + 1]`, for i in [start, len(values)); NaN below `min_periods` values."""
-    n = len(values)
-    out = np.full((len(quantiles), max(n - start, 0)), np.nan)
+def _sorted_windows(values: FloatArray, window: int, start: int) -> Iterator[tuple[int, list[float]]]:
+    """For i in [start, len(values)): i and the non-NaN values among `values[i - window + 1 : i + 1]`, sorted
+    (one list kept up to date point by point; read it before the next step)."""
     points = values.tolist()
-    needed = max(min_periods, 1)
     first = max(0, start - window)  # the window before `start`; the loop moves it on by one point
     ordered = sorted(v for v in points[first:start] if not math.isnan(v))
-    for i in range(start, n):
+    for i in range(start, len(points)):
         new = points[i]
         if not math.isnan(new):
             insort(ordered, new)
@@ -69,9 +65,33 @@ def rolling_quantiles(
             old = points[i - window]
             if not math.isnan(old):
                 del ordered[bisect_left(ordered, old)]
+        yield i, ordered
+
+
+def rolling_quantiles(
+    values: FloatArray, window: int, min_periods: int, quantiles: tuple[float, ...], start: int = 0
+) -> FloatArray:
+    """Row j, column i - start: quantile `quantiles[j]` of the non-NaN values among
+    `values[i - window + 1 : i + 1]`, for i in [start, len(values)); NaN below `min_periods` values."""
+    out = np.full((len(quantiles), max(len(values) - start, 0)), np.nan)
+    needed = max(min_periods, 1)
+    for i, ordered in _sorted_windows(values, window, start):
         if len(ordered) >= needed:
             for j, q in enumerate(quantiles):
                 out[j, i - start] = _quantile_of_sorted(ordered, q)
+    return out
+
+
+def rolling_kth_largest(
+    values: FloatArray, window: int, min_periods: int, k: int, start: int = 0
+) -> FloatArray:
+    """The `k`-th largest non-NaN value among `values[i - window + 1 : i + 1]` for i in [start, len(values));
+    NaN where the window holds fewer than `min_periods` or fewer than `k` values."""
+    out = np.full(max(len(values) - start, 0), np.nan)
+    needed = max(min_periods, k, 1)
+    for i, ordered in _sorted_windows(values, window, start):
+        if len(ordered) >= needed:
+            out[i - start] = ordered[-k]
     return out
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
-from selfheal.reason.detect.rolling import rolling_quantiles, shifted
+from selfheal.reason.detect.rolling import rolling_kth_largest, rolling_quantiles, shifted
 
 UNUSUAL_SHARE = 0.98
 """A spike no taller than the series' usual level scores at most this share of the threshold."""
@@ -49,6 +49,7 @@ class SpikeDetector(Detector):
         level_quantile: float = 1.0,
         level_margin: float = 1.0,
         value_level: bool = True,
+        level_rank: int = 1,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -58,6 +59,7 @@ class SpikeDetector(Detector):
         self.level_quantile = level_quantile
         self.level_margin = level_margin
         self.value_level = value_level
+        self.level_rank = level_rank
         self.reset()
 
     def reset(self) -> None:
@@ -96,9 +98,16 @@ class SpikeDetector(Detector):
         if self.level_margin and self.history:
             # The series' own spike level: a spike no taller than its tall ones of late is normal for it.
             zs = np.concatenate([self.z_, np.where(np.isfinite(z), z, np.nan)])
-            (level,) = rolling_quantiles(
-                shifted(zs, 1), self.history, self.min_points, (self.level_quantile,), start=len(zs) - m
-            )
+            if self.level_rank > 1:
+                # The level is a height at least `level_rank` points of the history reached: a burst of fewer
+                # points (one crash, one price spike) does not make the next one as tall usual.
+                level = rolling_kth_largest(
+                    shifted(zs, 1), self.history, self.min_points, self.level_rank, start=len(zs) - m
+                )
+            else:
+                (level,) = rolling_quantiles(
+                    shifted(zs, 1), self.history, self.min_points, (self.level_quantile,), start=len(zs) - m
+                )
             bar = np.fmax(bar, self.level_margin * level)
             self.z_ = zs[-self.history :]
             # A spike as tall as the usual tall ones is one of them: the level must be passed, not met.
