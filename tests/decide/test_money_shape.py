@@ -10,7 +10,7 @@ from kit import AS_OF, SIGNATURES, WINDOW, anomaly, api_rollup, baseline, gap, m
 
 from selfheal.decide import assess
 from selfheal.decide.model import Category
-from selfheal.observe.model import Observation
+from selfheal.observe.model import MerchantBaseline, MetricRow, Observation
 from selfheal.reason.model import Findings
 from selfheal.settings import Settings
 from selfheal.signals import N_BUCKETS
@@ -28,6 +28,18 @@ def _failing(i: int, ramp_from: int) -> int:
     return 0 if i < ramp_from else min(10, 2 * (i - ramp_from + 1))
 
 
+def _a_against_clean_e(a_orders: list[int]) -> tuple[list[MetricRow], list[MerchantBaseline]]:
+    """KPI rows and baselines: A (wave_1) and E (legacy) take 20 checkout attempts a minute at a baseline
+    conversion of 0.5 (order value 50); A's orders per minute are `a_orders`, E's stay at 10."""
+    rows = metrics("A", "wave_1", [20] * WINDOW, a_orders, 50.0)
+    rows += metrics("E", "legacy", [20] * WINDOW, [10] * WINDOW, 50.0)
+    bases = [
+        baseline("A", "wave_1", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
+        baseline("E", "legacy", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
+    ]
+    return rows, bases
+
+
 def _ramp_world(ramp_from: int = RAMP_FROM, stray_at: int | None = None) -> Observation:
     """A (wave_1): 20 cart requests and checkout attempts a minute, baseline conversion 0.5; its carts fail
     (409) from minute `ramp_from`, rising to half of them, and each failed cart is an attempt that cannot
@@ -35,12 +47,7 @@ def _ramp_world(ramp_from: int = RAMP_FROM, stray_at: int | None = None) -> Obse
     failing = [_failing(i, ramp_from) for i in range(WINDOW)]
     if stray_at is not None:
         failing[stray_at] = 1
-    rows = metrics("A", "wave_1", [20] * WINDOW, [10 - f // 2 for f in failing], 50.0)
-    rows += metrics("E", "legacy", [20] * WINDOW, [10] * WINDOW, 50.0)
-    bases = [
-        baseline("A", "wave_1", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
-        baseline("E", "legacy", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
-    ]
+    rows, bases = _a_against_clean_e([10 - f // 2 for f in failing])
     rollups = []
     for i in range(WINDOW):
         ts = START + timedelta(minutes=i)
@@ -151,12 +158,7 @@ def _slow_ramp_world() -> tuple[Observation, Findings]:
     slow (> 1 s, 4 more a minute until all 20 are), and a quarter of the would-be buyers of a fully slow minute
     leave without an error: silent abandonment. The slowness anomaly's onset is at minute `ANOMALY_AT`."""
     slow = [0 if i < RAMP_FROM else min(20, 4 * (i - RAMP_FROM + 1)) for i in range(WINDOW)]
-    rows = metrics("A", "wave_1", [20] * WINDOW, [10 - s // 4 for s in slow], 50.0)
-    rows += metrics("E", "legacy", [20] * WINDOW, [10] * WINDOW, 50.0)
-    bases = [
-        baseline("A", "wave_1", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
-        baseline("E", "legacy", 20 * 1440, 10 * 1440, 10 * 1440 * 50.0),
-    ]
+    rows, bases = _a_against_clean_e([10 - s // 4 for s in slow])
     rollups = []
     for merchant, stage, n_slow in [("A", "wave_1", slow), ("E", "legacy", [0] * WINDOW)]:
         for i in range(WINDOW):
