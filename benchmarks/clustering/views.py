@@ -264,7 +264,7 @@ def load(embedder: Any, name: str, path: Path, fine: str, coarse: str | None, ca
     )
 
 
-def tuning_arguments(description: str | None) -> argparse.Namespace:
+def tuning_arguments(description: str | None, extra: tuple[str, ...] = ()) -> argparse.Namespace:
     """The two tuning sets, the embedding cache and `--test` (score the chosen candidate on Banking77 test once):
     the arguments shared by the clustering experiments that choose on Banking77 train and Bitext."""
     parser = argparse.ArgumentParser(
@@ -274,6 +274,8 @@ def tuning_arguments(description: str | None) -> argparse.Namespace:
     parser.add_argument("--bitext", type=Path, required=True)
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--test", action="store_true", help="score the chosen candidate on Banking77 test")
+    for flag in extra:  # a script's own switches
+        parser.add_argument(flag, action="store_true")
     return parser.parse_args()
 
 
