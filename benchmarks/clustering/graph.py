@@ -119,7 +119,7 @@ def main() -> None:
 
     from selfheal.embedding import load_dense_embedder
 
-    args = tuning_arguments(__doc__, extra=("--hybrid",))
+    args = tuning_arguments(__doc__, extra=("--hybrid", "--sizes"))
     embedder = load_dense_embedder()
     if embedder is None:
         sys.exit("the dense model is not installed")
@@ -130,14 +130,13 @@ def main() -> None:
     ):
         data = load(model, name, path, fine, coarse, args.cache_dir)
         x = pooled_mean(data.tokens, (6,))
-        if args.hybrid:
+        if args.sizes:
+            batch_sizes(name, x, data.fine, data.coarse)
+        elif args.hybrid:
             hybrid_scan(name, x, data.fine, data.coarse)
         else:
             scan(name, x, data.fine, data.coarse)
 
-
-if __name__ == "__main__":
-    main()
 
 
 def communities_near(g: Any, target: int, low: float = 0.05, high: float = 40.0, steps: int = 12) -> np.ndarray:
@@ -181,12 +180,60 @@ def hybrid(x: np.ndarray, k: int, averaged: bool) -> tuple[np.ndarray, np.ndarra
 
 def hybrid_scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
     z = alg.centre(x)
-    for k in (10, 15, 20):
-        for averaged in (False, True):
-            labels, groups, seconds = hybrid(x, k, averaged)
+    for k, variant in ((10, "sample"), (15, "sample"), (20, "sample"), (15, "full"), (12, "full")):
+            labels, groups, seconds = hybrid_sample(x, k) if variant == "sample" else hybrid(x, k, False)
+            averaged = variant
             cells = []
             for ratio in (0.5, 0.55, 0.6):
                 params = ClusterParams(min_similarity_ratio=ratio)
                 result = alg._finish(z, labels, groups, params, np.ones(z.shape[0], dtype=np.int64))
                 cells.append(cell(result, fine, coarse)[3])
-            print(f"| {name} | hybrid k {k}{' averaged' if averaged else ''} | " + " | ".join(cells) + f" | {seconds:.1f} s |", flush=True)
+            print(f"| {name} | hybrid k {k} {averaged} | " + " | ".join(cells) + f" | {seconds:.1f} s |", flush=True)
+
+
+
+def hybrid_sample(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """As `hybrid`, with the graph on the Ward sample only; every other ticket takes the community most of its
+    `k` nearest sample tickets are in."""
+    params = ClusterParams()
+    z = alg.centre(x)
+    ward, theme_groups = alg._ward_refined(z, params)
+    started = time.perf_counter()
+    n = z.shape[0]
+    rng = np.random.default_rng(params.seed)
+    chosen = np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    sample_labels = communities_near(graph(z[chosen], k, "cos"), int(ward.max()) + 1)
+    labels = np.empty(n, dtype=np.int64)
+    for start in range(0, n, BLOCK):
+        s = z[start : start + BLOCK] @ z[chosen].T
+        near = np.argpartition(s, -k, axis=1)[:, -k:]
+        votes = sample_labels[near]
+        labels[start : start + BLOCK] = [np.bincount(v).argmax() for v in votes]
+    labels[chosen] = sample_labels
+    ward_group = theme_groups[ward]
+    groups = np.array([np.bincount(ward_group[labels == c]).argmax() if (labels == c).any() else 0 for c in range(int(labels.max()) + 1)])
+    return labels, groups, time.perf_counter() - started
+
+
+
+def batch_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
+    """Random batches of 3,000 tickets of a tuning set (three seeds): the default against the graph partition
+    at several neighbourhood sizes (does the gain of the full set hold on a batch the size of the test split?)."""
+    for seed in (1, 2, 3):
+        rows = np.sort(np.random.default_rng(seed).choice(x.shape[0], 3000, replace=False))
+        xs, fs, cs = x[rows], fine[rows], coarse[rows] if coarse is not None else None
+        z = alg.centre(xs)
+        ward_raw = alg._ward_refined(z, ClusterParams())
+        cells = []
+        for ratio in (0.55, 0.6):
+            params = ClusterParams(min_similarity_ratio=ratio)
+            cells.append(f"default {ratio}: " + cell(alg._finish(z, *ward_raw, params, np.ones(3000, dtype=np.int64)), fs, cs)[3])
+        for k in (5, 8, 10, 15):
+            labels, groups, _ = hybrid(xs, k, False)
+            params = ClusterParams(min_similarity_ratio=0.55)
+            cells.append(f"graph k {k} 0.55: " + cell(alg._finish(z, labels, groups, params, np.ones(3000, dtype=np.int64)), fs, cs)[3])
+        print(f"| {name} 3,000 (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
