@@ -1,15 +1,24 @@
-"""Graph communities instead of the Ward tree cut, measured (issue #19, sixth pass).
+"""Graph communities instead of (or inside) the Ward tree cut, measured (issue #19, sixth pass).
 
     PYTHONPATH=src:/path/to/igraph python benchmarks/clustering/graph.py --banking77 /path/to/banking77 \\
-        --bitext /path/to/bitext-support --cache-dir /tmp/selfheal-bench
+        --bitext /path/to/bitext-support --cache-dir /tmp/selfheal-bench [--hybrid | --sizes]
 
 The tickets' k-nearest-neighbour graph (cosine on the centred MiniLM vectors; edge weight the similarity, or
-the shared-neighbour count for `snn`) split by Leiden (python-igraph, RB configuration model at resolution
-`gamma`); the same unassigned rule as the product (`min_similarity_ratio` x the median similarity to the
-theme centre) is applied to the communities. First a scan over gamma on the two tuning sets (Banking77
-train, Bitext), which shows the best any gamma can do (an upper bound: gamma picked with the labels); then
-gamma picked without labels by stability under resampling (two Leiden runs on 80 % subsamples, adjusted Rand
-index on the shared tickets; ties to the finer). igraph is not a project dependency: install it apart
+the shared-neighbour overlap for `snn`) split by Leiden (python-igraph, modularity at resolution `gamma`);
+the product's unassigned rule (`min_similarity_ratio` x the median similarity to the theme centre) is applied
+to the communities. Scored on the two tuning sets only (Banking77 train, Bitext).
+
+- default: a scan over gamma (the best any gamma can do, i.e. gamma picked with the labels), with the
+  stability of each gamma under resampling (two Leiden runs on 80 % subsamples of a 3,000-ticket sample,
+  adjusted Rand index on the shared tickets) as the label-free criterion;
+- `--hybrid`: the product's Ward pipeline decides how many themes (its stability-chosen cut) and the groups;
+  Leiden on the kNN graph decides which tickets form each theme (resolution bisected to give as many
+  communities as Ward's themes), a community's group being the Ward group most of its tickets are in. The
+  graph is built on the whole batch (`full`) or on the Ward sample only, other tickets taking the community of
+  most of their nearest sample tickets (`sample`);
+- `--sizes`: the same on random 3,000-ticket batches of each tuning set (three seeds), several neighbourhoods.
+
+igraph is not a project dependency (and is GPL-2.0-or-later; the product is MIT): install it apart
 (`pip install --target DIR igraph`) and put DIR on PYTHONPATH.
 """
 
@@ -54,7 +63,12 @@ def graph(z: np.ndarray, k: int, weighting: str) -> Any:
     dst = idx.ravel()
     if weighting == "snn":
         members = [set(row.tolist()) | {i} for i, row in enumerate(idx)]
-        w = np.array([len(members[a] & members[b]) / (2 * k + 2 - len(members[a] & members[b])) for a, b in zip(src, dst)])
+        w = np.array(
+            [
+                len(members[a] & members[b]) / (2 * k + 2 - len(members[a] & members[b]))
+                for a, b in zip(src, dst, strict=True)
+            ]
+        )
     else:
         w = np.maximum(sim.ravel(), 0.0).astype(np.float64)
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
@@ -72,13 +86,21 @@ def leiden(g: Any, gamma: float, seed: int = 0) -> np.ndarray:
     import random
 
     random.seed(seed)
-    part = g.community_leiden(objective_function="modularity", weights="weight", resolution=gamma, n_iterations=-1)
+    part = g.community_leiden(
+        objective_function="modularity", weights="weight", resolution=gamma, n_iterations=-1
+    )
     return np.asarray(part.membership, dtype=np.int64)
 
 
 def finish(z: np.ndarray, labels: np.ndarray, ratio: float) -> alg.Clustering:
     k = int(labels.max()) + 1
-    return alg._finish(z, labels, np.arange(k, dtype=np.int64), ClusterParams(min_similarity_ratio=ratio), np.ones(z.shape[0], dtype=np.int64))
+    return alg._finish(
+        z,
+        labels,
+        np.arange(k, dtype=np.int64),
+        ClusterParams(min_similarity_ratio=ratio),
+        np.ones(z.shape[0], dtype=np.int64),
+    )
 
 
 def stability(z: np.ndarray, k: int, weighting: str, gamma: float, rng: np.random.Generator) -> float:
@@ -106,7 +128,18 @@ def scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) 
                 c: Cell = cell(finish(z, labels, 0.6), fine, coarse)
                 c55 = cell(finish(z, labels, 0.55), fine, coarse)
                 rng = np.random.default_rng(0)
-                stab = np.mean([stability(z[np.sort(rng.choice(z.shape[0], min(3000, z.shape[0]), replace=False))], k, weighting, gamma, rng) for _ in range(2)])
+                stab = np.mean(
+                    [
+                        stability(
+                            z[np.sort(rng.choice(z.shape[0], min(3000, z.shape[0]), replace=False))],
+                            k,
+                            weighting,
+                            gamma,
+                            rng,
+                        )
+                        for _ in range(2)
+                    ]
+                )
                 print(
                     f"| {name} | k {k} {weighting} | {gamma} | {int(labels.max()) + 1} | {raw_nmi:.3f} | {c[3]} | {c55[3]} | stab {stab:.3f} | graph {built:.1f} s, leiden {seconds:.2f} s |",
                     flush=True,
@@ -138,8 +171,9 @@ def main() -> None:
             scan(name, x, data.fine, data.coarse)
 
 
-
-def communities_near(g: Any, target: int, low: float = 0.05, high: float = 40.0, steps: int = 12) -> np.ndarray:
+def communities_near(
+    g: Any, target: int, low: float = 0.05, high: float = 40.0, steps: int = 12
+) -> np.ndarray:
     """Leiden labels with the resolution bisected (log scale) so the count of communities is nearest `target`."""
     best: tuple[int, np.ndarray] | None = None
     for _ in range(steps):
@@ -170,7 +204,11 @@ def hybrid(x: np.ndarray, k: int, averaged: bool) -> tuple[np.ndarray, np.ndarra
     if averaged:
         n = z.shape[0]
         rng = np.random.default_rng(params.seed)
-        chosen = np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+        chosen = (
+            np.arange(n)
+            if n <= params.sample_cap
+            else np.sort(rng.choice(n, params.sample_cap, replace=False))
+        )
         space = alg.neighbourhood_means(z, z[chosen], alg.effective_neighbours(n, params))
     labels = communities_near(graph(space, k, "cos"), int(ward.max()) + 1)
     ward_group = theme_groups[ward]
@@ -181,15 +219,18 @@ def hybrid(x: np.ndarray, k: int, averaged: bool) -> tuple[np.ndarray, np.ndarra
 def hybrid_scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
     z = alg.centre(x)
     for k, variant in ((10, "sample"), (15, "sample"), (20, "sample"), (15, "full"), (12, "full")):
-            labels, groups, seconds = hybrid_sample(x, k) if variant == "sample" else hybrid(x, k, False)
-            averaged = variant
-            cells = []
-            for ratio in (0.5, 0.55, 0.6):
-                params = ClusterParams(min_similarity_ratio=ratio)
-                result = alg._finish(z, labels, groups, params, np.ones(z.shape[0], dtype=np.int64))
-                cells.append(cell(result, fine, coarse)[3])
-            print(f"| {name} | hybrid k {k} {averaged} | " + " | ".join(cells) + f" | {seconds:.1f} s |", flush=True)
-
+        labels, groups, seconds = hybrid_sample(x, k) if variant == "sample" else hybrid(x, k, False)
+        cells = []
+        for ratio in (0.5, 0.55, 0.6):
+            params = ClusterParams(min_similarity_ratio=ratio)
+            result = alg._finish(z, labels, groups, params, np.ones(z.shape[0], dtype=np.int64))
+            cells.append(cell(result, fine, coarse)[3])
+        print(
+            f"| {name} | Ward k + graph partition, {k} neighbours, graph on {variant} | "
+            + " | ".join(cells)
+            + f" | {seconds:.1f} s |",
+            flush=True,
+        )
 
 
 def hybrid_sample(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -201,7 +242,9 @@ def hybrid_sample(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]
     started = time.perf_counter()
     n = z.shape[0]
     rng = np.random.default_rng(params.seed)
-    chosen = np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    chosen = (
+        np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    )
     sample_labels = communities_near(graph(z[chosen], k, "cos"), int(ward.max()) + 1)
     labels = np.empty(n, dtype=np.int64)
     for start in range(0, n, BLOCK):
@@ -211,9 +254,13 @@ def hybrid_sample(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]
         labels[start : start + BLOCK] = [np.bincount(v).argmax() for v in votes]
     labels[chosen] = sample_labels
     ward_group = theme_groups[ward]
-    groups = np.array([np.bincount(ward_group[labels == c]).argmax() if (labels == c).any() else 0 for c in range(int(labels.max()) + 1)])
+    groups = np.array(
+        [
+            np.bincount(ward_group[labels == c]).argmax() if (labels == c).any() else 0
+            for c in range(int(labels.max()) + 1)
+        ]
+    )
     return labels, groups, time.perf_counter() - started
-
 
 
 def batch_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
@@ -227,11 +274,17 @@ def batch_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray |
         cells = []
         for ratio in (0.55, 0.6):
             params = ClusterParams(min_similarity_ratio=ratio)
-            cells.append(f"default {ratio}: " + cell(alg._finish(z, *ward_raw, params, np.ones(3000, dtype=np.int64)), fs, cs)[3])
+            cells.append(
+                f"default {ratio}: "
+                + cell(alg._finish(z, *ward_raw, params, np.ones(3000, dtype=np.int64)), fs, cs)[3]
+            )
         for k in (5, 8, 10, 15):
             labels, groups, _ = hybrid(xs, k, False)
             params = ClusterParams(min_similarity_ratio=0.55)
-            cells.append(f"graph k {k} 0.55: " + cell(alg._finish(z, labels, groups, params, np.ones(3000, dtype=np.int64)), fs, cs)[3])
+            cells.append(
+                f"graph k {k} 0.55: "
+                + cell(alg._finish(z, labels, groups, params, np.ones(3000, dtype=np.int64)), fs, cs)[3]
+            )
         print(f"| {name} 3,000 (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
 
 
