@@ -16,7 +16,10 @@ to the communities. Scored on the two tuning sets only (Banking77 train, Bitext)
   communities as Ward's themes), a community's group being the Ward group most of its tickets are in. The
   graph is built on the whole batch (`full`) or on the Ward sample only, other tickets taking the community of
   most of their nearest sample tickets (`sample`);
-- `--sizes`: the same on random 3,000-ticket batches of each tuning set (three seeds), several neighbourhoods.
+- `--sizes`: the same on random 3,000-ticket batches of each tuning set (three seeds), several neighbourhoods;
+- `--propagate`: no igraph: label propagation on the kNN graph from the default's themes (numpy only; each
+  round a ticket takes the theme holding most of its neighbours' similarity), on the full sets and on random
+  3,000-ticket batches.
 
 igraph is not a project dependency (and is GPL-2.0-or-later; the product is MIT): install it apart
 (`pip install --target DIR igraph`) and put DIR on PYTHONPATH.
@@ -152,7 +155,7 @@ def main() -> None:
 
     from selfheal.embedding import load_dense_embedder
 
-    args = tuning_arguments(__doc__, extra=("--hybrid", "--sizes"))
+    args = tuning_arguments(__doc__, extra=("--hybrid", "--sizes", "--propagate"))
     embedder = load_dense_embedder()
     if embedder is None:
         sys.exit("the dense model is not installed")
@@ -163,7 +166,10 @@ def main() -> None:
     ):
         data = load(model, name, path, fine, coarse, args.cache_dir)
         x = pooled_mean(data.tokens, (6,))
-        if args.sizes:
+        if args.propagate:
+            propagation_scan(name, x, data.fine, data.coarse)
+            propagation_sizes(name, x, data.fine, data.coarse)
+        elif args.sizes:
             batch_sizes(name, x, data.fine, data.coarse)
         elif args.hybrid:
             hybrid_scan(name, x, data.fine, data.coarse)
@@ -285,6 +291,82 @@ def batch_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray |
                 f"graph k {k} 0.55: "
                 + cell(alg._finish(z, labels, groups, params, np.ones(3000, dtype=np.int64)), fs, cs)[3]
             )
+        print(f"| {name} 3,000 (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
+
+
+def propagate(
+    z: np.ndarray, labels: np.ndarray, k: int, rounds: int, pool: np.ndarray | None = None
+) -> np.ndarray:
+    """Label propagation on the kNN graph from the default's themes (numpy only): each round every ticket takes
+    the theme holding most of the similarity of its k nearest tickets (of `pool`, default all), itself counted."""
+    pool = np.arange(z.shape[0]) if pool is None else pool
+    n, width = z.shape[0], int(labels.max()) + 1
+    idx = np.empty((n, k), dtype=np.int64)
+    sim = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, BLOCK):
+        s = z[start : start + BLOCK] @ z[pool].T
+        part = np.argpartition(s, -k, axis=1)[:, -k:]
+        idx[start : start + BLOCK] = pool[part]
+        sim[start : start + BLOCK] = np.take_along_axis(s, part, axis=1)
+    out = labels.copy()
+    rows = np.repeat(np.arange(n), k)
+    for _ in range(rounds):
+        votes = np.zeros((n, width))
+        np.add.at(votes, (rows, out[idx].ravel()), np.maximum(sim.ravel(), 0))
+        votes[np.arange(n), out] += 1.0  # the ticket itself
+        new = votes.argmax(axis=1)
+        if np.array_equal(new, out):
+            break
+        out = new
+    return out
+
+
+def propagation_scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
+    params = ClusterParams()
+    z = alg.centre(x)
+    ward, groups = alg._ward_refined(z, params)
+    n = z.shape[0]
+    rng = np.random.default_rng(params.seed)
+    sample = (
+        np.arange(n) if n <= params.sample_cap else np.sort(rng.choice(n, params.sample_cap, replace=False))
+    )
+    for k, rounds, scope in (
+        (0, 0, "-"),
+        (10, 1, "sample"),
+        (10, 5, "sample"),
+        (10, 5, "all"),
+        (15, 5, "all"),
+        (5, 5, "all"),
+        (10, 20, "all"),
+    ):
+        started = time.perf_counter()
+        labels = ward if k == 0 else propagate(z, ward, k, rounds, sample if scope == "sample" else None)
+        seconds = time.perf_counter() - started
+        cells = []
+        for ratio in (0.5, 0.55, 0.6):
+            result = alg._finish(
+                z, labels, groups, ClusterParams(min_similarity_ratio=ratio), np.ones(n, dtype=np.int64)
+            )
+            cells.append(cell(result, fine, coarse)[3])
+        print(
+            f"| {name} | propagation k {k}, {rounds} rounds, neighbours among {scope} | "
+            + " | ".join(cells)
+            + f" | {seconds:.1f} s |",
+            flush=True,
+        )
+
+
+def propagation_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
+    """Label propagation (10 neighbours among all, 5 rounds, ratio 0.6) on random 3,000-ticket batches."""
+    for seed in (1, 2, 3):
+        rows = np.sort(np.random.default_rng(seed).choice(x.shape[0], 3000, replace=False))
+        z = alg.centre(x[rows])
+        fs, cs = fine[rows], coarse[rows] if coarse is not None else None
+        ward, groups = alg._ward_refined(z, ClusterParams())
+        cells = []
+        for label, labels in (("default", ward), ("propagated", propagate(z, ward, 10, 5))):
+            result = alg._finish(z, labels, groups, ClusterParams(), np.ones(3000, dtype=np.int64))
+            cells.append(f"{label}: " + cell(result, fs, cs)[3])
         print(f"| {name} 3,000 (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
 
 
