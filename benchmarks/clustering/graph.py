@@ -1,7 +1,7 @@
 """Graph communities instead of (or inside) the Ward tree cut, measured (issue #19, sixth pass).
 
     PYTHONPATH=src:/path/to/igraph python benchmarks/clustering/graph.py --banking77 /path/to/banking77 \\
-        --bitext /path/to/bitext-support --cache-dir /tmp/selfheal-bench [--hybrid | --sizes]
+        --bitext /path/to/bitext-support --cache-dir /tmp/selfheal-bench [--hybrid | --sizes | --propagate | --scaled]
 
 The tickets' k-nearest-neighbour graph (cosine on the centred MiniLM vectors; edge weight the similarity, or
 the shared-neighbour overlap for `snn`) split by Leiden (python-igraph, modularity at resolution `gamma`);
@@ -19,7 +19,9 @@ to the communities. Scored on the two tuning sets only (Banking77 train, Bitext)
 - `--sizes`: the same on random 3,000-ticket batches of each tuning set (three seeds), several neighbourhoods;
 - `--propagate`: no igraph: label propagation on the kNN graph from the default's themes (numpy only; each
   round a ticket takes the theme holding most of its neighbours' similarity), on the full sets and on random
-  3,000-ticket batches.
+  3,000-ticket batches;
+- `--scaled`: the graph partition with k = round(c * sqrt(n)) neighbours on batches of 1,000 / 3,000 / 6,000
+  tickets and the whole sets.
 
 igraph is not a project dependency (and is GPL-2.0-or-later; the product is MIT): install it apart
 (`pip install --target DIR igraph`) and put DIR on PYTHONPATH.
@@ -155,7 +157,7 @@ def main() -> None:
 
     from selfheal.embedding import load_dense_embedder
 
-    args = tuning_arguments(__doc__, extra=("--hybrid", "--sizes", "--propagate"))
+    args = tuning_arguments(__doc__, extra=("--hybrid", "--sizes", "--propagate", "--scaled"))
     embedder = load_dense_embedder()
     if embedder is None:
         sys.exit("the dense model is not installed")
@@ -166,7 +168,9 @@ def main() -> None:
     ):
         data = load(model, name, path, fine, coarse, args.cache_dir)
         x = pooled_mean(data.tokens, (6,))
-        if args.propagate:
+        if args.scaled:
+            scaled_neighbourhoods(name, x, data.fine, data.coarse)
+        elif args.propagate:
             propagation_scan(name, x, data.fine, data.coarse)
             propagation_sizes(name, x, data.fine, data.coarse)
         elif args.sizes:
@@ -368,6 +372,29 @@ def propagation_sizes(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.nda
             result = alg._finish(z, labels, groups, ClusterParams(), np.ones(3000, dtype=np.int64))
             cells.append(f"{label}: " + cell(result, fs, cs)[3])
         print(f"| {name} 3,000 (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
+
+
+def scaled_neighbourhoods(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
+    """The graph partition with a neighbourhood that grows with the batch, k = round(c * sqrt(n)), on random
+    batches of 1,000 / 3,000 / 6,000 tickets (two seeds) and the whole set; ratio 0.55, default beside."""
+    sizes = [m for m in (1000, 3000, 6000) if m < x.shape[0]] + [x.shape[0]]
+    for m in sizes:
+        for seed in (1, 2) if m < x.shape[0] else (0,):
+            rows = np.sort(np.random.default_rng(seed).choice(x.shape[0], m, replace=False))
+            z = alg.centre(x[rows])
+            fs, cs = fine[rows], coarse[rows] if coarse is not None else None
+            params = ClusterParams(min_similarity_ratio=0.55)
+            ward_raw = alg._ward_refined(z, ClusterParams())
+            cells = [
+                "default 0.55: "
+                + cell(alg._finish(z, *ward_raw, params, np.ones(m, dtype=np.int64)), fs, cs)[3]
+            ]
+            for c in (0.1, 0.15, 0.2):
+                k = max(3, round(c * np.sqrt(m)))
+                labels, groups, _ = hybrid(x[rows], k, False)
+                result = alg._finish(z, labels, groups, params, np.ones(m, dtype=np.int64))
+                cells.append(f"c {c} (k {k}): " + cell(result, fs, cs)[3])
+            print(f"| {name} {m} (seed {seed}) | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
