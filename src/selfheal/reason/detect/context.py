@@ -143,6 +143,8 @@ class ContextDetector(Detector):
         spike_quantile: float = 1.0,
         spike_history: int = 2000,
         spike_rank: int = 4,
+        spike_recur: int = 2,
+        spike_recur_tolerance: float = 0.1,
         regrid_until: int = 0,
         regrid_without_spikes: bool = True,
     ) -> None:
@@ -175,6 +177,8 @@ class ContextDetector(Detector):
         self.spike_quantile = spike_quantile
         self.spike_history = spike_history
         self.spike_rank = spike_rank
+        self.spike_recur = spike_recur
+        self.spike_recur_tolerance = spike_recur_tolerance
         self.regrid_until = regrid_until
         self.regrid_without_spikes = regrid_without_spikes
         self.reset()
@@ -205,6 +209,8 @@ class ContextDetector(Detector):
                 level_quantile=self.spike_quantile,
                 history=self.spike_history,
                 level_rank=self.spike_rank,
+                recur_count=self.spike_recur,
+                recur_tolerance=self.spike_recur_tolerance,
             )
             if self.spike_window
             else None
