@@ -147,6 +147,8 @@ class ContextDetector(Detector):
         spike_recur_tolerance: float = 0.1,
         regrid_until: int = 0,
         regrid_without_spikes: bool = True,
+        shapes_after_minutes: float = 1440.0,
+        shapes_after: int = 0,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -181,6 +183,8 @@ class ContextDetector(Detector):
         self.spike_recur_tolerance = spike_recur_tolerance
         self.regrid_until = regrid_until
         self.regrid_without_spikes = regrid_without_spikes
+        self.shapes_after_minutes = shapes_after_minutes
+        self.shapes_after = shapes_after
         self.reset()
 
     def reset(self) -> None:
@@ -223,6 +227,7 @@ class ContextDetector(Detector):
         self.spoke_: dict[str, FloatArray] = {}
         self.next_regrid_ = self.regrid
         self.typical_: FloatArray = np.zeros(0)
+        self.not_shapes_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
         """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
@@ -374,6 +379,9 @@ class ContextDetector(Detector):
             if self.regrid_without_spikes:
                 # What a redrawn grid learns as the series' normal patterns: a spike counts as its local median.
                 self.typical_ = np.where(self.spike_.far(), self.spike_.expected(), values)
+        self.not_shapes_ = np.zeros(len(values))
+        for scores in self.spoke_.values():
+            self.not_shapes_ = np.maximum(self.not_shapes_, scores)
         self.spoke_.update(self._coarse_scores(values))
         level = np.zeros(len(values))
         for scores in self.spoke_.values():
@@ -396,6 +404,8 @@ class ContextDetector(Detector):
         the smallest sample the statistics need). The result has `reference_minutes=0`: plain point counts.
         """
         params = {**self.get_params(), "reference_minutes": 0.0}
+        if self.shapes_after_minutes and interval_minutes > 0:
+            params["shapes_after"] = math.ceil(self.shapes_after_minutes / interval_minutes)
         factor = self.reference_minutes / interval_minutes if interval_minutes > 0 else 1.0
         if factor >= 1.0:
             return params
@@ -478,6 +488,19 @@ class ContextDetector(Detector):
                 self.reasons_[i] = f"not confident yet: warming up ({self.n_} of {self.quiet} points)"
                 continue
             if self.since_alarm_ <= self.refractory:
+                continue
+            if (
+                self.n_ <= self.shapes_after
+                and score >= self.default_threshold
+                and self.not_shapes_[i] < self.default_threshold
+                and not (confirmed and not any(self.novel_value_))
+            ):
+                # Values beyond the range seen before a whole day is seen may be the daily cycle's first peak.
+                out[i] = UNCONFIDENT_CAP * self.default_threshold
+                self.reasons_[i] = (
+                    "not confident yet: a new value level before a full day is seen "
+                    f"({self.n_} of {self.shapes_after} points)"
+                )
                 continue
             out[i] = score
             if score >= self.default_threshold:
