@@ -28,10 +28,16 @@ Five channels; a point alarms when any of them speaks:
   (a height the series reached at least that many times, so one news burst does not make the next as tall one
   usual) and reaching a value none of the earlier spikes reached: the series' own spike level), for a lone burst
   whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
+  A burst within `spike_recur_tolerance` (10 %) of the height `spike_recur` (2) earlier bursts of the spike
+  history reached is one of the series' repeated bursts (a nightly job whose height wanders), not news.
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
 and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
-alarm (the magnitude channel's baseline is still forming). Before the warm-up ends, a provisional grid is drawn
+alarm (the magnitude channel's baseline is still forming). Until `shapes_after_minutes` (a day) of points
+are seen, a new value level (values beyond the range seen so far) or a new pattern of block means is kept below
+the threshold and its row says "not confident yet": the first afternoon of a daily cycle climbs beyond a
+morning's range without anything being wrong. A new shape within familiar values, a spike, an extreme deviation
+still alarm from the warm-up's end. Before the warm-up ends, a provisional grid is drawn
 at each point count in `early` (by default at 200) from the points so far, `early_coarsening` times coarser
 than the final one (a short sample underestimates the range, and a fine grid over it would find every later
 tail value new); at the end of the warm-up the final grid replaces it and the patterns are learned again from

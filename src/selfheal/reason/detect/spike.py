@@ -12,6 +12,10 @@ come every day); a spike taller than any before is news. The score maps the bar 
 A spike is also usual when its value does not pass the value an earlier spike of the same `history` reached in
 the same direction (`value_level`): a spike to a ceiling the series has spiked to before (100 % CPU) is one of
 its usual spikes even from a quieter baseline, where the same value is more robust units away.
+A spike is also usual when its height above (below) its local median is within `recur_tolerance` of the peak
+at least `recur_count` earlier bursts of the history reached (a burst being a run of consecutive spike points,
+counted once): a burst the series repeats, such as a nightly job, wanders a little in height, and a slightly
+taller night is still one of them; one long episode does not make itself usual.
 
 Useful where a lone point is the event (a burst of crashes in one hour, a collapse of ingress for a minute);
 the `context` detector uses it as one channel, behind its own warm-up, refractory period and count-noise gate.
