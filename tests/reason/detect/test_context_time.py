@@ -161,7 +161,7 @@ def test_the_first_days_rise_above_the_range_seen_so_far_is_not_confident_yet() 
     jump = slice(2 * 1440 + 600, 2 * 1440 + 630)
     assert np.any(scores[jump] >= det.default_threshold)  # a day later, a value beyond the day's range alarms
     # Without the first-day rule the afternoon peak of the first day alarmed as a new value level.
-    eager = make_detector("context", shapes_after_minutes=0).score(values, timestamps=stamps)
+    eager = make_detector("context", levels_after_minutes=0).score(values, timestamps=stamps)
     assert np.any(eager[first_day] >= 0.5)
 
 
@@ -172,5 +172,5 @@ def test_the_first_day_rule_is_the_same_in_chunks_and_counted_in_time() -> None:
     cuts = [(0, 5), (5, 700), (700, 1439), (1439, 1441), (1441, len(values))]
     chunked = np.concatenate([det.score(values[a:b], timestamps=stamps[a:b]) for a, b in cuts])
     np.testing.assert_allclose(chunked, whole)
-    assert ContextDetector().in_points(1.0)["shapes_after"] == 1440  # a day of minutes
-    assert ContextDetector().in_points(60.0)["shapes_after"] == 24  # a day of hours
+    assert ContextDetector().in_points(1.0)["levels_after"] == 1440  # a day of minutes
+    assert ContextDetector().in_points(60.0)["levels_after"] == 24  # a day of hours
