@@ -135,3 +135,42 @@ def test_short_history_redraws_score_the_same_in_chunks() -> None:
         ]
     )
     np.testing.assert_array_equal(chunked, whole)
+
+
+def _first_day_rise(days: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A per-minute rate whose daily cycle starts at its night trough: the first grids (200, then 400 minutes)
+    hold only the night and the morning, and the afternoon peak climbs beyond them. Then, on the third day, a
+    jump to twice the daily peak for half an hour."""
+    rng = np.random.default_rng(8)
+    t = np.arange(days * 1440)
+    values = 100 + 50 * np.sin(2 * np.pi * (t - 360) / 1440) + rng.normal(0, 1.0, len(t))
+    values[2 * 1440 + 600 : 2 * 1440 + 630] = 300.0
+    stamps = np.datetime64("2026-01-01T00:00", "ms") + (t * 60_000).astype("timedelta64[ms]")
+    return values, stamps
+
+
+def test_the_first_days_rise_above_the_range_seen_so_far_is_not_confident_yet() -> None:
+    values, stamps = _first_day_rise()
+    det = make_detector("context")
+    scores = det.score(values, timestamps=stamps)
+    first_day = slice(100, 1440)  # after the 100-minute warm-up, until a day is seen
+    assert not np.any(scores[first_day] >= det.default_threshold)
+    assert any(
+        "not confident yet: a new value level before a full day" in r for r in det.reasons()[first_day]
+    )
+    jump = slice(2 * 1440 + 600, 2 * 1440 + 630)
+    assert np.any(scores[jump] >= det.default_threshold)  # a day later, a value beyond the day's range alarms
+    # Without the first-day rule the afternoon peak of the first day alarmed as a new value level.
+    eager = make_detector("context", levels_after_minutes=0).score(values, timestamps=stamps)
+    assert np.any(eager[first_day] >= 0.5)
+
+
+def test_the_first_day_rule_is_the_same_in_chunks_and_counted_in_time() -> None:
+    values, stamps = _first_day_rise(2)
+    whole = make_detector("context").score(values, timestamps=stamps)
+    det = make_detector("context")
+    cuts = [(0, 5), (5, 700), (700, 1439), (1439, 1441), (1441, len(values))]
+    chunked = np.concatenate([det.score(values[a:b], timestamps=stamps[a:b]) for a, b in cuts])
+    np.testing.assert_allclose(chunked, whole)
+    assert ContextDetector().in_points(1.0)["levels_after"] == 1440  # a day of minutes
+    assert ContextDetector().in_points(60.0)["levels_after"] == 24  # a day of hours

@@ -144,3 +144,65 @@ def test_the_spike_rank_is_the_same_in_chunks() -> None:
     det = make_detector("spike", level_rank=4)
     cuts = [(0, 13), (13, 600), (600, 1401), (1401, 1800)]
     np.testing.assert_allclose(np.concatenate([det.score(values[a:b]) for a, b in cuts]), whole)
+
+
+def _nightly_bursts(days: int = 14, seed: int = 21) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """NAB's ec2_cpu_utilization_c6585a in small: 5-minute CPU, flat near 0.066 %, one 5-minute burst each
+    night at 03:30 whose height wanders by a few per cent; every third night it is a little taller than all before."""
+    rng = np.random.default_rng(seed)
+    per_day = 288
+    values = 0.066 + rng.integers(0, 3, days * per_day) * 0.002
+    heights = 1.40 * np.cumprod(np.where(np.arange(days) % 3 == 2, 1.045, 0.985))
+    nights = [d * per_day + 42 for d in range(days)]
+    values[nights] = heights
+    stamps = np.datetime64("2024-01-01T00:00") + (np.arange(len(values)) * 5).astype("timedelta64[m]")
+    return values, stamps, nights
+
+
+def test_a_burst_the_series_repeats_nightly_stays_usual_when_a_little_taller() -> None:
+    values, stamps, nights = _nightly_bursts()
+    spike = "a spike"
+    context = make_detector("context")
+    context.score(values, timestamps=stamps)
+    assert not [reason for reason in context.reasons()[nights[3] :] if spike in reason]
+    # Without the recurrence rule, a night taller than all before is news.
+    old = make_detector("context", spike_recur=0)
+    old.score(values, timestamps=stamps)
+    assert [reason for reason in old.reasons()[nights[3] :] if spike in reason]
+
+
+def test_a_burst_clearly_taller_than_the_repeated_ones_still_alarms() -> None:
+    values, stamps, nights = _nightly_bursts()
+    values[nights[9]] *= 1.5  # half as tall again as the nightly burst
+    context = make_detector("context")
+    scores = context.score(values, timestamps=stamps)
+    assert scores[nights[9]] >= context.default_threshold
+    assert "a spike" in context.reasons()[nights[9]]
+
+
+def test_one_long_episode_does_not_make_itself_usual() -> None:
+    """Hourly crash counts: a five-hour episode at about 2,000, then a week later a second one as tall. The
+    points of one episode are one burst, so the second episode is news (an expert labels both)."""
+    rng = np.random.default_rng(6)
+    values = rng.poisson(10.0, 24 * 14).astype(float)
+    values[100:105] = [1900.0, 1980.0, 2030.0, 2100.0, 2010.0]
+    values[200:203] = [1600.0, 2180.0, 2200.0]
+    det = make_detector("spike", level_rank=4, history=167, window=48, recur_count=2, recur_tolerance=0.1)
+    scores = det.score(values)
+    assert scores[201] >= det.default_threshold  # counting points, five earlier ones were as tall
+    # Two earlier episodes at that height make a third one usual.
+    values[150:152] = [2100.0, 2150.0]
+    again = make_detector("spike", level_rank=4, history=167, window=48, recur_count=2, recur_tolerance=0.1)
+    assert again.score(values)[201] < 0.5
+
+
+def test_the_burst_recurrence_is_the_same_in_chunks() -> None:
+    values, _, _ = _nightly_bursts()
+    params = {"level_rank": 4, "recur_count": 2, "recur_tolerance": 0.1}
+    whole = make_detector("spike", **params).score(values)
+    det = make_detector("spike", **params)
+    cuts = [(0, 5), (5, 330), (330, 331), (331, 2000), (2000, len(values))]
+    np.testing.assert_allclose(np.concatenate([det.score(values[a:b]) for a, b in cuts]), whole)
+    future = values.copy()
+    future[3000:] *= 3
+    np.testing.assert_array_equal(make_detector("spike", **params).score(future)[:3000], whole[:3000])

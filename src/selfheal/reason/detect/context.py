@@ -28,10 +28,16 @@ Five channels; a point alarms when any of them speaks:
   (a height the series reached at least that many times, so one news burst does not make the next as tall one
   usual) and reaching a value none of the earlier spikes reached: the series' own spike level), for a lone burst
   whose value is familiar from busier times but far outside its local range (a crash burst in a quiet hour).
+  A burst within `spike_recur_tolerance` (10 %) of the height `spike_recur` (2) earlier bursts of the spike
+  history reached is one of the series' repeated bursts (a nightly job whose height wanders), not news.
 
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
 and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
-alarm (the magnitude channel's baseline is still forming). Before the warm-up ends, a provisional grid is drawn
+alarm (the magnitude channel's baseline is still forming). Until `levels_after_minutes` (a day) of points
+are seen, a new value level (values beyond the range seen so far) or a new pattern of block means is kept below
+the threshold and its row says "not confident yet": the first afternoon of a daily cycle climbs beyond a
+morning's range without anything being wrong. A new shape within familiar values, a spike and an extreme
+deviation still alarm from the warm-up's end. Before the warm-up ends, a provisional grid is drawn
 at each point count in `early` (by default at 200) from the points so far, `early_coarsening` times coarser
 than the final one (a short sample underestimates the range, and a fine grid over it would find every later
 tail value new); at the end of the warm-up the final grid replaces it and the patterns are learned again from
@@ -143,8 +149,12 @@ class ContextDetector(Detector):
         spike_quantile: float = 1.0,
         spike_history: int = 2000,
         spike_rank: int = 4,
+        spike_recur: int = 2,
+        spike_recur_tolerance: float = 0.1,
         regrid_until: int = 0,
         regrid_without_spikes: bool = True,
+        levels_after_minutes: float = 1440.0,
+        levels_after: int = 0,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -175,8 +185,12 @@ class ContextDetector(Detector):
         self.spike_quantile = spike_quantile
         self.spike_history = spike_history
         self.spike_rank = spike_rank
+        self.spike_recur = spike_recur
+        self.spike_recur_tolerance = spike_recur_tolerance
         self.regrid_until = regrid_until
         self.regrid_without_spikes = regrid_without_spikes
+        self.levels_after_minutes = levels_after_minutes
+        self.levels_after = levels_after
         self.reset()
 
     def reset(self) -> None:
@@ -205,6 +219,8 @@ class ContextDetector(Detector):
                 level_quantile=self.spike_quantile,
                 history=self.spike_history,
                 level_rank=self.spike_rank,
+                recur_count=self.spike_recur,
+                recur_tolerance=self.spike_recur_tolerance,
             )
             if self.spike_window
             else None
@@ -217,6 +233,7 @@ class ContextDetector(Detector):
         self.spoke_: dict[str, FloatArray] = {}
         self.next_regrid_ = self.regrid
         self.typical_: FloatArray = np.zeros(0)
+        self.other_channels_: FloatArray = np.zeros(0)
 
     def _bin(self, x: float) -> tuple[int, ...]:
         """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
@@ -368,6 +385,10 @@ class ContextDetector(Detector):
             if self.regrid_without_spikes:
                 # What a redrawn grid learns as the series' normal patterns: a spike counts as its local median.
                 self.typical_ = np.where(self.spike_.far(), self.spike_.expected(), values)
+        # The channels that are not the grids' novelty (robust, weekly, spike): they alarm from the warm-up's end.
+        self.other_channels_ = np.zeros(len(values))
+        for scores in self.spoke_.values():
+            self.other_channels_ = np.maximum(self.other_channels_, scores)
         self.spoke_.update(self._coarse_scores(values))
         level = np.zeros(len(values))
         for scores in self.spoke_.values():
@@ -390,6 +411,8 @@ class ContextDetector(Detector):
         the smallest sample the statistics need). The result has `reference_minutes=0`: plain point counts.
         """
         params = {**self.get_params(), "reference_minutes": 0.0}
+        if self.levels_after_minutes and interval_minutes > 0:
+            params["levels_after"] = math.ceil(self.levels_after_minutes / interval_minutes)
         factor = self.reference_minutes / interval_minutes if interval_minutes > 0 else 1.0
         if factor >= 1.0:
             return params
@@ -472,6 +495,19 @@ class ContextDetector(Detector):
                 self.reasons_[i] = f"not confident yet: warming up ({self.n_} of {self.quiet} points)"
                 continue
             if self.since_alarm_ <= self.refractory:
+                continue
+            if (
+                self.n_ <= self.levels_after
+                and score >= self.default_threshold
+                and self.other_channels_[i] < self.default_threshold
+                and not (confirmed and not any(self.novel_value_))
+            ):
+                # Values beyond the range seen before a whole day is seen may be the daily cycle's first peak.
+                out[i] = UNCONFIDENT_CAP * self.default_threshold
+                self.reasons_[i] = (
+                    "not confident yet: a new value level before a full day is seen "
+                    f"({self.n_} of {self.levels_after} points)"
+                )
                 continue
             out[i] = score
             if score >= self.default_threshold:

@@ -12,6 +12,10 @@ come every day); a spike taller than any before is news. The score maps the bar 
 A spike is also usual when its value does not pass the value an earlier spike of the same `history` reached in
 the same direction (`value_level`): a spike to a ceiling the series has spiked to before (100 % CPU) is one of
 its usual spikes even from a quieter baseline, where the same value is more robust units away.
+A spike is also usual when its height above (below) its local median is within `recur_tolerance` of the peak
+at least `recur_count` earlier bursts of the history reached (a burst being a run of consecutive spike points,
+counted once): a burst the series repeats, such as a nightly job, wanders a little in height, and a slightly
+taller night is still one of them; one long episode does not make itself usual.
 
 Useful where a lone point is the event (a burst of crashes in one hour, a collapse of ingress for a minute);
 the `context` detector uses it as one channel, behind its own warm-up, refractory period and count-noise gate.
@@ -50,6 +54,8 @@ class SpikeDetector(Detector):
         level_margin: float = 1.0,
         value_level: bool = True,
         level_rank: int = 1,
+        recur_count: int = 0,
+        recur_tolerance: float = 0.0,
     ) -> None:
         self.window = window
         self.min_points = min_points
@@ -60,6 +66,8 @@ class SpikeDetector(Detector):
         self.level_margin = level_margin
         self.value_level = value_level
         self.level_rank = level_rank
+        self.recur_count = recur_count
+        self.recur_tolerance = recur_tolerance
         self.reset()
 
     def reset(self) -> None:
@@ -71,6 +79,10 @@ class SpikeDetector(Detector):
         self.far_: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self.up_: FloatArray = np.zeros(0)
         self.down_: FloatArray = np.zeros(0)
+        self.points_seen_ = 0
+        # (last point, peak height) of each burst of the history, per direction
+        self.up_bursts_: list[tuple[int, float]] = []
+        self.down_bursts_: list[tuple[int, float]] = []
 
     def _update(
         self, values: FloatArray, timestamps: NDArray[np.int64] | None, trials: FloatArray | None
@@ -128,11 +140,40 @@ class SpikeDetector(Detector):
                 usual = usual | been
                 self.up_ = ups[-self.history :]
                 self.down_ = downs[-self.history :]
+            if self.recur_count:
+                usual = usual | self._recurring(values, med, z)
         else:
             usual = np.zeros(m, dtype=bool)
         score = self.default_threshold * z / bar
         score = np.where(usual, np.minimum(score, UNUSUAL_SHARE * self.default_threshold), score)
         return np.asarray(np.where(np.isfinite(score), score, 0.0), dtype=np.float64)
+
+    def _recurring(self, values: FloatArray, med: FloatArray, z: FloatArray) -> NDArray[np.bool_]:
+        """True where the spike's height above (or below) its local median is within `recur_tolerance` of the
+        peak at least `recur_count` earlier bursts of the history reached in the same direction: a burst the
+        series repeats (a nightly job) varies a little in height, and a slightly taller one is still one of them.
+        A burst is a run of consecutive spike points in one direction; it counts once, at its peak, so one long
+        episode does not make itself usual."""
+        reach = 1.0 + self.recur_tolerance
+        recurring = np.zeros(len(values), dtype=bool)
+        for i, (x, centre, zi) in enumerate(zip(values.tolist(), med.tolist(), z.tolist(), strict=True)):
+            at = self.points_seen_ + i
+            for sign, bursts in ((1.0, self.up_bursts_), (-1.0, self.down_bursts_)):
+                while bursts and bursts[0][0] <= at - self.history:
+                    del bursts[0]  # ended before the history
+                height = sign * (x - centre)
+                if not (zi >= self.z_alarm and height > 0):
+                    continue
+                ongoing = bool(bursts) and bursts[-1][0] == at - 1
+                earlier = bursts[:-1] if ongoing else bursts
+                as_tall = sum(1 for _, peak in earlier if height <= reach * peak)
+                recurring[i] = as_tall >= self.recur_count
+                if ongoing:
+                    bursts[-1] = (at, max(bursts[-1][1], height))
+                else:
+                    bursts.append((at, height))
+        self.points_seen_ += len(values)
+        return recurring
 
     def far(self) -> NDArray[np.bool_]:
         """For the points of the last `score` call: True where the point is at least `z_alarm` robust units from
