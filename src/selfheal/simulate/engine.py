@@ -454,11 +454,16 @@ def _minute_with_logs(
 
 
 def _intensity(a: _Active, ts: datetime) -> float:
-    """The fault's failure share at minute `ts`: full at once, or rising over its ramp."""
+    """The fault's failure share at minute `ts`: full at once, or rising over its ramp; 0 in a flapping
+    fault's healthy minutes."""
+    elapsed = (ts - a.start).total_seconds() / 60
+    burst, pause = a.spec.burst_minutes, a.spec.pause_minutes
+    if burst and pause and elapsed % (burst + pause) >= burst:
+        return 0.0
     ramp = a.spec.ramp_minutes
     if not ramp:
         return a.spec.intensity
-    return a.spec.intensity * min(1.0, ((ts - a.start).total_seconds() / 60 + 1) / ramp)
+    return a.spec.intensity * min(1.0, (elapsed + 1) / ramp)
 
 
 def _traffic(faults: _MerchantFaults) -> tuple[float, float]:
@@ -569,7 +574,12 @@ def simulate(config: SimConfig) -> SimResult:
     )
     if config.variant is not None:
         apply_variant(
-            acc.logs, acc.tickets, config.variant, config.seed, None if config.keep_late_tickets else end
+            acc.logs,
+            acc.tickets,
+            config.variant,
+            config.seed,
+            None if config.keep_late_tickets else end,
+            acc.metrics,
         )
     acc.logs.sort(key=lambda e: e.ts)
     acc.tickets.sort(key=lambda t: t.created_at)
