@@ -132,3 +132,17 @@ def test_gappy_daytime_places_its_gaps_its_onset_and_its_second_stage() -> None:
         and spec.stages[0] == "wave_1"
         and spec.stages[1] in ("pilot", "wave_2", "headless")
     )
+
+
+def test_expected_minus_actual_truth_leaves_out_what_a_merchants_own_background_errors_cost() -> None:
+    """The expected-basis truth counts what the fault costs: a merchant's own background errors (3 % of its
+    checkouts here, about 45 orders in 50 minutes) are part of its normal, not of the fault's loss."""
+    fault = FaultSpec(name="webhook_500", start=FAULT_START, duration_minutes=50, intensity=0.1)
+    plain = simulate(SimConfig(seed=5, merchants=30, start=T0, minutes=60, faults=(fault,)))
+    noise = tuple(
+        FaultSpec(name="background_errors", start=T0, duration_minutes=60, merchants=(m.id,))
+        for m in plain.truth.merchants
+    )
+    noisy = simulate(SimConfig(seed=5, merchants=30, start=T0, minutes=60, faults=(fault, *noise)))
+    clean, seen = plain.truth.faults[0].expected_lost_orders, noisy.truth.faults[0].expected_lost_orders
+    assert clean > 100 and abs(seen - clean) < 0.1 * clean
