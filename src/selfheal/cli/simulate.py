@@ -128,9 +128,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Generate a seeded headless-checkout migration with injected faults and its ground truth."""
-        from selfheal.simulate import SimConfig
+        from selfheal.simulate import SimConfig, make_merchants
         from selfheal.simulate import simulate as run_sim
-        from selfheal.simulate import make_merchants
         from selfheal.simulate.families import FAMILIES, apply_family, background_faults, draw
         from selfheal.simulate.faults import FAULTS as FAULTS_ONLY
         from selfheal.simulate.faults import parse_fault
