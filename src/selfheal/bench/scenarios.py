@@ -30,7 +30,15 @@ from typing import Any
 from selfheal.cycle import CycleDeps, CycleResult, run_cycle
 from selfheal.settings import Settings
 from selfheal.simulate import FAULTS, FaultSpec, SimConfig, load_into, make_merchants, simulate
-from selfheal.simulate.families import FAMILIES, HELD_OUT, TUNED, RunVariant, draw, fault_spec
+from selfheal.simulate.families import (
+    FAMILIES,
+    HELD_OUT,
+    TUNED,
+    RunVariant,
+    background_faults,
+    draw,
+    fault_spec,
+)
 from selfheal.store import Store, incidents_repo
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
@@ -98,8 +106,9 @@ def _relative_error(estimate: float | None, truth: float) -> float | None:
     return round(abs(estimate - truth) / abs(truth), 4) if estimate is not None and truth else None
 
 
-def _onset(seed: int) -> datetime:
-    return START + timedelta(hours=26, minutes=(seed * 17) % 45)
+def _onset(seed: int, hour: int | None = None) -> datetime:
+    """The fault's start on the second day: at `hour` (default 02:00, the night trough) plus 0-44 minutes."""
+    return START + timedelta(hours=24 + (2 if hour is None else hour), minutes=(seed * 17) % 45)
 
 
 def _fault_config(
@@ -118,7 +127,7 @@ def _fault_config(
         logs_from=onset - timedelta(hours=2),
         faults=faults,
         traffic_sigma=rv.traffic_sigma if rv else 0.8,
-        variant=rv.variant if rv else None,
+        variant=rv.signal_variant(onset) if rv else None,
     )
 
 
@@ -127,11 +136,12 @@ def run_fault(
 ) -> ScenarioResult:
     started = time.perf_counter()
     stage = MIGRATED[seed % len(MIGRATED)]
-    onset = _onset(seed)
     rv = draw(family, name, seed)
+    onset = _onset(seed, rv.onset_hour)
     shops = make_merchants(merchants, seed, "USD", rv.traffic_sigma)
     spec = fault_spec(name, rv, stage, onset, FAULT_MINUTES, shops)
-    config = _fault_config(seed, merchants, onset, (spec,), rv)
+    noise = background_faults(rv, shops, START, onset, onset + timedelta(minutes=FAULT_MINUTES), seed)
+    config = _fault_config(seed, merchants, onset, (spec, *noise), rv)
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{family}-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]
@@ -169,7 +179,7 @@ def run_fault(
     return ScenarioResult(
         fault=name,
         seed=seed,
-        stages=[stage],
+        stages=list(spec.stages) or [stage],
         truth_category=truth.category,
         predicted=a.root_cause.category.value if a else None,
         confidence=a.root_cause.confidence if a else None,

@@ -115,7 +115,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Variant family drawn per fault and seed: catalogue, status_mix, versioned, scope_ramp, "
-                "graphql_stageless, skewed_quiet (status codes, ramp, failure share, naming, stages, tickets)"
+                "flapping_noise, graphql_stageless, skewed_quiet, gappy_daytime (status codes, ramp, failure "
+                "share, flapping, background errors, naming, stages, tickets, gaps in the records)"
             ),
         ] = None,
         directory: Annotated[
@@ -127,9 +128,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Generate a seeded headless-checkout migration with injected faults and its ground truth."""
-        from selfheal.simulate import SimConfig
+        from selfheal.simulate import SimConfig, make_merchants
         from selfheal.simulate import simulate as run_sim
-        from selfheal.simulate.families import FAMILIES, apply_family, draw
+        from selfheal.simulate.families import FAMILIES, apply_family, background_faults, draw
         from selfheal.simulate.faults import FAULTS as FAULTS_ONLY
         from selfheal.simulate.faults import parse_fault
 
@@ -149,7 +150,11 @@ def register(app: typer.Typer) -> None:
             specs = tuple(
                 apply_family(s, draw(family, s.name, seed)) if s.name in FAULTS_ONLY else s for s in specs
             )
-            variant, sigma = draws[0].variant, draws[0].traffic_sigma
+            anchor = specs[0].start if specs else begin
+            variant, sigma = draws[0].signal_variant(anchor), draws[0].traffic_sigma
+            shops = make_merchants(merchants, seed, "USD", sigma)
+            end = origin + timedelta(minutes=int((hours + history_days * 24) * 60))
+            specs = (*specs, *background_faults(draws[0], shops, origin, anchor, end, seed))
         config = SimConfig(
             seed=seed,
             merchants=merchants,

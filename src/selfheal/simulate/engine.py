@@ -454,11 +454,16 @@ def _minute_with_logs(
 
 
 def _intensity(a: _Active, ts: datetime) -> float:
-    """The fault's failure share at minute `ts`: full at once, or rising over its ramp."""
+    """The fault's failure share at minute `ts`: full at once, or rising over its ramp; 0 in a flapping
+    fault's healthy minutes."""
+    elapsed = (ts - a.start).total_seconds() / 60
+    burst, pause = a.spec.burst_minutes, a.spec.pause_minutes
+    if burst and pause and elapsed % (burst + pause) >= burst:
+        return 0.0
     ramp = a.spec.ramp_minutes
     if not ramp:
         return a.spec.intensity
-    return a.spec.intensity * min(1.0, ((ts - a.start).total_seconds() / 60 + 1) / ramp)
+    return a.spec.intensity * min(1.0, (elapsed + 1) / ramp)
 
 
 def _traffic(faults: _MerchantFaults) -> tuple[float, float]:
@@ -488,9 +493,7 @@ def _minute_counts_only(
         for idx, a in enumerate(active):
             if m.id not in a.merchants:
                 continue
-            e, k = a.effect, _intensity(a, ts)
-            survive *= (1 - e.cart_fail * k) * (1 - e.checkout_fail * k) * (1 - e.abandon_when_slow * k)
-            survive *= (1 - e.payment_fail * k) * (1 - e.webhook_fail * k)
+            survive *= _survival(a.effect, _intensity(a, ts))
             culprit = idx
         n_orders = int(rng.binomial(int(base_orders[j]), survive)) if survive < 1 else int(base_orders[j])
         values = rng.lognormal(math.log(m.aov), ORDER_VALUE_SIGMA, size=int(base_orders[j]))
@@ -513,6 +516,12 @@ def _minute_counts_only(
                 currency=m.currency,
             )
         )
+
+
+def _survival(e: FaultEffect, k: float) -> float:
+    """Share of would-be orders an effect at failure share `k` lets through."""
+    survive = (1 - e.cart_fail * k) * (1 - e.checkout_fail * k) * (1 - e.abandon_when_slow * k)
+    return survive * (1 - e.payment_fail * k) * (1 - e.webhook_fail * k)
 
 
 def _floor_minute(ts: datetime) -> datetime:
@@ -558,7 +567,7 @@ def simulate(config: SimConfig) -> SimResult:
             )
         else:
             _minute_counts_only(acc, rng, ts, merchants, active)
-    faults = tuple(_truth(idx, a, acc, end, merchants) for idx, a in enumerate(actives))
+    faults = tuple(_truth(idx, actives, acc, end, merchants) for idx in range(len(actives)))
     truth = GroundTruth(
         seed=config.seed,
         start=start,
@@ -569,7 +578,12 @@ def simulate(config: SimConfig) -> SimResult:
     )
     if config.variant is not None:
         apply_variant(
-            acc.logs, acc.tickets, config.variant, config.seed, None if config.keep_late_tickets else end
+            acc.logs,
+            acc.tickets,
+            config.variant,
+            config.seed,
+            None if config.keep_late_tickets else end,
+            acc.metrics,
         )
     acc.logs.sort(key=lambda e: e.ts)
     acc.tickets.sort(key=lambda t: t.created_at)
@@ -612,13 +626,19 @@ def _inactive(a: _Active) -> _Active:
 
 
 def _expected_loss(
-    a: _Active, metrics: list[MetricPoint], merchants: tuple[Merchant, ...], end: datetime
+    a: _Active,
+    others: list[_Active],
+    metrics: list[MetricPoint],
+    merchants: tuple[Merchant, ...],
+    end: datetime,
 ) -> tuple[float, float]:
     """Expected minus actual orders and revenue of the fault's merchants over its minutes (`FaultTruth`'s
     `expected_lost_orders` and `expected_lost_revenue`). Expected orders are the checkout attempts that came
-    times the merchant's true fault-free conversion: the traffic is observed (none of the faults changes it),
-    whether each shopper would have bought is not."""
+    times the merchant's true conversion without this fault (what the `others` active on it at that minute,
+    e.g. its own background errors, still cost stays out): the traffic is observed (none of the faults
+    changes it), whether each shopper would have bought is not."""
     by_id = {m.id: m for m in merchants if m.id in a.merchants}
+    others_of = {mid: [o for o in others if mid in o.merchants] for mid in by_id}
     stop = min(a.end, end)
     expected_orders = expected_revenue = actual_orders = actual_revenue = 0.0
     for p in metrics:
@@ -626,6 +646,9 @@ def _expected_loss(
         if m is None or not a.start <= p.ts < stop:
             continue
         orders = p.checkout_attempts * m.success_rate * BASE_ORDER_SHARE
+        for o in others_of[m.id]:
+            if o.start <= p.ts < o.end:
+                orders *= _survival(o.effect, _intensity(o, p.ts))
         expected_orders += orders
         expected_revenue += orders * m.aov * math.exp(ORDER_VALUE_SIGMA**2 / 2)
         actual_orders += p.orders
@@ -634,9 +657,11 @@ def _expected_loss(
 
 
 def _truth(
-    idx: int, a: _Active, acc: _Accumulator, end: datetime, merchants: tuple[Merchant, ...]
+    idx: int, actives: list[_Active], acc: _Accumulator, end: datetime, merchants: tuple[Merchant, ...]
 ) -> FaultTruth:
-    expected_lost_orders, expected_lost_revenue = _expected_loss(a, acc.metrics, merchants, end)
+    a = actives[idx]
+    others = [o for i, o in enumerate(actives) if i != idx]
+    expected_lost_orders, expected_lost_revenue = _expected_loss(a, others, acc.metrics, merchants, end)
     per = {
         merchant: MerchantLoss(lost_orders=int(v[0]), lost_revenue=round(v[1], 2))
         for (i, merchant), v in sorted(acc.lost.items())

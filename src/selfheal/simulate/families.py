@@ -3,22 +3,38 @@
 Each family draws its details per run (seeded), so two seeds of one family differ. The split below was written
 down before any tuning of the decide stage against these families and is not to be changed to suit results:
 
-- tuned (decide may be adjusted while looking at them): `catalogue`, `status_mix`, `versioned`, `scope_ramp`
-- held out (reported apart, never looked at while tuning): `graphql_stageless`, `skewed_quiet`
+- tuned (decide may be adjusted while looking at them): `catalogue`, `status_mix`, `versioned`, `scope_ramp`,
+  `flapping_noise`
+- held out (reported apart, never looked at while tuning): `graphql_stageless`, `skewed_quiet`, `gappy_daytime`
+
+The last two were added together (sixth pass), written down here before either was measured:
+
+- `flapping_noise` (tuned): the fault flaps, as a failing load balancer member or an overloaded dependency
+  does: it fails for 2-6 minutes, then is healthy for 2-10 minutes, and so on through its hour (phase from
+  the onset). Every merchant has its own background rate of server errors on checkout (500/502/503) of
+  0.5-3 % of attempts, all day and in the history too, and 1-3 unrelated deploy blips (1-4 minutes, one
+  merchant each) fall anywhere in the logged two hours before the onset or the fault's hour. Stage scope,
+  catalogue status codes and tickets.
+- `gappy_daytime` (held out): the fault starts at any hour of the day (drawn 0-23 h UTC, so on any part of
+  the daily traffic curve, from the night trough to the afternoon peak), on its stage and, one run in two, a
+  second migrated stage as well (a shared component of two waves). The signals have 1-3 gaps of 3-12
+  minutes, from 30 minutes before the onset to its 50th minute, in which one source's records never
+  arrived (the API's request logs, the provider's payment and webhook logs, or the KPI points), the
+  provider's clock is off by up to 2 minutes, and tickets vary as in `graphql_stageless`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from selfheal.simulate.faults import FAULTS
-from selfheal.simulate.model import FaultSpec, Merchant, SignalVariant
+from selfheal.simulate.faults import DECOYS, FAULTS
+from selfheal.simulate.model import STAGES, FaultSpec, Merchant, SignalGap, SignalVariant
 
-TUNED: tuple[str, ...] = ("catalogue", "status_mix", "versioned", "scope_ramp")
-HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet")
+TUNED: tuple[str, ...] = ("catalogue", "status_mix", "versioned", "scope_ramp", "flapping_noise")
+HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet", "gappy_daytime")
 FAMILIES: tuple[str, ...] = (*TUNED, *HELD_OUT)
 
 STATUS_MIXES: dict[str, tuple[tuple[int, ...], ...]] = {
@@ -28,6 +44,12 @@ STATUS_MIXES: dict[str, tuple[tuple[int, ...], ...]] = {
     "payment_provider": ((502, 503), (503,), (500, 502, 503, 504), (504,), (500,)),
 }
 """Status codes a fault of each category may answer with (checkout_latency keeps its 504 timeouts)."""
+
+FAULTS_AND_DECOYS = {**FAULTS, **DECOYS}
+
+GAP_SOURCES: tuple[str, ...] = ("api", "provider", "kpi")
+BACKGROUND_ERROR_SHARE = (0.005, 0.03)
+"""Range of a merchant's own share of checkout attempts failing with a server error (`background_errors`)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +64,18 @@ class RunVariant:
     scope: str = "stage"  # stage | subset | one_large
     variant: SignalVariant | None = None
     traffic_sigma: float = 0.8
+    onset_hour: int | None = None
+    """Hour of the day (UTC) the fault starts at; None: the benchmark's own (the night trough)."""
+    burst_minutes: int = 0
+    pause_minutes: int = 0
+    background_errors: bool = False
+    """Every merchant has its own background rate of checkout server errors (0.5-3 %), all day."""
+    blips: int = 0
+    """Unrelated deploy blips (1-4 minutes, one merchant each) around the fault."""
+    second_stage: int | None = None
+    """The fault also hits another migrated stage: this index among the migrated stages other than its own."""
+    gaps: tuple[tuple[str, int, int], ...] = ()
+    """(source, first minute from the onset, minutes) of each stretch of missing records."""
 
     def describe(self) -> dict[str, object]:
         return {
@@ -53,7 +87,24 @@ class RunVariant:
             "scope": self.scope,
             "variant": self.variant.model_dump() if self.variant else None,
             "traffic_sigma": self.traffic_sigma,
+            "onset_hour": self.onset_hour,
+            "burst_minutes": self.burst_minutes,
+            "pause_minutes": self.pause_minutes,
+            "background_errors": self.background_errors,
+            "blips": self.blips,
+            "second_stage": self.second_stage,
+            "gaps": [list(g) for g in self.gaps],
         }
+
+    def signal_variant(self, onset: datetime) -> SignalVariant | None:
+        """The signals' variant with the gaps placed around `onset`."""
+        if not self.gaps:
+            return self.variant
+        gaps = tuple(
+            SignalGap(source=src, start=onset + timedelta(minutes=first), minutes=n)  # type: ignore[arg-type]
+            for src, first, n in self.gaps
+        )
+        return (self.variant or SignalVariant()).model_copy(update={"gaps": gaps})
 
 
 def _statuses(category: str, rng: np.random.Generator) -> tuple[int, ...]:
@@ -118,27 +169,102 @@ def draw(family: str, fault: str, seed: int) -> RunVariant:
             variant=v,
             traffic_sigma=1.6,
         )
+    if family == "flapping_noise":
+        return RunVariant(
+            family,
+            burst_minutes=int(rng.integers(2, 7)),
+            pause_minutes=int(rng.integers(2, 11)),
+            background_errors=True,
+            blips=int(rng.integers(1, 4)),
+        )
+    if family == "gappy_daytime":
+        t = _tickets(rng)
+        v = t.model_copy(update={"log_offset_seconds": int(rng.integers(-120, 121))})
+        gaps = tuple(
+            (
+                GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))],
+                int(rng.integers(-30, 51)),
+                int(rng.integers(3, 13)),
+            )
+            for _ in range(int(rng.integers(1, 4)))
+        )
+        return RunVariant(
+            family,
+            variant=v,
+            onset_hour=int(rng.integers(0, 24)),
+            second_stage=int(rng.integers(3)) if rng.random() < 0.5 else None,
+            gaps=gaps,
+        )
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 
 
 def apply_family(spec: FaultSpec, rv: RunVariant) -> FaultSpec:
-    """`spec` with the family draw's status codes, cart spread, ramp and failure share (its scope stays)."""
+    """`spec` with the family draw's status codes, cart spread, ramp, failure share and flapping (its scope
+    stays)."""
     return spec.model_copy(
         update={
             "statuses": rv.statuses,
             "also_cart": rv.also_cart,
             "ramp_minutes": rv.ramp_minutes,
             "intensity": rv.intensity,
+            "burst_minutes": rv.burst_minutes,
+            "pause_minutes": rv.pause_minutes,
         }
     )
+
+
+def background_faults(
+    rv: RunVariant,
+    merchants: tuple[Merchant, ...],
+    start: datetime,
+    onset: datetime,
+    end: datetime,
+    seed: int,
+) -> tuple[FaultSpec, ...]:
+    """The draw's noise that is no platform fault: each merchant's own background server errors from `start`
+    to `end`, and deploy blips on single merchants from two hours before `onset` to `end`."""
+    rng = np.random.default_rng([seed, 0xB1A5])
+    low, high = BACKGROUND_ERROR_SHARE
+    full = FAULTS_AND_DECOYS["background_errors"].checkout_fail
+    minutes = max(int((end - start).total_seconds() // 60), 1)
+    out: list[FaultSpec] = []
+    if rv.background_errors:
+        for m in merchants:
+            share = float(rng.uniform(low, high))
+            out.append(
+                FaultSpec(
+                    name="background_errors",
+                    start=start,
+                    duration_minutes=minutes,
+                    merchants=(m.id,),
+                    intensity=round(share / full, 4),
+                )
+            )
+    window = int((end - onset).total_seconds() // 60) + 120
+    for _ in range(rv.blips):
+        first = onset - timedelta(minutes=120) + timedelta(minutes=int(rng.integers(0, max(window - 4, 1))))
+        shop = merchants[int(rng.integers(len(merchants)))]
+        out.append(
+            FaultSpec(
+                name="deploy_blip",
+                start=first,
+                duration_minutes=int(rng.integers(1, 5)),
+                merchants=(shop.id,),
+            )
+        )
+    return tuple(out)
 
 
 def fault_spec(
     fault: str, rv: RunVariant, stage: str, onset: datetime, minutes: int, merchants: tuple[Merchant, ...]
 ) -> FaultSpec:
-    """The fault as `rv` scopes it: the whole stage, about half its merchants, or its largest merchant."""
+    """The fault as `rv` scopes it: the whole stage (and a second one), about half its merchants, or its largest
+    merchant."""
     on_stage = sorted((m for m in merchants if m.stage == stage), key=lambda m: -m.attempts_per_minute)
     stages: tuple[str, ...] = (stage,)
+    if rv.second_stage is not None:
+        others = [s for s in STAGES[1:] if s != stage]
+        stages = (stage, others[rv.second_stage % len(others)])
     ids: tuple[str, ...] = ()
     if rv.scope == "subset" and len(on_stage) >= 2:
         stages, ids = (), tuple(m.id for m in on_stage[::2])
@@ -154,4 +280,6 @@ def fault_spec(
         ramp_minutes=rv.ramp_minutes,
         statuses=rv.statuses,
         also_cart=rv.also_cart,
+        burst_minutes=rv.burst_minutes,
+        pause_minutes=rv.pause_minutes,
     )

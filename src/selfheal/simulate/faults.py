@@ -174,9 +174,17 @@ DECOYS: dict[str, FaultEffect] = {
     ),
     "merchant_own_outage": FaultEffect(category="decoy", traffic_factor=0.0, ticket_rate=0.0),
     "marketing_spike": FaultEffect(category="decoy", sessions_factor=3.0, ticket_rate=0.0),
+    "background_errors": FaultEffect(
+        category="decoy",
+        checkout_fail=0.03,
+        checkout_statuses=(500, 502, 503),
+        ticket_rate=0.0,
+        message="intermittent server error",
+    ),
 }
 """Things that look like trouble and are not a platform fault: a short deploy blip, one merchant's own shop
-down (no traffic at all), a marketing campaign tripling browsing sessions. Their ground-truth category is
+down (no traffic at all), a marketing campaign tripling browsing sessions, a merchant's own background rate of
+server errors (up to 3 % of checkouts at intensity 1, every day). Their ground-truth category is
 `decoy`; a fault-free run with decoys should open no incident."""
 
 REWORDED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

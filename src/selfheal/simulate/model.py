@@ -30,6 +30,20 @@ class FaultSpec(Record):
     """Status codes of the failing step, one drawn per failed request (default: the catalogue's)."""
     also_cart: bool = False
     """The failure also hits the cart API (e.g. credentials rejected on every storefront API call)."""
+    burst_minutes: int = Field(0, ge=0)
+    """0: the fault fails throughout; otherwise it flaps: failing for these minutes, then healthy for
+    `pause_minutes`, and so on (its minutes still count from `start` to the end)."""
+    pause_minutes: int = Field(0, ge=0)
+
+
+class SignalGap(Record):
+    """Minutes in which one source's records never arrived (a log shipper or KPI export outage)."""
+
+    source: Literal["api", "provider", "kpi"]
+    """api: the storefront API's request logs; provider: the payment provider's and webhook receiver's logs;
+    kpi: the per-minute KPI points."""
+    start: UtcDatetime
+    minutes: int = Field(ge=1, le=120)
 
 
 class SignalVariant(Record):
@@ -51,6 +65,8 @@ class SignalVariant(Record):
     """Fault tickets use another wording (other vocabulary than the catalogue's)."""
     log_offset_seconds: int = Field(0, ge=-300, le=300)
     """Clock offset of the payment provider's and webhook receiver's logs."""
+    gaps: tuple[SignalGap, ...] = ()
+    """Stretches of missing records (the ground truth, computed before, is unchanged)."""
 
 
 class SimConfig(Record):

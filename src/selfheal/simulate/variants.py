@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from selfheal.signals import LogEvent, Ticket
+from selfheal.signals import LogEvent, MetricPoint, Ticket
 from selfheal.simulate.faults import REWORDED
-from selfheal.simulate.model import SignalVariant
+from selfheal.simulate.model import SignalGap, SignalVariant
 
 ENDPOINTS: dict[str, dict[str, str]] = {
     "versioned": {
@@ -65,12 +65,32 @@ def _ticket(t: Ticket, v: SignalVariant, rng: np.random.Generator) -> Ticket | N
     return t.model_copy(update=update) if update else t
 
 
+GAP_SOURCES: dict[str, tuple[str, ...]] = {"api": ("api",), "provider": ("payment", "webhook")}
+"""Log sources each gap source covers (`kpi` gaps drop KPI points)."""
+
+
+def _in_gap(ts: datetime, gaps: list[SignalGap]) -> bool:
+    return any(g.start <= ts < g.start + timedelta(minutes=g.minutes) for g in gaps)
+
+
 def apply_variant(
-    logs: list[LogEvent], tickets: list[Ticket], v: SignalVariant, seed: int, end: datetime | None
+    logs: list[LogEvent],
+    tickets: list[Ticket],
+    v: SignalVariant,
+    seed: int,
+    end: datetime | None,
+    metrics: list[MetricPoint] | None = None,
 ) -> None:
-    """Rewrite `logs` and `tickets` in place as variant `v` would show them."""
+    """Rewrite `logs`, `tickets` (and `metrics`, for KPI gaps) in place as variant `v` would show them."""
     names = ENDPOINTS.get(v.endpoint_scheme, {})
-    logs[:] = [_log(e, v, names) for e in logs]
+    log_gaps = {
+        src: [g for g in v.gaps if src in GAP_SOURCES.get(g.source, ())]
+        for src in ("api", "payment", "webhook")
+    }
+    logs[:] = [_log(e, v, names) for e in logs if not _in_gap(e.ts, log_gaps.get(e.source, []))]
+    kpi_gaps = [g for g in v.gaps if g.source == "kpi"]
+    if metrics is not None and kpi_gaps:
+        metrics[:] = [p for p in metrics if not _in_gap(p.ts, kpi_gaps)]
     rng = np.random.default_rng([seed, 0x7A41])
     kept = [_ticket(t, v, rng) for t in tickets]
     tickets[:] = [t for t in kept if t is not None and (end is None or t.created_at < end)]

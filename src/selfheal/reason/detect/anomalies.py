@@ -20,6 +20,7 @@ from selfheal.observe.window import Labels, RollupColumns, group_max, group_rows
 from selfheal.reason.detect.base import DEFAULT_DETECTOR
 from selfheal.reason.detect.counts import (
     binomial_excess_pvalue,
+    highest_plausible_rate,
     poisson_pvalue,
     pvalue_to_score,
 )
@@ -51,7 +52,14 @@ SUSTAINED_PVALUE = 0.01
 minutes after its onset on: a sustained failure, not a deploy blip of a minute or two (the endpoint-wide test
 has the whole traffic behind it; this one only a few merchants' requests)."""
 THIN_HISTORY_SURE_RATE = 0.5
-"""With a thin baseline only a failure rate at least this high (most requests failing) may exceed low."""
+"""With a thin baseline only a failure rate at least this high (most requests failing) may exceed low, unless
+the history, thin as it is, already rules the rate out as normal (`THIN_HISTORY_RULED_OUT_LIFT`)."""
+THIN_HISTORY_TAIL = 0.001
+"""How sure the highest normal rate a thin history allows must be (one-sided)."""
+THIN_HISTORY_RULED_OUT_LIFT = 2.0
+"""A rate at least this many times the highest normal rate the thin history allows (e.g. 0 failures in 900
+requests allow at most 0.77 %) is no normal rate however little history there is: a failure diluted over
+healthy minutes (flapping) or over unaffected stages may then reach medium."""
 
 
 def severity_for(score: float, excess: float, rate: float | None) -> Severity:
@@ -191,13 +199,16 @@ def _rate_anomaly(
     dims: Dimensions,
     detail: str,
     baseline_trials: float | None = None,
+    baseline_failures: float = 0.0,
     tests: int = 1,
 ) -> Anomaly | None:
-    """A binomial finding for `cell` against `p0`; `baseline_trials` is how much history `p0` rests on;
-    `tests` is how many cells were searched to find this one (its p-value is multiplied by it).
+    """A binomial finding for `cell` against `p0`; `baseline_trials` is how much history `p0` rests on (and
+    `baseline_failures` how many of those failed); `tests` is how many cells were searched to find this one (its
+    p-value is multiplied by it).
 
     With a thin baseline (fewer than THIN_BASELINE_TRIALS, None = p0 is not learned from history) the normal
-    rate is unknown, so the severity is capped at low (medium when most requests fail) and the detail says so.
+    rate is unknown, so the severity is capped at low and the detail says so; at medium when most requests
+    fail, or when the rate is well above the highest normal rate even the thin history allows.
     """
     if cell.trials == 0:
         return None
@@ -216,7 +227,9 @@ def _rate_anomaly(
     severity = severity_for(score, excess, observed)
     caveat = ""
     if baseline_trials is not None and baseline_trials < THIN_BASELINE_TRIALS:
-        cap = Severity.medium if observed >= THIN_HISTORY_SURE_RATE else Severity.low
+        highest = highest_plausible_rate(baseline_failures, baseline_trials, THIN_HISTORY_TAIL)
+        ruled_out = observed >= THIN_HISTORY_RULED_OUT_LIFT * highest
+        cap = Severity.medium if observed >= THIN_HISTORY_SURE_RATE or ruled_out else Severity.low
         if SEVERITY_RANK[severity] > SEVERITY_RANK[cap]:
             severity = cap
         caveat = (
@@ -224,6 +237,8 @@ def _rate_anomaly(
             f"{THIN_BASELINE_TRIALS}), so the expected rate {p0:.2%} leans on a prior and the severity is "
             f"capped at {cap.value}"
         )
+        if ruled_out and observed < THIN_HISTORY_SURE_RATE:
+            caveat += f" (the rate is over {THIN_HISTORY_RULED_OUT_LIFT:g}x the highest normal rate they allow, {highest:.2%})"
     return Anomaly(
         id=_anomaly_id(metric, *key, onset.isoformat()),
         kind=kind,
@@ -360,6 +375,7 @@ def hard_failures(obs: Observation, threshold: float) -> list[Anomaly]:
             "window_start": obs.window_start,
             "detail": f"{source} {endpoint} requests answered {klass}",
             "baseline_trials": base.requests[(source, endpoint)],
+            "baseline_failures": base.errors[(source, endpoint, klass)],
         }
         dims = Dimensions(sources=(source,), endpoints=(endpoint,), status_codes=(klass,))
         series = f"error rate {source} {endpoint} {klass}"

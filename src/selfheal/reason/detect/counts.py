@@ -16,6 +16,14 @@ from selfheal.reason.detect.base import Detector, FloatArray, register
 CAP_DIGITS = 8.0
 
 
+def highest_plausible_rate(failures: float, trials: float, tail: float) -> float:
+    """The highest rate `failures` out of `trials` leave plausible: the one-sided upper bound (Clopper-Pearson)
+    at tail probability `tail`; 1.0 without trials."""
+    if trials <= 0 or failures >= trials:
+        return 1.0
+    return float(stats.beta.ppf(1 - tail, failures + 1, trials - failures))
+
+
 def pvalue_to_score(p: FloatArray) -> FloatArray:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-300, 1.0)
     return np.asarray(np.clip(-np.log10(p) / CAP_DIGITS, 0.0, 1.0), dtype=np.float64)
