@@ -4,7 +4,7 @@ Each family draws its details per run (seeded), so two seeds of one family diffe
 down before any tuning of the decide stage against these families and is not to be changed to suit results:
 
 - tuned (decide may be adjusted while looking at them): `catalogue`, `status_mix`, `versioned`, `scope_ramp`,
-  `flapping_noise`
+  `flapping_noise`, `kpi_gaps`
 - held out (reported apart, never looked at while tuning): `graphql_stageless`, `skewed_quiet`, `gappy_daytime`
 
 The last two were added together (sixth pass), written down here before either was measured:
@@ -21,6 +21,13 @@ The last two were added together (sixth pass), written down here before either w
   minutes, from 30 minutes before the onset to its 50th minute, in which one source's records never
   arrived (the API's request logs, the provider's payment and webhook logs, or the KPI points), the
   provider's clock is off by up to 2 minutes, and tickets vary as in `graphql_stageless`.
+
+Added in the seventh pass (tuned, to reproduce the class of `gappy_daytime`'s misses without tuning on it):
+
+- `kpi_gaps` (tuned): the catalogue's runs (night onset, stage scope, catalogue status codes and tickets) with
+  1-3 gaps of 3-15 minutes, from 30 minutes before the onset to its 50th minute, in which one source's records
+  never arrived: the first gap drops the KPI points, each other one the KPI points, the API's request logs or
+  the provider's payment and webhook logs (drawn). Exporters drop minutes and collectors restart.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import numpy as np
 from selfheal.simulate.faults import DECOYS, FAULTS
 from selfheal.simulate.model import STAGES, FaultSpec, Merchant, SignalGap, SignalVariant
 
-TUNED: tuple[str, ...] = ("catalogue", "status_mix", "versioned", "scope_ramp", "flapping_noise")
+TUNED: tuple[str, ...] = ("catalogue", "status_mix", "versioned", "scope_ramp", "flapping_noise", "kpi_gaps")
 HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet", "gappy_daytime")
 FAMILIES: tuple[str, ...] = (*TUNED, *HELD_OUT)
 
@@ -194,6 +201,13 @@ def draw(family: str, fault: str, seed: int) -> RunVariant:
             onset_hour=int(rng.integers(0, 24)),
             second_stage=int(rng.integers(3)) if rng.random() < 0.5 else None,
             gaps=gaps,
+        )
+    if family == "kpi_gaps":
+        n = int(rng.integers(1, 4))
+        sources = ("kpi", *(GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))] for _ in range(n - 1)))
+        return RunVariant(
+            family,
+            gaps=tuple((src, int(rng.integers(-30, 51)), int(rng.integers(3, 16))) for src in sources),
         )
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 

@@ -1,0 +1,41 @@
+"""The seventh pass's tuned family `kpi_gaps`: catalogue runs with stretches of missing KPI points (and logs),
+drawn per seed, really missing from the generated signals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from selfheal.simulate import SimConfig, simulate
+from selfheal.simulate.families import FAMILIES, HELD_OUT, TUNED, draw, fault_spec
+
+ONSET = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
+START = ONSET - timedelta(minutes=40)
+
+
+def test_kpi_gaps_is_tuned_and_draws_other_gaps_per_seed() -> None:
+    assert "kpi_gaps" in TUNED and "kpi_gaps" not in HELD_OUT and "kpi_gaps" in FAMILIES
+    draws = [draw("kpi_gaps", "webhook_403", s) for s in range(1, 9)]
+    assert len({d.gaps for d in draws}) == 8
+    for d in draws:
+        assert 1 <= len(d.gaps) <= 3 and d.gaps[0][0] == "kpi"
+        assert all(3 <= n <= 15 and -30 <= first <= 50 for _, first, n in d.gaps)
+        assert d.onset_hour is None and d.scope == "stage" and not d.statuses
+    assert {src for d in draws for src, _, _ in d.gaps} >= {"kpi", "api"}
+
+
+def test_kpi_gaps_leave_minutes_without_any_kpi_point() -> None:
+    rv = draw("kpi_gaps", "payment_provider_errors", 2)
+    plain = simulate(SimConfig(seed=2, merchants=12, start=START, minutes=120))
+    spec = fault_spec("payment_provider_errors", rv, "wave_1", ONSET, 60, plain.truth.merchants)
+    r = simulate(
+        SimConfig(
+            seed=2, merchants=12, start=START, minutes=120, faults=(spec,), variant=rv.signal_variant(ONSET)
+        )
+    )
+    minutes = {p.ts.replace(second=0, microsecond=0) for p in r.metrics}
+    for src, first, n in rv.gaps:
+        gap = [ONSET + timedelta(minutes=first + i) for i in range(n)]
+        if src == "kpi":
+            assert not minutes & set(gap)
+        assert all(START <= g < START + timedelta(minutes=120) for g in gap)
+    assert 120 - len(minutes) >= max(n for src, _, n in rv.gaps if src == "kpi")
