@@ -31,8 +31,15 @@ from selfheal.decide.blast import (
     named_on_stages,
     persisting_failure,
 )
-from selfheal.decide.counted import COUNTED_CATEGORIES, counted_lost_orders, silent_part_within_noise
+from selfheal.decide.counted import (
+    COUNTED_CATEGORIES,
+    counted_lost_orders,
+    fact_sources,
+    missing_share,
+    silent_part_within_noise,
+)
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
+from selfheal.decide.gaps import kpi_gap_minutes, log_gap_minutes, span_minutes, stretches
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
     MIN_BASELINE_ORDERS,
@@ -477,6 +484,8 @@ def _impact(
         if risk is not before:
             impacts = [c.impact for c in calcs]
             chosen = risk
+    if calcs:
+        _note_missing_kpi_minutes(obs, onset, calcs, notes)
     persists = located_cause and persisting_failure(obs, located, detected, set(at_risk))
     if not _opens(chosen, measured, persists, serious, settings, notes):
         return None
@@ -569,12 +578,50 @@ def _counted_or_measured(
             "cost, so the counted failures are the floor"
         )
     recalcs, _ = _merchant_losses(windows, rates, {m: at_risk[m] for m in measured}, cv, counted)
+    _note_missing_logs(obs, located, onset, notes)
     notes.assumptions.append(
         "Lost orders are counted from the failed requests of the merchants at risk (above the clean share of the "
         f"other stages), each valued at the chance it would have become an order; {why}. A shopper who retries a "
         "failed request counts once per failure."
     )
     return recalcs, risk_report(obs, recalcs, onset, risk.currency, stages)
+
+
+def _note_missing_kpi_minutes(
+    obs: Observation, onset: datetime | None, calcs: list[MerchantLossCalc], notes: ImpactNotes
+) -> None:
+    """Say which minutes since the onset had no KPI points and what the loss estimate put in for them."""
+    added = sum(c.missing_minutes_lost for c in calcs)
+    gaps = kpi_gap_minutes(obs, onset)
+    if not gaps or not any(c.missing_minutes_lost for c in calcs):
+        return
+    start = max(onset, obs.window_start) if onset is not None else obs.window_start
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    notes.assumptions.append(
+        f"{len(gaps)} of {minutes} minutes since {start:%H:%M} UTC had no KPI points ({stretches(gaps)}): "
+        f"missing data, not minutes without shoppers. Each merchant's loss in them is estimated from its other "
+        f"{minutes - len(gaps)} minutes' average (about {added:,.0f} orders)."
+    )
+    notes.uncertainties.append(
+        f"The loss in the {len(gaps)} minutes without KPI points is estimated, not measured: the 90% interval "
+        "includes how much a minute's loss varies between the covered minutes."
+    )
+
+
+def _note_missing_logs(
+    obs: Observation, located: tuple[Fact, ...], onset: datetime | None, notes: ImpactNotes
+) -> None:
+    """Say which minutes since the onset had no records of the counted facts' log sources."""
+    sources = sorted({s for f in located if missing_share(obs, f, onset) > 0 for s in fact_sources(obs, f)})
+    gaps = log_gap_minutes(obs, onset, tuple(sources)) if sources else ()
+    if not gaps:
+        return
+    covered = len(span_minutes(obs, onset)) - len(gaps)
+    notes.assumptions.append(
+        f"{len(gaps)} minute(s) since the onset had no {'/'.join(sources)} logs ({stretches(gaps)}): missing "
+        f"data, not minutes without failures. The failed requests in them are estimated at each merchant's "
+        f"average over the other {covered} minutes, and the interval includes that doubt."
+    )
 
 
 def _note_above_expectation(note: ExpectationNote, onset: datetime | None, notes: ImpactNotes) -> None:

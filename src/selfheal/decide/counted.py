@@ -11,6 +11,10 @@ request became one as often as the merchant's payments that were answered (2xx a
 checkout request as often as the merchant's checkout attempts convert at baseline (a shopper retrying counts once
 per failed request: an assumption written into the assessment).
 
+Minutes since the onset in which a fact's log source has no record at all (`decide.gaps`) are missing data: the
+merchant's failed requests in them are estimated at its average per covered minute, and their count's doubt widens
+the interval.
+
 The assessment uses the counted loss when the silent part (expected minus actual orders minus the counted loss)
 is within its noise, so nothing uncounted is measured; a cause whose loss is silent by nature (slowness makes
 shoppers leave, no request fails) is always costed as expected minus actual. Pure.
@@ -25,6 +29,7 @@ import numpy as np
 
 from selfheal.decide.blast import clean_share, failure_counter, since
 from selfheal.decide.facts import Fact
+from selfheal.decide.gaps import log_gap_minutes, span_minutes
 from selfheal.decide.impact import Rates
 from selfheal.decide.model import Category
 from selfheal.observe.model import Observation
@@ -39,6 +44,8 @@ CHANCE_MODEL_CV = 0.1
 SILENT_Z = 2.0
 """The silent part counts when it is more than this many standard deviations from zero."""
 MIN_PAYMENT_ANSWERS = 20
+MIN_COVERED_MINUTES = 5
+"""Failed requests in minutes without logs are estimated only from at least this many covered minutes."""
 
 
 def _payment_success(
@@ -86,11 +93,14 @@ def counted_lost_orders(
         trials = sum(counter(m).trials for m in reference)
         clean = clean_share(trials, sum(counter(m).hits for m in reference))
         paid = _payment_success(obs, f, None, merchants) if "payment" in f.roles else {}
+        scale = 1 + missing_share(obs, f, onset)
         for m in merchants:
             c = counter(m)
-            failed = max(c.hits - clean * c.trials, 0.0)
-            if failed <= 0:
+            observed = max(c.hits - clean * c.trials, 0.0)
+            if observed <= 0:
                 continue
+            # The failures in minutes without logs: the average per covered minute, a count with its own doubt.
+            failed, imputed = observed * scale, observed * (scale - 1)
             r = rates[m]
             if "order_webhook" in f.roles:
                 q, q_var = 1.0, 0.0
@@ -104,8 +114,24 @@ def counted_lost_orders(
                 failed * q * (1 - q)
                 + failed * failed * (q_var + (CHANCE_MODEL_CV * q) ** 2)
                 + clean * c.trials * q * q
+                + imputed * scale * q * q
             )
     return {m: (v[0], v[1]) for m, v in out.items()}
+
+
+def fact_sources(obs: Observation, f: Fact) -> tuple[str, ...]:
+    """The log sources a request fact reads: those it names, else those logging its endpoints."""
+    if f.sources:
+        return f.sources
+    return obs.rollups.source.take(obs.rollups.endpoint.mask(*f.endpoints)).distinct()
+
+
+def missing_share(obs: Observation, f: Fact, onset: datetime | None) -> float:
+    """Minutes since the onset without records of the fact's log sources, per covered minute (0 when none are
+    missing or under `MIN_COVERED_MINUTES` are covered)."""
+    missing = len(log_gap_minutes(obs, onset, fact_sources(obs, f)))
+    covered = len(span_minutes(obs, onset)) - missing
+    return missing / covered if missing and covered >= MIN_COVERED_MINUTES else 0.0
 
 
 def silent_part_within_noise(

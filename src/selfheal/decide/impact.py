@@ -8,7 +8,12 @@ For each merchant in scope:
     lost orders     = expected orders - actual orders since the onset
     lost revenue    = lost orders x baseline average order value (AOV)
 Variance of lost orders = A p (1 - p) (the counterfactual is binomial) + A^2 Var(p_hat) (the baseline is
-an estimate). Lost revenue adds the AOV estimate's and the lost orders' own value dispersion. Intervals are
+an estimate).
+
+Minutes since the onset in which no KPI point arrived at all (an exporter dropped them, a collector restarted)
+are missing data, not minutes without shoppers: each merchant's loss in them is estimated as its average loss per
+covered minute since the onset, and the interval widens by how much a minute's loss varies between the covered
+minutes (the missing minutes' own spread, and the doubt about the average). Lost revenue adds the AOV estimate's and the lost orders' own value dispersion. Intervals are
 normal approximations at 90 %. Per hour divides by the minutes since onset; per day scales the loss per
 checkout attempt by the baseline's daily attempts (so a peak-hour window is not simply multiplied by 24).
 """
@@ -22,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from selfheal.decide.gaps import kpi_gap_minutes
 from selfheal.decide.model import Estimate, MerchantImpact, RiskReport
 from selfheal.observe.model import MerchantBaseline, Observation
-from selfheal.observe.window import ordered_sum
+from selfheal.observe.window import group_rows, group_sums, ordered_sum
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -36,6 +42,8 @@ MIN_BASELINE_ORDERS = 20
 DEFAULT_VALUE_CV = 0.5
 """Coefficient of variation of single order values when the window cannot estimate it."""
 MIN_RATE_MINUTES = 10
+MIN_COVERED_MINUTES = 5
+"""A merchant's loss in minutes without KPI points is estimated only from at least this many covered minutes."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,21 @@ class MerchantWindow:
     revenue: float
     attempts_since_onset: int
     orders_since_onset: int
+    spread: MinuteSpread | None = None
+    """Per covered minute since the onset: what the loss estimate for minutes without KPI points needs."""
+    missing_minutes: int = 0
+    """Minutes since the onset without any KPI point (see `kpi_gap_minutes`)."""
+
+
+@dataclass(frozen=True)
+class MinuteSpread:
+    """A merchant's checkout attempts and orders per covered minute since the onset, as sums over those minutes:
+    enough for the mean and the spread of its loss per minute at any baseline conversion."""
+
+    minutes: int
+    attempts_sq: float
+    orders_sq: float
+    attempts_orders: float
 
 
 @dataclass
@@ -78,6 +101,8 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
         m.merchant_id.values[c]: m.migration_stage[int(last_row[c])]
         for c in m.merchant_id.distinct_codes().tolist()
     }
+    spreads = _minute_spreads(obs, since)
+    missing = len(kpi_gap_minutes(obs, onset))
     return {
         k: MerchantWindow(
             merchant_id=k,
@@ -87,9 +112,24 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
             revenue=float(revenue[k]),
             attempts_since_onset=int(counted[k]),
             orders_since_onset=int(counted_orders[k]),
+            spread=spreads.get(k),
+            missing_minutes=missing,
         )
         for k in attempts
     }
+
+
+def _minute_spreads(obs: Observation, since: np.ndarray) -> dict[str, MinuteSpread]:
+    """Per merchant with KPI points at or after the onset (`since`): its covered minutes and the sums of squares
+    of its attempts and orders per minute."""
+    m = obs.metrics.take(np.flatnonzero(since))
+    if not len(m):
+        return {}
+    groups, first = group_rows(m.merchant_id, m.minute_ms())
+    a, o = group_sums(groups, len(first), m.checkout_attempts, m.orders)
+    per_minute = m.merchant_id.take(first)
+    minutes, a_sq, o_sq, a_o = per_minute.sums(np.ones(len(first)), a * a, o * o, a * o)
+    return {k: MinuteSpread(int(minutes[k]), a_sq[k], o_sq[k], a_o[k]) for k in minutes}
 
 
 def _at_or_after(ts_ms: np.ndarray, moment: datetime) -> np.ndarray:
@@ -178,6 +218,8 @@ class MerchantLossCalc:
     attempts: int
     attempts_since_onset: int
     attempts_per_day: float
+    missing_minutes_lost: float = 0.0
+    """The part of the lost orders estimated for minutes without KPI points."""
 
 
 def merchant_loss(
@@ -192,11 +234,17 @@ def merchant_loss(
     actual orders; or, with `counted` (lost orders, variance), the orders the merchant's counted failed requests
     cost (expected orders are then actual + counted)."""
     p, a = r.conversion, w.attempts_since_onset
+    gap: tuple[float, float] | None = None
     if counted is None:
         expected = p * a
         lost = expected - w.orders_since_onset
         var_p = p * (1 - p) / r.conversion_n
         lost_var = a * p * (1 - p) + a * a * var_p
+        gap = missing_minutes_loss(w, p, var_p)
+        if gap is not None:
+            lost += gap[0]
+            lost_var += gap[1]
+            expected = w.orders_since_onset + lost
     else:
         lost, lost_var = counted
         expected = w.orders_since_onset + lost
@@ -219,7 +267,29 @@ def merchant_loss(
         attempts=a,
         attempts_since_onset=w.attempts_since_onset,
         attempts_per_day=r.attempts_per_day,
+        missing_minutes_lost=gap[0] if gap is not None else 0.0,
     )
+
+
+def missing_minutes_loss(w: MerchantWindow, p: float, var_p: float) -> tuple[float, float] | None:
+    """The merchant's loss in the minutes since the onset without KPI points (`w.missing_minutes`), and its
+    variance: its average loss per covered minute at baseline conversion `p` (variance `var_p`) for each missing
+    minute; the variance adds the missing minutes' own spread (the covered minutes' variance of the loss per
+    minute, at least a minute's binomial noise), the doubt about the average, and the baseline's doubt for their
+    attempts. None when nothing is
+    missing or under `MIN_COVERED_MINUTES` minutes are covered."""
+    s, g = w.spread, w.missing_minutes
+    if g <= 0 or s is None or s.minutes < MIN_COVERED_MINUTES:
+        return None
+    c = s.minutes
+    a, o = w.attempts_since_onset, w.orders_since_onset
+    mean = (p * a - o) / c
+    square = (p * p * s.attempts_sq - 2 * p * s.attempts_orders + s.orders_sq) / c
+    # At least the binomial noise of a minute's attempts (would each shopper have bought), as if measured.
+    per_minute_var = max((square - mean * mean) * c / (c - 1), p * (1 - p) * a / c)
+    gap_attempts = a * g / c
+    variance = g * per_minute_var * (1 + g / c) + gap_attempts * (gap_attempts + 2 * a) * var_p
+    return mean * g, variance
 
 
 def _exact(x: float) -> Estimate:

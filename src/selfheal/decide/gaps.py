@@ -1,0 +1,76 @@
+"""Minutes a feed's records never arrived in: missing data, not quiet minutes.
+
+Exporters drop minutes and collectors restart: a whole minute since the onset without any KPI point (or without
+any record of a log source) on a platform that otherwise reports plenty each minute is a hole in the data, and the
+loss in it must be estimated, not read as zero. A minute counts as missing when the feed has no record in it and
+averages at least `MIN_RECORDS_PER_MINUTE` a minute over the window's minutes that have records (checkout
+attempts for the KPI points, requests for a log source): with fewer, an empty minute may be a quiet one. Pure.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from selfheal.observe.model import Observation
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+MIN_RECORDS_PER_MINUTE = 10.0
+"""A feed's empty minute is missing data when the feed averages at least this many records a minute (checkout
+attempts for the KPI points, requests for a log source) in the window's minutes that have any."""
+
+
+def span_minutes(obs: Observation, onset: datetime | None) -> range:
+    """The whole minutes (epoch minutes) from the onset's minute (the window start without one, or when the onset
+    lies before it) to `as_of`: those the loss since the onset counts."""
+    if onset is not None and onset >= obs.window_start:
+        first = (onset.replace(second=0, microsecond=0) - EPOCH) // MINUTE
+    else:
+        first = math.ceil((obs.window_start - EPOCH) / MINUTE)
+    return range(first, (obs.as_of - EPOCH) // MINUTE)
+
+
+def _empty_minutes(
+    minute_ms: np.ndarray, volume: np.ndarray, obs: Observation, onset: datetime | None
+) -> frozenset[int]:
+    seen = np.unique(minute_ms // 60_000)
+    if not len(seen) or float(volume.sum()) / len(seen) < MIN_RECORDS_PER_MINUTE:
+        return frozenset()
+    return frozenset(span_minutes(obs, onset)) - frozenset(seen.tolist())
+
+
+def _as_times(minutes: frozenset[int]) -> tuple[datetime, ...]:
+    return tuple(EPOCH + MINUTE * i for i in sorted(minutes))
+
+
+def kpi_gap_minutes(obs: Observation, onset: datetime | None) -> tuple[datetime, ...]:
+    """The whole minutes since the onset in which no KPI point arrived from any merchant (missing data)."""
+    m = obs.metrics
+    return _as_times(_empty_minutes(m.minute_ms(), m.checkout_attempts, obs, onset))
+
+
+def log_gap_minutes(
+    obs: Observation, onset: datetime | None, sources: tuple[str, ...]
+) -> tuple[datetime, ...]:
+    """The whole minutes since the onset in which one of the log `sources` (all of them when empty) has no
+    record at all (missing data)."""
+    r = obs.rollups
+    missing: frozenset[int] = frozenset()
+    for source in sources or r.source.distinct():
+        rows = r.take(r.source.mask(source))
+        missing |= _empty_minutes(rows.minute_ms, rows.count, obs, onset)
+    return _as_times(missing)
+
+
+def stretches(minutes: tuple[datetime, ...]) -> str:
+    """Consecutive minutes as `HH:MM-HH:MM` stretches (a lone minute as `HH:MM`), comma-separated."""
+    runs: list[list[datetime]] = []
+    for t in minutes:
+        if runs and t - runs[-1][-1] == MINUTE:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return ", ".join(f"{r[0]:%H:%M}" if len(r) == 1 else f"{r[0]:%H:%M}-{r[-1] + MINUTE:%H:%M}" for r in runs)
