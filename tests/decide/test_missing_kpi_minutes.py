@@ -10,6 +10,7 @@ from kit import AS_OF, SIGNATURES, WINDOW, baseline, metrics, observation
 
 from selfheal.decide import assess
 from selfheal.decide.gaps import kpi_gap_minutes
+from selfheal.decide.impact import loss_between, loss_rate_since
 from selfheal.observe.model import Observation
 from selfheal.reason.model import Findings
 from selfheal.settings import Settings
@@ -92,3 +93,18 @@ def test_failed_requests_in_minutes_without_logs_are_estimated_from_the_other_mi
     assert report.lost_orders.low <= 240 <= report.lost_orders.high
     note = next(x for x in a.assumptions if "no api logs" in x)
     assert "6 minute(s)" in note and "other 44 minutes" in note
+
+
+def test_the_incidents_rates_leave_out_the_minutes_without_kpi_points() -> None:
+    # The rate an open incident and an action's outcome are judged on: 5 orders a minute lost, 300 an hour,
+    # measured over the 30 minutes that have KPI points (over all 42 it would look like 214 an hour, a recovery
+    # that did not happen); the loss so far puts the measured rate in the 12 missing minutes too.
+    obs, onset = _world(), START + timedelta(minutes=SLOW_FROM)
+    span = loss_between(obs, {"A"}, onset, AS_OF)
+    assert span.missing_minutes == len(GAP) and span.minutes == WINDOW - SLOW_FROM - len(GAP)
+    assert abs(span.lost_orders_per_hour - 300) < 1
+    assert abs(span.lost_orders * span.whole_span_share - TRUE_LOSS) < 1
+    assert abs(loss_rate_since(obs, {"A"}, onset).lost_orders_per_hour - 300) < 1
+    whole = loss_between(_world(range(0)), {"A"}, onset, AS_OF)
+    assert whole.missing_minutes == 0 and whole.whole_span_share == 1.0
+    assert abs(whole.lost_orders_per_hour - 300) < 1

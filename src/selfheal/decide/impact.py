@@ -357,7 +357,7 @@ def risk_report(
 
 @dataclass(frozen=True)
 class LossRate:
-    """Orders lost per hour at a set of merchants over the minutes since a moment."""
+    """Orders lost per hour at a set of merchants over the minutes since a moment (those with KPI points)."""
 
     minutes: int
     expected_orders: float
@@ -380,7 +380,9 @@ def loss_rate_since(obs: Observation, merchants: set[str], since: datetime) -> L
     )
     expected = ordered_sum(conversion[rows] * m.checkout_attempts[rows])
     actual = int(m.orders[rows].sum())
-    minutes = max(1, round((obs.as_of - start).total_seconds() / 60))
+    # Minutes without any KPI point are missing data: the rate is over the minutes that were measured.
+    missing = len(kpi_gap_minutes(obs, start))
+    minutes = max(1, round((obs.as_of - start).total_seconds() / 60) - missing)
     return LossRate(
         minutes=minutes,
         expected_orders=round(expected, 2),
@@ -455,10 +457,13 @@ class LossSpan:
     actual_orders: int
     lost_orders: float
     lost_revenue: float
+    missing_minutes: int = 0
+    """Whole minutes of the span without any KPI point (`decide.gaps`): missing data, not counted above."""
 
     @property
     def minutes(self) -> float:
-        return max((self.end - self.start).total_seconds() / 60, 0.0)
+        """The minutes the figures above measure: the span less its minutes without KPI points."""
+        return max((self.end - self.start).total_seconds() / 60 - self.missing_minutes, 0.0)
 
     @property
     def lost_orders_per_hour(self) -> float:
@@ -468,9 +473,17 @@ class LossSpan:
     def lost_revenue_per_hour(self) -> float:
         return self.lost_revenue * 60 / self.minutes if self.minutes > 0 else 0.0
 
+    @property
+    def whole_span_share(self) -> float:
+        """The whole span per measured minute: what scales the measured loss to the span's estimated loss (the
+        minutes without KPI points at the measured minutes' rate); 1 without missing minutes."""
+        wall = max((self.end - self.start).total_seconds() / 60, 0.0)
+        return wall / self.minutes if self.missing_minutes and self.minutes > 0 else 1.0
+
 
 def loss_between(obs: Observation, merchants: set[str], start: datetime, end: datetime) -> LossSpan:
-    """The loss at `merchants` in the KPI minutes of `[start, end)` (clipped to the window)."""
+    """The loss at `merchants` in the KPI minutes of `[start, end)` (clipped to the window); the whole minutes
+    of the span without any KPI point are counted apart (`missing_minutes`)."""
     start = max(start, obs.window_start)
     end = min(end, obs.as_of)
     notes = ImpactNotes(assumptions=[], uncertainties=[])
@@ -491,4 +504,5 @@ def loss_between(obs: Observation, merchants: set[str], start: datetime, end: da
         actual_orders=actual,
         lost_orders=round(expected - actual, 2),
         lost_revenue=round(revenue, 2),
+        missing_minutes=len([t for t in kpi_gap_minutes(obs, start) if t < end]),
     )

@@ -403,8 +403,9 @@ def _loss_so_far(
         orders, revenue = risk.lost_orders.value, risk.lost_revenue.value
     if counted < obs.as_of:
         span = loss_between(obs, merchants, counted, obs.as_of)
-        orders += span.lost_orders
-        revenue += span.lost_revenue
+        # Minutes without KPI points lost at the measured minutes' rate (missing data, not zero loss).
+        orders += span.lost_orders * span.whole_span_share
+        revenue += span.lost_revenue * span.whole_span_share
     peak_orders = incident.peak_lost_orders_per_hour or 0.0
     peak_revenue = incident.peak_lost_revenue_per_hour or 0.0
     if rate.measured:
