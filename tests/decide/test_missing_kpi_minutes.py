@@ -9,8 +9,8 @@ from datetime import timedelta
 from kit import AS_OF, SIGNATURES, WINDOW, baseline, metrics, observation
 
 from selfheal.decide import assess
-from selfheal.decide.gaps import kpi_gap_minutes
 from selfheal.decide.impact import loss_between, loss_rate_since
+from selfheal.observe.gaps import kpi_gap_minutes
 from selfheal.observe.model import Observation
 from selfheal.reason.model import Findings
 from selfheal.settings import Settings

@@ -39,7 +39,6 @@ from selfheal.decide.counted import (
     silent_part_within_noise,
 )
 from selfheal.decide.facts import CodeCounts, Fact, facts_from
-from selfheal.decide.gaps import kpi_gap_minutes, log_gap_minutes, span_minutes, stretches
 from selfheal.decide.impact import (
     DEFAULT_VALUE_CV,
     MIN_BASELINE_ORDERS,
@@ -67,6 +66,7 @@ from selfheal.decide.model import (
     RootCause,
 )
 from selfheal.decide.scoring import Scored, find_causes
+from selfheal.observe.gaps import kpi_gap_minutes, log_gap_minutes, span_minutes, stretches
 from selfheal.observe.model import ActiveAlert, MerchantBaseline, Observation
 from selfheal.reason.model import SEVERITY_RANK, Findings, Severity
 from selfheal.records import dt_to_ms

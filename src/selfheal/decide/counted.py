@@ -11,7 +11,7 @@ request became one as often as the merchant's payments that were answered (2xx a
 checkout request as often as the merchant's checkout attempts convert at baseline (a shopper retrying counts once
 per failed request: an assumption written into the assessment).
 
-Minutes since the onset in which a fact's log source has no record at all (`decide.gaps`) are missing data: the
+Minutes since the onset in which a fact's log source has no record at all (`observe.gaps`) are missing data: the
 merchant's failed requests in them are estimated at its average per covered minute, and their count's doubt widens
 the interval.
 
@@ -29,9 +29,9 @@ import numpy as np
 
 from selfheal.decide.blast import clean_share, failure_counter, since
 from selfheal.decide.facts import Fact
-from selfheal.decide.gaps import log_gap_minutes, span_minutes
 from selfheal.decide.impact import Rates
 from selfheal.decide.model import Category
+from selfheal.observe.gaps import log_gap_minutes, span_minutes
 from selfheal.observe.model import Observation
 
 COUNTED_CATEGORIES = frozenset(

@@ -27,8 +27,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from selfheal.decide.gaps import kpi_gap_minutes
 from selfheal.decide.model import Estimate, MerchantImpact, RiskReport
+from selfheal.observe.gaps import kpi_gap_minutes
 from selfheal.observe.model import MerchantBaseline, Observation
 from selfheal.observe.window import group_rows, group_sums, ordered_sum
 
@@ -458,7 +458,7 @@ class LossSpan:
     lost_orders: float
     lost_revenue: float
     missing_minutes: int = 0
-    """Whole minutes of the span without any KPI point (`decide.gaps`): missing data, not counted above."""
+    """Whole minutes of the span without any KPI point (`observe.gaps`): missing data, not counted above."""
 
     @property
     def minutes(self) -> float:

@@ -137,6 +137,8 @@ class DataNoteKind(StrEnum):
     """The stage's signals stopped arriving before `as_of`."""
     no_history = "no_history"
     """No same window yesterday or last week to compare the stage's orders with."""
+    missing_minutes = "missing_minutes"
+    """Too few of the window's minutes have KPI points to compare the stage's orders (not enough data)."""
 
 
 class DataNote(Record):

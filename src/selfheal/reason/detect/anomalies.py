@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from selfheal.observe.gaps import kpi_gap_minutes, span_minutes
 from selfheal.observe.history_model import DetectionHistory
 from selfheal.observe.model import Observation
 from selfheal.observe.window import Labels, RollupColumns, group_max, group_rows, group_sums
@@ -43,6 +44,10 @@ PRIOR_WEIGHT = 200.0
 MIN_LIFT = 2.0
 MIN_EXCESS = 0.01
 MIN_ORDER_DROP = 0.3
+MIN_COVERED_SHARE = 0.5
+"""The orders test needs KPI points in at least this share of the window's whole minutes: minutes missing data
+(`observe.gaps`: none from any merchant on a feed that otherwise reports plenty) count neither as expected nor as
+actual orders, and with fewer covered minutes the stage's orders are not compared (not enough data)."""
 ONSET_SPAN = 5
 THIN_BASELINE_TRIALS = 1000
 """A baseline with fewer requests than this cannot say what rate is normal for the endpoint."""
@@ -613,10 +618,23 @@ _BUSINESS_RATES = {
 }
 
 
+def covered_share(obs: Observation) -> float:
+    """Share of the window's whole minutes that are not missing KPI data (`observe.gaps`); 1.0 without any."""
+    window = len(span_minutes(obs, None))
+    if not window:
+        return 1.0
+    return (window - len(kpi_gap_minutes(obs, None))) / window
+
+
 def _order_drop(
-    obs: Observation, stage: str, observed: float, expected: float, threshold: float
+    obs: Observation, stage: str, observed: float, expected: float, threshold: float, covered: float = 1.0
 ) -> Anomaly | None:
-    """A Poisson test of the window's orders against the same window yesterday / last week."""
+    """A Poisson test of the window's orders against the same window yesterday / last week, the expectation
+    scaled to the `covered` share of the window's minutes (those with KPI data: the orders in the others are
+    unknown, not zero)."""
+    if covered < MIN_COVERED_SHARE:
+        return None
+    expected *= covered
     if expected < 5 or observed >= expected * (1 - MIN_ORDER_DROP):
         return None
     score = float(pvalue_to_score(poisson_pvalue(np.array([observed]), np.array([expected]), "drop"))[0])
@@ -634,7 +652,8 @@ def _order_drop(
         observed=observed,
         expected=round(expected, 2),
         dimensions=Dimensions(stages=(stage,)),
-        detail=f"{observed:.0f} orders vs about {expected:.0f} expected",
+        detail=f"{observed:.0f} orders vs about {expected:.0f} expected"
+        + (f" (over the {covered:.0%} of the window's minutes with KPI data)" if covered < 1.0 else ""),
     )
 
 
@@ -645,8 +664,10 @@ def business_failures(
 
     The orders test runs only over the merchants with a same-window comparison (no history is no
     evidence) and not on a stage whose signals stopped arriving (`stale`: the window's missing minutes are
-    missing data, not missing orders)."""
+    missing data, not missing orders). Minutes without any KPI point (`observe.gaps`) count neither as expected
+    nor as actual orders; with too few covered minutes (`MIN_COVERED_SHARE`) the orders are not compared."""
     stages = _stage_business(obs)
+    covered = covered_share(obs)
     found = [
         _business_rate(obs, name, "checkout", s.checkout, s.base_checkout, threshold)
         for name, s in stages.items()
@@ -660,7 +681,7 @@ def business_failures(
         for name in with_sessions
     ]
     found += [
-        _order_drop(obs, name, s.orders, s.expected_orders, threshold)
+        _order_drop(obs, name, s.orders, s.expected_orders, threshold, covered)
         for name, s in stages.items()
         if s.compared and name not in stale
     ]
@@ -708,7 +729,19 @@ def data_notes(obs: Observation, stale_minutes: int) -> tuple[DataNote, ...]:
         if history is not None
         else ""
     )
+    covered = covered_share(obs)
+    stale = stale_stages(obs, stale_minutes)
     for name, s in sorted(_stage_business(obs).items()):
+        if s.compared and covered < MIN_COVERED_SHARE and name not in stale:
+            notes.append(
+                DataNote(
+                    kind=DataNoteKind.missing_minutes,
+                    stage=name,
+                    detail=f"Not enough data for stage {name or '(none)'}: only {covered:.0%} of the window's "
+                    "minutes have KPI points (the others are missing data: none from any merchant), so its "
+                    "orders are not compared.",
+                )
+            )
         if s.has_checkout and not s.compared:
             notes.append(
                 DataNote(
