@@ -226,20 +226,39 @@ def hybrid(x: np.ndarray, k: int, averaged: bool) -> tuple[np.ndarray, np.ndarra
     return labels, groups, time.perf_counter() - started
 
 
+RATIOS = (0.5, 0.55, 0.6)
+
+
+def print_ratio_row(
+    label: str,
+    z: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    fine: np.ndarray,
+    coarse: np.ndarray | None,
+    seconds: float,
+) -> None:
+    """One table row: a partition finished at each unassigned ratio of `RATIOS`, scored, and its time."""
+    cells = []
+    for ratio in RATIOS:
+        params = ClusterParams(min_similarity_ratio=ratio)
+        result = alg._finish(z, labels, groups, params, np.ones(z.shape[0], dtype=np.int64))
+        cells.append(cell(result, fine, coarse)[3])
+    print(f"| {label} | " + " | ".join(cells) + f" | {seconds:.1f} s |", flush=True)
+
+
 def hybrid_scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndarray | None) -> None:
     z = alg.centre(x)
     for k, variant in ((10, "sample"), (15, "sample"), (20, "sample"), (15, "full"), (12, "full")):
         labels, groups, seconds = hybrid_sample(x, k) if variant == "sample" else hybrid(x, k, False)
-        cells = []
-        for ratio in (0.5, 0.55, 0.6):
-            params = ClusterParams(min_similarity_ratio=ratio)
-            result = alg._finish(z, labels, groups, params, np.ones(z.shape[0], dtype=np.int64))
-            cells.append(cell(result, fine, coarse)[3])
-        print(
-            f"| {name} | Ward k + graph partition, {k} neighbours, graph on {variant} | "
-            + " | ".join(cells)
-            + f" | {seconds:.1f} s |",
-            flush=True,
+        print_ratio_row(
+            f"{name} | Ward k + graph partition, {k} neighbours, graph on {variant}",
+            z,
+            labels,
+            groups,
+            fine,
+            coarse,
+            seconds,
         )
 
 
@@ -346,17 +365,14 @@ def propagation_scan(name: str, x: np.ndarray, fine: np.ndarray, coarse: np.ndar
         started = time.perf_counter()
         labels = ward if k == 0 else propagate(z, ward, k, rounds, sample if scope == "sample" else None)
         seconds = time.perf_counter() - started
-        cells = []
-        for ratio in (0.5, 0.55, 0.6):
-            result = alg._finish(
-                z, labels, groups, ClusterParams(min_similarity_ratio=ratio), np.ones(n, dtype=np.int64)
-            )
-            cells.append(cell(result, fine, coarse)[3])
-        print(
-            f"| {name} | propagation k {k}, {rounds} rounds, neighbours among {scope} | "
-            + " | ".join(cells)
-            + f" | {seconds:.1f} s |",
-            flush=True,
+        print_ratio_row(
+            f"{name} | propagation k {k}, {rounds} rounds, neighbours among {scope}",
+            z,
+            labels,
+            groups,
+            fine,
+            coarse,
+            seconds,
         )
 
 
