@@ -145,7 +145,9 @@ def run_fault(
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{family}-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]
-    early = _cycle(deps, onset).outcome.incident_id is not None  # the window before onset: no incident
+    # The window before the fault's first record (the onset, or earlier by a provider clock running behind):
+    # no incident may open in it.
+    early = _cycle(deps, rv.fault_free_until(onset)).outcome.incident_id is not None
     # Cycles every minute after onset: the first anomaly on the fault's merchants or stage (detection delay)
     # and the first incident (decision delay).
     delay = None

@@ -103,6 +103,13 @@ class RunVariant:
             "gaps": [list(g) for g in self.gaps],
         }
 
+    def fault_free_until(self, onset: datetime) -> datetime:
+        """The end of the last whole minute before any of the fault's records: the onset's minute start, or
+        earlier when the provider's clock runs behind (`log_offset_seconds` < 0 stamps the provider's records of
+        the fault's first minutes before the onset). A window ending here holds no sign of the fault."""
+        lead = timedelta(seconds=min(0, self.variant.log_offset_seconds if self.variant else 0))
+        return (onset + lead).replace(second=0, microsecond=0)
+
     def signal_variant(self, onset: datetime) -> SignalVariant | None:
         """The signals' variant with the gaps placed around `onset`."""
         if not self.gaps:
