@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from selfheal.bench.scenarios import _onset
 from selfheal.simulate import FaultSpec, SignalGap, SignalVariant, SimConfig, SimResult, simulate
+from selfheal.simulate.engine import BASE_ORDER_SHARE
 from selfheal.simulate.families import (
     BACKGROUND_ERROR_SHARE,
     HELD_OUT,
@@ -146,3 +149,26 @@ def test_expected_minus_actual_truth_leaves_out_what_a_merchants_own_background_
     noisy = simulate(SimConfig(seed=5, merchants=30, start=T0, minutes=60, faults=(fault, *noise)))
     clean, seen = plain.truth.faults[0].expected_lost_orders, noisy.truth.faults[0].expected_lost_orders
     assert clean > 100 and abs(seen - clean) < 0.1 * clean
+
+
+def test_expected_minus_actual_truth_of_a_flapping_fault_counts_its_failing_minutes_only() -> None:
+    """A flapping fault loses nothing in its healthy minutes: the expected-basis truth sums expected minus actual
+    orders over its failing minutes only (the healthy minutes would add only their orders' sampling noise)."""
+    flap = FaultSpec(
+        name="webhook_500", start=FAULT_START, duration_minutes=40, burst_minutes=3, pause_minutes=5
+    )
+    r = _run((flap,), merchants=30)
+    truth = r.truth.faults[0]
+    by_id = {m.id: m for m in r.truth.merchants if m.id in truth.merchants}
+    failing = healthy = 0.0
+    for p in r.metrics:
+        m = by_id.get(p.merchant_id)
+        if m is None or not FAULT_START <= p.ts < truth.end:
+            continue
+        gap = p.checkout_attempts * m.success_rate * BASE_ORDER_SHARE - p.orders
+        if ((p.ts - FAULT_START).total_seconds() / 60) % 8 < 3:
+            failing += gap
+        else:
+            healthy += gap
+    assert truth.expected_lost_orders == pytest.approx(failing, abs=0.01)
+    assert abs(healthy) > 0.01  # the healthy minutes' noise, which the truth leaves out

@@ -636,14 +636,15 @@ def _expected_loss(
     `expected_lost_orders` and `expected_lost_revenue`). Expected orders are the checkout attempts that came
     times the merchant's true conversion without this fault (what the `others` active on it at that minute,
     e.g. its own background errors, still cost stays out): the traffic is observed (none of the faults
-    changes it), whether each shopper would have bought is not."""
+    changes it), whether each shopper would have bought is not. A flapping fault's healthy minutes are left
+    out: it loses nothing in them, and counting them would only add their orders' sampling noise to the truth."""
     by_id = {m.id: m for m in merchants if m.id in a.merchants}
     others_of = {mid: [o for o in others if mid in o.merchants] for mid in by_id}
     stop = min(a.end, end)
     expected_orders = expected_revenue = actual_orders = actual_revenue = 0.0
     for p in metrics:
         m = by_id.get(p.merchant_id)
-        if m is None or not a.start <= p.ts < stop:
+        if m is None or not a.start <= p.ts < stop or _intensity(a, p.ts) == 0:
             continue
         orders = p.checkout_attempts * m.success_rate * BASE_ORDER_SHARE
         for o in others_of[m.id]:
