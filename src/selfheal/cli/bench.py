@@ -29,7 +29,7 @@ def register(bench_app: typer.Typer) -> None:
             str,
             typer.Option(
                 help="Comma-separated variant families, or 'all' (tuned: catalogue, status_mix, versioned, "
-                "scope_ramp, flapping_noise, kpi_gaps; held out: graphql_stageless, skewed_quiet, gappy_daytime)"
+                "scope_ramp, flapping_noise, kpi_gaps, any_hour; held out: graphql_stageless, skewed_quiet, gappy_daytime)"
             ),
         ] = "catalogue",
         quiet_decoys: Annotated[bool, typer.Option(help="Decoys in the quiet week's logged hours")] = True,

@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Variant family drawn per fault and seed: catalogue, status_mix, versioned, scope_ramp, "
-                "flapping_noise, kpi_gaps, graphql_stageless, skewed_quiet, gappy_daytime (status codes, ramp, failure "
+                "flapping_noise, kpi_gaps, any_hour, graphql_stageless, skewed_quiet, gappy_daytime (status codes, ramp, failure "
                 "share, flapping, background errors, naming, stages, tickets, gaps in the records)"
             ),
         ] = None,
