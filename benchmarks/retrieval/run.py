@@ -4,9 +4,13 @@
     python benchmarks/retrieval/run.py speed --dataset PATH --chunks 100000 --docs 1000
     python benchmarks/retrieval/run.py query-speed --dataset PATH --chunks 100000   # latency part only
     python benchmarks/retrieval/run.py all --dataset PATH
+    python benchmarks/retrieval/run.py quality --dataset PATH --document-share 0   # chunks scored alone
 
 Everything goes through the product path (loaders, chunking, SQLite storage, KnowledgeBase.search).
-Quality is doc-level: a query's ranking is its chunk ranking with repeated documents dropped.
+Quality is doc-level: a query's ranking is its chunk ranking with repeated documents dropped. Besides all
+queries, quality reports the odd and even queries (1st, 3rd, ... and 2nd, 4th, ...) on their own, and a
+check that uses no query of the set ("sections"): each runbook's first section under its title is the
+query, that section is left out of the index, and the rest of its runbook must be found.
 """
 
 from __future__ import annotations
@@ -25,20 +29,25 @@ import numpy as np
 
 from selfheal.embedding import load_dense_embedder
 from selfheal.knowledge.base import KnowledgeBase, document_id
-from selfheal.knowledge.index import SearchMode, dense_text
+from selfheal.knowledge.index import HybridIndex, SearchMode, dense_text
+from selfheal.knowledge.model import IndexedChunk
 from selfheal.settings import Settings
 from selfheal.store import Store, knowledge_repo
 
 
-def _kb(db_dir: Path, dense: bool) -> KnowledgeBase:
+def _kb(db_dir: Path, dense: bool, document_share: float | None = None) -> KnowledgeBase:
+    overrides = {} if document_share is None else {"kb_document_share": document_share}
     settings = Settings(
-        data_dir=db_dir, database_url=f"sqlite:///{db_dir / 'bench.db'}", dense_embeddings=dense
+        data_dir=db_dir,
+        database_url=f"sqlite:///{db_dir / 'bench.db'}",
+        dense_embeddings=dense,
+        **overrides,
     )
     store = Store.open(settings.resolved_database_url())
     return KnowledgeBase(store, settings, load_dense_embedder(True) if dense else None)
 
 
-def doc_ranking(kb: KnowledgeBase, query: str, mode: SearchMode, depth: int = 100) -> list[str]:
+def doc_ranking(kb: KnowledgeBase | HybridIndex, query: str, mode: SearchMode, depth: int = 100) -> list[str]:
     seen: list[str] = []
     for hit in kb.search(query, depth, mode):
         if hit.chunk.document not in seen:
@@ -58,13 +67,53 @@ def metrics(rankings: list[list[str]], golds: list[set[str]]) -> dict[str, float
     return {"R@1": round(r1 / n, 3), "R@5": round(r5 / n, 3), "MRR@10": round(mrr / n, 3), "queries": n}
 
 
-def quality(dataset: Path, field: str) -> dict[str, Any]:
+def _with_halves(rankings: list[list[str]], golds: list[set[str]]) -> dict[str, Any]:
+    out: dict[str, Any] = metrics(rankings, golds)
+    for name, start in (("odd", 0), ("even", 1)):
+        out[name] = metrics(rankings[start::2], golds[start::2])
+    return out
+
+
+def _first_sections(chunks: list[IndexedChunk]) -> list[int]:
+    """Per document, the index of its first chunk under a heading below the title (e.g. "Meaning")."""
+    first: dict[str, int] = {}
+    for i, chunk in enumerate(chunks):
+        below_title = [h for h in chunk.heading_path if h != chunk.title]
+        if below_title and chunk.text.strip() and chunk.document_id not in first:
+            first[chunk.document_id] = i
+    return sorted(first.values())
+
+
+def sections_check(kb: KnowledgeBase) -> dict[str, Any]:
+    """Each runbook's first section is the query; the index without that section must find its runbook."""
+    full = kb.index()
+    probes = _first_sections(full.chunks)
+    rankings: dict[SearchMode, list[list[str]]] = {mode: [] for mode in SearchMode}
+    golds: list[set[str]] = []
+    for i in probes:
+        keep = [j for j in range(len(full.chunks)) if j != i]
+        index = HybridIndex(
+            [full.chunks[j] for j in keep],
+            full.vectors[keep] if full.vectors is not None else None,
+            full.embedder,
+            weights=full.weights,
+            dense_weight=full.dense_weight,
+            document_share=full.document_share,
+            candidates=full.candidates,
+        )
+        golds.append({full.chunks[i].document})
+        for mode in SearchMode:
+            rankings[mode].append(doc_ranking(index, full.chunks[i].text, mode))
+    return {mode.value: _with_halves(rankings[mode], golds) for mode in SearchMode}
+
+
+def quality(dataset: Path, field: str, document_share: float | None = None) -> dict[str, Any]:
     queries = [
         json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines() if line.strip()
     ]
     files = sorted(p for p in (dataset / "docs").iterdir() if p.is_file())
     with tempfile.TemporaryDirectory() as tmp:
-        kb = _kb(Path(tmp), dense=True)
+        kb = _kb(Path(tmp), dense=True, document_share=document_share)
         t = time.perf_counter()
         result = kb.add_files([(p.name, p.read_bytes()) for p in files])
         index_s = time.perf_counter() - t
@@ -75,11 +124,13 @@ def quality(dataset: Path, field: str) -> dict[str, Any]:
             "query_field": field,
             "index_seconds": round(index_s, 2),
             "embedding_model": kb.embedder.name if kb.embedder else None,
+            "document_share": kb.settings.kb_document_share,
         }
         golds = [set(q["gold"]) for q in queries]
         for mode in (SearchMode.hybrid, SearchMode.lexical, SearchMode.dense):
             rankings = [doc_ranking(kb, q[field], mode) for q in queries]
-            out[mode.value] = metrics(rankings, golds)
+            out[mode.value] = _with_halves(rankings, golds)
+        out["sections"] = sections_check(kb)
         kb.store.dispose()
     return out
 
@@ -247,13 +298,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--field", default="query", help="query field of queries.jsonl (default: query)")
     parser.add_argument("--chunks", type=int, default=100_000, help="corpus size for query latency")
     parser.add_argument("--docs", type=int, default=1_000, help="documents for the indexing time")
+    parser.add_argument(
+        "--document-share",
+        type=float,
+        help="override SELFHEAL_KB_DOCUMENT_SHARE for quality (0: each chunk scored alone, as before)",
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON result here")
     args = parser.parse_args(argv)
     if not (args.dataset / "queries.jsonl").is_file() or not (args.dataset / "docs").is_dir():
         parser.error(f"{args.dataset} needs docs/ and queries.jsonl")
     report: dict[str, Any] = {}
     if args.what in ("quality", "all"):
-        report["quality"] = quality(args.dataset, args.field)
+        report["quality"] = quality(args.dataset, args.field, args.document_share)
         print(json.dumps({"quality": report["quality"]}), flush=True)
     if args.what in ("speed", "all"):
         report["index_speed"] = index_speed(args.dataset, args.docs)

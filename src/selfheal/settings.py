@@ -397,6 +397,14 @@ class Settings(BaseSettings):
     kb_dense_weight: float = Field(
         0.5, ge=0, le=1, description="Share of the dense score in hybrid runbook retrieval (rest: BM25F)."
     )
+    kb_document_share: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="In hybrid runbook retrieval, share of each side's score of a chunk taken from that side's "
+        "best chunk of the same runbook, so lexical and dense evidence found in different sections of one "
+        "runbook add up (0: chunks scored alone).",
+    )
     kb_incident_top: int = Field(5, ge=0, le=50, description="Runbook passages attached to each incident.")
 
     # --- demo ------------------------------------------------------------------------------------

@@ -408,7 +408,11 @@ class KnowledgeBase:
                         ],
                     )
         return HybridIndex(
-            chunks, vectors, self.embedder if rows else None, dense_weight=self.settings.kb_dense_weight
+            chunks,
+            vectors,
+            self.embedder if rows else None,
+            dense_weight=self.settings.kb_dense_weight,
+            document_share=self.settings.kb_document_share,
         )
 
     def search(self, query: str, top: int = 10, mode: SearchMode = SearchMode.hybrid) -> list[SearchHit]:

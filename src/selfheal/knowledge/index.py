@@ -9,8 +9,12 @@ Dense side: one L2-normalised vector per chunk (title and section prefixed to th
 matrix-vector product (exact search), or on large indexes a scan of the closest coarse lists (IVF).
 
 Fusion: each side proposes its top candidates; both sides score their union (the dense side exactly),
-and both score lists are min-max normalised over it and mixed with a fixed weight
-(`dense_weight`); with no embedder the ranking is lexical only.
+and both score lists are min-max normalised over it. Before mixing, each side's score of a chunk takes a
+share (`document_share`) of the best score that side gives any chunk of the same document: a runbook is
+about one problem, and the two sides often find it in different sections (the words of an alert in
+"Meaning", its sense in "Mitigation"), which plain per-chunk mixing splits and loses to a runbook whose one
+section is second best on both. The two sides are then mixed with a fixed weight (`dense_weight`); with
+no embedder the ranking is lexical only.
 """
 
 from __future__ import annotations
@@ -94,16 +98,19 @@ class HybridIndex:
         embedder: DenseEmbedder | None = None,
         weights: FieldWeights = FieldWeights(),
         dense_weight: float = 0.5,
+        document_share: float = 0.3,
         candidates: int = 200,
         ivf_min_chunks: int = 20_000,
     ) -> None:
         self.chunks = list(chunks)
         self.weights = weights
         self.dense_weight = dense_weight
+        self.document_share = document_share
         self.candidates = candidates
         self.embedder = embedder if vectors is not None and len(vectors) == len(self.chunks) else None
         self.vectors = vectors if self.embedder is not None else None
         self._vocab: dict[str, int] = {}
+        self._document_of = _document_numbers(self.chunks)
         self._matrix = self._build_lexical()
         self.ivf = (
             CoarseLists.build(self.vectors)
@@ -226,8 +233,12 @@ class HybridIndex:
             assert self.vectors is not None
             parts["dense"] = (self.vectors[candidate_ids] @ q).astype(np.float64)
         if lex is not None and q is not None:
-            fused = (1 - self.dense_weight) * _minmax(parts["lexical"]) + self.dense_weight * _minmax(
-                parts["dense"]
+            fused = fuse(
+                parts["lexical"],
+                parts["dense"],
+                self._document_of[candidate_ids],
+                self.dense_weight,
+                self.document_share,
             )
         else:
             fused = next(iter(parts.values()))
@@ -306,6 +317,44 @@ def _top_ids(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
     if k >= len(scores):
         return np.arange(len(scores), dtype=np.int64)
     return np.argpartition(-scores, k - 1)[:k].astype(np.int64)
+
+
+def _document_numbers(chunks: Sequence[IndexedChunk]) -> npt.NDArray[np.int64]:
+    """A small integer per chunk naming its document (0, 1, ... in order of first appearance)."""
+    numbers: dict[str, int] = {}
+    return np.fromiter(
+        (numbers.setdefault(c.document_id, len(numbers)) for c in chunks), dtype=np.int64, count=len(chunks)
+    )
+
+
+def fuse(
+    lexical: npt.NDArray[np.float64],
+    dense: npt.NDArray[np.float64],
+    documents: npt.NDArray[np.int64],
+    dense_weight: float,
+    document_share: float,
+) -> npt.NDArray[np.float64]:
+    """The hybrid score of each candidate chunk from its two raw scores: each side min-max normalised over
+    the candidates, moved `document_share` of the way to that side's best score in the chunk's document
+    (`documents` numbers each candidate's document), then mixed with `dense_weight`."""
+    lexical_part, dense_part = (
+        _with_document_share(_minmax(side), documents, document_share) for side in (lexical, dense)
+    )
+    return (1 - dense_weight) * lexical_part + dense_weight * dense_part
+
+
+def _with_document_share(
+    scores: npt.NDArray[np.float64], documents: npt.NDArray[np.int64], share: float
+) -> npt.NDArray[np.float64]:
+    """Each score moved `share` of the way to the best score among the chunks of its document (`documents`
+    numbers each score's document). A document's best chunk keeps its score; its other chunks rise towards
+    it, so evidence one side finds in one section counts for the document's other sections too."""
+    if share <= 0 or len(scores) == 0:
+        return scores
+    _, dense_ids = np.unique(documents, return_inverse=True)
+    best = np.full(int(dense_ids.max()) + 1, -np.inf)
+    np.maximum.at(best, dense_ids, scores)
+    return (1 - share) * scores + share * best[dense_ids]
 
 
 def _minmax(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
