@@ -9,10 +9,12 @@ from datetime import timedelta
 from kit import AS_OF, WINDOW, anomaly, api_rollup, baseline, metrics, observation
 
 from selfheal.decide import assess
+from selfheal.decide.catalogue import HYPOTHESES
 from selfheal.decide.model import Category
 from selfheal.observe.model import ErrorCodeCount, Observation, RollupRow
 from selfheal.reason.model import Anomaly, Findings
 from selfheal.settings import Settings
+from selfheal.signals import ROLLUP_STATUS_CODES
 
 SETTINGS = Settings(data_dir="/nonexistent", database_url="sqlite://")
 CHECKOUT = "POST /api/checkout"
@@ -65,3 +67,9 @@ def test_an_auth_fault_counts_401s_not_another_merchants_422s() -> None:
 def test_without_codes_the_status_class_decides_as_before() -> None:
     # The same requests stored before the rollups kept codes: both merchants' 4xx lean to the fault.
     assert _hit(codes_known=False) == {"A", "H"}
+
+
+def test_every_code_a_cause_is_about_is_kept_apart_in_the_rollups() -> None:
+    # A code the catalogue asks for but the rollups fold into its class would never count for its cause.
+    asked = {c for h in HYPOTHESES for rule in h.rules for c in rule.when.codes}
+    assert asked and asked <= ROLLUP_STATUS_CODES
