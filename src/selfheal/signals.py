@@ -211,6 +211,23 @@ def status_class(status_code: int) -> str:
     return f"{status_code // 100}xx"
 
 
+ROLLUP_STATUS_CODES: frozenset[int] = frozenset(
+    (400, 401, 403, 404, 408, 409, 410, 412, 413, 415, 422, 429, 500, 501, 502, 503, 504)
+)
+"""The failure codes the per-minute log rollups keep apart (a cause may be about one of them: 401/403 auth,
+404/409/422 sync, 504 timeouts, 500/502/503 provider). Every other code folds into its class (`rollup_status`),
+so a rollup minute holds at most these plus one row per class for each (merchant, stage, source, endpoint):
+the table stays bounded whatever codes clients send. Successes (2xx) and redirects (3xx) are never split."""
+CODE_UNKNOWN = ""
+"""A rollup row's `status_code` when only its class is known (rows stored before the rollups kept codes)."""
+
+
+def rollup_status(status_code: int) -> str:
+    """A status code as the rollups keep it: the code itself when in `ROLLUP_STATUS_CODES`, else its class
+    (`4xx`: a code of the class other than the kept ones)."""
+    return str(status_code) if status_code in ROLLUP_STATUS_CODES else status_class(status_code)
+
+
 # The per-minute log rollup's latency histogram: part of the contract between ingest, storage and observe.
 LATENCY_BUCKETS_MS: tuple[float, ...] = (
     5,

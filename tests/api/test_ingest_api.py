@@ -42,6 +42,17 @@ def test_json_ndjson_and_csv_are_accepted(client: TestClient) -> None:
     assert obs["error_rates"][0]["errors_4xx"] == 4
 
 
+def test_ingested_logs_keep_their_status_codes_in_the_rollups(client: TestClient, store: Store) -> None:
+    """The HTTP path (as every connector's) stores exact failure codes in the rollups, not only the class."""
+    batch = [{**LOG, "id": f"c{i}", "status_code": code} for i, code in enumerate((401, 401, 422, 200))]
+    assert client.post("/ingest/logs", json=batch).json()["stored"] == 4
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT status_class, status_code, count FROM log_rollups ORDER BY status_code"
+        ).all()
+    assert [tuple(r) for r in rows] == [("2xx", "2xx", 1), ("4xx", "401", 2), ("4xx", "422", 1)]
+
+
 def test_naive_timestamps_are_utc_and_extra_fields_are_kept(client: TestClient, store: Store) -> None:
     client.post("/ingest/logs", json=[{**LOG, "id": "x", "region": "eu-west", "ts": "2026-03-02T12:30:00"}])
     with store.read() as conn:

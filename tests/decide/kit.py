@@ -152,8 +152,10 @@ def api_rollup(
     status_class: str,
     count: int,
     endpoint: str = "GET /api/cart",
+    status_code: str = "",
 ) -> RollupRow:
-    """One minute's `count` api requests of a merchant on `endpoint` in `status_class` (60 ms each)."""
+    """One minute's `count` api requests of a merchant on `endpoint` in `status_class` (60 ms each), with
+    `status_code` as the rollups keep it ("" when only the class is known)."""
     return RollupRow(
         minute=minute,
         merchant_id=merchant,
@@ -166,4 +168,5 @@ def api_rollup(
         latency_sum=60.0 * count,
         latency_max=80.0,
         latency_hist=(0,) * N_BUCKETS,
+        status_code=status_code,
     )

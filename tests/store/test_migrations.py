@@ -118,3 +118,66 @@ def test_duplicate_key_names_are_renamed_and_then_refused(
             )
     finally:
         engine.dispose()
+
+
+_ROLLUP_INSERT = (
+    "INSERT INTO log_rollups (minute_ms, merchant_id, migration_stage, source, endpoint, status_class, {code}"
+    "count, latency_count, latency_sum, latency_max, "
+    + ", ".join(f"h{i}" for i in range(20))
+    + ") VALUES (:minute, 'm1', 'wave_1', 'api', 'POST /api/checkout', :klass, {code_value}"
+    ":count, :count, :sum, :max, :h0, " + ", ".join("0" for _ in range(19)) + ")"
+)
+
+
+def _rollups_by_key(engine: object) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT minute_ms, status_class, count, latency_count, latency_sum, latency_max, h0 "
+                    "FROM log_rollups ORDER BY minute_ms, status_class"
+                )
+            )
+        ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_rollup_codes_migrate_up_keeping_rows_and_down_merging_codes(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """0016: rows stored before it keep their counts with the code unknown (""), the code joins the key (a 401
+    and a 422 of one minute are two rows); downgrading merges them back into one row of the class."""
+    from sqlalchemy.exc import IntegrityError
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine), "0015_current_revenue")
+        legacy = _ROLLUP_INSERT.format(code="", code_value="")
+        with engine.begin() as conn:
+            conn.execute(
+                text(legacy), {"minute": 0, "klass": "4xx", "count": 5, "sum": 50.0, "max": 20.0, "h0": 5}
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT status_code, count FROM log_rollups")).all() == [("", 5)]
+        coded = _ROLLUP_INSERT.format(code="status_code, ", code_value=":code, ")
+        with engine.begin() as conn:
+            for code, count, peak in (("401", 3, 90.0), ("422", 2, 40.0)):
+                values = {"minute": 60_000, "klass": "4xx", "count": count, "sum": 10.0 * count, "max": peak}
+                conn.execute(text(coded), {**values, "code": code, "h0": count})
+        again = {"minute": 60_000, "klass": "4xx", "count": 1, "sum": 1.0, "max": 1.0, "h0": 1, "code": "401"}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(coded), again)
+        command.downgrade(alembic_config(engine), "0015_current_revenue")
+        assert "status_code" not in {c["name"] for c in inspect(engine).get_columns("log_rollups")}
+        assert _rollups_by_key(engine) == [
+            (0, "4xx", 5, 5, 50.0, 20.0, 5),
+            (60_000, "4xx", 5, 5, 50.0, 90.0, 5),
+        ]
+        upgrade(engine)  # and up again
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT DISTINCT status_code FROM log_rollups")).scalars().all() == [""]
+    finally:
+        engine.dispose()

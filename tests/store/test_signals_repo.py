@@ -125,3 +125,28 @@ def test_window_tickets_come_back_as_the_contract_ticket(store: Store) -> None:
         assert window_repo.tickets(conn, 0, dt_to_ms(T0)) == []
     assert isinstance(read, Ticket)
     assert read == sent
+
+
+def test_rollups_keep_the_status_codes_a_cause_can_be_about(store: Store) -> None:
+    """Round trip ingest -> rollups -> observation: 401 and 422 of one minute stay apart (an auth cause counts
+    the one, not the other); a code outside `ROLLUP_STATUS_CODES` (418) folds into its class, successes are
+    one row per class; counts, latencies and the class totals are unchanged."""
+    codes = [401, 401, 403, 422, 418, 200, 201, 200]
+    store_batch(store, "logs", [_log(i, status_code=c, source="api") for i, c in enumerate(codes)])
+    obs = observe(store, T0 + timedelta(minutes=5), 60, Settings())
+    r = obs.rollups
+    by_code = dict(zip(r.status_code.decoded(), r.count.tolist(), strict=True))
+    assert by_code == {"401": 2, "403": 1, "422": 1, "4xx": 1, "2xx": 3}
+    assert {row.status_code: row.status_class for row in r} == {
+        "401": "4xx",
+        "403": "4xx",
+        "422": "4xx",
+        "4xx": "4xx",
+        "2xx": "2xx",
+    }
+    assert int(r.latency_count.sum()) == len(codes)
+    # A second batch in the same minute adds to the rows of its codes.
+    store_batch(store, "logs", [_log(9, id="late", status_code=401, source="api")])
+    again = observe(store, T0 + timedelta(minutes=5), 60, Settings()).rollups
+    assert dict(zip(again.status_code.decoded(), again.count.tolist(), strict=True))["401"] == 3
+    assert len(again) == len(r)

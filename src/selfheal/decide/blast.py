@@ -4,7 +4,8 @@ A cause's locating facts name stages and some merchants. A stage is not counted 
 merchants fail: every merchant of a located stage is tested against its own expectation, with the signals the
 cause locates on, since the onset:
 
-- failing requests: its share of failed requests (the located facts' endpoints and status classes);
+- failing requests: its share of failed requests (the located facts' endpoints and status classes; only the
+  cause's exact codes when it is about some, e.g. 401/403 for auth, so other codes of the class stay out);
 - slow requests: its share of requests on the located endpoints slower than twice their expected p95;
 - orders: its orders against its baseline conversion x its checkout attempts.
 
@@ -27,7 +28,7 @@ import numpy as np
 from selfheal.decide.facts import Fact
 from selfheal.observe.model import Observation, RollupColumns
 from selfheal.reason.model import Severity
-from selfheal.signals import LATENCY_BUCKETS_MS
+from selfheal.signals import CODE_UNKNOWN, LATENCY_BUCKETS_MS
 
 DECISIVE_LLR = 4.6
 """A log-likelihood ratio beyond which a merchant's own evidence decides (about 100:1)."""
@@ -110,14 +111,25 @@ class RowCounts:
         return _counter(trials, hits)
 
 
+def cause_failures(rows: RollupColumns, f: Fact) -> np.ndarray:
+    """The rows of the fact's failures: in its status classes and, when its cause is about exact codes
+    (`Fact.cause_codes`), answered with one of them or with a code the rollups do not know (only the class was
+    kept: counted by the class, as before codes were kept). So an auth cause's 401s count and a merchant's
+    ordinary 422s on the same endpoint do not."""
+    failed: np.ndarray = rows.status_class.mask(*f.status_classes)
+    if f.cause_codes:
+        failed &= rows.status_code.mask(CODE_UNKNOWN, *(str(c) for c in f.cause_codes))
+    return failed
+
+
 def _failed_rows(rows: RollupColumns, f: Fact) -> RowCounts:
-    """The requests on the fact's endpoints, and those of them in the fact's status classes."""
+    """The requests on the fact's endpoints, and those of them that are the fact's failures."""
     on = rows.take(_on(rows, f))
-    return RowCounts(on, on.count, np.where(on.status_class.mask(*f.status_classes), on.count, 0))
+    return RowCounts(on, on.count, np.where(cause_failures(on, f), on.count, 0))
 
 
 def failure_counter(rows: RollupColumns, f: Fact) -> Counter:
-    """Per merchant: its requests on the fact's endpoints, and those of them in the fact's status classes."""
+    """Per merchant: its requests on the fact's endpoints, and those of them that are the fact's failures."""
     return _failed_rows(rows, f).counter()
 
 
@@ -226,7 +238,7 @@ def _request_rows(rows: RollupColumns, located: tuple[Fact, ...]) -> list[RowCou
         if f.signal != "anomaly" or not f.endpoints:
             continue
         counts: RowCounts | None = None
-        key: tuple[object, ...] = (f.metric, f.endpoints, f.sources, f.status_classes)
+        key: tuple[object, ...] = (f.metric, f.endpoints, f.sources, f.status_classes, f.cause_codes)
         if key in seen:
             continue
         seen.add(key)

@@ -85,7 +85,7 @@ def counted_lost_orders(
     out = {m: [0.0, 0.0] for m in merchants}
     seen: set[tuple[object, ...]] = set()
     for f in located:
-        key = (f.endpoints, f.sources, f.status_classes)
+        key = (f.endpoints, f.sources, f.status_classes, f.cause_codes)
         if f.signal != "anomaly" or f.metric != "error_rate" or not f.status_classes or key in seen:
             continue
         seen.add(key)

@@ -59,6 +59,10 @@ class Fact:
     behind one endpoint, e.g. GraphQL)."""
     codes: tuple[tuple[int, int], ...] = ()
     """(status code, failed requests) of an error-rate anomaly's endpoint and status class in the window."""
+    cause_codes: tuple[int, ...] = ()
+    """The exact status codes the cause this fact locates is about (401/403 for auth): its failed requests, per
+    merchant, are the ones answered with these codes, plus those whose code is unknown (only the class was
+    kept). Empty: every failure of the fact's status classes. Set when a cause's rule with `codes` locates it."""
     extra: dict[str, object] = field(default_factory=dict)
 
     def code_share(self, wanted: tuple[int, ...]) -> float | None:

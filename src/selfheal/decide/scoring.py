@@ -8,7 +8,7 @@ A rule counts its strongest fact only, so ten anomalies on one endpoint weigh as
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from selfheal.decide.catalogue import (
@@ -42,12 +42,21 @@ class Scored:
 
     @property
     def locating(self) -> tuple[Fact, ...]:
-        """Facts that place this cause (positive locating rules), strongest first."""
+        """Facts that place this cause (positive locating rules), strongest first, each with the exact codes
+        the cause is about on it (`Fact.cause_codes`: the union of its locating rules' codes; none when one of
+        those rules takes the whole status class)."""
         seen: dict[str, Fact] = {}
+        codes: dict[str, set[int] | None] = {}
         for h in self.hits:
             if h.rule.locates and h.rule.weight > 0 and h.fact.strength > 0:
-                seen.setdefault(h.fact.source_id, h.fact)
-        return tuple(sorted(seen.values(), key=lambda f: -f.strength))
+                fid = h.fact.source_id
+                seen.setdefault(fid, h.fact)
+                wanted = codes.get(fid, set())
+                codes[fid] = (
+                    None if wanted is None or not h.rule.when.codes else wanted | set(h.rule.when.codes)
+                )
+        located = (replace(f, cause_codes=tuple(sorted(codes[fid] or ()))) for fid, f in seen.items())
+        return tuple(sorted(located, key=lambda f: -f.strength))
 
     @property
     def stages(self) -> tuple[str, ...]:

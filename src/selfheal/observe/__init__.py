@@ -145,6 +145,7 @@ def _rollups(window: window_repo.WindowColumns, stage_of: StageResolver) -> Roll
         source=_labels(window, "source"),
         endpoint=_labels(window, "endpoint"),
         status_class=_labels(window, "status_class"),
+        status_code=_labels(window, "status_code"),
         count=_frozen(n["count"]),
         latency_count=_frozen(n["latency_count"]),
         latency_sum=_frozen(n["latency_sum"]),

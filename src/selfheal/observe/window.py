@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from selfheal.records import Record, ms_to_dt
+from selfheal.signals import CODE_UNKNOWN
 
 C = TypeVar("C", bound="_Columns")
 
@@ -131,7 +132,7 @@ class _Columns:
 
 
 class RollupRow(Record):
-    """Per-minute log counts for one (merchant, stage, source, endpoint, status class)."""
+    """Per-minute log counts for one (merchant, stage, source, endpoint, status class, status code)."""
 
     minute: datetime
     merchant_id: str
@@ -144,6 +145,9 @@ class RollupRow(Record):
     latency_sum: float
     latency_max: float
     latency_hist: tuple[int, ...]
+    status_code: str = CODE_UNKNOWN
+    """The code (`401`) when the rollups keep it apart, the class (`4xx`) for another code of the class,
+    `CODE_UNKNOWN` when only the class is known (see `signals.ROLLUP_STATUS_CODES`)."""
 
 
 class MetricRow(Record):
@@ -177,6 +181,8 @@ class RollupColumns(_Columns):
     latency_max: np.ndarray
     latency_hist: np.ndarray
     """int64, shape (rows, latency buckets)"""
+    status_code: Labels
+    """As `RollupRow.status_code`."""
 
     @classmethod
     def empty(cls, buckets: int = 0) -> RollupColumns:
@@ -199,6 +205,7 @@ class RollupColumns(_Columns):
             latency_sum=_frozen([r.latency_sum for r in rows], np.float64),
             latency_max=_frozen([r.latency_max for r in rows], np.float64),
             latency_hist=_frozen([list(r.latency_hist) for r in rows], np.int64).reshape(len(rows), width),
+            status_code=Labels.encode(r.status_code for r in rows),
         )
 
     def row(self, i: int) -> RollupRow:
@@ -214,6 +221,7 @@ class RollupColumns(_Columns):
             latency_sum=float(self.latency_sum[i]),
             latency_max=float(self.latency_max[i]),
             latency_hist=tuple(int(h) for h in self.latency_hist[i]),
+            status_code=self.status_code[i],
         )
 
     def __iter__(self) -> Iterator[RollupRow]:

@@ -13,9 +13,10 @@ import orjson
 from sqlalchemy import Connection, select
 
 from selfheal.records import dt_to_ms
-from selfheal.signals import HIST_COLUMNS, LATENCY_BUCKETS_MS, LogEvent, MetricPoint, Ticket
+from selfheal.signals import HIST_COLUMNS, LATENCY_BUCKETS_MS, LogEvent, MetricPoint, Ticket, rollup_status
 from selfheal.store import history_hours_repo
 from selfheal.store.tables import (
+    LOG_ROLLUP_KEY,
     LogEventRow,
     MetricPointRow,
     TicketRow,
@@ -116,6 +117,10 @@ def store_metrics(conn: Connection, points: Sequence[MetricPoint]) -> StoreResul
     return StoreResult(len(points), len(new_rows), len(points) - len(new_rows))
 
 
+RollupKey = tuple[int, str, str, str, str, str, str]
+"""(minute, merchant, stage, source, endpoint, status class, status code as the rollups keep it)"""
+
+
 def _bucket(latency: float) -> int:
     return bisect.bisect_left(LATENCY_BUCKETS_MS, latency)
 
@@ -123,7 +128,7 @@ def _bucket(latency: float) -> int:
 def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
     """Aggregate (ts_ms, event) pairs into per-minute rollup rows (column values, ready to write: ingest's hot
     path, so no records)."""
-    acc: dict[tuple[int, str, str, str, str, str], list[Any]] = {}
+    acc: dict[RollupKey, list[Any]] = {}
     n_b = len(HIST_COLUMNS)
     for ts_ms, e in events:
         key = (
@@ -133,6 +138,7 @@ def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
             e.source,
             e.endpoint,
             f"{e.status_code // 100}xx",
+            rollup_status(e.status_code),
         )
         slot = acc.get(key)
         if slot is None:
@@ -150,9 +156,9 @@ def rollup_rows(events: Iterable[tuple[int, LogEvent]]) -> list[dict[str, Any]]:
     return _rollup_dicts(acc)
 
 
-def _rollup_dicts(acc: dict[tuple[int, str, str, str, str, str], list[Any]]) -> list[dict[str, Any]]:
+def _rollup_dicts(acc: dict[RollupKey, list[Any]]) -> list[dict[str, Any]]:
     rows = []
-    for (minute, merchant, stage, source, endpoint, sclass), (n, lc, ls, lm, hist) in acc.items():
+    for (minute, merchant, stage, source, endpoint, sclass, code), (n, lc, ls, lm, hist) in acc.items():
         row: dict[str, Any] = {
             "minute_ms": minute,
             "merchant_id": merchant,
@@ -160,6 +166,7 @@ def _rollup_dicts(acc: dict[tuple[int, str, str, str, str, str], list[Any]]) -> 
             "source": source,
             "endpoint": endpoint,
             "status_class": sclass,
+            "status_code": code,
             "count": n,
             "latency_count": lc,
             "latency_sum": ls,
@@ -170,7 +177,6 @@ def _rollup_dicts(acc: dict[tuple[int, str, str, str, str, str], list[Any]]) -> 
     return rows
 
 
-_ROLLUP_KEY = ("minute_ms", "merchant_id", "migration_stage", "source", "endpoint", "status_class")
 _ROLLUP_ADD = ("count", "latency_count", "latency_sum", *HIST_COLUMNS)
 _LOG_COLUMNS = (
     "id",
@@ -201,14 +207,14 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    rows = sorted(rows, key=lambda r: tuple(r[c] for c in _ROLLUP_KEY))
+    rows = sorted(rows, key=lambda r: tuple(r[c] for c in LOG_ROLLUP_KEY))
     ph = _placeholder(conn)
-    columns = (*_ROLLUP_KEY, *_ROLLUP_ADD, "latency_max")
+    columns = (*LOG_ROLLUP_KEY, *_ROLLUP_ADD, "latency_max")
     biggest = "greatest" if conn.dialect.name == "postgresql" else "max"
     updates = ", ".join(f"{c} = log_rollups.{c} + excluded.{c}" for c in _ROLLUP_ADD)
     sql = (
         f"INSERT INTO log_rollups ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}, "
+        f"ON CONFLICT ({', '.join(LOG_ROLLUP_KEY)}) DO UPDATE SET {updates}, "
         f"latency_max = {biggest}(log_rollups.latency_max, excluded.latency_max)"
     )
     history_hours_repo.invalidate(conn, history_hours_repo.ROLLUP_KINDS, (r["minute_ms"] for r in rows))
@@ -226,7 +232,7 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
         unique.setdefault(log_event_id(e), e)
     existing = _existing_ids(conn, "log_events", list(unique))
     raw: list[tuple[Any, ...]] = []
-    acc: dict[tuple[int, str, str, str, str, str], list[Any]] = {}
+    acc: dict[RollupKey, list[Any]] = {}
     n_b = len(HIST_COLUMNS)
     bounds = LATENCY_BUCKETS_MS
     for i, e in unique.items():
@@ -256,7 +262,15 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
                     orjson.dumps(extra).decode() if extra else None,
                 )
             )
-        key = (ts_ms - ts_ms % 60_000, merchant, stage or "", source, endpoint, f"{status // 100}xx")
+        key = (
+            ts_ms - ts_ms % 60_000,
+            merchant,
+            stage or "",
+            source,
+            endpoint,
+            f"{status // 100}xx",
+            rollup_status(status),
+        )
         slot = acc.get(key)
         if slot is None:
             slot = acc[key] = [0, 0, 0.0, 0.0, [0] * n_b]

@@ -44,8 +44,22 @@ class LogEventRow(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+LOG_ROLLUP_KEY = (
+    "minute_ms",
+    "merchant_id",
+    "migration_stage",
+    "source",
+    "endpoint",
+    "status_class",
+    "status_code",
+)
+"""A log rollup row's key: the rows ingest adds into (one per minute and status code as the rollups keep it)."""
+
+
 class LogRollupRow(Base):
-    """Per-minute counts by (merchant, stage, source, endpoint, status class) with a latency histogram."""
+    """Per-minute counts by (merchant, stage, source, endpoint, status class, status code) with a latency
+    histogram. `status_code`: the code when it is one the rollups keep apart (`signals.ROLLUP_STATUS_CODES`),
+    the class (`4xx`) for any other code of it, "" when only the class is known (rows stored before 0016)."""
 
     __tablename__ = "log_rollups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -55,6 +69,7 @@ class LogRollupRow(Base):
     source: Mapped[str] = mapped_column(String(128))
     endpoint: Mapped[str] = mapped_column(String(512))
     status_class: Mapped[str] = mapped_column(String(8))
+    status_code: Mapped[str] = mapped_column(String(8), default="", server_default="")
     count: Mapped[int] = mapped_column(Integer, default=0)
     latency_count: Mapped[int] = mapped_column(Integer, default=0)
     latency_sum: Mapped[float] = mapped_column(Float, default=0.0)
@@ -81,15 +96,7 @@ class LogRollupRow(Base):
     h19: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
-        UniqueConstraint(
-            "minute_ms",
-            "merchant_id",
-            "migration_stage",
-            "source",
-            "endpoint",
-            "status_class",
-            name="uq_log_rollups_key",
-        ),
+        UniqueConstraint(*LOG_ROLLUP_KEY, name="uq_log_rollups_key"),
         # The window and history queries read a range of minutes; the unique key is too wide to serve them.
         Index("ix_log_rollups_minute", "minute_ms"),
     )

@@ -61,7 +61,7 @@ class WindowColumns:
         return len(next(iter(self.numbers.values())))
 
 
-ROLLUP_TEXT = ("merchant_id", "migration_stage", "source", "endpoint", "status_class")
+ROLLUP_TEXT = ("merchant_id", "migration_stage", "source", "endpoint", "status_class", "status_code")
 ROLLUP_NUMBERS: tuple[tuple[str, str], ...] = (
     ("minute_ms", "int8"),
     ("count", "int4"),
