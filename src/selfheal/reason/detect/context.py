@@ -158,12 +158,13 @@ class ContextDetector(Detector):
         levels_after_minutes: float = 1440.0,
         levels_after: int = 0,
         regime_visits: int = 3,
-        regime_ratio: float = 1.5,
+        regime_ratio: float = 1.4,
         regime_base_minutes: float = 180.0,
-        regime_visit_minutes: float = 5.0,
+        regime_visit_minutes: float = 10.0,
+        regime_visit_max_minutes: float = 120.0,
         regime_history_minutes: float = 2880.0,
         regime_recent_minutes: float = 30.0,
-        regime_height_margin: float = 1.5,
+        regime_height_margin: float = 1.0,
         sampling_minutes: float = 0.0,
     ) -> None:
         self.levels = levels
@@ -205,6 +206,7 @@ class ContextDetector(Detector):
         self.regime_ratio = regime_ratio
         self.regime_base_minutes = regime_base_minutes
         self.regime_visit_minutes = regime_visit_minutes
+        self.regime_visit_max_minutes = regime_visit_max_minutes
         self.regime_history_minutes = regime_history_minutes
         self.regime_recent_minutes = regime_recent_minutes
         self.regime_height_margin = regime_height_margin
@@ -265,6 +267,7 @@ class ContextDetector(Detector):
             base_points=points(self.regime_base_minutes),
             ratio=self.regime_ratio,
             visit_points=points(self.regime_visit_minutes),
+            visit_max_points=math.floor(self.regime_visit_max_minutes / interval),
             visits=self.regime_visits,
             history_points=points(self.regime_history_minutes),
             recent_points=points(self.regime_recent_minutes),

@@ -24,6 +24,9 @@ import bisect
 import math
 from collections import deque
 
+VISIT_FLOOR = 10
+"""Fewest points a visit takes, whatever their duration: one or two high points are a spike, not a plateau."""
+
 
 class RegimeTracker:
     """Causal record of a series' visits from its low level to a high plateau and back."""
@@ -33,6 +36,7 @@ class RegimeTracker:
         base_points: int,
         ratio: float,
         visit_points: int,
+        visit_max_points: int,
         visits: int,
         history_points: int,
         recent_points: int,
@@ -41,7 +45,8 @@ class RegimeTracker:
     ) -> None:
         self.base_points = max(1, base_points)
         self.ratio = ratio
-        self.visit_points = max(1, visit_points)
+        self.visit_points = max(VISIT_FLOOR, visit_points)
+        self.visit_max_points = visit_max_points
         self.visits = visits
         self.history_points = history_points
         self.recent_points = max(1, recent_points)
@@ -74,7 +79,7 @@ class RegimeTracker:
             self.run_ += 1
             self.run_peak_ = max(self.run_peak_, ratio)
         else:
-            if self.run_ >= self.visit_points:
+            if self.visit_points <= self.run_ <= self.visit_max_points:
                 self.ended_.append((self.n_, self.run_peak_))
             self.run_ = 0
             self.run_peak_ = 0.0
