@@ -144,3 +144,14 @@ def test_the_two_regime_rule_is_the_same_in_chunks_and_counted_in_time() -> None
     assert reasons == whole.reasons()
     five_minutes = make_detector("context").in_points(5.0)
     assert five_minutes["sampling_minutes"] == 5.0  # the tracker's durations become points of this series
+
+
+def test_a_spike_or_an_hours_long_episode_is_not_a_visit() -> None:
+    tracker = _tracker()
+    for _ in range(5):
+        _feed(tracker, [100.0] * 200 + [300.0] * 2)  # two-point bursts: spikes
+    assert tracker.usual_plateau()[1] == 0
+    for _ in range(5):
+        _feed(tracker, [100.0] * 200 + [300.0] * 130)  # over two hours high: episodes, not visits
+    _feed(tracker, [100.0] * 200)
+    assert tracker.usual_plateau()[1] == 0

@@ -31,6 +31,15 @@ Five channels; a point alarms when any of them speaks:
   A burst within `spike_recur_tolerance` (10 %) of the height `spike_recur` (2) earlier bursts of the spike
   history reached is one of the series' repeated bursts (a nightly job whose height wanders), not news.
 
+Two regimes: on a series that keeps leaving its low level for plateaus (`regimes.py`: at least `regime_visits`
+(3) visits of `regime_visit_minutes` (10) to `regime_visit_max_minutes` (120) at `regime_ratio` (1.5) times the
+low quantile of the previous `regime_base_minutes` (180), ended in the previous `regime_history_minutes`
+(two days)), a new shape, value level or block-mean pattern while the last `regime_recent_minutes` (30) reach
+that high regime, no taller above the low level than `regime_height_margin` (1.0) times the tallest earlier
+visit, from a low level no higher than the history's, is the series' other usual state: kept below the
+threshold, its row says "usual: a plateau like the n ...". A spike, an extreme deviation, a crash (below the
+high regime), a taller plateau and a rise of the low level itself still alarm.
+
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
 and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
 alarm (the magnitude channel's baseline is still forming). Until `levels_after_minutes` (a day) of points
@@ -158,7 +167,7 @@ class ContextDetector(Detector):
         levels_after_minutes: float = 1440.0,
         levels_after: int = 0,
         regime_visits: int = 3,
-        regime_ratio: float = 1.4,
+        regime_ratio: float = 1.5,
         regime_base_minutes: float = 180.0,
         regime_visit_minutes: float = 10.0,
         regime_visit_max_minutes: float = 120.0,

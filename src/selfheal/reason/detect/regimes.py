@@ -7,8 +7,11 @@ every plateau's rise, edges and block means look new.
 
 `RegimeTracker` follows, point by point and causally, the series' *base*: a low quantile of the previous
 `base_points` points. A point is in the high regime when it stands at least `ratio` times its base. A *visit*
-is a run of at least `visit_points` consecutive high points (a lone spike is not a visit). The series is
-two-regime at a point when at least `visits` visits ended within the previous `history_points` points.
+is a run of consecutive high points, at least `visit_points` of them and at least VISIT_FLOOR whatever the
+sampling (a burst of a few points is a spike, not a plateau: on a five-minute series a visit lasts 50 minutes,
+on an hourly one it cannot be seen), and at most `visit_max_points` (an episode that lasts hours is not a
+visit that comes back). The series is two-regime at a point when at least `visits` visits ended within the
+previous `history_points` points.
 
 `usual_plateau` says whether the recent points (the last `recent_points`) are a plateau of that usual kind: the
 series is two-regime there, the recent points reached the high regime, their height above the base is at most
