@@ -31,6 +31,15 @@ Five channels; a point alarms when any of them speaks:
   A burst within `spike_recur_tolerance` (10 %) of the height `spike_recur` (2) earlier bursts of the spike
   history reached is one of the series' repeated bursts (a nightly job whose height wanders), not news.
 
+Two regimes: on a series that keeps leaving its low level for plateaus (`regimes.py`: at least `regime_visits`
+(3) visits of `regime_visit_minutes` (10) to `regime_visit_max_minutes` (120) at `regime_ratio` (1.5) times the
+low quantile of the previous `regime_base_minutes` (180), ended in the previous `regime_history_minutes`
+(two days)), a new shape, value level or block-mean pattern while the last `regime_recent_minutes` (30) reach
+that high regime, no taller above the low level than `regime_height_margin` (1.0) times the tallest earlier
+visit, from a low level no higher than the history's, is the series' other usual state: kept below the
+threshold, its row says "usual: a plateau like the n ...". A spike, an extreme deviation, a crash (below the
+high regime), a taller plateau and a rise of the low level itself still alarm.
+
 After an alarm the next `refractory` points are silenced, so one incident gives one alarm (as a live monitor
 and NAB's scoring both want: only the first detection of an incident counts). The first `quiet` points never
 alarm (the magnitude channel's baseline is still forming). Until `levels_after_minutes` (a day) of points
@@ -65,6 +74,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from selfheal.reason.detect.base import Detector, FloatArray, register
+from selfheal.reason.detect.regimes import RegimeTracker
 from selfheal.reason.detect.robust import RobustDetector
 from selfheal.reason.detect.spike import SpikeDetector
 from selfheal.reason.detect.weekly import WeeklyDetector
@@ -107,6 +117,7 @@ COARSE_CHANNEL = {
     "coarse": (),
     "reference_minutes": 0.0,
     "spike_window": 0,
+    "regime_visits": 0,
 }
 """Parameters of the coarse channel's own detector (counted in blocks, not points)."""
 
@@ -155,6 +166,15 @@ class ContextDetector(Detector):
         regrid_without_spikes: bool = True,
         levels_after_minutes: float = 1440.0,
         levels_after: int = 0,
+        regime_visits: int = 3,
+        regime_ratio: float = 1.5,
+        regime_base_minutes: float = 180.0,
+        regime_visit_minutes: float = 10.0,
+        regime_visit_max_minutes: float = 120.0,
+        regime_history_minutes: float = 2880.0,
+        regime_recent_minutes: float = 30.0,
+        regime_height_margin: float = 1.0,
+        sampling_minutes: float = 0.0,
     ) -> None:
         self.levels = levels
         self.orders = orders
@@ -191,6 +211,15 @@ class ContextDetector(Detector):
         self.regrid_without_spikes = regrid_without_spikes
         self.levels_after_minutes = levels_after_minutes
         self.levels_after = levels_after
+        self.regime_visits = regime_visits
+        self.regime_ratio = regime_ratio
+        self.regime_base_minutes = regime_base_minutes
+        self.regime_visit_minutes = regime_visit_minutes
+        self.regime_visit_max_minutes = regime_visit_max_minutes
+        self.regime_history_minutes = regime_history_minutes
+        self.regime_recent_minutes = regime_recent_minutes
+        self.regime_height_margin = regime_height_margin
+        self.sampling_minutes = sampling_minutes
         self.reset()
 
     def reset(self) -> None:
@@ -234,6 +263,25 @@ class ContextDetector(Detector):
         self.next_regrid_ = self.regrid
         self.typical_: FloatArray = np.zeros(0)
         self.other_channels_: FloatArray = np.zeros(0)
+        self.regimes_ = self._regime_tracker() if self.regime_visits else None
+
+    def _regime_tracker(self) -> RegimeTracker:
+        """The two-regime record, its durations converted to this series' points."""
+        interval = self.sampling_minutes or self.reference_minutes or 5.0
+
+        def points(minutes: float) -> int:
+            return max(1, math.ceil(minutes / interval))
+
+        return RegimeTracker(
+            base_points=points(self.regime_base_minutes),
+            ratio=self.regime_ratio,
+            visit_points=points(self.regime_visit_minutes),
+            visit_max_points=math.floor(self.regime_visit_max_minutes / interval),
+            visits=self.regime_visits,
+            history_points=points(self.regime_history_minutes),
+            recent_points=points(self.regime_recent_minutes),
+            height_margin=self.regime_height_margin,
+        )
 
     def _bin(self, x: float) -> tuple[int, ...]:
         """The value's bucket on each of the `overlap` grids (shifted by 1/overlap of a step)."""
@@ -411,6 +459,8 @@ class ContextDetector(Detector):
         the smallest sample the statistics need). The result has `reference_minutes=0`: plain point counts.
         """
         params = {**self.get_params(), "reference_minutes": 0.0}
+        if interval_minutes > 0:
+            params["sampling_minutes"] = interval_minutes
         if self.levels_after_minutes and interval_minutes > 0:
             params["levels_after"] = math.ceil(self.levels_after_minutes / interval_minutes)
         factor = self.reference_minutes / interval_minutes if interval_minutes > 0 else 1.0
@@ -509,13 +559,28 @@ class ContextDetector(Detector):
                     f"({self.n_} of {self.levels_after} points)"
                 )
                 continue
+            if score >= self.default_threshold and self.other_channels_[i] < self.default_threshold:
+                usual, visits = self._usual_plateau()
+                if usual:
+                    # The series' other usual state: a plateau like the ones it keeps visiting and leaving.
+                    out[i] = UNCONFIDENT_CAP * self.default_threshold
+                    self.reasons_[i] = (
+                        f"usual: a plateau like the {visits} this series visited and left in the past "
+                        f"{self.regime_history_minutes:g} minutes"
+                    )
+                    continue
             out[i] = score
             if score >= self.default_threshold:
                 self.since_alarm_ = 0
                 self.reasons_[i] = self._reason(i, confirmed)
         return out
 
+    def _usual_plateau(self) -> tuple[bool, int]:
+        return self.regimes_.usual_plateau() if self.regimes_ is not None else (False, 0)
+
     def _remember(self, x: float) -> None:
+        if self.regimes_ is not None:
+            self.regimes_.add(x)
         if self.count_window:
             self.counts_.append(x)
             if len(self.counts_) > self.count_window:
