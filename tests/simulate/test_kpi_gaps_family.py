@@ -43,7 +43,9 @@ def test_kpi_gaps_leave_minutes_without_any_kpi_point() -> None:
 
 def test_any_hour_is_tuned_and_starts_the_catalogue_fault_at_any_hour_of_the_day() -> None:
     assert "any_hour" in TUNED and "any_hour" not in HELD_OUT
-    draws = [draw("any_hour", fault, s) for fault in ("webhook_500", "checkout_latency") for s in range(1, 13)]
+    draws = [
+        draw("any_hour", fault, s) for fault in ("webhook_500", "checkout_latency") for s in range(1, 13)
+    ]
     hours = {d.onset_hour for d in draws}
     assert len(hours) >= 8 and all(h is not None and 0 <= h <= 23 for h in hours)
     assert all(d.scope == "stage" and not d.statuses and not d.gaps and d.variant is None for d in draws)
