@@ -155,3 +155,71 @@ def test_a_spike_or_an_hours_long_episode_is_not_a_visit() -> None:
         _feed(tracker, [100.0] * 200 + [300.0] * 130)  # over two hours high: episodes, not visits
     _feed(tracker, [100.0] * 200)
     assert tracker.usual_plateau()[1] == 0
+
+
+def _daily_visits(seed: int, days: int = 7) -> np.ndarray:
+    """A per-minute request rate on a daily cycle around 60 that about once a day (every 18-23 hours) climbs to a
+    10-40-minute plateau at 2.4-2.6 times its level: a daily job at a wandering hour."""
+    rng = np.random.default_rng(seed)
+    n = days * DAY
+    base = 60 + 20 * np.sin(2 * np.pi * np.arange(n) / DAY)
+    values = base * (1 + rng.normal(0, 0.05, n))
+    i = 300
+    while i < n - 60:
+        length = int(rng.integers(10, 41))
+        height = rng.uniform(2.4, 2.6)
+        ramp = int(rng.integers(1, 4))
+        profile = np.ones(length)
+        profile[:ramp] = np.linspace(0.5, 1, ramp + 1)[1:]
+        values[i : i + length] = base[i : i + length] * (1 + (height - 1) * profile)
+        values[i : i + length] *= 1 + rng.normal(0, 0.05, length)
+        i += length + int(rng.integers(1100, 1350))
+    return values
+
+
+NOVELTY = ("a new shape", "a new value level", "a slow change")
+
+
+def _novelty_alarms_after(values: np.ndarray, start: int, **params: object) -> list[int]:
+    """Alarm rows from `start` on that come from the grids' novelty (the channels the two-regime rule reaches)."""
+    det = make_detector("context", **params)
+    scores = det.score(values, timestamps=_minutes(len(values)))
+    reasons = det.reasons()
+    return [
+        int(i) for i in np.nonzero(scores >= THRESHOLD)[0] if i >= start and reasons[i].startswith(NOVELTY)
+    ]
+
+
+def test_a_plateau_the_series_visits_about_once_a_day_is_usual_after_three_days() -> None:
+    for seed in (1, 2, 3, 4, 5):
+        assert _novelty_alarms_after(_daily_visits(seed), 3 * DAY) == []
+    # Two days hold at most two earlier daily visits: the habit is not seen and a visit alarms as a new level.
+    assert _novelty_alarms_after(_daily_visits(4), 3 * DAY, regime_history_minutes=2 * DAY)
+    det = make_detector("context")
+    values = _daily_visits(1)
+    det.score(values, timestamps=_minutes(len(values)))
+    assert any(r.startswith("usual: a plateau like the 3") and "4320 minutes" in r for r in det.reasons())
+
+
+def test_daily_visits_are_counted_over_three_days_not_two() -> None:
+    def tracker(history_days: int) -> RegimeTracker:
+        return RegimeTracker(180, 1.5, 10, 120, 3, history_days * DAY, 30, 1.0)
+
+    three, two = tracker(3), tracker(2)
+    day = [100.0] * 1300 + [250.0] * 20  # a 20-minute visit every 22 hours
+    for _ in range(3):
+        _feed(three, day)
+        _feed(two, day)
+    _feed(three, [100.0] * 1300 + [250.0] * 10)
+    _feed(two, [100.0] * 1300 + [250.0] * 10)
+    assert three.usual_plateau() == (True, 3)  # the fourth visit: three ended in the previous 66 hours
+    assert two.usual_plateau() == (False, 2)  # two days reach back to only two of them
+
+
+def test_a_taller_plateau_on_a_daily_visit_series_still_alarms() -> None:
+    values = _daily_visits(1)
+    start = 5 * DAY + 600
+    values[start : start + 20] = values[start - 30 : start].min() * 8
+    det = make_detector("context")
+    scores = det.score(values, timestamps=_minutes(len(values)))
+    assert np.any(scores[start : start + 20] >= THRESHOLD)

@@ -34,7 +34,7 @@ Five channels; a point alarms when any of them speaks:
 Two regimes: on a series that keeps leaving its low level for plateaus (`regimes.py`: at least `regime_visits`
 (3) visits of `regime_visit_minutes` (10) to `regime_visit_max_minutes` (120) at `regime_ratio` (1.5) times the
 low quantile of the previous `regime_base_minutes` (180), ended in the previous `regime_history_minutes`
-(two days)), a new shape, value level or block-mean pattern while the last `regime_recent_minutes` (30) reach
+(three days)), a new shape, value level or block-mean pattern while the last `regime_recent_minutes` (30) reach
 that high regime, no taller above the low level than `regime_height_margin` (1.0) times the tallest earlier
 visit, from a low level no higher than the history's, is the series' other usual state: kept below the
 threshold, its row says "usual: a plateau like the n ...". A spike, an extreme deviation, a crash (below the
@@ -171,7 +171,7 @@ class ContextDetector(Detector):
         regime_base_minutes: float = 180.0,
         regime_visit_minutes: float = 10.0,
         regime_visit_max_minutes: float = 120.0,
-        regime_history_minutes: float = 2880.0,
+        regime_history_minutes: float = 4320.0,
         regime_recent_minutes: float = 30.0,
         regime_height_margin: float = 1.0,
         sampling_minutes: float = 0.0,
