@@ -5,9 +5,10 @@ cause asks for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from kit import AS_OF, SIM_ONSET, api_rollup, one_fault
 
 from selfheal.decide import assess
 from selfheal.decide.model import Assessment
@@ -17,13 +18,12 @@ from selfheal.reason import ReasonContext, reason
 from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import CODE_UNKNOWN
-from selfheal.simulate import CATEGORY_OF, FaultSpec, SimConfig, load_into, simulate
+from selfheal.simulate import CATEGORY_OF, load_into, simulate
 from selfheal.store import Store
 from selfheal.store.signals_repo import prune_raw_logs
 
-START = datetime(2024, 3, 4, tzinfo=UTC)
-ONSET = START + timedelta(hours=8)
-AS_OF = ONSET + timedelta(minutes=60)
+CHECKOUT = "POST /api/checkout"
+WINDOW_END = SIM_ONSET + timedelta(minutes=60)
 CODE_FAULTS = ("api_auth_401", "cart_sync_mismatch")
 """Faults told apart by their status codes (4xx: auth 401/403 against sync 404/409 against ordinary 422s)."""
 
@@ -41,7 +41,7 @@ def _decision(a: Assessment | None) -> tuple[object, ...]:
 
 
 def _assess(store: Store, settings: Settings) -> tuple[tuple[object, ...], tuple[ErrorCodeCount, ...]]:
-    obs = observe(store, AS_OF, 60, settings)
+    obs = observe(store, WINDOW_END, 60, settings)
     return _decision(assess(obs, reason(obs, ReasonContext(settings=settings)), settings)), obs.error_codes
 
 
@@ -49,54 +49,34 @@ def _assess(store: Store, settings: Settings) -> tuple[tuple[object, ...], tuple
 def test_a_window_whose_raw_logs_were_pruned_is_judged_the_same(
     fault: str, store: Store, settings: Settings
 ) -> None:
-    config = SimConfig(
-        seed=3,
-        merchants=30,
-        start=START,
-        minutes=9 * 60,
-        logs_from=ONSET - timedelta(hours=2),
-        faults=(FaultSpec(name=fault, start=ONSET, duration_minutes=60, stages=("wave_2",)),),
-    )
-    load_into(store, simulate(config))
+    load_into(store, simulate(one_fault(fault)))
     settings = settings.model_copy(update={"dense_embeddings": False})
     before, codes_before = _assess(store, settings)
     assert before[0].value == CATEGORY_OF[fault]
     with store.transaction() as conn:
-        assert prune_raw_logs(conn, dt_to_ms(AS_OF)) > 0  # every raw event of the window is gone
+        assert prune_raw_logs(conn, dt_to_ms(WINDOW_END)) > 0  # every raw event of the window is gone
     after, codes_after = _assess(store, settings)
     assert codes_after == codes_before and any(c.status_code.isdigit() for c in codes_after)
     assert after == before
 
 
-def _row(endpoint: str, status_class: str, code: str, count: int) -> RollupRow:
-    return RollupRow(
-        minute=START,
-        merchant_id="m",
-        migration_stage="wave_1",
-        source="api",
-        endpoint=endpoint,
-        status_class=status_class,
-        count=count,
-        latency_count=0,
-        latency_sum=0.0,
-        latency_max=0.0,
-        latency_hist=(),
-        status_code=code,
-    )
-
-
 def test_codes_are_the_rollups_failed_requests_folded_codes_as_their_class_unknown_ones_left_out() -> None:
+    def row(
+        status_class: str, count: int, code: str, endpoint: str = CHECKOUT, merchant: str = "m"
+    ) -> RollupRow:
+        return api_rollup(merchant, "wave_1", AS_OF, status_class, count, endpoint, code)
+
     rows = [
-        _row("POST /api/checkout", "2xx", "2xx", 500),
-        _row("POST /api/checkout", "4xx", "401", 30),
-        _row("POST /api/checkout", "4xx", "401", 12),  # another minute or merchant: added up
-        _row("POST /api/checkout", "4xx", "4xx", 7),  # a 418, folded into its class
-        _row("POST /api/checkout", "4xx", CODE_UNKNOWN, 90),  # stored before the rollups kept codes
-        _row("GET /api/cart", "5xx", "503", 4),
+        row("2xx", 500, "2xx"),
+        row("4xx", 30, "401"),
+        row("4xx", 12, "401", merchant="n"),  # another merchant (or minute): added up
+        row("4xx", 7, "4xx"),  # a 418, folded into its class
+        row("4xx", 90, CODE_UNKNOWN),  # stored before the rollups kept codes
+        row("5xx", 4, "503", endpoint="GET /api/cart"),
     ]
     assert error_codes_of(RollupColumns.from_rows(rows)) == (
         ErrorCodeCount(source="api", endpoint="GET /api/cart", status_code="503", count=4),
-        ErrorCodeCount(source="api", endpoint="POST /api/checkout", status_code="401", count=42),
-        ErrorCodeCount(source="api", endpoint="POST /api/checkout", status_code="4xx", count=7),
+        ErrorCodeCount(source="api", endpoint=CHECKOUT, status_code="401", count=42),
+        ErrorCodeCount(source="api", endpoint=CHECKOUT, status_code="4xx", count=7),
     )
     assert error_codes_of(RollupColumns.empty()) == ()
