@@ -67,18 +67,20 @@ def _drop(base: str, schema: str) -> None:
     admin.dispose()
 
 
-def _build(url: str, merchants: int, days: int, fault: Fault) -> None:
+def _build(url: str, merchants: int, days: int, fault: Fault, split_codes: bool) -> None:
     store = Store.open(url)
     try:
-        build(store, merchants, days, fault=fault)
+        build(store, merchants, days, fault=fault, split_codes=split_codes)
     finally:
         store.dispose()
 
 
-def _build_apart(url: str, merchants: int, days: int, fault: Fault) -> float:
+def _build_apart(url: str, merchants: int, days: int, fault: Fault, split_codes: bool) -> float:
     """Build in a child process (its memory is not the cycles'); seconds taken."""
     t = time.perf_counter()
-    child = multiprocessing.get_context("spawn").Process(target=_build, args=(url, merchants, days, fault))
+    child = multiprocessing.get_context("spawn").Process(
+        target=_build, args=(url, merchants, days, fault, split_codes)
+    )
     child.start()
     child.join()
     if child.exitcode != 0:
@@ -99,6 +101,14 @@ def _stage_medians(results: list[CycleResult]) -> dict[str, float]:
     }
 
 
+def _rollup_size(store: Store) -> dict[str, int]:
+    """The log rollup table's rows and its size with indexes (MB)."""
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM log_rollups")).scalar_one()
+        size = conn.execute(text("SELECT pg_total_relation_size('log_rollups')")).scalar_one()
+    return {"log_rollup_rows": int(rows), "log_rollups_mb": round(int(size) / 2**20)}
+
+
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> int:
     return round(resource.getrusage(who).ru_maxrss / 1024)  # kilobytes on Linux
 
@@ -111,6 +121,7 @@ def run_one(
     incident_cycles: int,
     workdir: Path,
     profile_dir: Path | None,
+    split_codes: bool = False,
 ) -> dict[str, object]:
     profiled = profile_dir is not None
     quiet_ticks = cycles + int(profiled)
@@ -123,7 +134,7 @@ def run_one(
     fault_start = ticks[quiet_ticks] - FAULT_LEAD if incident_ticks else end + timedelta(days=1)
     schema, url = _schema_url(base)
     try:
-        built_s = _build_apart(url, merchants, days, Fault(start=fault_start))
+        built_s = _build_apart(url, merchants, days, Fault(start=fault_start), split_codes)
         store = Store.open(url)
         settings = Settings(
             data_dir=workdir,
@@ -159,6 +170,7 @@ def run_one(
                 profiles.append(name)
                 continue
             (incident if in_incident else quiet).append((elapsed, result))
+        rollups = _rollup_size(store)
         store.dispose()
         opened = [r for _, r in incident if r.assessment is not None]
         at_risk = [len(r.assessment.blast_radius.merchants) for r in opened if r.assessment is not None]
@@ -166,6 +178,7 @@ def run_one(
             "merchants": merchants,
             "days": days,
             "metric_rows": merchants * days * 1440,
+            **rollups,
             "build_s": round(built_s, 1),
             "cold_cycle_s": round(quiet[0][0], 2),
             "warm_cycle_s_median": _median([t for t, _ in quiet[1:]]),
@@ -198,6 +211,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/selfheal-scale"))
     parser.add_argument("--profile", type=Path, default=None, help="directory for cProfile stats")
     parser.add_argument("--profile-merchants", type=int, nargs="*", default=[5000])
+    parser.add_argument(
+        "--split-codes",
+        action="store_true",
+        help="failed requests answer several 5xx codes (the rollups keep each apart where they key on codes)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
@@ -213,6 +231,7 @@ def main() -> None:
                 args.incident_cycles,
                 args.workdir,
                 profile_dir,
+                args.split_codes,
             )
             print(json.dumps(report), flush=True)
 

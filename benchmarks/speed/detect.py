@@ -52,11 +52,39 @@ class Fault:
         return on_stage & ((index // len(STAGES)) % self.every == 0)
 
 
+FAILURE_CODE_MIX: tuple[tuple[int, float], ...] = ((500, 0.4), (502, 0.2), (503, 0.2), (504, 0.2))
+"""With `split_codes`: the share of the failed requests answered with each code."""
+
+
+def _failed_parts(
+    failed: np.ndarray, errors: np.ndarray, rng: np.random.Generator, split_codes: bool, keyed: bool
+) -> list[tuple[np.ndarray, str, np.ndarray, str]]:
+    """(rows, class, count, status code) of the failed requests: one 5xx row per failing (merchant, minute);
+    with `split_codes`, the requests drawn over FAILURE_CODE_MIX and one row per code the rollups keep apart
+    (`keyed`: the table has the code column), or folded back into one row of the class (rollups before 0016:
+    the same requests, the same draws)."""
+    if not split_codes:
+        return [(failed, "5xx", errors[failed], "")]
+    per_code = rng.multinomial(errors[failed], [share for _, share in FAILURE_CODE_MIX])
+    if not keyed:
+        return [(failed, "5xx", per_code.sum(axis=1), "")]
+    parts = []
+    for j, (code, _) in enumerate(FAILURE_CODE_MIX):
+        some = np.flatnonzero(per_code[:, j])
+        parts.append((failed[some], "5xx", per_code[some, j], str(code)))
+    return parts
+
+
 def _hour_columns(
-    rng: np.random.Generator, merchants: int, days: int, fault: Fault | None = None
+    rng: np.random.Generator,
+    merchants: int,
+    days: int,
+    fault: Fault | None = None,
+    split_codes: bool = False,
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Hour by hour: the metric points' and the log rollups' columns (time-major: minute by minute, merchant
     by merchant, as live ingest writes them, which keeps index inserts local and the heap in time order)."""
+    keyed = "status_code" in LogRollupRow.__table__.c
     start_ms = int(START.timestamp() * 1000)
     ids = np.array([f"m{m:03d}" for m in range(merchants)], dtype=object)
     stages = np.array([STAGES[m % len(STAGES)] for m in range(merchants)], dtype=object)
@@ -90,10 +118,9 @@ def _hour_columns(
         failed = np.flatnonzero(errors)
         ok = requests - errors
         parts = []
-        for rows, klass, count, mean_ms, max_ms in (
-            (np.arange(n), "2xx", ok, 120.0, 300.0),
-            (failed, "5xx", errors[failed], 200.0, 400.0),
-        ):
+        served = [(np.arange(n), "2xx", ok, "2xx" if split_codes else "", 120.0, 300.0)]
+        failing_parts = [(*p, 200.0, 400.0) for p in _failed_parts(failed, errors, rng, split_codes, keyed)]
+        for rows, klass, count, code, mean_ms, max_ms in served + failing_parts:
             k = len(rows)
             part: dict[str, Any] = {
                 "minute_ms": ts[rows],
@@ -107,6 +134,8 @@ def _hour_columns(
                 "latency_sum": count * mean_ms,
                 "latency_max": np.full(k, max_ms),
             }
+            if keyed and split_codes:
+                part["status_code"] = np.full(k, code, dtype=object)
             for i, h in enumerate(HIST_COLUMNS):
                 part[h] = count if i == bucket else np.zeros(k, dtype=np.int64)
             parts.append(part)
@@ -115,15 +144,22 @@ def _hour_columns(
         yield metric, rollup
 
 
-def build(store: Store, merchants: int, days: int, seed: int = 0, fault: Fault | None = None) -> None:
+def build(
+    store: Store,
+    merchants: int,
+    days: int,
+    seed: int = 0,
+    fault: Fault | None = None,
+    split_codes: bool = False,
+) -> None:
     """Fill the metric and rollup tables fast: generated rows through the raw DBAPI in one transaction
     (SQLite: `executemany`; PostgreSQL: `COPY ... FROM STDIN`, streamed an hour of rows at a time, so
     20,000 merchants fit in memory).
 
     One metric point and one 2xx rollup of `POST /api/checkout` per merchant per minute, with a daily pattern,
     plus a small share of 5xx rollups, so the content has a realistic shape (not realistic detail); with a
-    `fault`, the hit merchants' checkouts fail from its start.
-    """
+    `fault`, the hit merchants' checkouts fail from its start. `split_codes`: the failed requests carry
+    status codes (FAILURE_CODE_MIX) and the rollups keep them apart where the table has the code column."""
     rng = np.random.default_rng(seed)
     raw = store.engine.raw_connection()
     try:
@@ -135,7 +171,7 @@ def build(store: Store, merchants: int, days: int, seed: int = 0, fault: Fault |
             # The engine's connections run in autocommit mode (SQLAlchemy emits BEGIN): open one transaction.
             cur.execute("BEGIN")
         write = _copy if store.dialect == "postgresql" else _insert
-        for metric, rollup in _hour_columns(rng, merchants, days, fault):
+        for metric, rollup in _hour_columns(rng, merchants, days, fault, split_codes):
             write(cur, MetricPointRow.__tablename__, metric)
             write(cur, LogRollupRow.__tablename__, rollup)
         raw.commit()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from selfheal.observe.model import MerchantBaseline, MetricRow, Observation, RollupRow, SignalCounts
 from selfheal.reason.model import Anomaly, AnomalyKind, Dimensions, Severity, SoftFailureGap
 from selfheal.signals import N_BUCKETS
+from selfheal.simulate import FaultSpec, SimConfig
 
 AS_OF = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 WINDOW = 60
@@ -169,4 +170,23 @@ def api_rollup(
         latency_max=80.0,
         latency_hist=(0,) * N_BUCKETS,
         status_code=status_code,
+    )
+
+
+SIM_START = datetime(2024, 3, 4, tzinfo=UTC)
+SIM_ONSET = SIM_START + timedelta(hours=8)
+"""A simulated day's fault onset: eight hours of history before it, logs from two hours before."""
+
+
+def one_fault(fault: str, duration_minutes: int = 60) -> SimConfig:
+    """30 merchants (seed 3) simulated for nine hours, `fault` at `wave_2` from SIM_ONSET."""
+    return SimConfig(
+        seed=3,
+        merchants=30,
+        start=SIM_START,
+        minutes=9 * 60,
+        logs_from=SIM_ONSET - timedelta(hours=2),
+        faults=(
+            FaultSpec(name=fault, start=SIM_ONSET, duration_minutes=duration_minutes, stages=("wave_2",)),
+        ),
     )

@@ -11,7 +11,7 @@ from kit import AS_OF, WINDOW, anomaly, api_rollup, baseline, metrics, observati
 from selfheal.decide import assess
 from selfheal.decide.catalogue import HYPOTHESES
 from selfheal.decide.model import Category
-from selfheal.observe.model import ErrorCodeCount, Observation, RollupRow
+from selfheal.observe.model import Observation, RollupColumns, error_codes_of
 from selfheal.reason.model import Anomaly, Findings
 from selfheal.settings import Settings
 from selfheal.signals import ROLLUP_STATUS_CODES
@@ -39,11 +39,8 @@ def _world(codes_known: bool) -> Observation:
                 known = code if codes_known else ""
                 rollups.append(api_rollup(merchant, stage, minute, "4xx", failed, CHECKOUT, known))
     obs = observation(rows, bases, {m: s for m, s, *_ in SHOPS})
-    error_codes = (
-        ErrorCodeCount(source="api", endpoint=CHECKOUT, status_code=401, count=6 * WINDOW),
-        ErrorCodeCount(source="api", endpoint=CHECKOUT, status_code=422, count=4 * WINDOW),
-    )
-    return obs.model_copy(update={"rollups": tuple[RollupRow, ...](rollups), "error_codes": error_codes})
+    columns = RollupColumns.from_rows(rollups)
+    return obs.model_copy(update={"rollups": columns, "error_codes": error_codes_of(columns)})
 
 
 def _auth_anomaly() -> Anomaly:

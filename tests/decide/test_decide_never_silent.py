@@ -21,7 +21,7 @@ def _with(a: Anomaly, **dims: object) -> Anomaly:
 
 
 def _codes(*items: tuple[str, str, int, int]) -> tuple[ErrorCodeCount, ...]:
-    return tuple(ErrorCodeCount(source=s, endpoint=e, status_code=c, count=n) for s, e, c, n in items)
+    return tuple(ErrorCodeCount(source=s, endpoint=e, status_code=str(c), count=n) for s, e, c, n in items)
 
 
 def _obs_ab(orders_a: int = 0, **update: object):  # type: ignore[no-untyped-def]

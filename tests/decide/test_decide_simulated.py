@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from kit import SIM_ONSET as ONSET
+from kit import one_fault
 
 from selfheal.decide import assess
 from selfheal.observe import observe
 from selfheal.reason import ReasonContext, reason
 from selfheal.settings import Settings
-from selfheal.simulate import CATEGORY_OF, FAULTS, FaultSpec, SimConfig, load_into, simulate
+from selfheal.simulate import CATEGORY_OF, FAULTS, load_into, simulate
 from selfheal.store import Store
 
-START = datetime(2024, 3, 4, tzinfo=UTC)
-ONSET = START + timedelta(hours=8)
 HAS_DETECTION = importlib.util.find_spec("selfheal.reason.detect.anomalies") is not None
 NEEDS_ANOMALIES = {"api_auth_401", "cart_sync_mismatch", "checkout_latency", "payment_provider_errors"}
 
@@ -25,15 +25,7 @@ NEEDS_ANOMALIES = {"api_auth_401", "cart_sync_mismatch", "checkout_latency", "pa
 def test_simulated_fault_gives_its_category(fault: str, tmp_path: Path) -> None:
     if fault in NEEDS_ANOMALIES and not HAS_DETECTION:
         pytest.skip("needs the anomaly detectors (reason.detect.anomalies)")
-    config = SimConfig(
-        seed=3,
-        merchants=30,
-        start=START,
-        minutes=9 * 60,
-        logs_from=ONSET - timedelta(hours=2),
-        faults=(FaultSpec(name=fault, start=ONSET, duration_minutes=60, stages=("wave_2",)),),
-    )
-    result = simulate(config)
+    result = simulate(one_fault(fault))
     settings = Settings(
         data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}", dense_embeddings=False
     )

@@ -209,10 +209,10 @@ def _webhook_403_findings() -> tuple[Findings, WindowEvidence]:
         tickets=(*ours, *theirs),
         error_codes=(
             ErrorCodeCount(
-                source="webhook", endpoint="POST /webhooks/order-created", status_code=403, count=40
+                source="webhook", endpoint="POST /webhooks/order-created", status_code="403", count=40
             ),
             ErrorCodeCount(
-                source="webhook", endpoint="POST /webhooks/order-created", status_code=404, count=1
+                source="webhook", endpoint="POST /webhooks/order-created", status_code="404", count=1
             ),
         ),
         attempts={"m1": 50, "m2": 50, **{f"m{10 + i}": 200 for i in range(10)}},

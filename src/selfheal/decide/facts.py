@@ -57,8 +57,9 @@ class Fact:
     roles: tuple[str, ...] = ()
     """What the failing requests are for: order_webhook, payment, cart, checkout, storefront (cart and checkout
     behind one endpoint, e.g. GraphQL)."""
-    codes: tuple[tuple[int, int], ...] = ()
-    """(status code, failed requests) of an error-rate anomaly's endpoint and status class in the window."""
+    codes: tuple[tuple[str, int], ...] = ()
+    """(status code as the rollups keep it, failed requests) of an error-rate anomaly's endpoint and status
+    class in the window: `401` exact, `4xx` another code of the class (see `observe.model.error_codes_of`)."""
     cause_codes: tuple[int, ...] = ()
     """The exact status codes the cause this fact locates is about (401/403 for auth): its failed requests, per
     merchant, are the ones answered with these codes, plus those whose code is unknown (only the class was
@@ -66,11 +67,13 @@ class Fact:
     extra: dict[str, object] = field(default_factory=dict)
 
     def code_share(self, wanted: tuple[int, ...]) -> float | None:
-        """Share of the fact's failed requests answered with one of `wanted`; None when codes are unknown."""
+        """Share of the fact's failed requests answered with one of `wanted` (a class, `4xx`, counts as none of
+        them); None when codes are unknown."""
         total = sum(n for _, n in self.codes)
         if not total:
             return None
-        return sum(n for c, n in self.codes if c in wanted) / total
+        names = {str(c) for c in wanted}
+        return sum(n for c, n in self.codes if c in names) / total
 
     @property
     def evidence_kind(self) -> EvidenceKind:
@@ -92,16 +95,17 @@ def endpoint_role(source: str, endpoint: str) -> str:
     return "storefront"
 
 
-CodeCounts = dict[tuple[str, str], dict[int, int]]
+CodeCounts = dict[tuple[str, str], dict[str, int]]
+"""Failed requests per (source, endpoint) and status code as the rollups keep it (`401`, or `4xx` for another)."""
 
 
-def _codes(a: Anomaly, codes: CodeCounts) -> tuple[tuple[int, int], ...]:
+def _codes(a: Anomaly, codes: CodeCounts) -> tuple[tuple[str, int], ...]:
     classes = {c[:1] for c in a.dimensions.status_codes}
-    out: dict[int, int] = {}
+    out: dict[str, int] = {}
     for source in a.dimensions.sources or ("",):
         for endpoint in a.dimensions.endpoints:
             for code, n in codes.get((source, endpoint), {}).items():
-                if str(code)[:1] in classes:
+                if code[:1] in classes:
                     out[code] = out.get(code, 0) + n
     return tuple(sorted(out.items()))
 
@@ -178,7 +182,7 @@ def soft_failure_facts(gaps: tuple[SoftFailureGap, ...]) -> list[Fact]:
 
 def facts_from(findings: Findings, codes: CodeCounts | None = None) -> list[Fact]:
     """Every fact in the findings: anomalies, per-stage soft-failure counts, ticket themes, runbook passages.
-    `codes`: the window's failed requests per (source, endpoint) and exact status code."""
+    `codes`: the window's failed requests per (source, endpoint) and status code (from the rollups)."""
     hard = [a for a in findings.anomalies if a.kind == AnomalyKind.hard]
     first_hard = min(hard, key=lambda a: (a.onset, -a.score)).id if hard else None
     facts = [anomaly_fact(a, a.id == first_hard, codes) for a in findings.anomalies]
@@ -219,7 +223,7 @@ def _request_matches(m: Match, f: Fact) -> bool:
     if m.codes:
         share = f.code_share(m.codes)
         if share is None:
-            # Unknown exact codes (raw logs not kept): the status class alone decides, unless codes are needed.
+            # Unknown codes (rollups stored before they kept codes): the class alone decides, unless codes are needed.
             return not m.needs_codes
         if share < DOMINANT_CODE_SHARE:
             return False

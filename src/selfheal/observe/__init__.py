@@ -12,11 +12,11 @@ from selfheal.observe.history import cache_for, load_history, load_merchant_base
 from selfheal.observe.incidents import read_open_incidents, read_recently_resolved
 from selfheal.observe.model import (
     ActiveAlert,
-    ErrorCodeCount,
     MerchantBaseline,
     Observation,
     PaymentOrderEvent,
     SignalCounts,
+    error_codes_of,
 )
 from selfheal.observe.window import Labels, MetricColumns, RollupColumns
 from selfheal.records import dt_to_ms, ms_to_dt
@@ -44,7 +44,6 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
-        code_rows = window_repo.error_codes(conn, start, end)
         alert_rows = alerts_repo.window_alerts(conn, start, end)
         cache = cache_for(store)
         baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
@@ -81,7 +80,7 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
         history=history,
         open_incidents=open_incidents,
         recently_resolved=recently_resolved,
-        error_codes=tuple(ErrorCodeCount.model_construct(**r) for r in code_rows),
+        error_codes=error_codes_of(rollups),
         alerts=_alerts(alert_rows, stage_of),
     )
 

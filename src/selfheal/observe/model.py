@@ -6,21 +6,47 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Self
 
+import numpy as np
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from selfheal.observe.history_model import DetectionHistory
-from selfheal.observe.window import MetricColumns, MetricRow, RollupColumns, RollupRow
+from selfheal.observe.window import MetricColumns, MetricRow, RollupColumns, RollupRow, group_rows, group_sums
 from selfheal.records import Record
 from selfheal.signals import Ticket
 
 
 class ErrorCodeCount(Record):
-    """Failed requests of one (source, endpoint) with one exact status code in the window."""
+    """Failed requests of one (source, endpoint) with one status code, as the rollups keep it, in the window."""
 
     source: str
     endpoint: str
-    status_code: int
+    status_code: str
+    """The exact code (`401`) when it is one of `signals.ROLLUP_STATUS_CODES`, else its class (`4xx`: a code of
+    the class other than the kept ones, never one a cause asks for)."""
     count: int
+
+
+def error_codes_of(rollups: RollupColumns) -> tuple[ErrorCodeCount, ...]:
+    """The failed requests (status class 4xx or 5xx) of the window's rollups per (source, endpoint, status
+    code as the rollups keep it), ordered by those. Rows whose code is unknown (stored before the rollups
+    kept codes, `CODE_UNKNOWN`) are left out: they say nothing about the code, so a share of codes is one of
+    the requests whose code is known. The rollups outlive raw log retention, so the codes of a window read
+    the same before and after its raw events are pruned."""
+    codes = rollups.status_code
+    failed = np.array([v[:1] in ("4", "5") for v in codes.values], dtype=bool)
+    rows = np.flatnonzero(failed[codes.codes]) if len(failed) else np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return ()
+    kept = rollups.take(rows)
+    group, first = group_rows(kept.source, kept.endpoint, kept.status_code)
+    (totals,) = group_sums(group, len(first), kept.count)
+    out = [
+        ErrorCodeCount.model_construct(
+            source=kept.source[i], endpoint=kept.endpoint[i], status_code=kept.status_code[i], count=int(n)
+        )
+        for i, n in zip(first.tolist(), totals.tolist(), strict=True)
+    ]
+    return tuple(sorted(out, key=lambda c: (c.source, c.endpoint, c.status_code)))
 
 
 class PaymentOrderEvent(Record):
@@ -203,7 +229,8 @@ class Observation(Record):
     open_incidents: tuple[OpenIncident, ...] = ()
     """Every unresolved incident, most recently seen first (the order decide matches a new assessment in)."""
     error_codes: tuple[ErrorCodeCount, ...] = ()
-    """Exact status codes of the window's failed requests (empty when raw logs are not kept)."""
+    """Status codes of the window's failed requests, from its rollups (`error_codes_of`; observe fills it, so
+    raw log retention and ingest without raw logs leave it whole)."""
     recently_resolved: tuple[ResolvedIncident, ...] = ()
     """Incidents resolved within the window before `as_of`, most recent first."""
     alerts: tuple[ActiveAlert, ...] = ()
@@ -240,4 +267,5 @@ __all__ = [
     "RollupColumns",
     "RollupRow",
     "SignalCounts",
+    "error_codes_of",
 ]

@@ -160,23 +160,24 @@ class WindowEvidence:
 
 def exact_codes(anomaly: Anomaly, error_codes: Sequence[ErrorCodeCount]) -> tuple[str, ...]:
     """The exact status codes of `anomaly`: its own when exact, else the window's failed requests of its
-    endpoints in its status classes that carry at least DOMINANT_CODE_SHARE of them, most frequent first."""
+    endpoints in its status classes that carry at least DOMINANT_CODE_SHARE of them, most frequent first (codes
+    the rollups fold into their class count among the failed requests but are never named)."""
     own = [c for c in anomaly.dimensions.status_codes if c.isdigit()]
     classes = {c[:1] for c in anomaly.dimensions.status_codes if not c.isdigit()}
     if not classes or anomaly.metric != "error_rate":
         return tuple(own)
     sources = set(anomaly.dimensions.sources)
     endpoints = set(anomaly.dimensions.endpoints)
-    counts: dict[int, int] = {}
+    counts: dict[str, int] = {}
     for row in error_codes:
         placed = row.endpoint in endpoints and (not sources or row.source in sources)
-        if placed and str(row.status_code)[:1] in classes:
+        if placed and row.status_code[:1] in classes:
             counts[row.status_code] = counts.get(row.status_code, 0) + row.count
     total = sum(counts.values())
     found = [
-        str(code)
+        code
         for code, n in sorted(counts.items(), key=lambda p: (-p[1], p[0]))
-        if total and n / total >= DOMINANT_CODE_SHARE
+        if code.isdigit() and n / total >= DOMINANT_CODE_SHARE
     ]
     return tuple(dict.fromkeys([*own, *found]))
 

@@ -244,19 +244,6 @@ def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[st
     return [dict(row._mapping) for row in rows]
 
 
-def error_codes(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-    """Failed requests (status >= 400) per (source, endpoint, status code) in `[start_ms, end_ms)`: what the
-    rollups' status classes do not say (401 and 409 are both 4xx)."""
-    e = table(LogEventRow)
-    rows = conn.execute(
-        select(e.c.source, e.c.endpoint, e.c.status_code, func.count().label("count"))
-        .where(e.c.ts_ms >= start_ms, e.c.ts_ms < end_ms, e.c.status_code >= 400)
-        .group_by(e.c.source, e.c.endpoint, e.c.status_code)
-        .order_by(e.c.source, e.c.endpoint, e.c.status_code)
-    )
-    return [dict(row._mapping) for row in rows]
-
-
 def merchant_baselines(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     """Per-merchant KPI totals over `[start_ms, end_ms)`."""
     m = table(MetricPointRow)
