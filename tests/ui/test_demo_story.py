@@ -270,7 +270,12 @@ def test_the_demo_story_in_a_real_browser(story: Story, ui_url: str, tmp_path: P
                 # the incident picker refreshes with the page (it is drawn in the live fragment)
                 expect(picker.first).to_have_value(re.compile(r" · recovering · "))
                 page.screenshot(path=str(tmp_path / f"cycle-{cycles_after_fix}.png"), full_page=True)
-                judged = story.client.incident_lifecycle(incident_id)["outcomes"]
+                # the fix's own verdict (an action executed earlier, e.g. the page to on-call, may be judged first)
+                judged = [
+                    v
+                    for v in story.client.incident_lifecycle(incident_id)["outcomes"]
+                    if v["action_id"] == fix["id"]
+                ]
                 if judged and verdict_while_recovering is None:
                     # The outcome is on screen while the incident recovers (judged once the rate after the fix
                     # is normal), not only after it resolves.
