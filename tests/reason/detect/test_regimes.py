@@ -16,9 +16,9 @@ def _minutes(n: int) -> np.ndarray:
     return np.datetime64("2026-01-01T00:00", "ms") + (np.arange(n) * 60_000).astype("timedelta64[ms]")
 
 
-def _two_regime(seed: int, days: int = 5) -> np.ndarray:
-    """A per-minute request rate on a daily cycle around 60 that every one to four hours climbs, in one to
-    three minutes, to a 10-40-minute plateau at 2-3.5 times its level, then falls back."""
+def _plateaus(seed: int, days: int, heights: tuple[float, float], gaps: tuple[int, int]) -> np.ndarray:
+    """A per-minute request rate on a daily cycle around 60 that climbs, in one to three minutes, to a
+    10-40-minute plateau at `heights` times its level, then falls back, and again after `gaps` minutes."""
     rng = np.random.default_rng(seed)
     n = days * DAY
     base = 60 + 20 * np.sin(2 * np.pi * np.arange(n) / DAY)
@@ -26,14 +26,19 @@ def _two_regime(seed: int, days: int = 5) -> np.ndarray:
     i = 300
     while i < n - 60:
         length = int(rng.integers(10, 41))
-        height = rng.uniform(2.0, 3.5)
+        height = rng.uniform(*heights)
         ramp = int(rng.integers(1, 4))
         profile = np.ones(length)
         profile[:ramp] = np.linspace(0.5, 1, ramp + 1)[1:]
         values[i : i + length] = base[i : i + length] * (1 + (height - 1) * profile)
         values[i : i + length] *= 1 + rng.normal(0, 0.05, length)
-        i += length + int(rng.integers(60, 240))
+        i += length + int(rng.integers(*gaps))
     return values
+
+
+def _two_regime(seed: int, days: int = 5) -> np.ndarray:
+    """Plateaus at 2-3.5 times the level every one to four hours."""
+    return _plateaus(seed, days, (2.0, 3.5), (60, 240))
 
 
 def _alarms_after_first_day(values: np.ndarray, **params: object) -> list[int]:
@@ -158,23 +163,9 @@ def test_a_spike_or_an_hours_long_episode_is_not_a_visit() -> None:
 
 
 def _daily_visits(seed: int, days: int = 7) -> np.ndarray:
-    """A per-minute request rate on a daily cycle around 60 that about once a day (every 18-23 hours) climbs to a
-    10-40-minute plateau at 2.4-2.6 times its level: a daily job at a wandering hour."""
-    rng = np.random.default_rng(seed)
-    n = days * DAY
-    base = 60 + 20 * np.sin(2 * np.pi * np.arange(n) / DAY)
-    values = base * (1 + rng.normal(0, 0.05, n))
-    i = 300
-    while i < n - 60:
-        length = int(rng.integers(10, 41))
-        height = rng.uniform(2.4, 2.6)
-        ramp = int(rng.integers(1, 4))
-        profile = np.ones(length)
-        profile[:ramp] = np.linspace(0.5, 1, ramp + 1)[1:]
-        values[i : i + length] = base[i : i + length] * (1 + (height - 1) * profile)
-        values[i : i + length] *= 1 + rng.normal(0, 0.05, length)
-        i += length + int(rng.integers(1100, 1350))
-    return values
+    """Plateaus at 2.4-2.6 times the level about once a day (every 18-23 hours): a daily job at a wandering
+    hour."""
+    return _plateaus(seed, days, (2.4, 2.6), (1100, 1350))
 
 
 NOVELTY = ("a new shape", "a new value level", "a slow change")
