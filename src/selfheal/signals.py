@@ -206,6 +206,11 @@ class MerchantEntry(BaseModel):
 SIGNAL_MODELS: dict[str, type[_Signal]] = {"tickets": Ticket, "logs": LogEvent, "metrics": MetricPoint}
 
 
+PAIRING_EVENTS: tuple[str, ...] = ("payment.succeeded", "order.created")
+"""The log events payment/order pairing reads (with a correlation id): kept apart at ingest, beyond raw log
+retention, as `payment_order_events`."""
+
+
 def status_class(status_code: int) -> str:
     """`2xx`, `4xx`, ... for a status code."""
     return f"{status_code // 100}xx"

@@ -1,7 +1,8 @@
-"""The status codes a cause is chosen on come from the rollups, which outlive raw log retention: a window whose
-raw log events were pruned gives the same root cause, alternatives and blast radius as before (on SQLite and
-PostgreSQL). A code the rollups fold into its class is counted as another code of that class, never as one a
-cause asks for."""
+"""What a cause is chosen on outlives raw log retention: the status codes come from the rollups and the
+payment/order pairing from the pairing events (`payment_order_events`), so a window whose raw log events were
+pruned gives the same root cause, confidence, alternatives, blast radius, money and payments without an order as
+before (on SQLite and PostgreSQL). A code the rollups fold into its class is counted as another code of that
+class, never as one a cause asks for."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from selfheal.decide.model import Assessment
 from selfheal.observe import observe
 from selfheal.observe.model import ErrorCodeCount, RollupColumns, RollupRow, error_codes_of
 from selfheal.reason import ReasonContext, reason
+from selfheal.reason.model import SoftFailureGap
 from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import CODE_UNKNOWN
@@ -26,6 +28,8 @@ CHECKOUT = "POST /api/checkout"
 WINDOW_END = SIM_ONSET + timedelta(minutes=60)
 CODE_FAULTS = ("api_auth_401", "cart_sync_mismatch")
 """Faults told apart by their status codes (4xx: auth 401/403 against sync 404/409 against ordinary 422s)."""
+PAIRING_FAULTS = ("webhook_403", "payment_provider_errors")
+"""Faults whose cause weighs payments without an order (for the webhook, against it for the provider)."""
 
 
 def _decision(a: Assessment | None) -> tuple[object, ...]:
@@ -40,23 +44,29 @@ def _decision(a: Assessment | None) -> tuple[object, ...]:
     )
 
 
-def _assess(store: Store, settings: Settings) -> tuple[tuple[object, ...], tuple[ErrorCodeCount, ...]]:
+def _assess(
+    store: Store, settings: Settings
+) -> tuple[tuple[object, ...], tuple[ErrorCodeCount, ...], tuple[SoftFailureGap, ...]]:
     obs = observe(store, WINDOW_END, 60, settings)
-    return _decision(assess(obs, reason(obs, ReasonContext(settings=settings)), settings)), obs.error_codes
+    findings = reason(obs, ReasonContext(settings=settings))
+    return _decision(assess(obs, findings, settings)), obs.error_codes, findings.soft_failures
 
 
-@pytest.mark.parametrize("fault", CODE_FAULTS)
+@pytest.mark.parametrize("fault", CODE_FAULTS + PAIRING_FAULTS)
 def test_a_window_whose_raw_logs_were_pruned_is_judged_the_same(
     fault: str, store: Store, settings: Settings
 ) -> None:
     load_into(store, simulate(one_fault(fault)))
     settings = settings.model_copy(update={"dense_embeddings": False})
-    before, codes_before = _assess(store, settings)
+    before, codes_before, gaps_before = _assess(store, settings)
     assert before[0].value == CATEGORY_OF[fault]
+    if fault == "webhook_403":
+        assert before[1] == 1.0 and sum(g.missing_orders for g in gaps_before) > 0
     with store.transaction() as conn:
         assert prune_raw_logs(conn, dt_to_ms(WINDOW_END)) > 0  # every raw event of the window is gone
-    after, codes_after = _assess(store, settings)
+    after, codes_after, gaps_after = _assess(store, settings)
     assert codes_after == codes_before and any(c.status_code.isdigit() for c in codes_after)
+    assert gaps_after == gaps_before
     assert after == before
 
 

@@ -44,6 +44,21 @@ class LogEventRow(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class PaymentOrderEventRow(Base):
+    """The pairing projection of a `payment.succeeded` or `order.created` log event with a correlation id,
+    written at ingest with the raw event (same id) and never pruned: payment/order pairing reads these, so a
+    window is paired the same before and after its raw events are pruned. `migration_stage` as the event
+    carried it (resolved when read, like the raw event's)."""
+
+    __tablename__ = "payment_order_events"
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    merchant_id: Mapped[str] = mapped_column(String(512))
+    migration_stage: Mapped[str | None] = mapped_column(String(512))
+    event: Mapped[str] = mapped_column(String(128))
+    correlation_id: Mapped[str] = mapped_column(String(512))
+
+
 LOG_ROLLUP_KEY = (
     "minute_ms",
     "merchant_id",

@@ -16,9 +16,13 @@ from sqlalchemy import Connection, case, func, literal_column, select
 
 from selfheal.records import ms_to_dt
 from selfheal.signals import HIST_COLUMNS, Ticket
-from selfheal.store.tables import LogEventRow, LogRollupRow, MetricPointRow, TicketRow, table
-
-PAYMENT_EVENTS = ("payment.succeeded", "order.created")
+from selfheal.store.tables import (
+    LogRollupRow,
+    MetricPointRow,
+    PaymentOrderEventRow,
+    TicketRow,
+    table,
+)
 
 
 def count_tickets(conn: Connection, start_ms: int, end_ms: int) -> int:
@@ -230,16 +234,13 @@ def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[Ticket]:
 
 
 def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-    e = table(LogEventRow)
+    """Payments and orders in `[start_ms, end_ms)`, oldest first, from the pairing events (written at ingest,
+    never pruned), not the raw log events: pairing a window does not change when its raw events are pruned."""
+    e = table(PaymentOrderEventRow)
     rows = conn.execute(
         select(e.c.ts_ms, e.c.merchant_id, e.c.migration_stage, e.c.event, e.c.correlation_id)
-        .where(
-            e.c.event.in_(PAYMENT_EVENTS),
-            e.c.ts_ms >= start_ms,
-            e.c.ts_ms < end_ms,
-            e.c.correlation_id.is_not(None),
-        )
-        .order_by(e.c.ts_ms)
+        .where(e.c.ts_ms >= start_ms, e.c.ts_ms < end_ms)
+        .order_by(e.c.ts_ms, e.c.id)
     )
     return [dict(row._mapping) for row in rows]
 
