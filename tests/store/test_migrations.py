@@ -181,3 +181,47 @@ def test_rollup_codes_migrate_up_keeping_rows_and_down_merging_codes(
             assert conn.execute(text("SELECT DISTINCT status_code FROM log_rollups")).scalars().all() == [""]
     finally:
         engine.dispose()
+
+
+_RAW_LOG_INSERT = (
+    "INSERT INTO log_events (id, ts_ms, merchant_id, source, endpoint, status_code, event, correlation_id, "
+    "migration_stage) VALUES (:id, :ts, 'm1', 'payment', 'POST /payments/capture', 200, :event, :cid, NULL)"
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_pairing_events_migrate_up_copying_the_raw_payments_and_orders_and_down_dropping_them(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """0017: the payments and orders with a correlation id still stored raw become pairing events (ids kept);
+    other raw events do not; downgrading drops the table, upgrading again copies them again."""
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    raw = [
+        ("p1", 1_000, "payment.succeeded", "c1"),
+        ("o1", 2_000, "order.created", "c1"),
+        ("p2", 3_000, "payment.succeeded", None),  # no correlation id: nothing to pair on
+        ("x1", 4_000, "order.paid", "c1"),
+    ]
+    expected = [
+        ("o1", 2_000, "m1", None, "order.created", "c1"),
+        ("p1", 1_000, "m1", None, "payment.succeeded", "c1"),
+    ]
+    select_all = (
+        "SELECT id, ts_ms, merchant_id, migration_stage, event, correlation_id FROM payment_order_events"
+    )
+    try:
+        command.upgrade(alembic_config(engine), "0016_rollup_codes")
+        with engine.begin() as conn:
+            for event_id, ts, event, cid in raw:
+                conn.execute(text(_RAW_LOG_INSERT), {"id": event_id, "ts": ts, "event": event, "cid": cid})
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text(f"{select_all} ORDER BY id"))] == expected
+        command.downgrade(alembic_config(engine), "0016_rollup_codes")
+        assert "payment_order_events" not in inspect(engine).get_table_names()
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text(f"{select_all} ORDER BY id"))] == expected
+    finally:
+        engine.dispose()
