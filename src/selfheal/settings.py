@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         14,
         ge=1,
         description="Raw log events older than this (before the earlier of a cycle's as_of and now) are "
-        "pruned; rollups are kept.",
+        "pruned; rollups and payment/order pairing events are kept.",
     )
 
     # --- API / UI --------------------------------------------------------------------------------
