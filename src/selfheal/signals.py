@@ -207,8 +207,8 @@ SIGNAL_MODELS: dict[str, type[_Signal]] = {"tickets": Ticket, "logs": LogEvent, 
 
 
 PAIRING_EVENTS: tuple[str, ...] = ("payment.succeeded", "order.created")
-"""The log events payment/order pairing reads (with a correlation id): kept apart at ingest, beyond raw log
-retention, as `payment_order_events`."""
+"""The log events payment/order pairing reads (with a correlation id): when raw log events are pruned, these
+are kept (their pairing columns, as `payment_order_events`)."""
 
 
 def status_class(status_code: int) -> str:

@@ -1,5 +1,6 @@
 """What a cause is chosen on outlives raw log retention: the status codes come from the rollups and the
-payment/order pairing from the pairing events (`payment_order_events`), so a window whose raw log events were
+payment/order pairing from the raw events and, once they are pruned, the pairing events pruning keeps of them
+(`payment_order_events`), so a window whose raw log events were
 pruned gives the same root cause, confidence, alternatives, blast radius, money and payments without an order as
 before (on SQLite and PostgreSQL). A code the rollups fold into its class is counted as another code of that
 class, never as one a cause asks for."""

@@ -190,11 +190,13 @@ _RAW_LOG_INSERT = (
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_pairing_events_migrate_up_copying_the_raw_payments_and_orders_and_down_dropping_them(
+def test_pairing_events_migrate_up_empty_fill_when_raw_events_are_pruned_and_drop_on_downgrade(
     backend: str, request: pytest.FixtureRequest
 ) -> None:
-    """0017: the payments and orders with a correlation id still stored raw become pairing events (ids kept);
-    other raw events do not; downgrading drops the table, upgrading again copies them again."""
+    """0017: the raw events stored before it stay raw (pairing reads them) until pruning copies their payments
+    and orders with a correlation id (ids kept, nothing else); downgrading drops the table."""
+    from selfheal.store.signals_repo import prune_raw_logs
+
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
     engine = make_engine(url)
     raw = [
@@ -202,10 +204,6 @@ def test_pairing_events_migrate_up_copying_the_raw_payments_and_orders_and_down_
         ("o1", 2_000, "order.created", "c1"),
         ("p2", 3_000, "payment.succeeded", None),  # no correlation id: nothing to pair on
         ("x1", 4_000, "order.paid", "c1"),
-    ]
-    expected = [
-        ("o1", 2_000, "m1", None, "order.created", "c1"),
-        ("p1", 1_000, "m1", None, "payment.succeeded", "c1"),
     ]
     select_all = (
         "SELECT id, ts_ms, merchant_id, migration_stage, event, correlation_id FROM payment_order_events"
@@ -216,12 +214,18 @@ def test_pairing_events_migrate_up_copying_the_raw_payments_and_orders_and_down_
             for event_id, ts, event, cid in raw:
                 conn.execute(text(_RAW_LOG_INSERT), {"id": event_id, "ts": ts, "event": event, "cid": cid})
         upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text(select_all)).all() == []
+            assert prune_raw_logs(conn, 10_000) == 4
         with engine.connect() as conn:
-            assert [tuple(r) for r in conn.execute(text(f"{select_all} ORDER BY id"))] == expected
+            assert [tuple(r) for r in conn.execute(text(f"{select_all} ORDER BY id"))] == [
+                ("o1", 2_000, "m1", None, "order.created", "c1"),
+                ("p1", 1_000, "m1", None, "payment.succeeded", "c1"),
+            ]
         command.downgrade(alembic_config(engine), "0016_rollup_codes")
         assert "payment_order_events" not in inspect(engine).get_table_names()
-        upgrade(engine)
+        upgrade(engine)  # and up again, empty
         with engine.connect() as conn:
-            assert [tuple(r) for r in conn.execute(text(f"{select_all} ORDER BY id"))] == expected
+            assert conn.execute(text(select_all)).all() == []
     finally:
         engine.dispose()

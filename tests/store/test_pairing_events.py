@@ -1,7 +1,7 @@
-"""Payment/order pairing outlives raw log retention: ingest keeps each payment and order with a correlation id
-as a pairing event (`payment_order_events`, same id as the raw event) that pruning leaves, on SQLite and
-PostgreSQL. An order that arrives after its payment was pruned still pairs with it; re-sending a batch after
-pruning adds nothing twice; ingest that keeps no raw events keeps the pairing events."""
+"""Payment/order pairing outlives raw log retention: pruning keeps each pruned payment and order with a
+correlation id as a pairing event (`payment_order_events`, same id as the raw event), in its transaction, and
+pairing reads both tables, on SQLite and PostgreSQL. An order that arrives after its payment was pruned still
+pairs with it; a batch re-sent after pruning, and pruned again, adds nothing twice."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import LogEvent
 from selfheal.store import Store
-from selfheal.store.signals_repo import prune_raw_logs, store_logs
+from selfheal.store.signals_repo import prune_raw_logs
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 AS_OF = T0 + timedelta(minutes=40)
@@ -79,28 +79,26 @@ def test_pairing_is_the_same_before_and_after_pruning_and_a_resent_batch_adds_no
     with store.transaction() as conn:
         prune_raw_logs(conn, dt_to_ms(AS_OF))
     assert _gaps(store, settings) == before
+    assert _pairing_rows(store) == len(events)
     again = store_batch(store, "logs", events)  # raw events gone: ingest stores them anew
     assert again.stored == len(events)
+    assert _gaps(store, settings) == before  # in both tables: each event read once
+    with store.transaction() as conn:
+        assert prune_raw_logs(conn, dt_to_ms(AS_OF)) == len(events)
     assert _pairing_rows(store) == len(events)
     assert _gaps(store, settings) == before
 
 
-def test_ingest_without_raw_events_keeps_the_pairing_events(store: Store, settings: Settings) -> None:
-    with store.transaction() as conn:
-        store_logs(conn, _payments(), keep_raw=False)
-    with store.read() as conn:
-        assert conn.execute(text("SELECT count(*) FROM log_events")).scalar_one() == 0
-    assert _pairing_rows(store) == 5
-    assert [(g.payments, g.missing_orders) for g in _gaps(store, settings)] == [(3, 1)]
-
-
-def test_only_payments_and_orders_with_a_correlation_id_are_pairing_events(store: Store) -> None:
+def test_only_payments_and_orders_with_a_correlation_id_are_kept_for_pairing(store: Store) -> None:
     plain = _event("payment.succeeded", "x", T0).model_copy(update={"id": "no-cid", "correlation_id": None})
     other = _event("order.paid", "y", T0)
     request = LogEvent(
         id="r", ts=T0, merchant_id="m1", source="api", endpoint="GET /api/cart", status_code=200
     )
     store_batch(store, "logs", [plain, other, request, _event("order.created", "z", T0)])
+    assert _pairing_rows(store) == 0  # nothing pruned yet
+    with store.transaction() as conn:
+        assert prune_raw_logs(conn, dt_to_ms(AS_OF)) == 4
     with store.read() as conn:
         rows = conn.execute(text("SELECT id, event, correlation_id FROM payment_order_events")).all()
     assert [tuple(r) for r in rows] == [("order.created:z", "order.created", "z")]

@@ -220,8 +220,8 @@ class Observation(Record):
     """The window's metric points as columns (iterating yields `MetricRow`s)"""
     tickets: tuple[Ticket, ...]
     payment_events: tuple[PaymentOrderEvent, ...]
-    """Payments and orders from `window_start - grace` to `as_of`, for soft-failure pairing (from the pairing
-    events ingest keeps beyond raw log retention, so pruning leaves them whole)."""
+    """Payments and orders from `window_start - grace` to `as_of`, for soft-failure pairing (raw events and the
+    pairing events pruning keeps of them, so pruning leaves them whole)."""
     baselines: tuple[MerchantBaseline, ...]
     merchant_stages: dict[str, str]
     """Latest known migration stage of every merchant seen in the window or baseline."""

@@ -6,7 +6,7 @@ import bisect
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -229,77 +229,47 @@ def upsert_rollups(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
-def _stored_ms(ts: datetime) -> int:
-    """The epoch milliseconds a log event is stored at (naive as UTC; truncated, as stored since 0001)."""
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return int(ts.timestamp() * 1000)
-
-
-def _raw_row(event_id: str, ts_ms: int, e: LogEvent) -> tuple[Any, ...]:
-    """The raw `log_events` row of `e` (`_LOG_COLUMNS` order)."""
-    extra = e.__pydantic_extra__
-    return (
-        event_id,
-        ts_ms,
-        e.merchant_id,
-        e.source,
-        e.endpoint,
-        e.status_code,
-        e.latency_ms,
-        e.event,
-        e.correlation_id,
-        e.migration_stage,
-        e.message,
-        orjson.dumps(extra).decode() if extra else None,
-    )
-
-
-_PAIRING_COLUMNS = ("id", "ts_ms", "merchant_id", "migration_stage", "event", "correlation_id")
-
-
-def store_pairing_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert pairing events (`_PAIRING_COLUMNS` tuples); an id already stored is left as it is, so re-sending a
-    batch after its raw events were pruned (when ingest no longer sees them as duplicates) adds nothing twice.
-    Written in id order: concurrent batches sharing ids wait for each other, never deadlock."""
-    if not rows:
-        return
-    rows.sort(key=lambda r: r[0])
-    ph = _placeholder(conn)
-    conn.exec_driver_sql(
-        f"INSERT INTO payment_order_events ({', '.join(_PAIRING_COLUMNS)}) "
-        f"VALUES ({', '.join([ph] * len(_PAIRING_COLUMNS))}) ON CONFLICT (id) DO NOTHING",
-        rows,
-    )
-
-
 def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = True) -> StoreResult:
-    """Store new events (by id or content hash) and add exactly those to the per-minute rollups, and the
-    payments and orders with a correlation id to the pairing events (kept beyond raw retention, also when
-    `keep_raw` is off).
+    """Store new events (by id or content hash) and add exactly those to the per-minute rollups.
 
-    One pass over the new events builds the raw rows, the pairing rows and the rollup accumulators (this is
-    the ingest hot path: every attribute is read once).
+    One pass over the new events builds both the raw rows and the rollup accumulators (this is the ingest
+    hot path: every attribute is read once).
     """
     unique: dict[str, LogEvent] = {}
     for e in events:
         unique.setdefault(log_event_id(e), e)
     existing = _existing_ids(conn, "log_events", list(unique))
     raw: list[tuple[Any, ...]] = []
-    pairing: list[tuple[Any, ...]] = []
     acc: dict[RollupKey, list[Any]] = {}
     n_b = len(HIST_COLUMNS)
     bounds = LATENCY_BUCKETS_MS
     for i, e in unique.items():
         if i in existing:
             continue
-        ts_ms = _stored_ms(e.ts)
+        ts = e.ts
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        ts_ms = int(ts.timestamp() * 1000)
         merchant, source, endpoint, status = e.merchant_id, e.source, e.endpoint, e.status_code
         stage, lat = e.migration_stage, e.latency_ms
-        if e.correlation_id is not None and e.event in PAIRING_EVENTS:
-            pairing.append((i, ts_ms, merchant, stage, e.event, e.correlation_id))
         if keep_raw:
-            raw.append(_raw_row(i, ts_ms, e))
+            extra = e.__pydantic_extra__
+            raw.append(
+                (
+                    i,
+                    ts_ms,
+                    merchant,
+                    source,
+                    endpoint,
+                    status,
+                    lat,
+                    e.event,
+                    e.correlation_id,
+                    stage,
+                    e.message,
+                    orjson.dumps(extra).decode() if extra else None,
+                )
+            )
         key = (
             ts_ms - ts_ms % 60_000,
             merchant,
@@ -326,7 +296,6 @@ def store_logs(conn: Connection, events: Sequence[LogEvent], keep_raw: bool = Tr
         ph = _placeholder(conn)
         sql = f"INSERT INTO log_events ({', '.join(_LOG_COLUMNS)}) VALUES ({', '.join([ph] * len(_LOG_COLUMNS))})"
         conn.exec_driver_sql(sql, raw)
-    store_pairing_events(conn, pairing)
     stored = sum(slot[0] for slot in acc.values())
     return StoreResult(len(events), stored, len(events) - stored)
 
@@ -341,13 +310,28 @@ def _existing_ids(conn: Connection, table_name: str, ids: Sequence[str], chunk: 
     return found
 
 
+PAIRING_COLUMNS = ("id", "ts_ms", "merchant_id", "migration_stage", "event", "correlation_id")
+"""The columns of a pairing event (`payment_order_events`): the raw log event's, as stored."""
+
+
 def prune_raw_logs(conn: Connection, before_ms: int) -> int:
     """Delete raw log events older than `before_ms` (rollups are kept). Returns the number deleted.
 
-    Stored history hours (`history_hours_repo`) are kept too: detection history survives raw retention. So are
-    the pairing events (`payment_order_events`, written at ingest): pairing a window does not need its raw
-    events, and an order that arrives after its payment was pruned still pairs with it.
+    Stored history hours (`history_hours_repo`) are kept too: detection history survives raw retention. So does
+    payment/order pairing: first, in the same transaction, the payments and orders with a correlation id among
+    the events to prune are copied into the pairing events (`payment_order_events`, never pruned; an id already
+    there, e.g. an event re-sent after it was pruned, is left as it is). Pairing reads both tables, so a window
+    pairs the same before and after, and an order that arrives after its payment was pruned still pairs.
     """
+    columns = ", ".join(PAIRING_COLUMNS)
+    ph = _placeholder(conn)
+    kinds = ", ".join([ph] * len(PAIRING_EVENTS))
+    conn.exec_driver_sql(
+        f"INSERT INTO payment_order_events ({columns}) SELECT {columns} FROM log_events "
+        f"WHERE ts_ms < {ph} AND event IN ({kinds}) AND correlation_id IS NOT NULL "
+        "ORDER BY id ON CONFLICT (id) DO NOTHING",
+        (before_ms, *PAIRING_EVENTS),
+    )
     tbl = table(LogEventRow)
     result = conn.execute(tbl.delete().where(tbl.c.ts_ms < before_ms))
     return int(result.rowcount or 0)

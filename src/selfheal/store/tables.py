@@ -45,10 +45,10 @@ class LogEventRow(Base):
 
 
 class PaymentOrderEventRow(Base):
-    """The pairing projection of a `payment.succeeded` or `order.created` log event with a correlation id,
-    written at ingest with the raw event (same id) and never pruned: payment/order pairing reads these, so a
-    window is paired the same before and after its raw events are pruned. `migration_stage` as the event
-    carried it (resolved when read, like the raw event's)."""
+    """The pairing columns of a pruned `payment.succeeded` or `order.created` log event with a correlation id
+    (same id), copied when raw log events are pruned and never pruned themselves: pairing reads these and the raw
+    events, so a window pairs the same before and after its raw events are pruned. `migration_stage` as the
+    event carried it (resolved when read, like the raw event's)."""
 
     __tablename__ = "payment_order_events"
     id: Mapped[str] = mapped_column(String(512), primary_key=True)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, case, func, literal_column, select
+from sqlalchemy import Connection, case, func, literal_column, select, union
 
 from selfheal.records import ms_to_dt
-from selfheal.signals import HIST_COLUMNS, Ticket
+from selfheal.signals import HIST_COLUMNS, PAIRING_EVENTS, Ticket
 from selfheal.store.tables import (
+    LogEventRow,
     LogRollupRow,
     MetricPointRow,
     PaymentOrderEventRow,
@@ -234,13 +235,33 @@ def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[Ticket]:
 
 
 def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-    """Payments and orders in `[start_ms, end_ms)`, oldest first, from the pairing events (written at ingest,
-    never pruned), not the raw log events: pairing a window does not change when its raw events are pruned."""
-    e = table(PaymentOrderEventRow)
+    """Payments and orders with a correlation id in `[start_ms, end_ms)`, oldest first: the raw log events and
+    the pairing events pruning kept of them (`payment_order_events`), one row per event id (an event re-sent
+    after it was pruned is in both), so a window pairs the same before and after its raw events are pruned.
+    One statement: a concurrent prune's move from one table to the other is seen whole or not at all."""
+    e = table(LogEventRow)
+    kept = table(PaymentOrderEventRow)
+    raw = select(
+        e.c.id, e.c.ts_ms, e.c.merchant_id, e.c.migration_stage, e.c.event, e.c.correlation_id
+    ).where(
+        e.c.event.in_(PAIRING_EVENTS),
+        e.c.ts_ms >= start_ms,
+        e.c.ts_ms < end_ms,
+        e.c.correlation_id.is_not(None),
+    )
+    pruned = select(
+        kept.c.id,
+        kept.c.ts_ms,
+        kept.c.merchant_id,
+        kept.c.migration_stage,
+        kept.c.event,
+        kept.c.correlation_id,
+    ).where(kept.c.ts_ms >= start_ms, kept.c.ts_ms < end_ms)
+    both = union(raw, pruned).subquery()
     rows = conn.execute(
-        select(e.c.ts_ms, e.c.merchant_id, e.c.migration_stage, e.c.event, e.c.correlation_id)
-        .where(e.c.ts_ms >= start_ms, e.c.ts_ms < end_ms)
-        .order_by(e.c.ts_ms, e.c.id)
+        select(
+            both.c.ts_ms, both.c.merchant_id, both.c.migration_stage, both.c.event, both.c.correlation_id
+        ).order_by(both.c.ts_ms, both.c.id)
     )
     return [dict(row._mapping) for row in rows]
 

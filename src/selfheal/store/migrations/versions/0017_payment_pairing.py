@@ -1,14 +1,14 @@
 """payment/order pairing events: the pairing projection of payments and orders, kept beyond raw retention
 
-Pairing (payments that succeeded with no `order.created` after the grace period) read the raw log events, which
-are pruned after `raw_log_retention_days`: a window re-read after pruning lost its soft failures (and the
-webhook cause its confidence). `payment_order_events` holds, per `payment.succeeded` / `order.created` log event
-with a correlation id, its id (the raw event's), time, merchant, stage as sent, event and correlation id;
-ingest writes it with the raw event and pruning leaves it.
+Pairing (payments that succeeded with no `order.created` after the grace period) read only the raw log events,
+which are pruned after `raw_log_retention_days`: a window re-read after pruning lost its soft failures (and the
+webhook cause its confidence). `payment_order_events` holds, per pruned `payment.succeeded` / `order.created`
+log event with a correlation id, its id (the raw event's), time, merchant, stage as sent, event and correlation
+id: pruning copies them here in its transaction, before it deletes the raw events, and pairing reads both.
 
-Upgrade copies the pairing events of the raw events still stored; events pruned before it are gone (a window
-older than the retention at upgrade time pairs nothing, as before). Downgrade drops the table (pairing reads the
-raw events again).
+Upgrade creates the empty table: the raw events still stored are copied when they are pruned; events pruned
+before it are gone (a window older than the retention at upgrade time pairs nothing, as before). Downgrade
+drops the table, and with it the pairing of the windows already pruned.
 
 Revision ID: 0017_payment_pairing
 Revises: 0016_rollup_codes
@@ -24,9 +24,6 @@ down_revision = "0016_rollup_codes"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = "id, ts_ms, merchant_id, migration_stage, event, correlation_id"
-
-
 def upgrade() -> None:
     op.create_table(
         "payment_order_events",
@@ -39,10 +36,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_payment_order_events_ts_ms", "payment_order_events", ["ts_ms"])
-    op.execute(
-        f"INSERT INTO payment_order_events ({_COLUMNS}) SELECT {_COLUMNS} FROM log_events "
-        "WHERE event IN ('payment.succeeded', 'order.created') AND correlation_id IS NOT NULL"
-    )
 
 
 def downgrade() -> None:
