@@ -16,7 +16,7 @@ from selfheal.reason.model import SoftFailureGap
 from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import LogEvent
-from selfheal.store import Store
+from selfheal.store import Store, window_repo
 from selfheal.store.signals_repo import prune_raw_logs
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -82,7 +82,9 @@ def test_pairing_is_the_same_before_and_after_pruning_and_a_resent_batch_adds_no
     assert _pairing_rows(store) == len(events)
     again = store_batch(store, "logs", events)  # raw events gone: ingest stores them anew
     assert again.stored == len(events)
-    assert _gaps(store, settings) == before  # in both tables: each event read once
+    assert _gaps(store, settings) == before
+    with store.read() as conn:  # in both tables: each event read once
+        assert len(window_repo.payment_events(conn, 0, dt_to_ms(AS_OF))) == len(events)
     with store.transaction() as conn:
         assert prune_raw_logs(conn, dt_to_ms(AS_OF)) == len(events)
     assert _pairing_rows(store) == len(events)

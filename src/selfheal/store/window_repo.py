@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, case, func, literal_column, select, union
+from sqlalchemy import Connection, case, func, literal_column, select, union_all
 
 from selfheal.records import ms_to_dt
 from selfheal.signals import HIST_COLUMNS, PAIRING_EVENTS, Ticket
@@ -236,9 +236,9 @@ def tickets(conn: Connection, start_ms: int, end_ms: int) -> list[Ticket]:
 
 def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     """Payments and orders with a correlation id in `[start_ms, end_ms)`, oldest first: the raw log events and
-    the pairing events pruning kept of them (`payment_order_events`), one row per event id (an event re-sent
-    after it was pruned is in both), so a window pairs the same before and after its raw events are pruned.
-    One statement: a concurrent prune's move from one table to the other is seen whole or not at all."""
+    the pairing events pruning kept of them (`payment_order_events`; one whose id is stored raw again, an event
+    re-sent after it was pruned, is read once), so a window pairs the same before and after its raw events are
+    pruned. One statement: a concurrent prune's move from one table to the other is seen whole or not at all."""
     e = table(LogEventRow)
     kept = table(PaymentOrderEventRow)
     raw = select(
@@ -256,8 +256,12 @@ def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[st
         kept.c.migration_stage,
         kept.c.event,
         kept.c.correlation_id,
-    ).where(kept.c.ts_ms >= start_ms, kept.c.ts_ms < end_ms)
-    both = union(raw, pruned).subquery()
+    ).where(
+        kept.c.ts_ms >= start_ms,
+        kept.c.ts_ms < end_ms,
+        ~select(e.c.id).where(e.c.id == kept.c.id).exists(),
+    )
+    both = union_all(raw, pruned).subquery()
     rows = conn.execute(
         select(
             both.c.ts_ms, both.c.merchant_id, both.c.migration_stage, both.c.event, both.c.correlation_id
