@@ -49,3 +49,18 @@ def test_any_hour_is_tuned_and_starts_the_catalogue_fault_at_any_hour_of_the_day
     hours = {d.onset_hour for d in draws}
     assert len(hours) >= 8 and all(h is not None and 0 <= h <= 23 for h in hours)
     assert all(d.scope == "stage" and not d.statuses and not d.gaps and d.variant is None for d in draws)
+
+
+def test_gaps_any_hour_is_tuned_and_puts_a_kpi_gap_in_the_hour_before_a_daytime_onset() -> None:
+    assert "gaps_any_hour" in TUNED and "gaps_any_hour" not in HELD_OUT and "gaps_any_hour" in FAMILIES
+    draws = [
+        draw("gaps_any_hour", fault, s) for fault in ("webhook_500", "checkout_latency") for s in range(1, 13)
+    ]
+    assert len({d.gaps for d in draws}) == len(draws)
+    assert len({d.onset_hour for d in draws}) >= 8
+    for d in draws:
+        assert d.onset_hour is not None and 0 <= d.onset_hour <= 23
+        assert 1 <= len(d.gaps) <= 3 and d.gaps[0][0] == "kpi" and -60 <= d.gaps[0][1] <= -3
+        assert all(3 <= n <= 15 and -60 <= first <= 50 for _, first, n in d.gaps)
+        assert d.scope == "stage" and not d.statuses and d.variant is None
+    assert {src for d in draws for src, _, _ in d.gaps[1:]} == {"kpi", "api", "provider"}

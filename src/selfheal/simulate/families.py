@@ -4,7 +4,7 @@ Each family draws its details per run (seeded), so two seeds of one family diffe
 down before any tuning of the decide stage against these families and is not to be changed to suit results:
 
 - tuned (decide may be adjusted while looking at them): `catalogue`, `status_mix`, `versioned`, `scope_ramp`,
-  `flapping_noise`, `kpi_gaps`, `any_hour`
+  `flapping_noise`, `kpi_gaps`, `any_hour`, `gaps_any_hour`
 - held out (reported apart, never looked at while tuning): `graphql_stageless`, `skewed_quiet`, `gappy_daytime`
 
 The last two were added together (sixth pass), written down here before either was measured:
@@ -34,6 +34,15 @@ tuned on tested the day's rising, peak and falling traffic):
 
 - `any_hour` (tuned): the catalogue's runs (stage scope, catalogue status codes and tickets) with the onset at an
   hour of the day drawn 0-23 h UTC, so on any part of the daily traffic curve.
+
+Added in the ninth pass (tuned; `kpi_gaps` and `any_hour` each test one half of `gappy_daytime`'s conditions,
+nothing tuned on tested both at once, nor a gap in the quiet hour the before-onset check looks at):
+
+- `gaps_any_hour` (tuned): the catalogue's runs (stage scope, catalogue status codes and tickets) with the onset
+  at an hour drawn 0-23 h UTC and 1-3 gaps of 3-15 minutes: the first drops the KPI points and starts in the
+  hour before the onset (from 60 to 3 minutes before it, so it may run into the fault); each other one drops
+  the KPI points, the API's request logs or the provider's payment and webhook logs (drawn) from 60 minutes
+  before the onset to its 50th minute.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ TUNED: tuple[str, ...] = (
     "flapping_noise",
     "kpi_gaps",
     "any_hour",
+    "gaps_any_hour",
 )
 HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet", "gappy_daytime")
 FAMILIES: tuple[str, ...] = (*TUNED, *HELD_OUT)
@@ -249,6 +259,20 @@ def _any_hour(category: str, rng: np.random.Generator) -> RunVariant:
     return RunVariant("any_hour", onset_hour=int(rng.integers(0, 24)))
 
 
+def _gaps_any_hour(category: str, rng: np.random.Generator) -> RunVariant:
+    n = int(rng.integers(1, 4))
+    first = ("kpi", int(rng.integers(-60, -2)), int(rng.integers(3, 16)))
+    others = tuple(
+        (
+            GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))],
+            int(rng.integers(-60, 51)),
+            int(rng.integers(3, 16)),
+        )
+        for _ in range(n - 1)
+    )
+    return RunVariant("gaps_any_hour", onset_hour=int(rng.integers(0, 24)), gaps=(first, *others))
+
+
 _DRAWS: dict[str, Callable[[str, np.random.Generator], RunVariant]] = {
     "catalogue": _catalogue,
     "status_mix": _status_mix,
@@ -260,6 +284,7 @@ _DRAWS: dict[str, Callable[[str, np.random.Generator], RunVariant]] = {
     "gappy_daytime": _gappy_daytime,
     "kpi_gaps": _kpi_gaps,
     "any_hour": _any_hour,
+    "gaps_any_hour": _gaps_any_hour,
 }
 
 
