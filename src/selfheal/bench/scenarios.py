@@ -117,8 +117,10 @@ def _fault_config(
     onset: datetime,
     faults: tuple[FaultSpec, ...],
     rv: RunVariant | None = None,
+    stage_merchants: tuple[str, ...] = (),
 ) -> SimConfig:
-    """A simulation from START to the end of the faults, with request logs from two hours before the onset."""
+    """A simulation from START to the end of the faults, with request logs from two hours before the onset
+    (`stage_merchants`: the fault stage's merchants, largest first, that the draw's merchant gaps pick from)."""
     return SimConfig(
         seed=seed,
         merchants=merchants,
@@ -127,7 +129,7 @@ def _fault_config(
         logs_from=onset - timedelta(hours=2),
         faults=faults,
         traffic_sigma=rv.traffic_sigma if rv else 0.8,
-        variant=rv.signal_variant(onset) if rv else None,
+        variant=rv.signal_variant(onset, stage_merchants) if rv else None,
     )
 
 
@@ -141,7 +143,8 @@ def run_fault(
     shops = make_merchants(merchants, seed, "USD", rv.traffic_sigma)
     spec = fault_spec(name, rv, stage, onset, FAULT_MINUTES, shops)
     noise = background_faults(rv, shops, START, onset, onset + timedelta(minutes=FAULT_MINUTES), seed)
-    config = _fault_config(seed, merchants, onset, (spec, *noise), rv)
+    on_stage = tuple(m.id for m in sorted(shops, key=lambda m: -m.attempts_per_minute) if m.stage == stage)
+    config = _fault_config(seed, merchants, onset, (spec, *noise), rv, on_stage)
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-{family}-{seed}-", dir=root))
     result, deps = _prepare(config, workdir)
     truth = result.truth.faults[0]

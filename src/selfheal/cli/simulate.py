@@ -151,8 +151,10 @@ def register(app: typer.Typer) -> None:
                 apply_family(s, draw(family, s.name, seed)) if s.name in FAULTS_ONLY else s for s in specs
             )
             anchor = specs[0].start if specs else begin
-            variant, sigma = draws[0].signal_variant(anchor), draws[0].traffic_sigma
+            sigma = draws[0].traffic_sigma
             shops = make_merchants(merchants, seed, "USD", sigma)
+            largest_first = tuple(m.id for m in sorted(shops, key=lambda m: -m.attempts_per_minute))
+            variant = draws[0].signal_variant(anchor, largest_first)
             end = origin + timedelta(minutes=int((hours + history_days * 24) * 60))
             specs = (*specs, *background_faults(draws[0], shops, origin, anchor, end, seed))
         config = SimConfig(

@@ -593,7 +593,15 @@ def _note_missing_kpi_minutes(
     """Say which minutes since the onset had no KPI points and what the loss estimate put in for them."""
     added = sum(c.missing_minutes_lost for c in calcs)
     gaps = kpi_gap_minutes(obs, onset)
-    if not gaps or not any(c.missing_minutes_lost for c in calcs):
+    if not any(c.missing_minutes_lost for c in calcs):
+        return
+    if not gaps:
+        own = sorted(c.impact.merchant_id for c in calcs if c.missing_minutes_lost)
+        notes.assumptions.append(
+            f"The KPI feed of {', '.join(own[:5])}{' and others' if len(own) > 5 else ''} dropped minutes since the "
+            f"onset while the other merchants reported: missing data, not minutes without shoppers. Their loss in "
+            f"them is estimated from their other minutes' average (about {added:,.0f} orders)."
+        )
         return
     start = max(onset, obs.window_start) if onset is not None else obs.window_start
     minutes = max(1, round((obs.as_of - start).total_seconds() / 60))

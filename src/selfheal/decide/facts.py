@@ -10,8 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from selfheal.decide.catalogue import Match
 from selfheal.decide.model import EvidenceKind
+from selfheal.reason.detect.counts import binomial_excess_pvalue
 from selfheal.reason.model import Anomaly, AnomalyKind, Findings, Severity, SoftFailureGap
 
 SEVERITY_STRENGTH = {Severity.low: 0.4, Severity.medium: 0.7, Severity.high: 0.9, Severity.critical: 1.0}
@@ -34,6 +37,10 @@ SOFT_FAILURE_PRIOR_RATE = 0.005
 SOFT_FAILURE_MIN_MISSING = 3
 SOFT_FAILURE_FULL_EXCESS = 10.0
 """Missing orders above the prior at which a stage's soft-failure count counts in full."""
+SOFT_FAILURE_MAX_PVALUE = 0.05
+"""A stage's soft-failure count is a fact only when the prior rate would leave this little chance of as many
+missing orders: a handful above the prior (a few webhooks a healthy day loses, or payments judged fewer because
+the order webhooks' logs had a gap) is the prior's own noise, and would otherwise place an unexplained cause."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,10 @@ def soft_failure_facts(gaps: tuple[SoftFailureGap, ...]) -> list[Fact]:
         payments = sum(g.payments for g in items)
         excess = missing - SOFT_FAILURE_PRIOR_RATE * payments
         if missing < SOFT_FAILURE_MIN_MISSING or excess <= 0:
+            continue
+        if float(
+            binomial_excess_pvalue(np.array([missing]), np.array([payments]), SOFT_FAILURE_PRIOR_RATE)[0]
+        ) >= (SOFT_FAILURE_MAX_PVALUE):
             continue
         merchants = tuple(g.merchant_id for g in items if g.missing_orders > 0)
         firsts = [g.first_missing_at for g in items if g.first_missing_at is not None]

@@ -10,8 +10,9 @@ For each merchant in scope:
 Variance of lost orders = A p (1 - p) (the counterfactual is binomial) + A^2 Var(p_hat) (the baseline is
 an estimate).
 
-Minutes since the onset in which no KPI point arrived at all (an exporter dropped them, a collector restarted)
-are missing data, not minutes without shoppers: each merchant's loss in them is estimated as its average loss per
+Minutes since the onset in which no KPI point arrived at all (an exporter dropped them, a collector restarted),
+or none from a busy merchant whose own feed dropped them (`observe.gaps.kpi_missing_by_merchant`), are missing
+data, not minutes without shoppers: each merchant's loss in them is estimated as its average loss per
 covered minute since the onset, and the interval widens by how much a minute's loss varies between the covered
 minutes (the missing minutes' own spread, and the doubt about the average). Lost revenue adds the AOV estimate's and the lost orders' own value dispersion. Intervals are
 normal approximations at 90 %. Per hour divides by the minutes since onset; per day scales the loss per
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from selfheal.decide.model import Estimate, MerchantImpact, RiskReport
-from selfheal.observe.gaps import kpi_gap_minutes
+from selfheal.observe.gaps import kpi_gap_minutes, kpi_missing_by_merchant
 from selfheal.observe.model import MerchantBaseline, Observation
 from selfheal.observe.window import group_rows, group_sums, ordered_sum
 
@@ -58,7 +59,8 @@ class MerchantWindow:
     spread: MinuteSpread | None = None
     """Per covered minute since the onset: what the loss estimate for minutes without KPI points needs."""
     missing_minutes: int = 0
-    """Minutes since the onset without any KPI point (see `kpi_gap_minutes`)."""
+    """Minutes since the onset without the merchant's KPI point that are missing data (`kpi_missing_by_merchant`:
+    none from any merchant, or its own feed's dropped minutes)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
         for c in m.merchant_id.distinct_codes().tolist()
     }
     spreads = _minute_spreads(obs, since)
-    missing = len(kpi_gap_minutes(obs, onset))
+    missing = kpi_missing_by_merchant(obs, onset)
     return {
         k: MerchantWindow(
             merchant_id=k,
@@ -113,7 +115,7 @@ def window_by_merchant(obs: Observation, onset: datetime | None) -> dict[str, Me
             attempts_since_onset=int(counted[k]),
             orders_since_onset=int(counted_orders[k]),
             spread=spreads.get(k),
-            missing_minutes=missing,
+            missing_minutes=missing.get(k, 0),
         )
         for k in attempts
     }

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from selfheal.observe.gaps import log_gap_minutes
 from selfheal.observe.model import Observation
 from selfheal.reason.cluster import ThemeInput, find_themes, lexical_theme_input
 from selfheal.reason.detect.anomalies import data_notes, detect_anomalies
-from selfheal.reason.detect.pairing import pair_payments
+from selfheal.reason.detect.pairing import ORDER_EVENT_SOURCE, pair_payments
 from selfheal.reason.model import Findings
 from selfheal.reason.runbooks import RunbookRetriever, WindowEvidence, attach_runbooks
 from selfheal.settings import Settings
@@ -35,6 +36,7 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.window_start,
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
+        log_gap_minutes(obs, None, (ORDER_EVENT_SOURCE,)),
     )
     anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold, ctx.settings.detect_stale_minutes)
     themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)

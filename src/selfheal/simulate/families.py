@@ -4,7 +4,8 @@ Each family draws its details per run (seeded), so two seeds of one family diffe
 down before any tuning of the decide stage against these families and is not to be changed to suit results:
 
 - tuned (decide may be adjusted while looking at them): `catalogue`, `status_mix`, `versioned`, `scope_ramp`,
-  `flapping_noise`, `kpi_gaps`, `any_hour`
+  `flapping_noise`, `kpi_gaps`, `any_hour`, `gaps_any_hour`, `gap_to_onset`,
+  `merchant_gap`
 - held out (reported apart, never looked at while tuning): `graphql_stageless`, `skewed_quiet`, `gappy_daytime`
 
 The last two were added together (sixth pass), written down here before either was measured:
@@ -34,6 +35,23 @@ tuned on tested the day's rising, peak and falling traffic):
 
 - `any_hour` (tuned): the catalogue's runs (stage scope, catalogue status codes and tickets) with the onset at an
   hour of the day drawn 0-23 h UTC, so on any part of the daily traffic curve.
+
+Added in the ninth pass (tuned; `kpi_gaps` and `any_hour` each test one half of `gappy_daytime`'s conditions,
+nothing tuned on tested both at once, nor a gap in the quiet hour the before-onset check looks at):
+
+- `gaps_any_hour` (tuned): the catalogue's runs (stage scope, catalogue status codes and tickets) with the onset
+  at an hour drawn 0-23 h UTC and 1-3 gaps of 3-15 minutes: the first drops the KPI points and starts in the
+  hour before the onset (from 60 to 3 minutes before it, so it may run into the fault); each other one drops
+  the KPI points, the API's request logs or the provider's payment and webhook logs (drawn) from 60 minutes
+  before the onset to its 50th minute.
+- `gap_to_onset` (tuned): the catalogue's runs with the onset at an hour drawn 0-23 h UTC and a gap of 3-15
+  minutes that ends exactly at the onset (so the quiet window the before-onset check looks at ends in missing
+  data) in one source drawn: the KPI points, the API's request logs or the provider's payment and webhook logs;
+  0-2 more gaps as in `kpi_gaps` (any of the three sources, from 30 minutes before the onset to its 50th minute).
+- `merchant_gap` (tuned): the catalogue's runs with the onset at an hour drawn 0-23 h UTC and 1-2 gaps of 3-15
+  minutes, from 10 minutes before the onset to its 45th minute, on one merchant's feed only (one shop's exporter
+  or log shipper down; the merchant one of the three largest on the fault's stage): the first drops its KPI
+  points, a second one (one run in two) its KPI points, API request logs or provider logs (drawn).
 """
 
 from __future__ import annotations
@@ -55,6 +73,9 @@ TUNED: tuple[str, ...] = (
     "flapping_noise",
     "kpi_gaps",
     "any_hour",
+    "gaps_any_hour",
+    "gap_to_onset",
+    "merchant_gap",
 )
 HELD_OUT: tuple[str, ...] = ("graphql_stageless", "skewed_quiet", "gappy_daytime")
 FAMILIES: tuple[str, ...] = (*TUNED, *HELD_OUT)
@@ -98,6 +119,9 @@ class RunVariant:
     """The fault also hits another migrated stage: this index among the migrated stages other than its own."""
     gaps: tuple[tuple[str, int, int], ...] = ()
     """(source, first minute from the onset, minutes) of each stretch of missing records."""
+    merchant_gaps: tuple[tuple[str, int, int, int], ...] = ()
+    """(source, first minute from the onset, minutes, merchant) of each stretch of one merchant's missing records;
+    the merchant is a rank in the list `signal_variant` gets (the fault stage's merchants, largest first)."""
 
     def describe(self) -> dict[str, object]:
         return {
@@ -116,6 +140,7 @@ class RunVariant:
             "blips": self.blips,
             "second_stage": self.second_stage,
             "gaps": [list(g) for g in self.gaps],
+            "merchant_gaps": [list(g) for g in self.merchant_gaps],
         }
 
     def fault_free_until(self, onset: datetime) -> datetime:
@@ -125,14 +150,25 @@ class RunVariant:
         lead = timedelta(seconds=min(0, self.variant.log_offset_seconds if self.variant else 0))
         return (onset + lead).replace(second=0, microsecond=0)
 
-    def signal_variant(self, onset: datetime) -> SignalVariant | None:
-        """The signals' variant with the gaps placed around `onset`."""
-        if not self.gaps:
-            return self.variant
+    def signal_variant(self, onset: datetime, merchants: tuple[str, ...] = ()) -> SignalVariant | None:
+        """The signals' variant with the gaps placed around `onset`; a merchant gap on the merchant of its rank in
+        `merchants` (largest first; without any, the merchant gaps are left out)."""
         gaps = tuple(
             SignalGap(source=src, start=onset + timedelta(minutes=first), minutes=n)  # type: ignore[arg-type]
             for src, first, n in self.gaps
         )
+        if merchants:
+            gaps += tuple(
+                SignalGap(
+                    source=src,  # type: ignore[arg-type]
+                    start=onset + timedelta(minutes=first),
+                    minutes=n,
+                    merchants=(merchants[rank % len(merchants)],),
+                )
+                for src, first, n, rank in self.merchant_gaps
+            )
+        if not gaps:
+            return self.variant
         return (self.variant or SignalVariant()).model_copy(update={"gaps": gaps})
 
 
@@ -249,6 +285,46 @@ def _any_hour(category: str, rng: np.random.Generator) -> RunVariant:
     return RunVariant("any_hour", onset_hour=int(rng.integers(0, 24)))
 
 
+def _gaps_any_hour(category: str, rng: np.random.Generator) -> RunVariant:
+    n = int(rng.integers(1, 4))
+    first = ("kpi", int(rng.integers(-60, -2)), int(rng.integers(3, 16)))
+    others = tuple(
+        (
+            GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))],
+            int(rng.integers(-60, 51)),
+            int(rng.integers(3, 16)),
+        )
+        for _ in range(n - 1)
+    )
+    return RunVariant("gaps_any_hour", onset_hour=int(rng.integers(0, 24)), gaps=(first, *others))
+
+
+def _gap_to_onset(category: str, rng: np.random.Generator) -> RunVariant:
+    minutes = int(rng.integers(3, 16))
+    first = (GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))], -minutes, minutes)
+    others = tuple(
+        (
+            GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))],
+            int(rng.integers(-30, 51)),
+            int(rng.integers(3, 16)),
+        )
+        for _ in range(int(rng.integers(0, 3)))
+    )
+    return RunVariant("gap_to_onset", onset_hour=int(rng.integers(0, 24)), gaps=(first, *others))
+
+
+def _merchant_gap(category: str, rng: np.random.Generator) -> RunVariant:
+    rank = int(rng.integers(3))
+    sources = ("kpi", *((GAP_SOURCES[int(rng.integers(len(GAP_SOURCES)))],) if rng.random() < 0.5 else ()))
+    return RunVariant(
+        "merchant_gap",
+        onset_hour=int(rng.integers(0, 24)),
+        merchant_gaps=tuple(
+            (src, int(rng.integers(-10, 46)), int(rng.integers(3, 16)), rank) for src in sources
+        ),
+    )
+
+
 _DRAWS: dict[str, Callable[[str, np.random.Generator], RunVariant]] = {
     "catalogue": _catalogue,
     "status_mix": _status_mix,
@@ -260,6 +336,9 @@ _DRAWS: dict[str, Callable[[str, np.random.Generator], RunVariant]] = {
     "gappy_daytime": _gappy_daytime,
     "kpi_gaps": _kpi_gaps,
     "any_hour": _any_hour,
+    "gaps_any_hour": _gaps_any_hour,
+    "gap_to_onset": _gap_to_onset,
+    "merchant_gap": _merchant_gap,
 }
 
 

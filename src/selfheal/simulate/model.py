@@ -44,6 +44,8 @@ class SignalGap(Record):
     kpi: the per-minute KPI points."""
     start: UtcDatetime
     minutes: int = Field(ge=1, le=120)
+    merchants: tuple[str, ...] = ()
+    """Only these merchants' records are missing (one shop's exporter down); empty: every merchant's."""
 
 
 class SignalVariant(Record):

@@ -69,8 +69,12 @@ GAP_SOURCES: dict[str, tuple[str, ...]] = {"api": ("api",), "provider": ("paymen
 """Log sources each gap source covers (`kpi` gaps drop KPI points)."""
 
 
-def _in_gap(ts: datetime, gaps: list[SignalGap]) -> bool:
-    return any(g.start <= ts < g.start + timedelta(minutes=g.minutes) for g in gaps)
+def _in_gap(ts: datetime, merchant: str, gaps: list[SignalGap]) -> bool:
+    return any(
+        g.start <= ts < g.start + timedelta(minutes=g.minutes)
+        and (not g.merchants or merchant in g.merchants)
+        for g in gaps
+    )
 
 
 def apply_variant(
@@ -87,10 +91,12 @@ def apply_variant(
         src: [g for g in v.gaps if src in GAP_SOURCES.get(g.source, ())]
         for src in ("api", "payment", "webhook")
     }
-    logs[:] = [_log(e, v, names) for e in logs if not _in_gap(e.ts, log_gaps.get(e.source, []))]
+    logs[:] = [
+        _log(e, v, names) for e in logs if not _in_gap(e.ts, e.merchant_id, log_gaps.get(e.source, []))
+    ]
     kpi_gaps = [g for g in v.gaps if g.source == "kpi"]
     if metrics is not None and kpi_gaps:
-        metrics[:] = [p for p in metrics if not _in_gap(p.ts, kpi_gaps)]
+        metrics[:] = [p for p in metrics if not _in_gap(p.ts, p.merchant_id, kpi_gaps)]
     rng = np.random.default_rng([seed, 0x7A41])
     kept = [_ticket(t, v, rng) for t in tickets]
     tickets[:] = [t for t in kept if t is not None and (end is None or t.created_at < end)]
