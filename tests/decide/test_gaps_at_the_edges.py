@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kit import AS_OF, SIGNATURES, WINDOW, baseline, gap, metrics, observation
+from kit import AS_OF, SIGNATURES, WINDOW, api_rollup, baseline, gap, metrics, observation
 
 from selfheal.decide import assess
 from selfheal.decide.facts import soft_failure_facts
-from selfheal.observe.gaps import kpi_gap_minutes, kpi_missing_by_merchant
+from selfheal.observe.gaps import kpi_gap_minutes, kpi_missing_by_merchant, log_gap_minutes
 from selfheal.observe.model import Observation, PaymentOrderEvent
 from selfheal.reason.detect.pairing import pair_payments
 from selfheal.reason.model import Findings
@@ -45,6 +45,28 @@ def test_a_payment_whose_order_fell_into_a_webhook_log_gap_is_not_judged() -> No
     (seen,) = pair_payments(tuple(events), START, AS_OF, GRACE, hole)
     # Not judged: 39.9, whose grace reaches the gap's minutes (its order may have been logged there).
     assert (seen.payments, seen.missing_orders) == (4, 0)
+
+
+def _webhook_logs(minutes: list[int]) -> Observation:
+    """Order webhook logs of merchant A, 20 records in each of `minutes` (window minutes)."""
+    rows = [
+        api_rollup("A", "wave_1", START + timedelta(minutes=i), "2xx", 20, "POST /webhooks/order-created")
+        for i in minutes
+    ]
+    obs = observation([], [], {"A": "wave_1"})
+    return obs.model_copy(update={"rollups": tuple(r.model_copy(update={"source": "webhook"}) for r in rows)})
+
+
+def test_only_a_webhook_log_gap_the_records_came_back_after_excuses_payments() -> None:
+    resumed = _webhook_logs([*range(0, 40), *range(47, WINDOW)])
+    hole = tuple(START + timedelta(minutes=i) for i in range(40, 47))
+    assert log_gap_minutes(resumed, None, ("webhook",)) == hole
+    assert log_gap_minutes(resumed, None, ("webhook",), resumed_only=True) == hole
+    # The order webhooks stopped at minute 40 and have not come back: that silence may be the failure itself
+    # (orders no longer delivered), so the payments in it are still judged.
+    stopped = _webhook_logs(list(range(0, 40)))
+    assert len(log_gap_minutes(stopped, None, ("webhook",))) == WINDOW - 40
+    assert log_gap_minutes(stopped, None, ("webhook",), resumed_only=True) == ()
 
 
 def test_payments_without_orders_at_the_prior_rate_are_no_fact() -> None:

@@ -83,15 +83,21 @@ def kpi_missing_by_merchant(obs: Observation, onset: datetime | None) -> dict[st
 
 
 def log_gap_minutes(
-    obs: Observation, onset: datetime | None, sources: tuple[str, ...]
+    obs: Observation, onset: datetime | None, sources: tuple[str, ...], resumed_only: bool = False
 ) -> tuple[datetime, ...]:
     """The whole minutes since the onset in which one of the log `sources` (all of them when empty) has no
-    record at all (missing data)."""
+    record at all (missing data). With `resumed_only`, only the gaps the source's records came back after: a
+    silence that lasts to `as_of` is left out, since a source that stopped and has not come back may be the
+    failure itself (order webhooks no longer delivered), not a collector's hole."""
     r = obs.rollups
     missing: frozenset[int] = frozenset()
     for source in sources or r.source.distinct():
         rows = r.take(r.source.mask(source))
-        missing |= _empty_minutes(rows.minute_ms, rows.count, obs, onset)
+        empty = _empty_minutes(rows.minute_ms, rows.count, obs, onset)
+        if resumed_only and empty:
+            last_seen = int(rows.minute_ms.max()) // 60_000
+            empty = frozenset(m for m in empty if m < last_seen)
+        missing |= empty
     return _as_times(missing)
 
 

@@ -36,7 +36,7 @@ def reason(obs: Observation, ctx: ReasonContext) -> Findings:
         obs.window_start,
         obs.as_of,
         timedelta(minutes=ctx.settings.soft_failure_grace_minutes),
-        log_gap_minutes(obs, None, (ORDER_EVENT_SOURCE,)),
+        log_gap_minutes(obs, None, (ORDER_EVENT_SOURCE,), resumed_only=True),
     )
     anomalies = detect_anomalies(obs, gaps, ctx.settings.detect_threshold, ctx.settings.detect_stale_minutes)
     themes = find_themes(ctx.themes or lexical_theme_input(obs), anomalies)
