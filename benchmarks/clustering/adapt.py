@@ -76,10 +76,10 @@ class Candidate:
 CANDIDATES = (
     Candidate("simcse", 0, 3e-5),
     Candidate("neighbours", 10, 3e-5),
-    Candidate("simcse", 0, 1e-5),
     Candidate("neighbours", 5, 3e-5),
     Candidate("neighbours", 20, 3e-5),
     Candidate("mixed", 10, 3e-5),
+    Candidate("simcse", 0, 1e-5),
 )
 
 
