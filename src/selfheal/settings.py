@@ -114,6 +114,11 @@ class Settings(BaseSettings):
 
     # --- agent cycle -----------------------------------------------------------------------------
     window_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="Default observation window.")
+    window_cache: bool = Field(
+        True,
+        description="Keep the window's rollups and metric points per minute between cycles and re-read only "
+        "the minutes that are new or changed (`observe.window_cache`); off: every cycle reads the whole window.",
+    )
     cycle_every: int = Field(
         0,
         ge=0,

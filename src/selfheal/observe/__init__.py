@@ -19,6 +19,7 @@ from selfheal.observe.model import (
     error_codes_of,
 )
 from selfheal.observe.window import Labels, MetricColumns, RollupColumns
+from selfheal.observe.window_cache import window_cache_for
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
 from selfheal.signals import Ticket
@@ -40,8 +41,13 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     grace = settings.soft_failure_grace_minutes * 60_000
     with store.read() as conn:
         ticket_count = window_repo.count_tickets(conn, start, end)
-        rollup_rows = window_repo.rollups(conn, start, end)
-        metric_rows = window_repo.metrics(conn, start, end)
+        if settings.window_cache:
+            window = window_cache_for(store)
+            rollup_rows = window.rollups.columns(conn, start, end)
+            metric_rows = window.metrics.columns(conn, start, end)
+        else:
+            rollup_rows = window_repo.rollups(conn, start, end)
+            metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         alert_rows = alerts_repo.window_alerts(conn, start, end)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine
@@ -33,6 +33,7 @@ MINUTE_HISTORY_MS = 4 * 24 * HOUR_MS
 """Per-minute history handed to the streaming detector (it keeps about three days of state)."""
 
 Fetch = Callable[[Connection, int, int], Any]
+T = TypeVar("T")
 
 
 class HourCache:
@@ -86,7 +87,7 @@ class HourCache:
         to_store = [h for h in to_fetch if h + HOUR_MS <= settled_before_ms]
         if to_store:
             history_hours_repo.lock_for_aggregation(conn)
-        for lo, hi in _runs(to_fetch):
+        for lo, hi in runs_of(to_fetch):
             for row in self._rows(conn, lo, hi):
                 fetched[self._hour_of(row)].append(row)
         now = dt_to_ms(utcnow())
@@ -114,14 +115,14 @@ class HourCache:
         return list(result)
 
 
-def _runs(hours: list[int]) -> list[tuple[int, int]]:
-    """Contiguous `[start, end)` spans covering the ascending hour starts `hours`."""
+def runs_of(starts: list[int], step: int = HOUR_MS) -> list[tuple[int, int]]:
+    """Contiguous `[start, end)` spans covering the ascending period starts `starts` (periods `step` long)."""
     runs: list[tuple[int, int]] = []
-    for h in hours:
-        if runs and runs[-1][1] == h:
-            runs[-1] = (runs[-1][0], h + HOUR_MS)
+    for s in starts:
+        if runs and runs[-1][1] == s:
+            runs[-1] = (runs[-1][0], s + step)
         else:
-            runs.append((h, h + HOUR_MS))
+            runs.append((s, s + step))
     return runs
 
 
@@ -170,16 +171,24 @@ class HistoryCache:
         return memo[1] if rest is None else merge(memo[1], rest)
 
 
-_CACHES: WeakKeyDictionary[Engine, HistoryCache] = WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
+class PerEngine(Generic[T]):
+    """One `make()` per database engine, made on first use and dropped with the engine."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._caches: WeakKeyDictionary[Engine, T] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, store: Store) -> T:
+        with self._lock:
+            cache = self._caches.get(store.engine)
+            if cache is None:
+                cache = self._caches[store.engine] = self._make()
+            return cache
 
 
-def cache_for(store: Store) -> HistoryCache:
-    with _CACHES_LOCK:
-        cache = _CACHES.get(store.engine)
-        if cache is None:
-            cache = _CACHES[store.engine] = HistoryCache()
-        return cache
+cache_for = PerEngine(HistoryCache)
+"""The history cache of a store's database."""
 
 
 MIN_COMPARISON_COVERAGE = 0.9
