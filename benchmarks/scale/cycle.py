@@ -64,7 +64,6 @@ STATE_TABLES = (
     "actions",
     "simulator_effects",
     "audit_head",
-    "history_hours",
     "incident_tracking",
     "action_outcomes",
     "notifications",
@@ -74,7 +73,9 @@ STATE_TABLES = (
     "ticket_vectors",
     "theme_identities",
 )
-"""What the cycles write (the signals and the knowledge base are the data): emptied before a kept schema's run."""
+"""What the cycles write, emptied before a kept schema's run. The signals and the knowledge base are the data;
+the stored history hours are derived from the signals alone and stay (so a kept schema's first cycle reads
+them: it is not a cold one)."""
 
 
 def _kept_schema_url(base: str, schema: str) -> tuple[str, bool]:
