@@ -148,8 +148,9 @@ class MinuteCache:
         out: dict[int, _Minute] = {}
         for k, m in enumerate(range(lo, hi, MINUTE_MS)):
             rows = slice(bounds[k], bounds[k + 1])
-            numbers = {n: a[rows] for n, a in whole.numbers.items()}
-            text = {f: a[rows] for f, a in whole.text.items()}
+            # Copies, not views: a minute held alone does not keep the whole read's arrays alive.
+            numbers = {n: a[rows].copy() for n, a in whole.numbers.items()}
+            text = {f: a[rows].copy() for f, a in whole.text.items()}
             out[m] = _Minute(self._fingerprint_of(numbers), text, numbers)
         return out
 
