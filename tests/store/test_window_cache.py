@@ -18,6 +18,8 @@ import pytest
 from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.ingest import store_batch
 from selfheal.observe import observe
+from selfheal.observe.fingerprints import RecentFingerprints, recent_span
+from selfheal.observe.history import SETTLED_MS, HistoryCache, load_history, load_merchant_baselines
 from selfheal.observe.window_cache import WindowCache
 from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
@@ -236,3 +238,67 @@ def test_cycles_give_the_same_results_with_the_cache_as_without(tmp_path: Path) 
         without.dispose()
     assert any(r["assessment"] for r in a), "the fault opens an incident"
     assert a == b
+
+
+# --- the unsettled history hours (`observe.history` with `observe.fingerprints`) ---------------------------
+
+
+def _history(store: Store, cache: HistoryCache, as_of: datetime, recent: bool) -> tuple[Any, Any]:
+    """The detection history and the merchant baselines of a 60-minute window ending at `as_of`, with the
+    cycle's fingerprints (`recent`) or without (a full re-aggregation of the unsettled hours)."""
+    end = dt_to_ms(as_of)
+    start = end - 60 * 60_000
+    with store.read() as conn:
+        prints = RecentFingerprints.read(conn, *recent_span(start, end, SETTLED_MS)) if recent else None
+        history = load_history(conn, cache, start, end, 1, prints)
+        baselines = load_merchant_baselines(conn, cache, start - 24 * 3_600_000, start, end, prints)
+        conn.commit()
+    return history, baselines
+
+
+def _aggregated(cache: HistoryCache) -> dict[str, int]:
+    hours = (cache.endpoints, cache.merchants, cache.minutes, cache.merchant_stages)
+    return {h.kind: h.hours_aggregated for h in hours} | {"tail minutes": cache.minutes_read}
+
+
+def _check_history(store: Store, cache: HistoryCache, as_of: datetime) -> dict[str, int]:
+    """The cached history equals a full re-aggregation (a fresh cache, no fingerprints); what was re-read."""
+    before = _aggregated(cache)
+    got = _history(store, cache, as_of, recent=True)
+    assert got == _history(store, HistoryCache(), as_of, recent=False)
+    return {k: v - before[k] for k, v in _aggregated(cache).items() if v != before[k]}
+
+
+def test_the_unsettled_hours_follow_late_rows_upserts_and_pruning_from_another_worker(
+    store: Store, worker_b: Store
+) -> None:
+    _fill(store, range(0, 200, 3))  # every third minute: keeps the test quick
+    cache = HistoryCache()
+    # Window [2:10, 3:10): settled before 1:10, so the hour 1:00-2:00 is unsettled; the tail 2:00-2:10.
+    as_of = T0 + timedelta(hours=3, minutes=10)
+    assert _check_history(store, cache, as_of)["tail minutes"] == 10, "a cold cache aggregates everything"
+    assert _check_history(store, cache, as_of) == {}, "nothing changed: nothing aggregated again"
+
+    # Worker B ingests late rows into the unsettled hour: logs (a new merchant), then a metric point.
+    store_batch(worker_b, "logs", _logs(80, ["late"], "late"))
+    assert _check_history(store, cache, as_of) == {"endpoints": 1, "minutes": 1}
+    store_batch(worker_b, "metrics", _points(95, ["late"], second=17))
+    assert _check_history(store, cache, as_of) == {"merchants": 1, "minutes": 1, "merchant_stages": 1}
+
+    # Upserts that add into existing rollup rows (no new row): in the unsettled hour, then in the tail.
+    again = [e for e in _logs(81, MERCHANTS, "again", seconds=30) if e.merchant_id == "m1"]
+    store_batch(worker_b, "logs", again)
+    assert _check_history(store, cache, as_of) == {"endpoints": 1, "minutes": 1}
+    tail = [e for e in _logs(126, MERCHANTS, "tail", seconds=30) if e.merchant_id == "m2"]
+    store_batch(worker_b, "logs", tail)
+    assert _check_history(store, cache, as_of) == {"tail minutes": 1}
+
+    # Raw retention deletes log events; the rollups stay, and so do the kept aggregates.
+    with worker_b.transaction() as conn:
+        assert signals_repo.prune_raw_logs(conn, dt_to_ms(T0 + timedelta(hours=3))) > 0
+    assert _check_history(store, cache, as_of) == {}
+
+    # The window moves: the unsettled hour is kept, the tail's new minutes are read; then the hours move.
+    assert _check_history(store, cache, as_of + timedelta(minutes=5)) == {"tail minutes": 5}
+    moved = _check_history(store, cache, as_of + timedelta(minutes=60))
+    assert moved["endpoints"] == moved["merchant_stages"] == 2, "1:00-2:00 settles (stored), 2:00-3:00 is new"

@@ -22,11 +22,12 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine
 
+from selfheal.observe.fingerprints import TABLES, RecentFingerprints, SpanKey
 from selfheal.observe.history_model import DetectionHistory, EndpointBaseline, MerchantVolume, MinuteTotals
 from selfheal.records import dt_to_ms, ms_to_dt, utcnow
 from selfheal.signals import HIST_COLUMNS, LATENCY_BUCKETS_MS, N_BUCKETS
 from selfheal.store import Store, history_hours_repo, history_repo
-from selfheal.store.history_repo import HOUR_MS
+from selfheal.store.history_repo import HOUR_MS, MINUTE_MS
 
 SETTLED_MS = 2 * HOUR_MS
 MINUTE_HISTORY_MS = 4 * 24 * HOUR_MS
@@ -37,20 +38,30 @@ T = TypeVar("T")
 
 
 class HourCache:
-    """Rows of one hourly query (`kind`), kept per hour for settled hours, in memory and in the database.
+    """Rows of one hourly query (`kind`) over the rows of `tables`, kept per hour for settled hours, in memory
+    and in the database, and for unsettled hours in memory while their fingerprints hold.
 
     A settled hour missing from memory is read from the stored hours (`history_hours_repo`) when it is there;
     otherwise it is aggregated from the raw rows and stored, so the next process reads it instead. The stored
-    hours are written on the caller's connection, which must commit for them to persist.
+    hours are written on the caller's connection, which must commit for them to persist. An unsettled hour is
+    aggregated again unless the cycle's fingerprints (`observe.fingerprints`) of its minutes equal those read
+    before its kept aggregate was.
     """
 
-    def __init__(self, kind: str, fetch: Fetch, hour_of: Callable[[Any], int]) -> None:
+    def __init__(
+        self, kind: str, fetch: Fetch, hour_of: Callable[[Any], int], tables: tuple[str, ...]
+    ) -> None:
         self.kind = kind
+        self.tables = tables
         self._fetch = fetch
         self._hour_of = hour_of
         self._hours: dict[int, list[Any]] = {}
         self._versions: dict[int, int] = {}
         """The stored version (`stored_ms`) of each hour held in memory."""
+        self._unsettled: dict[int, tuple[SpanKey, list[Any]]] = {}
+        """Unsettled hours' rows, each with the fingerprints read before it was aggregated."""
+        self.hours_aggregated = 0
+        """Hours aggregated from raw rows by this cache (tests and benchmarks watch it)."""
         self._lock = threading.Lock()
         self.generation = 0
         """Bumped whenever held hours are dropped as stale (folds over them are stale too)."""
@@ -70,13 +81,22 @@ class HourCache:
         return stored
 
     def get(
-        self, conn: Connection, start_ms: int, end_ms: int, settled_before_ms: int, evict: bool = True
+        self,
+        conn: Connection,
+        start_ms: int,
+        end_ms: int,
+        settled_before_ms: int,
+        evict: bool = True,
+        recent: RecentFingerprints | None = None,
     ) -> list[Any]:
-        """Rows for the hours in `[start_ms, end_ms)` (both hour-aligned); `evict` drops hours long before."""
+        """Rows for the hours in `[start_ms, end_ms)` (both hour-aligned); `evict` drops hours long before;
+        the unsettled hours covered by `recent` are kept between cycles while their fingerprints hold."""
         hours = range(start_ms, end_ms, HOUR_MS)
         stored = self.revalidate(conn, start_ms, min(end_ms, settled_before_ms))
         with self._lock:
             missing = [h for h in hours if h not in self._hours]
+        keys, kept = self._unsettled_kept(missing, settled_before_ms, recent)
+        missing = [h for h in missing if h not in kept]
         fetched: dict[int, list[Any]] = defaultdict(list)
         fetched.update(
             history_hours_repo.read_hours(
@@ -90,6 +110,8 @@ class HourCache:
         for lo, hi in runs_of(to_fetch):
             for row in self._rows(conn, lo, hi):
                 fetched[self._hour_of(row)].append(row)
+        self.hours_aggregated += len(to_fetch)
+        fetched.update(kept)
         now = dt_to_ms(utcnow())
         if to_store:
             history_hours_repo.store_hours(conn, self.kind, {h: fetched.get(h, []) for h in to_store}, now)
@@ -102,11 +124,34 @@ class HourCache:
                     if h + HOUR_MS <= settled_before_ms:
                         self._hours[h] = rows
                         self._versions[h] = stored.get(h, now)
+                    elif h in keys:
+                        self._unsettled[h] = (keys[h], rows)
                 out.extend(rows)
-            for h in [h for h in self._hours if evict and h < start_ms - 8 * 24 * HOUR_MS]:
-                del self._hours[h]
-                self._versions.pop(h, None)
+            self._evict(start_ms if evict else None, settled_before_ms)
         return out
+
+    def _evict(self, first_ms: int | None, settled_before_ms: int) -> None:
+        """Drop settled hours long before `first_ms` (None: keep them) and unsettled hours no longer current
+        (under the lock)."""
+        for h in [h for h in self._hours if first_ms is not None and h < first_ms - 8 * 24 * HOUR_MS]:
+            del self._hours[h]
+            self._versions.pop(h, None)
+        for h in [h for h in self._unsettled if not 0 < h + HOUR_MS - settled_before_ms <= 24 * HOUR_MS]:
+            del self._unsettled[h]  # settled now (held as a settled hour once read again), or far off
+
+    def _unsettled_kept(
+        self, hours: list[int], settled_before_ms: int, recent: RecentFingerprints | None
+    ) -> tuple[dict[int, SpanKey], dict[int, list[Any]]]:
+        """The current fingerprints of the unsettled `hours` that `recent` covers, and the rows kept for those
+        whose fingerprints have not changed since."""
+        keys: dict[int, SpanKey] = {}
+        for h in hours:
+            key = recent.span(self.tables, h, h + HOUR_MS) if recent is not None else None
+            if key is not None and h + HOUR_MS > settled_before_ms:
+                keys[h] = key
+        with self._lock:
+            held = {h: self._unsettled.get(h) for h in keys}
+        return keys, {h: v[1] for h, v in held.items() if v is not None and v[0] == keys[h]}
 
     def _rows(self, conn: Connection, start_ms: int, end_ms: int) -> list[Any]:
         result = self._fetch(conn, start_ms, end_ms)
@@ -134,14 +179,22 @@ class HistoryCache:
     """Per-database caches of hourly endpoint totals, hourly merchant totals and per-minute totals."""
 
     def __init__(self) -> None:
-        self.endpoints = HourCache("endpoints", history_repo.hourly_endpoint_totals, _hour_ms)
-        self.merchants = HourCache("merchants", history_repo.hourly_merchant_totals, _hour_ms)
+        self.endpoints = HourCache("endpoints", history_repo.hourly_endpoint_totals, _hour_ms, ("rollups",))
+        self.merchants = HourCache("merchants", history_repo.hourly_merchant_totals, _hour_ms, ("metrics",))
         self.minutes = HourCache(
-            "minutes", history_repo.minute_totals, lambda r: int(r[0]) - int(r[0]) % HOUR_MS
+            "minutes",
+            history_repo.minute_totals,
+            lambda r: int(r[0]) - int(r[0]) % HOUR_MS,
+            TABLES,
         )
         self.merchant_stages = HourCache(
-            "merchant_stages", history_repo.hourly_merchant_stage_totals, _hour_ms
+            "merchant_stages", history_repo.hourly_merchant_stage_totals, _hour_ms, ("metrics",)
         )
+        self.recent_minutes: dict[int, tuple[SpanKey, list[int] | None]] = {}
+        """Per-minute totals of the minutes between the last complete hour and the window, each with the
+        fingerprints read before it was read (None: the minute has no rows)."""
+        self.minutes_read = 0
+        """Such minutes read from the database (tests watch it)."""
         self.folds: dict[str, tuple[tuple[int, int, int], Any]] = {}
         """Per kind: the settled hour range last folded and its fold (sums), reused until the range moves."""
         self.lock = threading.Lock()
@@ -155,8 +208,10 @@ class HistoryCache:
         settled: int,
         fold: Callable[[list[Any]], Any],
         merge: Callable[[Any, Any], Any],
+        recent: RecentFingerprints | None = None,
     ) -> Any:
-        """`fold` over the rows of the hours in `span`, reusing the fold of the settled part between cycles."""
+        """`fold` over the rows of the hours in `span`, reusing the fold of the settled part between cycles
+        (and the unsettled hours' rows while `recent` shows them unchanged)."""
         start, end = span
         settled_end = max(start, min(end, settled - settled % HOUR_MS))
         hours.revalidate(conn, start, settled_end)
@@ -167,8 +222,36 @@ class HistoryCache:
             memo = (key, fold(hours.get(conn, start, settled_end, settled)))
             with self.lock:
                 self.folds[kind] = memo
-        rest = fold(hours.get(conn, settled_end, end, settled, evict=False)) if settled_end < end else None
+        rest = (
+            fold(hours.get(conn, settled_end, end, settled, evict=False, recent=recent))
+            if settled_end < end
+            else None
+        )
         return memo[1] if rest is None else merge(memo[1], rest)
+
+    def recent_minute_totals(
+        self, conn: Connection, start_ms: int, end_ms: int, recent: RecentFingerprints | None
+    ) -> dict[int, list[int]]:
+        """`history_repo.minute_totals` over `[start_ms, end_ms)`, its whole minutes kept between cycles while
+        `recent` shows them unchanged (only the current span's minutes are kept)."""
+        first = -(-start_ms // MINUTE_MS) * MINUTE_MS
+        last = end_ms - end_ms % MINUTE_MS
+        if recent is None or first >= last or not recent.covers(first, last):
+            return history_repo.minute_totals(conn, start_ms, end_ms)
+        keys = {m: recent.span(TABLES, m, m + MINUTE_MS) or () for m in range(first, last, MINUTE_MS)}
+        with self.lock:
+            held = {m: self.recent_minutes.get(m) for m in keys}
+        kept = {m: h[1] for m, h in held.items() if h is not None and h[0] == keys[m]}
+        stale = [m for m in keys if m not in kept]
+        out: dict[int, list[int]] = {}
+        for lo, hi in [*runs_of(stale, MINUTE_MS), (start_ms, first), (last, end_ms)]:
+            if lo < hi:
+                out.update(history_repo.minute_totals(conn, lo, hi))
+        with self.lock:
+            self.recent_minutes = {m: (keys[m], kept[m] if m in kept else out.get(m)) for m in keys}
+            self.minutes_read += len(stale)
+        out.update({m: v for m, v in kept.items() if v is not None})
+        return out
 
 
 class PerEngine(Generic[T]):
@@ -196,20 +279,26 @@ MIN_COMPARISON_COVERAGE = 0.9
 
 
 def load_history(
-    conn: Connection, cache: HistoryCache, window_start_ms: int, window_end_ms: int, history_days: int
+    conn: Connection,
+    cache: HistoryCache,
+    window_start_ms: int,
+    window_end_ms: int,
+    history_days: int,
+    recent: RecentFingerprints | None = None,
 ) -> DetectionHistory:
-    """Baselines over the complete hours of the `history_days` before the window."""
+    """Baselines over the complete hours of the `history_days` before the window; with `recent`, the unsettled
+    hours and minutes are aggregated again only when their fingerprints changed."""
     end = window_start_ms - window_start_ms % HOUR_MS
     start = end - history_days * 24 * HOUR_MS
     settled = window_end_ms - SETTLED_MS
     endpoint_acc = cache.folded(
-        "endpoints", cache.endpoints, conn, (start, end), settled, _fold_endpoints, _merge_sums
+        "endpoints", cache.endpoints, conn, (start, end), settled, _fold_endpoints, _merge_sums, recent
     )
     merchant_acc = cache.folded(
-        "merchants", cache.merchants, conn, (start, end), settled, _fold_merchants, _merge_sums
+        "merchants", cache.merchants, conn, (start, end), settled, _fold_merchants, _merge_sums, recent
     )
     minute_start = max(start, end - MINUTE_HISTORY_MS)
-    minute_rows = cache.minutes.get(conn, minute_start, end, settled)
+    minute_rows = cache.minutes.get(conn, minute_start, end, settled, recent=recent)
     day, week = 86_400_000, 7 * 86_400_000
     cover_1d = _coverage(conn, window_start_ms - day, window_end_ms - day)
     cover_7d = _coverage(conn, window_start_ms - week, window_end_ms - week) if history_days >= 7 else 0.0
@@ -224,7 +313,7 @@ def load_history(
         else {}
     )
     # Whatever lies between the last complete hour and the window start also feeds the minute series.
-    tail = history_repo.minute_totals(conn, end, window_start_ms) if end < window_start_ms else {}
+    tail = cache.recent_minute_totals(conn, end, window_start_ms, recent) if end < window_start_ms else {}
     return DetectionHistory(
         start=ms_to_dt(start),
         end=ms_to_dt(end),
@@ -323,7 +412,12 @@ def _merchant_volumes(
 
 
 def load_merchant_baselines(
-    conn: Connection, cache: HistoryCache, baseline_start_ms: int, window_start_ms: int, window_end_ms: int
+    conn: Connection,
+    cache: HistoryCache,
+    baseline_start_ms: int,
+    window_start_ms: int,
+    window_end_ms: int,
+    recent: RecentFingerprints | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Per-merchant totals over `[baseline_start, window_start)` and each merchant's latest reported stage
     over `[baseline_start, window_end)`, from cached complete hours plus the partial hours at both ends.
@@ -344,6 +438,7 @@ def load_merchant_baselines(
             settled,
             _fold_stage_rows,
             _merge_stage_folds,
+            recent,
         )
         edges = [(baseline_start_ms, first_full), (last_full, window_start_ms)]
     else:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection
 
+from selfheal.observe.fingerprints import Fingerprint, RecentFingerprints
 from selfheal.observe.history import PerEngine, runs_of
 from selfheal.store import window_repo
 from selfheal.store.window_repo import WindowColumns
@@ -40,7 +41,6 @@ MAX_STRINGS = 200_000
 """The distinct text values interned per field before the cache starts afresh (bounds memory when merchants,
 stages or endpoints come and go)."""
 
-Fingerprint = tuple[int, ...]
 Read = Callable[[Connection, int, int], WindowColumns]
 Fingerprints = Callable[[Connection, int, int], dict[int, Fingerprint]]
 
@@ -73,12 +73,14 @@ class MinuteCache:
 
     def __init__(
         self,
+        table: str,
         read: Read,
         fingerprints: Fingerprints,
         minute_of: Callable[[WindowColumns], np.ndarray],
         fingerprint_of: Callable[[dict[str, np.ndarray]], Fingerprint],
         text_fields: tuple[str, ...],
     ) -> None:
+        self.table = table
         self._read = read
         self._fingerprints = fingerprints
         self._minute_of = minute_of
@@ -95,14 +97,20 @@ class MinuteCache:
         with self._lock:
             return sorted(self._minutes)
 
-    def columns(self, conn: Connection, start_ms: int, end_ms: int) -> WindowColumns:
-        """The table's rows in `[start_ms, end_ms)`, equal to `read(conn, start_ms, end_ms)`."""
+    def columns(
+        self, conn: Connection, start_ms: int, end_ms: int, recent: RecentFingerprints | None = None
+    ) -> WindowColumns:
+        """The table's rows in `[start_ms, end_ms)`, equal to `read(conn, start_ms, end_ms)`; the minutes'
+        fingerprints from `recent` when it covers them (read once per cycle), else read here."""
         first = -(-start_ms // MINUTE_MS) * MINUTE_MS
         last = end_ms - end_ms % MINUTE_MS
         if first >= last:  # no whole minute in the window
             return self._read(conn, start_ms, end_ms)
         minutes = range(first, last, MINUTE_MS)
-        stored = self._fingerprints(conn, first, last)
+        if recent is not None and recent.covers(first, last):
+            stored = recent.minutes(self.table, first, last)
+        else:
+            stored = self._fingerprints(conn, first, last)
         with self._lock:
             if self._interned.size() > MAX_STRINGS:
                 self._minutes.clear()
@@ -196,6 +204,7 @@ class WindowCache:
 
     def __init__(self) -> None:
         self.rollups = MinuteCache(
+            "rollups",
             window_repo.rollups,
             window_repo.rollup_fingerprints,
             _rollup_minutes,
@@ -203,6 +212,7 @@ class WindowCache:
             window_repo.ROLLUP_TEXT,
         )
         self.metrics = MinuteCache(
+            "metrics",
             window_repo.metrics,
             window_repo.metric_fingerprints,
             _metric_minutes,
