@@ -258,7 +258,10 @@ def _history(store: Store, cache: HistoryCache, as_of: datetime, recent: bool) -
 
 def _aggregated(cache: HistoryCache) -> dict[str, int]:
     hours = (cache.endpoints, cache.merchants, cache.minutes, cache.merchant_stages)
-    return {h.kind: h.hours_aggregated for h in hours} | {"tail minutes": cache.minutes_read}
+    return {h.kind: h.hours_aggregated for h in hours} | {
+        "tail minutes": cache.tail_minutes.minutes_read,
+        "window minutes": cache.window_stages.minutes_read,
+    }
 
 
 def _check_history(store: Store, cache: HistoryCache, as_of: datetime) -> dict[str, int]:
@@ -293,12 +296,21 @@ def test_the_unsettled_hours_follow_late_rows_upserts_and_pruning_from_another_w
     store_batch(worker_b, "logs", tail)
     assert _check_history(store, cache, as_of) == {"tail minutes": 1}
 
+    # A late point in the window reporting another stage: the merchant's latest stage moves.
+    late_stage = [p.model_copy(update={"migration_stage": "wave_9"}) for p in _points(189, ["m0"], second=40)]
+    store_batch(worker_b, "metrics", late_stage)
+    assert _check_history(store, cache, as_of) == {"window minutes": 1}
+    assert _history(store, cache, as_of, recent=True)[1][1]["m0"] == "wave_9"
+
     # Raw retention deletes log events; the rollups stay, and so do the kept aggregates.
     with worker_b.transaction() as conn:
         assert signals_repo.prune_raw_logs(conn, dt_to_ms(T0 + timedelta(hours=3))) > 0
     assert _check_history(store, cache, as_of) == {}
 
     # The window moves: the unsettled hour is kept, the tail's new minutes are read; then the hours move.
-    assert _check_history(store, cache, as_of + timedelta(minutes=5)) == {"tail minutes": 5}
+    assert _check_history(store, cache, as_of + timedelta(minutes=5)) == {
+        "tail minutes": 5,
+        "window minutes": 5,
+    }
     moved = _check_history(store, cache, as_of + timedelta(minutes=60))
     assert moved["endpoints"] == moved["merchant_stages"] == 2, "1:00-2:00 settles (stored), 2:00-3:00 is new"

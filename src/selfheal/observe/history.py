@@ -190,11 +190,10 @@ class HistoryCache:
         self.merchant_stages = HourCache(
             "merchant_stages", history_repo.hourly_merchant_stage_totals, _hour_ms, ("metrics",)
         )
-        self.recent_minutes: dict[int, tuple[SpanKey, list[int] | None]] = {}
-        """Per-minute totals of the minutes between the last complete hour and the window, each with the
-        fingerprints read before it was read (None: the minute has no rows)."""
-        self.minutes_read = 0
-        """Such minutes read from the database (tests watch it)."""
+        self.tail_minutes = MinuteResults(history_repo.minute_totals, TABLES)
+        """The per-minute totals between the last complete hour and the window."""
+        self.window_stages = MinuteResults(history_repo.minute_latest_stages, ("metrics",))
+        """Each minute's latest reported stage per merchant, over the window."""
         self.folds: dict[str, tuple[tuple[int, int, int], Any]] = {}
         """Per kind: the settled hour range last folded and its fold (sums), reused until the range moves."""
         self.lock = threading.Lock()
@@ -229,26 +228,42 @@ class HistoryCache:
         )
         return memo[1] if rest is None else merge(memo[1], rest)
 
-    def recent_minute_totals(
+
+class MinuteResults(Generic[T]):
+    """Per-minute results of a query over the rows of `tables` (`read`: minute -> result, minutes without rows
+    left out), each whole minute's kept between cycles while the cycle's fingerprints show it unchanged.
+
+    Only the last span asked for is kept. Exact for any query whose per-minute results do not depend on the
+    span read (grouped by minute)."""
+
+    def __init__(self, read: Callable[[Connection, int, int], dict[int, T]], tables: tuple[str, ...]) -> None:
+        self._read = read
+        self._tables = tables
+        self._minutes: dict[int, tuple[SpanKey, T | None]] = {}
+        """Each kept minute's fingerprints read before it was, and its result (None: no rows)."""
+        self._lock = threading.Lock()
+        self.minutes_read = 0
+        """Whole minutes read from the database (tests watch it)."""
+
+    def get(
         self, conn: Connection, start_ms: int, end_ms: int, recent: RecentFingerprints | None
-    ) -> dict[int, list[int]]:
-        """`history_repo.minute_totals` over `[start_ms, end_ms)`, its whole minutes kept between cycles while
-        `recent` shows them unchanged (only the current span's minutes are kept)."""
+    ) -> dict[int, T]:
+        """`read(conn, start_ms, end_ms)`, re-reading only the whole minutes whose fingerprints changed."""
         first = -(-start_ms // MINUTE_MS) * MINUTE_MS
         last = end_ms - end_ms % MINUTE_MS
         if recent is None or first >= last or not recent.covers(first, last):
-            return history_repo.minute_totals(conn, start_ms, end_ms)
-        keys = {m: recent.span(TABLES, m, m + MINUTE_MS) or () for m in range(first, last, MINUTE_MS)}
-        with self.lock:
-            held = {m: self.recent_minutes.get(m) for m in keys}
+            return self._read(conn, start_ms, end_ms)
+        keys = {m: recent.span(self._tables, m, m + MINUTE_MS) or () for m in range(first, last, MINUTE_MS)}
+        with self._lock:
+            held = {m: self._minutes.get(m) for m in keys}
         kept = {m: h[1] for m, h in held.items() if h is not None and h[0] == keys[m]}
         stale = [m for m in keys if m not in kept]
-        out: dict[int, list[int]] = {}
+        out: dict[int, T] = {}
         for lo, hi in [*runs_of(stale, MINUTE_MS), (start_ms, first), (last, end_ms)]:
             if lo < hi:
-                out.update(history_repo.minute_totals(conn, lo, hi))
-        with self.lock:
-            self.recent_minutes = {m: (keys[m], kept[m] if m in kept else out.get(m)) for m in keys}
+                out.update(self._read(conn, lo, hi))
+        with self._lock:
+            self._minutes = {m: (keys[m], kept[m] if m in kept else out.get(m)) for m in keys}
             self.minutes_read += len(stale)
         out.update({m: v for m, v in kept.items() if v is not None})
         return out
@@ -313,7 +328,7 @@ def load_history(
         else {}
     )
     # Whatever lies between the last complete hour and the window start also feeds the minute series.
-    tail = cache.recent_minute_totals(conn, end, window_start_ms, recent) if end < window_start_ms else {}
+    tail = cache.tail_minutes.get(conn, end, window_start_ms, recent) if end < window_start_ms else {}
     return DetectionHistory(
         start=ms_to_dt(start),
         end=ms_to_dt(end),
@@ -449,8 +464,12 @@ def load_merchant_baselines(
             part = _fold_stage_rows(history_repo.hourly_merchant_stage_totals(conn, lo, hi))
             fold = _merge_stage_folds(fold, part)
     totals, latest = fold
-    window = _fold_stage_rows(history_repo.hourly_merchant_stage_totals(conn, window_start_ms, window_end_ms))
-    latest = _merge_stage_folds(({}, latest), ({}, window[1]))[1]
+    window = cache.window_stages.get(conn, window_start_ms, window_end_ms, recent)
+    latest = dict(latest)
+    for minute in sorted(window):  # a later point wins, as in `_merge_stage_folds`
+        for merchant, (ms, stage) in window[minute].items():
+            if ms >= latest.get(merchant, (-1, ""))[0]:
+                latest[merchant] = (ms, stage)
     rows = [
         {
             "merchant_id": m,
