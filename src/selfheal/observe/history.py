@@ -10,6 +10,12 @@ it, in the ingest transaction, so the next process re-aggregates it; raw retenti
 Every process's in-memory hours follow the database: each cycle reads the versions (`stored_ms`) of the
 stored hours it covers (no payloads) and drops any hour it holds whose stored version is gone or changed,
 so late data that another process ingested reaches every worker's next cycle, as it reaches a fresh one.
+
+The unsettled hours (and the minutes between the last complete hour and the window, and the window's latest
+reported stages) are re-aggregated each cycle unless the cycle passes the recent minutes' fingerprints
+(`observe.fingerprints`, setting `window_cache`): then each keeps its aggregate with the fingerprints read
+before it was aggregated, and aggregates again only when they changed. The same query over the same rows: the
+same result as re-aggregating (`tests/store/test_window_cache.py`).
 """
 
 from __future__ import annotations
