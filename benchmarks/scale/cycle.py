@@ -60,6 +60,49 @@ def _schema_url(base: str) -> tuple[str, str]:
     return schema, url.render_as_string(hide_password=False)
 
 
+STATE_TABLES = (
+    "actions",
+    "simulator_effects",
+    "audit_head",
+    "incident_tracking",
+    "action_outcomes",
+    "notifications",
+    "incidents",
+    "cycle_runs",
+    "audit_log",
+    "ticket_vectors",
+    "theme_identities",
+)
+"""What the cycles write, emptied before a kept schema's run. The signals and the knowledge base are the data;
+the stored history hours are derived from the signals alone and stay (so a kept schema's first cycle reads
+them: it is not a cold one)."""
+
+
+def _kept_schema_url(base: str, schema: str) -> tuple[str, bool]:
+    """The URL of `schema` (made when missing) and whether it holds a built data set (kept from a run
+    before: its cycle state is emptied, so the run starts as on a fresh schema)."""
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        built = conn.execute(
+            text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f'"{schema}".bench_built'}
+        ).scalar_one()
+        if built:
+            tables = ", ".join(f'"{schema}".{t}' for t in STATE_TABLES)
+            conn.execute(text(f"TRUNCATE {tables}"))
+    admin.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), bool(built)
+
+
+def _mark_built(url: str, merchants: int, days: int) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_built (merchants int, days int)"))
+        conn.execute(text("INSERT INTO bench_built VALUES (:m, :d)"), {"m": merchants, "d": days})
+    engine.dispose()
+
+
 def _drop(base: str, schema: str) -> None:
     admin = create_engine(base)
     with admin.begin() as conn:
@@ -122,6 +165,7 @@ def run_one(
     workdir: Path,
     profile_dir: Path | None,
     split_codes: bool = False,
+    keep_schema: str | None = None,
 ) -> dict[str, object]:
     profiled = profile_dir is not None
     quiet_ticks = cycles + int(profiled)
@@ -132,9 +176,17 @@ def run_one(
         for k in range(quiet_ticks + incident_ticks)
     ]
     fault_start = ticks[quiet_ticks] - FAULT_LEAD if incident_ticks else end + timedelta(days=1)
-    schema, url = _schema_url(base)
+    if keep_schema is not None:
+        schema = keep_schema
+        url, built = _kept_schema_url(base, schema)
+    else:
+        (schema, url), built = _schema_url(base), False
     try:
-        built_s = _build_apart(url, merchants, days, Fault(start=fault_start), split_codes)
+        built_s = 0.0
+        if not built:
+            built_s = _build_apart(url, merchants, days, Fault(start=fault_start), split_codes)
+            if keep_schema is not None:
+                _mark_built(url, merchants, days)
         store = Store.open(url)
         settings = Settings(
             data_dir=workdir,
@@ -178,6 +230,7 @@ def run_one(
             "merchants": merchants,
             "days": days,
             "metric_rows": merchants * days * 1440,
+            "window_cache": settings.window_cache,
             **rollups,
             "build_s": round(built_s, 1),
             "cold_cycle_s": round(quiet[0][0], 2),
@@ -194,7 +247,8 @@ def run_one(
             "profiles": profiles,
         }
     finally:
-        _drop(base, schema)
+        if keep_schema is None:
+            _drop(base, schema)
 
 
 def main() -> None:
@@ -216,6 +270,13 @@ def main() -> None:
         action="store_true",
         help="failed requests answer several 5xx codes (the rollups keep each apart where they key on codes)",
     )
+    parser.add_argument(
+        "--keep-schema",
+        default=None,
+        help="build into this schema once and keep it: a later run with the same name and the same "
+        "--merchants/--days/--incident-cycles/--split-codes reuses the data (the cycles' state is emptied "
+        "first); one merchant count and one history length per schema",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
@@ -232,6 +293,7 @@ def main() -> None:
                 args.workdir,
                 profile_dir,
                 args.split_codes,
+                args.keep_schema,
             )
             print(json.dumps(report), flush=True)
 

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
 
     # --- agent cycle -----------------------------------------------------------------------------
     window_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="Default observation window.")
+    window_cache: bool = Field(
+        True,
+        description="Keep the recent minutes' reads between cycles and redo only those of minutes whose database "
+        "fingerprint changed: the window's rollups and metric points (`observe.window_cache`) and the "
+        "baselines' and detection history's aggregates of the unsettled hours before it (`observe.history`); "
+        "off: every cycle reads the whole window and re-aggregates the unsettled hours.",
+    )
     cycle_every: int = Field(
         0,
         ge=0,

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from selfheal.observe.history import cache_for, load_history, load_merchant_baselines
+from selfheal.observe.fingerprints import RecentFingerprints, recent_span
+from selfheal.observe.history import SETTLED_MS, cache_for, load_history, load_merchant_baselines
 from selfheal.observe.incidents import read_open_incidents, read_recently_resolved
 from selfheal.observe.model import (
     ActiveAlert,
@@ -19,6 +20,7 @@ from selfheal.observe.model import (
     error_codes_of,
 )
 from selfheal.observe.window import Labels, MetricColumns, RollupColumns
+from selfheal.observe.window_cache import window_cache_for
 from selfheal.records import dt_to_ms, ms_to_dt
 from selfheal.settings import Settings
 from selfheal.signals import Ticket
@@ -40,15 +42,22 @@ def observe(store: Store, as_of: datetime, window_minutes: int, settings: Settin
     grace = settings.soft_failure_grace_minutes * 60_000
     with store.read() as conn:
         ticket_count = window_repo.count_tickets(conn, start, end)
-        rollup_rows = window_repo.rollups(conn, start, end)
-        metric_rows = window_repo.metrics(conn, start, end)
+        recent = None
+        if settings.window_cache:
+            recent = RecentFingerprints.read(conn, *recent_span(start, end, SETTLED_MS))
+            window = window_cache_for(store)
+            rollup_rows = window.rollups.columns(conn, start, end, recent)
+            metric_rows = window.metrics.columns(conn, start, end, recent)
+        else:
+            rollup_rows = window_repo.rollups(conn, start, end)
+            metric_rows = window_repo.metrics(conn, start, end)
         tickets = window_repo.tickets(conn, start, end)
         payment_rows = window_repo.payment_events(conn, start - grace, end)
         alert_rows = alerts_repo.window_alerts(conn, start, end)
         cache = cache_for(store)
-        baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end)
+        baseline_rows, stages = load_merchant_baselines(conn, cache, baseline_start, start, end, recent)
         timeline = directory_repo.stage_timeline(conn, end)
-        history = load_history(conn, cache, start, end, settings.detect_history_days)
+        history = load_history(conn, cache, start, end, settings.detect_history_days, recent)
         open_incidents = read_open_incidents(conn)
         recently_resolved = read_recently_resolved(conn, start)
         conn.commit()  # the settled history hours aggregated by this cycle, stored for the next process

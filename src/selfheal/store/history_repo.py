@@ -90,6 +90,28 @@ def hourly_merchant_stage_totals(conn: Connection, start_ms: int, end_ms: int) -
     return [dict(row._mapping) for row in rows]
 
 
+def minute_latest_stages(
+    conn: Connection, start_ms: int, end_ms: int
+) -> dict[int, dict[str, tuple[int, str]]]:
+    """Per minute, each merchant's latest metric point that reports a stage: (its timestamp, the stage).
+
+    Merged in minute order (a later timestamp wins), the same latest stages as `hourly_merchant_stage_totals`
+    over the minutes read together (one point per merchant and timestamp)."""
+    m = table(MetricPointRow)
+    minute = (m.c.ts_ms - m.c.ts_ms % MINUTE_MS).label("minute_ms")
+    rows = conn.execute(
+        select(minute, m.c.merchant_id, m.c.migration_stage, func.max(m.c.ts_ms))
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms, m.c.migration_stage.is_not(None))
+        .group_by(minute, m.c.merchant_id, m.c.migration_stage)
+    )
+    out: dict[int, dict[str, tuple[int, str]]] = {}
+    for minute_ms, merchant, stage, last_ms in rows:
+        latest = out.setdefault(int(minute_ms), {})
+        if int(last_ms) >= latest.get(merchant, (-1, ""))[0]:
+            latest[merchant] = (int(last_ms), stage)
+    return out
+
+
 def merchant_window_totals(conn: Connection, start_ms: int, end_ms: int) -> dict[str, tuple[int, float]]:
     """Orders and revenue per merchant in `[start_ms, end_ms)` (for same-time-yesterday / last-week)."""
     m = table(MetricPointRow)

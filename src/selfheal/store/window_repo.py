@@ -124,6 +124,60 @@ def metrics(conn: Connection, start_ms: int, end_ms: int) -> WindowColumns:
     return _read(conn, columns, METRIC_TEXT, METRIC_NUMBERS, where, (m.c.ts_ms, m.c.merchant_id))
 
 
+def rollup_fingerprints(conn: Connection, start_ms: int, end_ms: int) -> dict[int, tuple[int, ...]]:
+    """Per minute of `[start_ms, end_ms)` that has rollups: (rows, sum of `count`, sum of `latency_count`).
+
+    Ingest only inserts rollup rows or adds into them (every event adds one to `count`), so any change to a
+    minute's rows changes its fingerprint. Equal to `rollup_fingerprint_of` of the minute's rows."""
+    r = table(LogRollupRow)
+    rows = conn.execute(
+        select(r.c.minute_ms, func.count(), func.sum(r.c.count), func.sum(r.c.latency_count))
+        .where(r.c.minute_ms >= start_ms, r.c.minute_ms < end_ms)
+        .group_by(r.c.minute_ms)
+    )
+    return {int(m): (int(n), int(c), int(lc)) for m, n, c, lc in rows}
+
+
+def rollup_fingerprint_of(numbers: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """`rollup_fingerprints` of rows already read (one minute's); () for none."""
+    if not len(numbers["count"]):
+        return ()
+    return (len(numbers["count"]), int(numbers["count"].sum()), int(numbers["latency_count"].sum()))
+
+
+def metric_fingerprints(conn: Connection, start_ms: int, end_ms: int) -> dict[int, tuple[int, ...]]:
+    """Per minute of `[start_ms, end_ms)` that has metric points: (points, sums of the interval, checkout
+    attempts, orders and sessions, points with sessions, points with a p95).
+
+    Ingest only inserts metric points (a point already stored is skipped), so any change to a minute's
+    points changes its count. Equal to `metric_fingerprint_of` of the minute's rows."""
+    m = table(MetricPointRow)
+    minute = (m.c.ts_ms - m.c.ts_ms % 60_000).label("minute")
+    rows = conn.execute(
+        select(
+            minute,
+            func.count(),
+            func.sum(m.c.interval_seconds),
+            func.sum(m.c.checkout_attempts),
+            func.sum(m.c.orders),
+            func.sum(func.coalesce(m.c.sessions, 0)),
+            func.count(m.c.sessions),
+            func.count(m.c.p95_latency_ms),
+        )
+        .where(m.c.ts_ms >= start_ms, m.c.ts_ms < end_ms)
+        .group_by(minute)
+    )
+    return {int(row[0]): tuple(int(v) for v in row[1:]) for row in rows}
+
+
+def metric_fingerprint_of(numbers: dict[str, np.ndarray]) -> tuple[int, ...]:
+    """`metric_fingerprints` of points already read (one minute's); () for none."""
+    if not len(numbers["ts_ms"]):
+        return ()
+    sums = ("interval_seconds", "checkout_attempts", "orders", "sessions", "has_sessions", "has_p95")
+    return (len(numbers["ts_ms"]), *(int(numbers[n].sum()) for n in sums))
+
+
 def _read(
     conn: Connection,
     columns: dict[str, Any],
