@@ -37,7 +37,7 @@ from selfheal.reason.runbooks import RunbookRetriever
 from selfheal.records import Record, dt_to_ms, utcnow
 from selfheal.settings import Settings
 from selfheal.store import Store, incidents_repo, locks
-from selfheal.store.signals_repo import prune_raw_logs
+from selfheal.store.signals_repo import prune_pairing_events, prune_raw_logs
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,11 @@ def _record_cycle(
     retention_ms = deps.settings.raw_log_retention_days * 86_400_000
     # Retention counts back from the earlier of as_of and the wall clock: a replay (or a mistyped future
     # as_of) never deletes what the present still keeps.
-    pruned = prune_raw_logs(conn, min(dt_to_ms(summary.as_of), dt_to_ms(utcnow())) - retention_ms)
+    present_ms = min(dt_to_ms(summary.as_of), dt_to_ms(utcnow()))
+    pruned = prune_raw_logs(conn, present_ms - retention_ms)
+    pairing_pruned = prune_pairing_events(
+        conn, present_ms - deps.settings.pairing_retention_days * 86_400_000
+    )
     audit.record(
         conn,
         actor=actor,
@@ -212,5 +216,6 @@ def _record_cycle(
             "window_minutes": summary.window_minutes,
             "incident_id": outcome.incident_id,
             "raw_log_events_pruned": pruned,
+            "pairing_events_pruned": pairing_pruned,
         },
     )

@@ -89,7 +89,14 @@ class Settings(BaseSettings):
         14,
         ge=1,
         description="Raw log events older than this (before the earlier of a cycle's as_of and now) are "
-        "pruned; rollups and payment/order pairing events are kept.",
+        "pruned; rollups are kept, and so are payment/order pairing events (up to `pairing_retention_days`).",
+    )
+    pairing_retention_days: int = Field(
+        90,
+        ge=1,
+        description="Payment/order pairing events (the payments and orders with a correlation id, kept when raw "
+        "logs are pruned so a window re-read later pairs the same) older than this are deleted by the cycle; at "
+        "least `raw_log_retention_days`.",
     )
 
     # --- API / UI --------------------------------------------------------------------------------
@@ -446,6 +453,15 @@ class Settings(BaseSettings):
         if repeated:
             raise ValueError(f"route names must be unique; repeated: {', '.join(repeated)}")
         return routes
+
+    @model_validator(mode="after")
+    def _pairing_outlives_raw_logs(self) -> Settings:
+        if self.pairing_retention_days < self.raw_log_retention_days:
+            raise ValueError(
+                f"pairing_retention_days ({self.pairing_retention_days}) must be at least raw_log_retention_days "
+                f"({self.raw_log_retention_days}): pairing events are kept from the raw events being pruned"
+            )
+        return self
 
     def route(self, name: str) -> NotifyRoute | None:
         """The configured route called `name`."""

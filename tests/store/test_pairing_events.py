@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
+from selfheal.cycle import CycleDeps, run_cycle
 from selfheal.ingest import store_batch
 from selfheal.observe import observe
 from selfheal.reason.detect.pairing import pair_payments
@@ -16,7 +19,7 @@ from selfheal.reason.model import SoftFailureGap
 from selfheal.records import dt_to_ms
 from selfheal.settings import Settings
 from selfheal.signals import LogEvent
-from selfheal.store import Store, window_repo
+from selfheal.store import Store, audit_repo, window_repo
 from selfheal.store.signals_repo import prune_raw_logs
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -104,3 +107,30 @@ def test_only_payments_and_orders_with_a_correlation_id_are_kept_for_pairing(sto
     with store.read() as conn:
         rows = conn.execute(text("SELECT id, event, correlation_id FROM payment_order_events")).all()
     assert [tuple(r) for r in rows] == [("order.created:z", "order.created", "z")]
+
+
+def test_pairing_events_are_kept_for_their_own_retention_and_the_cycle_prunes_them(
+    store: Store, settings: Settings
+) -> None:
+    """Pairing events outlive the raw events, but not forever: a cycle deletes those older than
+    `pairing_retention_days` (counted back like raw retention) and keeps the younger ones."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = [_event("payment.succeeded", "old", now - timedelta(days=40))]
+    young = [_event("payment.succeeded", "young", now - timedelta(days=20))]
+    store_batch(store, "logs", old + young)
+    with store.transaction() as conn:
+        assert prune_raw_logs(conn, dt_to_ms(now - timedelta(days=14))) == 2
+    assert _pairing_rows(store) == 2
+    kept = settings.model_copy(update={"pairing_retention_days": 30})
+    result = run_cycle(CycleDeps(store=store, settings=kept), now, 60)
+    with store.read() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT correlation_id FROM payment_order_events")).all()]
+    assert ids == ["young"]
+    with store.read() as conn:
+        (entry,) = audit_repo.for_targets(conn, [result.cycle_id])
+    assert entry.after is not None and entry.after["pairing_events_pruned"] == 1
+
+
+def test_pairing_retention_shorter_than_raw_retention_is_refused() -> None:
+    with pytest.raises(ValidationError, match="pairing_retention_days"):
+        Settings(raw_log_retention_days=30, pairing_retention_days=7)

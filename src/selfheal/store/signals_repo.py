@@ -27,6 +27,7 @@ from selfheal.store.tables import (
     LOG_ROLLUP_KEY,
     LogEventRow,
     MetricPointRow,
+    PaymentOrderEventRow,
     TicketRow,
     table,
 )
@@ -319,7 +320,7 @@ def prune_raw_logs(conn: Connection, before_ms: int) -> int:
 
     Stored history hours (`history_hours_repo`) are kept too: detection history survives raw retention. So does
     payment/order pairing: first, in the same transaction, the payments and orders with a correlation id among
-    the events to prune are copied into the pairing events (`payment_order_events`, never pruned; an id already
+    the events to prune are copied into the pairing events (`payment_order_events`, kept until `prune_pairing_events`; an id already
     there, e.g. an event re-sent after it was pruned, is left as it is). Pairing reads both tables, so a window
     pairs the same before and after, and an order that arrives after its payment was pruned still pairs.
     """
@@ -333,5 +334,12 @@ def prune_raw_logs(conn: Connection, before_ms: int) -> int:
         (before_ms, *PAIRING_EVENTS),
     )
     tbl = table(LogEventRow)
+    result = conn.execute(tbl.delete().where(tbl.c.ts_ms < before_ms))
+    return int(result.rowcount or 0)
+
+
+def prune_pairing_events(conn: Connection, before_ms: int) -> int:
+    """Delete pairing events (`payment_order_events`) older than `before_ms`. Returns the number deleted."""
+    tbl = table(PaymentOrderEventRow)
     result = conn.execute(tbl.delete().where(tbl.c.ts_ms < before_ms))
     return int(result.rowcount or 0)

@@ -46,7 +46,7 @@ class LogEventRow(Base):
 
 class PaymentOrderEventRow(Base):
     """The pairing columns of a pruned `payment.succeeded` or `order.created` log event with a correlation id
-    (same id), copied when raw log events are pruned and never pruned themselves: pairing reads these and the raw
+    (same id), copied when raw log events are pruned and kept for `pairing_retention_days`: pairing reads these and the raw
     events, so a window pairs the same before and after its raw events are pruned. `migration_stage` as the
     event carried it (resolved when read, like the raw event's)."""
 
