@@ -25,6 +25,7 @@ from selfheal.signals import (
 from selfheal.store import history_hours_repo
 from selfheal.store.tables import (
     LOG_ROLLUP_KEY,
+    PAIRING_COLUMNS,
     LogEventRow,
     MetricPointRow,
     PaymentOrderEventRow,
@@ -311,7 +312,6 @@ def _existing_ids(conn: Connection, table_name: str, ids: Sequence[str], chunk: 
     return found
 
 
-PAIRING_COLUMNS = ("id", "ts_ms", "merchant_id", "migration_stage", "event", "correlation_id")
 """The columns of a pairing event (`payment_order_events`): the raw log event's, as stored."""
 
 

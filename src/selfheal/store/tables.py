@@ -44,6 +44,10 @@ class LogEventRow(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+PAIRING_COLUMNS = ("id", "ts_ms", "merchant_id", "migration_stage", "event", "correlation_id")
+"""The columns a pairing event shares with its raw log event."""
+
+
 class PaymentOrderEventRow(Base):
     """The pairing columns of a pruned `payment.succeeded` or `order.created` log event with a correlation id
     (same id), copied when raw log events are pruned and kept for `pairing_retention_days`: pairing reads these and the raw

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, case, func, literal_column, select, union_all
 from selfheal.records import ms_to_dt
 from selfheal.signals import HIST_COLUMNS, PAIRING_EVENTS, Ticket
 from selfheal.store.tables import (
+    PAIRING_COLUMNS,
     LogEventRow,
     LogRollupRow,
     MetricPointRow,
@@ -295,22 +296,13 @@ def payment_events(conn: Connection, start_ms: int, end_ms: int) -> list[dict[st
     pruned. One statement: a concurrent prune's move from one table to the other is seen whole or not at all."""
     e = table(LogEventRow)
     kept = table(PaymentOrderEventRow)
-    raw = select(
-        e.c.id, e.c.ts_ms, e.c.merchant_id, e.c.migration_stage, e.c.event, e.c.correlation_id
-    ).where(
+    raw = select(*(e.c[name] for name in PAIRING_COLUMNS)).where(
         e.c.event.in_(PAIRING_EVENTS),
         e.c.ts_ms >= start_ms,
         e.c.ts_ms < end_ms,
         e.c.correlation_id.is_not(None),
     )
-    pruned = select(
-        kept.c.id,
-        kept.c.ts_ms,
-        kept.c.merchant_id,
-        kept.c.migration_stage,
-        kept.c.event,
-        kept.c.correlation_id,
-    ).where(
+    pruned = select(*(kept.c[name] for name in PAIRING_COLUMNS)).where(
         kept.c.ts_ms >= start_ms,
         kept.c.ts_ms < end_ms,
         ~select(e.c.id).where(e.c.id == kept.c.id).exists(),
